@@ -1,0 +1,218 @@
+package devices
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind is the kind of a device. Each kind has its own telemetry fields,
+// event types and supervision interval.
+type Kind string
+
+// The kinds of native protocol v1.
+const (
+	KindSOSButton Kind = "sos_button"
+	KindSmoke     Kind = "smoke"
+	KindGas       Kind = "gas"
+	KindAir       Kind = "air"
+)
+
+// Kinds lists every known kind in a stable order.
+var Kinds = []Kind{KindSOSButton, KindSmoke, KindGas, KindAir}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
+
+// Capabilities a device may declare.
+const (
+	CapVoice = "voice" // can place a one-button voice call over WebRTC
+)
+
+// KnownCapabilities lists the capabilities the hub understands.
+var KnownCapabilities = []string{CapVoice}
+
+// Location places a device in the grid of community governance: street →
+// community → grid → building → unit → floor → household.
+type Location struct {
+	Community string `json:"community"`
+	Grid      string `json:"grid"`
+	Building  string `json:"building"`
+	Unit      string `json:"unit"`
+	Floor     string `json:"floor"`
+	Household string `json:"household"`
+}
+
+// String renders the location as an address, from community down.
+func (l Location) String() string {
+	parts := make([]string, 0, 6)
+	for _, p := range []string{l.Community, l.Grid, l.Building, l.Unit, l.Floor, l.Household} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " / ")
+}
+
+// Resident is the person a device watches over.
+type Resident struct {
+	Name       string `json:"name"`
+	BirthYear  int    `json:"birth_year,omitempty"`
+	LivesAlone bool   `json:"lives_alone"`
+	CareNotes  string `json:"care_notes,omitempty"`
+	Language   string `json:"language,omitempty"`
+}
+
+// Contact is somebody to call about a resident: family, a neighbour.
+type Contact struct {
+	Name     string `json:"name"`
+	Relation string `json:"relation,omitempty"`
+	Phone    string `json:"phone"`
+}
+
+// GridWorker is the grid worker (网格员) who looks after a device's grid.
+type GridWorker struct {
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// Health is what the hub last learned from a device itself.
+type Health struct {
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	Online   bool      `json:"online"`
+	Battery  *float64  `json:"battery,omitempty"` // percent
+	Signal   *float64  `json:"signal,omitempty"`  // dBm
+}
+
+// Device is a registered device: what it is, where it is, who it watches
+// over and how it is doing.
+type Device struct {
+	ID           string     `json:"id"`
+	Kind         Kind       `json:"kind"`
+	Vendor       string     `json:"vendor,omitempty"`
+	Model        string     `json:"model,omitempty"`
+	Capabilities []string   `json:"capabilities,omitempty"`
+	Location     Location   `json:"location"`
+	Resident     Resident   `json:"resident"`
+	Contacts     []Contact  `json:"contacts,omitempty"`
+	GridWorker   GridWorker `json:"grid_worker"`
+	Health       Health     `json:"health"`
+	CreatedAt    time.Time  `json:"created_at,omitzero"`
+	UpdatedAt    time.Time  `json:"updated_at,omitzero"`
+}
+
+// HasCapability reports whether the device declares capability c.
+func (d *Device) HasCapability(c string) bool { return slices.Contains(d.Capabilities, c) }
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidID reports whether id may name a device. IDs are used as MQTT topic
+// levels and usernames, so they exclude '/', '+', '#' and spaces.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Limits on free-text fields, so one bad import cannot bloat the store.
+const (
+	maxShortText = 128
+	maxLongText  = 2000
+	maxContacts  = 10
+)
+
+// Validate checks the fields an installer supplies and returns an EINVALID
+// error naming the first bad field. Health and timestamps are not checked:
+// the hub owns them.
+func (d *Device) Validate() error {
+	if !ValidID(d.ID) {
+		return Errorf(EINVALID, "id %q: must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit", d.ID)
+	}
+	if !d.Kind.Valid() {
+		return Errorf(EINVALID, "kind %q: must be one of %s", d.Kind, kindList())
+	}
+	for _, c := range d.Capabilities {
+		if !slices.Contains(KnownCapabilities, c) {
+			return Errorf(EINVALID, "capabilities: unknown capability %q (known: %s)", c, strings.Join(KnownCapabilities, ", "))
+		}
+	}
+	short := map[string]string{
+		"vendor": d.Vendor, "model": d.Model,
+		"location.community": d.Location.Community, "location.grid": d.Location.Grid,
+		"location.building": d.Location.Building, "location.unit": d.Location.Unit,
+		"location.floor": d.Location.Floor, "location.household": d.Location.Household,
+		"resident.name": d.Resident.Name, "resident.language": d.Resident.Language,
+		"grid_worker.name": d.GridWorker.Name, "grid_worker.phone": d.GridWorker.Phone,
+	}
+	for _, name := range sortedKeys(short) {
+		if err := checkText(name, short[name], maxShortText); err != nil {
+			return err
+		}
+	}
+	if d.Location.Community == "" {
+		return Errorf(EINVALID, "location.community: required")
+	}
+	if err := checkText("resident.care_notes", d.Resident.CareNotes, maxLongText); err != nil {
+		return err
+	}
+	if y := d.Resident.BirthYear; y != 0 && (y < 1900 || y > time.Now().Year()) {
+		return Errorf(EINVALID, "resident.birth_year %d: must be between 1900 and this year", y)
+	}
+	if len(d.Contacts) > maxContacts {
+		return Errorf(EINVALID, "contacts: at most %d", maxContacts)
+	}
+	for i, c := range d.Contacts {
+		if c.Name == "" || c.Phone == "" {
+			return Errorf(EINVALID, "contacts[%d]: name and phone are required", i)
+		}
+		for field, v := range map[string]string{"name": c.Name, "relation": c.Relation, "phone": c.Phone} {
+			if err := checkText("contacts["+strconv.Itoa(i)+"]."+field, v, maxShortText); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkText(name, v string, max int) error {
+	if !utf8.ValidString(v) {
+		return Errorf(EINVALID, "%s: not valid UTF-8", name)
+	}
+	if utf8.RuneCountInString(v) > max {
+		return Errorf(EINVALID, "%s: longer than %d characters", name, max)
+	}
+	for _, r := range v {
+		if r < 0x20 && r != '\t' && r != '\n' || r == 0x7f {
+			return Errorf(EINVALID, "%s: contains a control character", name)
+		}
+	}
+	return nil
+}
+
+func kindList() string {
+	s := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Filter selects devices in a listing. Empty fields match everything.
+type Filter struct {
+	Community string
+	Grid      string
+	Building  string
+	Kind      Kind
+	Online    *bool
+	Query     string // substring of id, resident name or household
+	Offset    int
+	Limit     int // 0 means the store's default
+}

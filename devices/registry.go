@@ -1,0 +1,57 @@
+package devices
+
+import (
+	"context"
+	"time"
+)
+
+// Registry is where devices are registered. The hub reads it to route and
+// authorise messages; installers write it through the console and hubctl.
+// Implementations return *Error with ENOTFOUND, ECONFLICT or EINVALID for
+// the failures a caller can act on.
+type Registry interface {
+	// CreateDevice registers d with the hash of its MQTT password.
+	CreateDevice(ctx context.Context, d *Device, passwordHash string) error
+	// ImportDevices registers all of ds, or none of them on any error.
+	// hashes[i] is the password hash of ds[i].
+	ImportDevices(ctx context.Context, ds []*Device, hashes []string) error
+	// FindDevice returns one device by ID.
+	FindDevice(ctx context.Context, id string) (*Device, error)
+	// ListDevices returns the devices matching f and the total number that
+	// match it before Offset and Limit are applied.
+	ListDevices(ctx context.Context, f Filter) ([]*Device, int, error)
+	// UpdateDevice replaces the installer-supplied fields of a device.
+	UpdateDevice(ctx context.Context, d *Device) error
+	// DeleteDevice removes a device and its credentials.
+	DeleteDevice(ctx context.Context, id string) error
+	// SetPasswordHash replaces a device's MQTT password hash.
+	SetPasswordHash(ctx context.Context, id, hash string) error
+	// PasswordHash returns a device's MQTT password hash.
+	PasswordHash(ctx context.Context, id string) (hash string, err error)
+	// UpdateHealth records what devices last reported about themselves.
+	UpdateHealth(ctx context.Context, updates []HealthUpdate) error
+	// RecordUnregistered notes that an unregistered device ID tried to
+	// connect or publish, so installers can see it.
+	RecordUnregistered(ctx context.Context, id, detail string, at time.Time) error
+	// ListUnregistered returns the IDs seen but not registered, newest first.
+	ListUnregistered(ctx context.Context) ([]Unregistered, error)
+}
+
+// HealthUpdate is what one device last reported. Nil pointers leave the
+// stored value as it was.
+type HealthUpdate struct {
+	ID       string
+	LastSeen time.Time
+	Online   *bool
+	Battery  *float64
+	Signal   *float64
+}
+
+// Unregistered is a device ID the hub has seen but that nobody registered.
+type Unregistered struct {
+	ID        string    `json:"id"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	Count     int64     `json:"count"`
+	Detail    string    `json:"detail"` // what it did last: connect, publish on a topic
+}
