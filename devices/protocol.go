@@ -135,3 +135,10 @@ type Status struct {
 	Battery  *float64
 	Signal   *float64
 }
+
+// Reading is one value of one telemetry field at one time, as the history
+// endpoint returns it.
+type Reading struct {
+	Time  time.Time `json:"t"`
+	Value float64   `json:"v"`
+}

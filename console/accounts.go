@@ -1,0 +1,52 @@
+package console
+
+import (
+	"context"
+	"time"
+)
+
+// Role is what an account may do.
+type Role string
+
+// Roles, from the duty room out.
+const (
+	RoleOperator   Role = "operator"   // answers alerts
+	RoleSupervisor Role = "supervisor" // answers and reviews (closes) alerts
+	RoleInstaller  Role = "installer"  // registers and commissions devices
+	RoleAdmin      Role = "admin"      // everything, including accounts
+)
+
+// User is a console account.
+type User struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	Disabled  bool      `json:"disabled,omitempty"`
+}
+
+// TokenKind tells browser sessions from API tokens.
+type TokenKind string
+
+// Token kinds.
+const (
+	TokenAPI     TokenKind = "api"
+	TokenSession TokenKind = "session"
+)
+
+// AccountStore keeps accounts and their tokens. Tokens are random and only
+// their SHA-256 hashes are stored. Errors are *devices.Error with ENOTFOUND
+// or ECONFLICT where a caller can act on them.
+type AccountStore interface {
+	CreateUser(ctx context.Context, username string, role Role, passwordHash string) (*User, error)
+	// UserByName returns the user and its password hash (for login).
+	UserByName(ctx context.Context, username string) (*User, string, error)
+	UserByID(ctx context.Context, id int64) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+	SetUserPassword(ctx context.Context, id int64, passwordHash string) error
+	CountUsers(ctx context.Context) (int, error)
+	CreateToken(ctx context.Context, userID int64, kind TokenKind, name, tokenHash string, expires time.Time) error
+	// UserByToken returns the live (unexpired) token's user; ENOTFOUND otherwise.
+	UserByToken(ctx context.Context, tokenHash string, now time.Time) (*User, TokenKind, error)
+	DeleteToken(ctx context.Context, tokenHash string) error
+}
