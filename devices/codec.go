@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -264,7 +265,7 @@ func number(spec *KindSpec, name string, raw json.RawMessage) (float64, error) {
 	var v float64
 	if err := unmarshalStrict(raw, &v); err != nil {
 		var re *json.UnmarshalTypeError
-		if errors.As(err, &re) && re.Value == "number" {
+		if errors.As(err, &re) && strings.HasPrefix(re.Value, "number") {
 			return 0, reject(ReasonOutOfRange, "%s: number out of range", name)
 		}
 		return 0, reject(ReasonBadType, "%s: want a number", name)
