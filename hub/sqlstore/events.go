@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// StoredEvent is one event as the events table keeps it.
+type StoredEvent struct {
+	ID       int64             `json:"id"`
+	DeviceID string            `json:"device_id"`
+	Seq      uint64            `json:"seq"`
+	TS       time.Time         `json:"ts"`
+	Received time.Time         `json:"received"`
+	TSFlag   devices.TSFlag    `json:"ts_flag,omitempty"`
+	Type     devices.EventType `json:"type"`
+	Test     bool              `json:"test,omitempty"`
+	LEL      *float64          `json:"lel,omitempty"`
+}
+
+// Time is the moment the event is placed at, as devices.Message.Time does:
+// the device's timestamp unless it was flagged, else the receive time.
+func (e *StoredEvent) Time() time.Time {
+	if e.TSFlag != devices.TSOK || e.TS.IsZero() {
+		return e.Received
+	}
+	return e.TS
+}
+
+const insertEvent = `INSERT INTO events (device_id, seq, ts, received, ts_flag, type, test, lel)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (device_id, seq, ts) DO NOTHING`
+
+// RecordEvents stores event messages in one transaction, de-duplicated by
+// (device, seq, ts): inserted[i] reports whether msgs[i] was new. A repeat
+// of a message (same seq and ts) is not inserted; the same seq with another
+// ts (a device whose counter restarted) is. Every message must be an event.
+func (s *Store) RecordEvents(ctx context.Context, msgs []*devices.Message) ([]bool, error) {
+	for i, m := range msgs {
+		if m == nil || m.Channel != devices.ChannelEvent || m.Event == nil {
+			return nil, devices.Errorf(devices.EINVALID, "record events: message %d is not an event", i)
+		}
+		if m.Seq > math.MaxInt64 {
+			return nil, devices.Errorf(devices.EINVALID, "record events: message %d: seq %d out of range", i, m.Seq)
+		}
+	}
+	inserted := make([]bool, len(msgs))
+	if len(msgs) == 0 {
+		return inserted, nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, s.q(insertEvent))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, m := range msgs {
+			res, err := st.ExecContext(ctx, m.DeviceID, int64(m.Seq), unixMillis(m.TS), unixMillis(m.Received),
+				string(m.TSFlag), string(m.Event.Type), m.Event.Test, nullFloat(m.Event.LEL))
+			if err != nil {
+				return fmt.Errorf("event %s/%d: %w", m.DeviceID, m.Seq, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted[i] = n > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record events: %w", err)
+	}
+	return inserted, nil
+}
+
+// unixMillis is t in Unix milliseconds, 0 for the zero time, for NOT NULL
+// columns.
+func unixMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// ListEvents returns a device's events newest first (by device timestamp),
+// or every device's when deviceID is empty. limit 0 means
+// DefaultListLimit; larger limits are cut to MaxListLimit.
+func (s *Store) ListEvents(ctx context.Context, deviceID string, limit int) ([]StoredEvent, error) {
+	if limit < 0 {
+		return nil, devices.Errorf(devices.EINVALID, "limit must not be negative")
+	} else if limit == 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	query, args := `SELECT id, device_id, seq, ts, received, ts_flag, type, test, lel FROM events`, []any{}
+	if deviceID != "" {
+		query += ` WHERE device_id = ?`
+		args = append(args, deviceID)
+	}
+	rows, err := s.db.r.QueryContext(ctx, s.q(query+` ORDER BY ts DESC, id DESC LIMIT ?`), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var list []StoredEvent
+	for rows.Next() {
+		var (
+			e             StoredEvent
+			seq, ts, recv int64
+			flag, typ     string
+			lel           sql.NullFloat64
+		)
+		if err := rows.Scan(&e.ID, &e.DeviceID, &seq, &ts, &recv, &flag, &typ, &e.Test, &lel); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		e.Seq, e.TSFlag, e.Type = uint64(seq), devices.TSFlag(flag), devices.EventType(typ)
+		e.TS, e.Received = zeroOrMillis(ts), zeroOrMillis(recv)
+		if lel.Valid {
+			e.LEL = &lel.Float64
+		}
+		list = append(list, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return list, nil
+}
+
+func zeroOrMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

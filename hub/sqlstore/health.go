@@ -1,0 +1,155 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// last_seen only moves forward; COALESCE keeps a column whose update is NULL.
+const updateHealth = `UPDATE devices SET
+	last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END,
+	online = COALESCE(?, online),
+	battery = COALESCE(?, battery),
+	signal_dbm = COALESCE(?, signal_dbm)
+	WHERE id = ?`
+
+// UpdateHealth applies updates in one transaction. Nil pointers and a zero
+// LastSeen leave the stored value as it was, and LastSeen never moves a
+// device's last_seen back. Updates for IDs that are not registered (a device
+// deleted meanwhile) are skipped.
+func (s *Store) UpdateHealth(ctx context.Context, updates []devices.HealthUpdate) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, s.q(updateHealth))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, u := range updates {
+			seen := millis(u.LastSeen)
+			if _, err := st.ExecContext(ctx, seen, seen, nullBool(u.Online), nullFloat(u.Battery), nullFloat(u.Signal), u.ID); err != nil {
+				return fmt.Errorf("device %q: %w", u.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update health: %w", err)
+	}
+	return nil
+}
+
+func nullBool(b *bool) sql.NullBool {
+	if b == nil {
+		return sql.NullBool{}
+	}
+	return sql.NullBool{Bool: *b, Valid: true}
+}
+
+func nullFloat(f *float64) sql.NullFloat64 {
+	if f == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: *f, Valid: true}
+}
+
+// Bounds on the unregistered list, which strangers can make grow: at most
+// maxUnregistered IDs are kept (the most recently seen), and IDs and details
+// are clipped.
+const (
+	maxUnregistered        = 1000
+	pruneUnregisteredEvery = 64
+	maxUnregisteredID      = 128
+	maxUnregisteredDetail  = 256
+)
+
+const upsertUnregistered = `INSERT INTO unregistered (id, first_seen, last_seen, seen_count, detail)
+	VALUES (?, ?, ?, 1, ?)
+	ON CONFLICT (id) DO UPDATE SET
+	first_seen = CASE WHEN excluded.first_seen < unregistered.first_seen THEN excluded.first_seen ELSE unregistered.first_seen END,
+	last_seen = CASE WHEN excluded.last_seen > unregistered.last_seen THEN excluded.last_seen ELSE unregistered.last_seen END,
+	detail = CASE WHEN excluded.last_seen >= unregistered.last_seen THEN excluded.detail ELSE unregistered.detail END,
+	seen_count = unregistered.seen_count + 1`
+
+// pruneUnregistered drops all but the maxUnregistered most recently seen.
+// With fewer rows the subquery is NULL and nothing matches.
+const pruneUnregistered = `DELETE FROM unregistered WHERE last_seen <
+	(SELECT last_seen FROM unregistered ORDER BY last_seen DESC LIMIT 1 OFFSET ?)`
+
+// RecordUnregistered notes that an unregistered device ID tried to connect
+// or publish: the first time it inserts the ID, after that it counts it and
+// keeps the latest time and detail. A zero at means now.
+func (s *Store) RecordUnregistered(ctx context.Context, id, detail string, at time.Time) error {
+	if id == "" {
+		return devices.Errorf(devices.EINVALID, "unregistered device: empty id")
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	id, detail = clipText(id, maxUnregisteredID), clipText(detail, maxUnregisteredDetail)
+	ms := at.UnixMilli()
+	prune := s.unregisteredCalls.Add(1)%pruneUnregisteredEvery == 0
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(upsertUnregistered), id, ms, ms, detail); err != nil {
+			return err
+		}
+		if prune {
+			_, err := tx.ExecContext(ctx, s.q(pruneUnregistered), maxUnregistered-1)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record unregistered: %w", err)
+	}
+	return nil
+}
+
+// ListUnregistered returns the IDs seen but not registered, most recently
+// seen first, at most maxUnregistered of them.
+func (s *Store) ListUnregistered(ctx context.Context) ([]devices.Unregistered, error) {
+	rows, err := s.db.r.QueryContext(ctx, s.q(`SELECT id, first_seen, last_seen, seen_count, detail
+		FROM unregistered u
+		WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = u.id)
+		ORDER BY last_seen DESC, id LIMIT ?`), maxUnregistered)
+	if err != nil {
+		return nil, fmt.Errorf("list unregistered: %w", err)
+	}
+	defer rows.Close()
+	var list []devices.Unregistered
+	for rows.Next() {
+		var (
+			u           devices.Unregistered
+			first, last sql.NullInt64
+		)
+		if err := rows.Scan(&u.ID, &first, &last, &u.Count, &u.Detail); err != nil {
+			return nil, fmt.Errorf("list unregistered: %w", err)
+		}
+		u.FirstSeen, u.LastSeen = fromMillis(first), fromMillis(last)
+		list = append(list, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list unregistered: %w", err)
+	}
+	return list, nil
+}
+
+// clipText makes s valid UTF-8 and cuts it to at most n runes: these
+// strings come from strangers.
+func clipText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}

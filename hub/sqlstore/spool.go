@@ -1,0 +1,264 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Spool is the durable outbox in front of InfluxDB: telemetry lines wait in
+// it, in order, until the drainer has written them. It lives in its own
+// SQLite file (never PostgreSQL), so telemetry never contends with the
+// registry, and it is migrated by its own goose schema (migrations/spool).
+//
+// It is safe for concurrent use by one appender and one drainer: Append and
+// Remove share the single writer connection, Peek reads beside them.
+type Spool struct {
+	db       *pools
+	logger   *slog.Logger
+	depth    atomic.Int64
+	bytes    atomic.Int64
+	appended chan struct{}
+
+	// beforeCommit, when set by a test, runs at the end of Append's
+	// transaction; an error from it aborts the Append.
+	beforeCommit func() error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// spoolReaders is the size of the spool's read pool: one drainer peeks.
+const spoolReaders = 2
+
+// windowBytes is the size of a SeqWindow's Bits as stored.
+const windowBytes = devices.WindowSize / 8
+
+const (
+	insertLine   = `INSERT INTO outbox (line) VALUES (?)`
+	upsertWindow = `INSERT INTO telemetry_seq (device_id, max_seq, max_ts, bits) VALUES (?, ?, ?, ?)
+		ON CONFLICT (device_id) DO UPDATE SET max_seq = excluded.max_seq, max_ts = excluded.max_ts, bits = excluded.bits`
+)
+
+// OpenSpool opens (creating if needed) the spool file at path, brings its
+// schema up to date and counts the records waiting in it. A nil logger
+// discards.
+func OpenSpool(path string, logger *slog.Logger) (*Spool, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" {
+		return nil, errors.New("open spool: path: empty")
+	}
+	if l := strings.ToLower(path); strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") {
+		return nil, errors.New("open spool: path: the spool is always a local SQLite file")
+	}
+	name, err := sqliteName(path)
+	if err != nil {
+		return nil, fmt.Errorf("open spool: %w", err)
+	}
+	ctx := context.Background()
+	db, err := openSQLite(ctx, name, "spool", spoolReaders, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open spool: %w", err)
+	}
+	s := &Spool{db: db, logger: logger, appended: make(chan struct{}, 1)}
+	var n, b int64
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM outbox`).Scan(&n, &b); err != nil {
+		db.close()
+		return nil, fmt.Errorf("open spool: count records: %w", err)
+	}
+	s.depth.Store(n)
+	s.bytes.Store(b)
+	if n > 0 {
+		logger.Info("spool has records waiting", "records", n, "bytes", b)
+	}
+	return s, nil
+}
+
+// Close closes the spool file. It is safe to call more than once.
+func (s *Spool) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.db.close() })
+	return s.closeErr
+}
+
+// Append stores lines at the end of the outbox and the given
+// de-duplication windows in one transaction: both or neither. When it
+// returns nil the records are on disk. Every line must be non-empty.
+func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]devices.SeqWindow) error {
+	if len(lines) == 0 && len(windows) == 0 {
+		return nil
+	}
+	var size int64
+	for i, l := range lines {
+		if len(l) == 0 {
+			return fmt.Errorf("spool append: line %d is empty", i)
+		}
+		size += int64(len(l))
+	}
+	tx, err := s.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("spool append: %w", err)
+	}
+	defer rollback(tx)
+	if err := s.appendTx(ctx, tx, lines, windows); err != nil {
+		return fmt.Errorf("spool append: %w", err)
+	}
+	// Counted before the commit, while this transaction still holds the only
+	// writer connection, so a Remove cannot subtract the lines first and
+	// Depth never goes below the truth; undone if the commit fails.
+	s.depth.Add(int64(len(lines)))
+	s.bytes.Add(size)
+	if err := tx.Commit(); err != nil {
+		s.depth.Add(-int64(len(lines)))
+		s.bytes.Add(-size)
+		return fmt.Errorf("spool append: commit: %w", err)
+	}
+	select {
+	case s.appended <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *Spool) appendTx(ctx context.Context, tx *sql.Tx, lines [][]byte, windows map[string]devices.SeqWindow) error {
+	if len(lines) > 0 {
+		ins, err := tx.PrepareContext(ctx, insertLine)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, l := range lines {
+			if _, err := ins.ExecContext(ctx, l); err != nil {
+				return err
+			}
+		}
+	}
+	if len(windows) > 0 {
+		up, err := tx.PrepareContext(ctx, upsertWindow)
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		var bits [windowBytes]byte
+		for id, w := range windows {
+			for i, word := range w.Bits {
+				binary.LittleEndian.PutUint64(bits[i*8:], word)
+			}
+			// max_seq keeps the uint64's bits in SQLite's int64.
+			if _, err := up.ExecContext(ctx, id, int64(w.Max), w.MaxTS, bits[:]); err != nil {
+				return fmt.Errorf("window of %q: %w", id, err)
+			}
+		}
+	}
+	if s.beforeCommit != nil {
+		return s.beforeCommit()
+	}
+	return nil
+}
+
+// SeqWindows returns every stored de-duplication window, by device ID.
+func (s *Spool) SeqWindows(ctx context.Context) (map[string]devices.SeqWindow, error) {
+	rows, err := s.db.r.QueryContext(ctx, `SELECT device_id, max_seq, max_ts, bits FROM telemetry_seq`)
+	if err != nil {
+		return nil, fmt.Errorf("spool windows: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]devices.SeqWindow)
+	for rows.Next() {
+		var (
+			id     string
+			maxSeq int64
+			w      devices.SeqWindow
+			bits   []byte
+		)
+		if err := rows.Scan(&id, &maxSeq, &w.MaxTS, &bits); err != nil {
+			return nil, fmt.Errorf("spool windows: %w", err)
+		}
+		if len(bits) != windowBytes {
+			return nil, fmt.Errorf("spool windows: device %q: %d bytes of window, want %d", id, len(bits), windowBytes)
+		}
+		w.Max = uint64(maxSeq)
+		for i := range w.Bits {
+			w.Bits[i] = binary.LittleEndian.Uint64(bits[i*8:])
+		}
+		out[id] = w
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("spool windows: %w", err)
+	}
+	return out, nil
+}
+
+// Peek returns the oldest records, at most limit of them, in order, and the
+// ID of the last one; lastID is 0 when the spool is empty. The records stay
+// until Remove.
+func (s *Spool) Peek(ctx context.Context, limit int) (lastID int64, lines [][]byte, err error) {
+	if limit <= 0 {
+		return 0, nil, fmt.Errorf("spool peek: limit %d: must be positive", limit)
+	}
+	rows, err := s.db.r.QueryContext(ctx, `SELECT id, line FROM outbox ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return 0, nil, fmt.Errorf("spool peek: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var line []byte
+		if err := rows.Scan(&lastID, &line); err != nil {
+			return 0, nil, fmt.Errorf("spool peek: %w", err)
+		}
+		lines = append(lines, line)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("spool peek: %w", err)
+	}
+	return lastID, lines, nil
+}
+
+// Remove deletes every record with an ID up to throughID, the lastID of a
+// Peek whose lines were written.
+func (s *Spool) Remove(ctx context.Context, throughID int64) error {
+	if throughID <= 0 {
+		return nil
+	}
+	tx, err := s.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("spool remove: %w", err)
+	}
+	defer rollback(tx)
+	var n, size int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM outbox WHERE id <= ?`, throughID).Scan(&n, &size); err != nil {
+		return fmt.Errorf("spool remove: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id <= ?`, throughID); err != nil {
+		return fmt.Errorf("spool remove: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("spool remove: commit: %w", err)
+	}
+	s.depth.Add(-n)
+	s.bytes.Add(-size)
+	return nil
+}
+
+// Depth is the number of records waiting.
+func (s *Spool) Depth() int64 { return s.depth.Load() }
+
+// Bytes is roughly how many bytes of lines are waiting.
+func (s *Spool) Bytes() int64 { return s.bytes.Load() }
+
+// Appended is signalled after every successful Append (a capacity-1
+// channel, sent to without blocking), so the drainer can wait for work
+// instead of polling.
+func (s *Spool) Appended() <-chan struct{} { return s.appended }
