@@ -113,6 +113,13 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // levels and usernames, so they exclude '/', '+', '#' and spaces.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
+// IsReservedID reports whether id is kept for the hub's own MQTT accounts
+// ("hub", and anything starting with "shouwang-"), which broker ACLs treat
+// differently from devices.
+func IsReservedID(id string) bool {
+	return strings.EqualFold(id, "hub") || strings.HasPrefix(strings.ToLower(id), "shouwang-")
+}
+
 // Limits on free-text fields, so one bad import cannot bloat the store.
 const (
 	maxShortText = 128
@@ -126,6 +133,9 @@ const (
 func (d *Device) Validate() error {
 	if !ValidID(d.ID) {
 		return Errorf(EINVALID, "id %q: must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit", d.ID)
+	}
+	if IsReservedID(d.ID) {
+		return Errorf(EINVALID, "id %q: reserved for the hub's own MQTT account", d.ID)
 	}
 	if !d.Kind.Valid() {
 		return Errorf(EINVALID, "kind %q: must be one of %s", d.Kind, kindList())
