@@ -33,9 +33,9 @@ func TestParseCSV(t *testing.T) {
 				"王秀英,1941,是,\"耳背，\n请大声说话\",zh-wuu,赵敏,13900000000\r\n",
 			want: []*Device{{
 				ID: "b-2", Kind: KindSOSButton, Vendor: "Acme", Model: "X1", Capabilities: []string{"voice"},
-				Location: Location{Community: "青山社区", Grid: "3网格", Building: "5栋", Unit: "2单元", Floor: "4", Household: "401"},
-				Resident: Resident{Name: "王秀英", BirthYear: 1941, LivesAlone: true, CareNotes: "耳背，\n请大声说话", Language: "zh-wuu"},
-				Contacts: []Contact{{"王芳", "女儿", "13800000001"}, {"李强", "邻居", "13800000002"}},
+				Location:   Location{Community: "青山社区", Grid: "3网格", Building: "5栋", Unit: "2单元", Floor: "4", Household: "401"},
+				Resident:   Resident{Name: "王秀英", BirthYear: 1941, LivesAlone: true, CareNotes: "耳背，\n请大声说话", Language: "zh-wuu"},
+				Contacts:   []Contact{{"王芳", "女儿", "13800000001"}, {"李强", "邻居", "13800000002"}},
 				GridWorker: GridWorker{Name: "赵敏", Phone: "13900000000"},
 			}},
 		},
@@ -172,9 +172,9 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 	ds := []*Device{
 		{
 			ID: "b-2", Kind: KindSOSButton, Vendor: "Acme, Inc.", Model: "X\"1\"", Capabilities: []string{"voice"},
-			Location: Location{Community: "青山社区", Grid: "3网格", Building: "5栋", Unit: "2单元", Floor: "4", Household: "401"},
-			Resident: Resident{Name: "王秀英", BirthYear: 1941, LivesAlone: true, CareNotes: "耳背\n请大声说话", Language: "zh"},
-			Contacts: []Contact{{"王芳", "女儿", "13800000001"}, {"李强", "", "13800000002"}},
+			Location:   Location{Community: "青山社区", Grid: "3网格", Building: "5栋", Unit: "2单元", Floor: "4", Household: "401"},
+			Resident:   Resident{Name: "王秀英", BirthYear: 1941, LivesAlone: true, CareNotes: "耳背\n请大声说话", Language: "zh"},
+			Contacts:   []Contact{{"王芳", "女儿", "13800000001"}, {"李强", "", "13800000002"}},
 			GridWorker: GridWorker{Name: "赵敏", Phone: "13900000000"},
 		},
 		{ID: "g-1", Kind: KindGas, Location: Location{Community: "c"}},

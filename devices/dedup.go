@@ -8,11 +8,13 @@ const WindowSize = 256
 // number accepted, the latest device timestamp seen, and which of the
 // WindowSize numbers at and below the highest have been accepted.
 //
-// A message is a duplicate when its sequence number was already accepted (or
-// is older than the window) and its timestamp is no newer than anything seen
-// from the device. A repeat of a message carries the same ts; a device whose
-// counter restarted after a reset sends new timestamps, so it is taken as a
-// restart of the counter instead of being dropped.
+// Inside the window the answer is exact: a number already accepted is a
+// duplicate, unless its timestamp is newer than anything seen from the
+// device, which means the device's counter restarted (a reset device sends
+// new timestamps; a repeat carries the old one). Below the window the
+// window cannot know, and it errs towards keeping the message (SeqLate):
+// losing a reading is worse than storing one twice, and InfluxDB collapses
+// a repeated point because it has the same series and timestamp.
 type SeqWindow struct {
 	Max   uint64
 	MaxTS int64 // Unix milliseconds
@@ -27,6 +29,7 @@ const (
 	SeqNew       Verdict = iota // accepted
 	SeqDuplicate                // seen before: drop, but acknowledge
 	SeqRestart                  // accepted; the device's counter went back
+	SeqLate                     // accepted; older than the window, so not checked
 )
 
 // Accept decides whether (seq, tsMillis) is new and records it if so.
@@ -50,8 +53,10 @@ func (w *SeqWindow) Accept(seq uint64, tsMillis int64) Verdict {
 		*w = SeqWindow{Max: seq, MaxTS: tsMillis}
 		w.Bits[0] = 1
 		return SeqRestart
-	default:
+	case w.Max-seq < WindowSize:
 		return SeqDuplicate
+	default:
+		return SeqLate
 	}
 }
 

@@ -17,12 +17,12 @@ func TestSeqWindow(t *testing.T) {
 		{"redelivery of an older one", []step{{1, 10, SeqNew}, {2, 20, SeqNew}, {3, 30, SeqNew}, {1, 10, SeqDuplicate}}},
 		{"out of order, within the window", []step{{5, 50, SeqNew}, {3, 30, SeqNew}, {4, 40, SeqNew}, {3, 30, SeqDuplicate}, {4, 40, SeqDuplicate}}},
 		{"gaps are fine", []step{{1, 10, SeqNew}, {100, 1000, SeqNew}, {50, 500, SeqNew}, {50, 500, SeqDuplicate}}},
-		{"far behind the window and old", []step{{1, 10, SeqNew}, {1000, 10000, SeqNew}, {1, 10, SeqDuplicate}}},
-		{"far behind the window but unseen", []step{{1000, 10000, SeqNew}, {700, 7000, SeqDuplicate}}},
+		{"far behind the window and old: kept", []step{{1, 10, SeqNew}, {1000, 10000, SeqNew}, {1, 10, SeqLate}}},
+		{"far behind the window, unseen: kept", []step{{1000, 10000, SeqNew}, {700, 7000, SeqLate}}},
 		{"counter restart with newer ts", []step{{500, 5000, SeqNew}, {1, 6000, SeqRestart}, {2, 6001, SeqNew}, {1, 6000, SeqDuplicate}}},
 		{"restart into the window", []step{{3, 30, SeqNew}, {1, 10, SeqNew}, {2, 20, SeqNew}, {1, 40, SeqRestart}, {2, 50, SeqNew}}},
-		{"just inside and just outside", []step{{WindowSize, 1000, SeqNew}, {1, 1, SeqNew}, {WindowSize + 1, 1001, SeqNew}, {1, 1, SeqDuplicate}, {2, 2, SeqNew}}},
-		{"word boundaries", []step{{64, 64, SeqNew}, {65, 65, SeqNew}, {1, 1, SeqNew}, {128, 128, SeqNew}, {64, 64, SeqDuplicate}, {65, 65, SeqDuplicate}, {63, 63, SeqNew}, {1, 1, SeqDuplicate}}},
+		{"just inside and just outside", []step{{WindowSize, 1000, SeqNew}, {1, 1, SeqNew}, {WindowSize + 1, 1001, SeqNew}, {1, 1, SeqLate}, {2, 2, SeqNew}, {2, 2, SeqDuplicate}}},
+		{"word boundaries", []step{{64, 64, SeqNew}, {65, 65, SeqNew}, {1, 1, SeqNew}, {128, 128, SeqNew}, {64, 64, SeqDuplicate}, {65, 65, SeqDuplicate}, {63, 63, SeqNew}, {1, 1, SeqDuplicate}, {300, 300, SeqNew}, {1, 1, SeqLate}}},
 		{"big jump clears", []step{{1, 1, SeqNew}, {1 << 40, 2, SeqNew}, {1<<40 - 1, 2, SeqNew}}},
 	}
 	for _, c := range cases {

@@ -113,11 +113,12 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // levels and usernames, so they exclude '/', '+', '#' and spaces.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
-// IsReservedID reports whether id is kept for the hub's own MQTT accounts
-// ("hub", and anything starting with "shouwang-"), which broker ACLs treat
-// differently from devices.
+// IsReservedID reports whether id is kept for the hub's own use: its MQTT
+// accounts ("hub", anything starting with "shouwang-"), which broker ACLs
+// treat differently from devices, and names the API uses as paths.
 func IsReservedID(id string) bool {
-	return strings.EqualFold(id, "hub") || strings.HasPrefix(strings.ToLower(id), "shouwang-")
+	l := strings.ToLower(id)
+	return l == "hub" || l == "unregistered" || l == "import" || strings.HasPrefix(l, "shouwang-")
 }
 
 // Limits on free-text fields, so one bad import cannot bloat the store.

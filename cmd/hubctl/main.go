@@ -1,0 +1,184 @@
+// Command hubctl is the installer's and administrator's command line for a
+// Shouwang hub: log in, register devices one by one or from a CSV file,
+// rotate their MQTT passwords, see unregistered devices knocking, and read a
+// device's telemetry.
+//
+//	hubctl [-server URL] [-token TOKEN] COMMAND [flags] [args]
+//
+// The server defaults to $HUBCTL_SERVER or http://127.0.0.1:8080; the token
+// to $HUBCTL_TOKEN or the one "hubctl login" saved. Exit status: 0 on
+// success, 1 when the command failed, 2 for a usage error.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `Usage: hubctl [-server URL] [-token TOKEN] COMMAND [flags] [args]
+
+Commands:
+  login -user NAME [-password-stdin]   log in and save the token
+  logout                               end the session and forget the token
+  devices list [-community C] [-grid G] [-building B] [-kind K] [-online true|false] [-q TEXT] [-json]
+  devices get ID [-json]
+  devices create -id ID -kind KIND -community C [more flags; see devices create -h]
+  devices delete ID
+  devices import FILE.csv [-out creds.csv]
+  devices rotate-password ID
+  devices unregistered
+  telemetry ID -field FIELD [-since 24h] [-every 1m] [-json]
+
+Global flags:
+  -server URL    hub console (default $HUBCTL_SERVER or http://127.0.0.1:8080)
+  -token TOKEN   API token (default $HUBCTL_TOKEN or the one saved by login)
+`
+
+// usageError is a mistake in the command line; it exits with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errUsageShown is a usage error the flag package has already printed.
+var errUsageShown = usageError{}
+
+// cli is one run of hubctl.
+type cli struct {
+	ctx     context.Context
+	server  string
+	token   string // from -token or $HUBCTL_TOKEN; the saved one is read when needed
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	http    *http.Client
+	now     func() time.Time
+	cfgFile func() (string, error) // where login saves the token
+}
+
+// run is hubctl with its arguments and standard streams; it returns the exit
+// status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	fs := flag.NewFlagSet("hubctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	server := fs.String("server", envOr("HUBCTL_SERVER", "http://127.0.0.1:8080"), "hub console URL")
+	token := fs.String("token", "", "API token (default $HUBCTL_TOKEN or the one saved by login)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	c := &cli{
+		ctx:     ctx,
+		server:  strings.TrimRight(*server, "/"),
+		token:   cmp.Or(*token, os.Getenv("HUBCTL_TOKEN")), // not a flag default: -h would print it
+		stdin:   stdin,
+		stdout:  stdout,
+		stderr:  stderr,
+		http:    &http.Client{Timeout: 10 * time.Minute}, // a large import hashes many passwords
+		now:     time.Now,
+		cfgFile: tokenFile,
+	}
+	err := c.dispatch(fs.Args())
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		if ue.msg != "" {
+			fmt.Fprintf(stderr, "hubctl: %s\n", ue.msg)
+			fmt.Fprintln(stderr, "Run 'hubctl -h' for usage.")
+		}
+		return 2
+	default:
+		fmt.Fprintf(stderr, "hubctl: %v\n", err)
+		return 1
+	}
+}
+
+func (c *cli) dispatch(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, usage)
+		return errUsageShown
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "login":
+		return c.login(args)
+	case "logout":
+		return c.logout(args)
+	case "devices":
+		return c.devices(args)
+	case "telemetry":
+		return c.telemetry(args)
+	case "help":
+		fmt.Fprint(c.stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q", cmd)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// newFlags returns a flag set for a subcommand that reports its errors as
+// usage errors.
+func (c *cli) newFlags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "Usage: hubctl %s\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and positional arguments in any order and checks the
+// number of positional ones.
+func parse(fs *flag.FlagSet, args []string, positional ...string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsageShown
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if len(pos) != len(positional) {
+		if len(pos) < len(positional) {
+			return nil, usagef("%s: missing %s", fs.Name(), strings.Join(positional[len(pos):], " "))
+		}
+		return nil, usagef("%s: unexpected argument %q", fs.Name(), pos[len(positional)])
+	}
+	return pos, nil
+}

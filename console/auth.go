@@ -1,0 +1,158 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// tokenTTL is how long a token from login lasts.
+const tokenTTL = 30 * 24 * time.Hour
+
+// maxUsernameLen bounds the usernames login looks up (and throttles).
+const maxUsernameLen = 128
+
+// newToken returns a fresh random token: 32 bytes, base64url.
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails; see crypto/rand
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// tokenHash is what the account store keeps of a token.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// session is who made a request, and with which token.
+type session struct {
+	user      *User
+	kind      TokenKind
+	tokenHash string
+}
+
+type sessionKey struct{}
+
+func sessionFrom(ctx context.Context) *session {
+	s, _ := ctx.Value(sessionKey{}).(*session)
+	return s
+}
+
+// authenticate finds who made r. Browser sessions (a cookie, with a CSRF
+// check on unsafe methods) will be accepted here too.
+func (s *Server) authenticate(r *http.Request) (*session, error) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, devices.Errorf(devices.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token> (log in at POST /api/v1/login)")
+	}
+	h := tokenHash(strings.TrimSpace(token))
+	u, kind, err := s.cfg.Accounts.UserByToken(r.Context(), h, s.cfg.Now())
+	if devices.ErrorCode(err) == devices.ENOTFOUND || err == nil && u.Disabled {
+		return nil, devices.Errorf(devices.EUNAUTHORIZED, "invalid or expired token; log in again")
+	} else if err != nil {
+		return nil, fmt.Errorf("look up token: %w", err)
+	}
+	return &session{user: u, kind: kind, tokenHash: h}, nil
+}
+
+// require wraps h so that it runs only for an authenticated user holding one
+// of roles (any role if roles is nil).
+func (s *Server) require(roles []Role, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if roles != nil && !slices.Contains(roles, sess.user.Role) {
+			s.writeError(w, r, devices.Errorf(devices.EFORBIDDEN, "role %s may not do this", sess.user.Role))
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+	})
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      *User     `json:"user"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Username == "" || req.Password == "" {
+		s.writeError(w, r, devices.Errorf(devices.EINVALID, "username and password are required"))
+		return
+	}
+	if len(req.Username) > maxUsernameLen {
+		s.writeError(w, r, devices.Errorf(devices.EINVALID, "username longer than %d bytes", maxUsernameLen))
+		return
+	}
+	now := s.cfg.Now()
+	if wait, ok := s.throttle.attempt(req.Username, now); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.writeError(w, r, devices.Errorf(eRateLimited, "too many failed logins for this user; try again in %s", wait.Round(time.Minute).String()))
+		return
+	}
+	u, hash, err := s.cfg.Accounts.UserByName(r.Context(), req.Username)
+	if devices.ErrorCode(err) == devices.ENOTFOUND {
+		hash = dummyHash() // spend the same time as for a real user
+	} else if err != nil {
+		s.writeError(w, r, fmt.Errorf("look up user: %w", err))
+		return
+	}
+	if !CheckPassword(hash, req.Password) || u == nil || u.Disabled {
+		s.log.Info("login failed", "username", req.Username, "remote", r.RemoteAddr)
+		s.writeError(w, r, devices.Errorf(devices.EUNAUTHORIZED, "wrong username or password"))
+		return
+	}
+	s.throttle.succeeded(req.Username)
+
+	// Browser logins will also set a session cookie and a CSRF token here.
+	token, expires := newToken(), now.Add(tokenTTL)
+	if err := s.cfg.Accounts.CreateToken(r.Context(), u.ID, TokenAPI, "login", tokenHash(token), expires); err != nil {
+		s.writeError(w, r, fmt.Errorf("create token: %w", err))
+		return
+	}
+	s.log.Info("login", "username", u.Username, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires, User: u})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	sess := sessionFrom(r.Context())
+	if err := s.cfg.Accounts.DeleteToken(r.Context(), sess.tokenHash); err != nil && devices.ErrorCode(err) != devices.ENOTFOUND {
+		s.writeError(w, r, fmt.Errorf("delete token: %w", err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+var dummyHash = sync.OnceValue(func() string {
+	h, err := HashPassword(newToken())
+	if err != nil {
+		panic("console: hash dummy password: " + err.Error())
+	}
+	return h
+})

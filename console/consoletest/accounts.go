@@ -1,0 +1,188 @@
+package consoletest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Accounts is an in-memory console.AccountStore.
+type Accounts struct {
+	mu     sync.Mutex
+	users  []*account
+	tokens map[string]token // by hash
+}
+
+type account struct {
+	user console.User
+	hash string
+}
+
+type token struct {
+	userID  int64
+	kind    console.TokenKind
+	name    string
+	expires time.Time
+}
+
+var _ console.AccountStore = (*Accounts)(nil)
+
+// NewAccounts returns a store with no accounts.
+func NewAccounts() *Accounts { return &Accounts{tokens: make(map[string]token)} }
+
+// AddUser creates an account with the given password, for test setup.
+func (a *Accounts) AddUser(username string, role console.Role, password string) *console.User {
+	hash, err := console.HashPassword(password)
+	if err != nil {
+		panic("consoletest: " + err.Error())
+	}
+	u, err := a.CreateUser(context.Background(), username, role, hash)
+	if err != nil {
+		panic("consoletest: " + err.Error())
+	}
+	return u
+}
+
+// AddToken gives a user a token valid for a day, without logging in (which
+// costs a password hash), and returns it.
+func (a *Accounts) AddToken(userID int64, tok string) string {
+	if err := a.CreateToken(context.Background(), userID, console.TokenAPI, "test", TokenHash(tok), time.Now().Add(24*time.Hour)); err != nil {
+		panic("consoletest: " + err.Error())
+	}
+	return tok
+}
+
+// TokenHash is how the console names a token to the store: SHA-256, hex.
+func TokenHash(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// Tokens returns the number of tokens stored.
+func (a *Accounts) Tokens() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.tokens)
+}
+
+// CreateUser implements console.AccountStore.
+func (a *Accounts) CreateUser(_ context.Context, username string, role console.Role, hash string) (*console.User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, acc := range a.users {
+		if acc.user.Username == username {
+			return nil, devices.Errorf(devices.ECONFLICT, "user %q exists", username)
+		}
+	}
+	acc := &account{user: console.User{ID: int64(len(a.users) + 1), Username: username, Role: role, CreatedAt: time.Now().UTC()}, hash: hash}
+	a.users = append(a.users, acc)
+	u := acc.user
+	return &u, nil
+}
+
+func (a *Accounts) find(match func(*account) bool) (*account, bool) {
+	for _, acc := range a.users {
+		if match(acc) {
+			return acc, true
+		}
+	}
+	return nil, false
+}
+
+// UserByName implements console.AccountStore.
+func (a *Accounts) UserByName(_ context.Context, username string) (*console.User, string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acc, ok := a.find(func(acc *account) bool { return acc.user.Username == username })
+	if !ok {
+		return nil, "", devices.Errorf(devices.ENOTFOUND, "user %q not found", username)
+	}
+	u := acc.user
+	return &u, acc.hash, nil
+}
+
+// UserByID implements console.AccountStore.
+func (a *Accounts) UserByID(_ context.Context, id int64) (*console.User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
+	if !ok {
+		return nil, devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
+	}
+	u := acc.user
+	return &u, nil
+}
+
+// ListUsers implements console.AccountStore.
+func (a *Accounts) ListUsers(context.Context) ([]*console.User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	us := make([]*console.User, len(a.users))
+	for i, acc := range a.users {
+		u := acc.user
+		us[i] = &u
+	}
+	return us, nil
+}
+
+// SetUserPassword implements console.AccountStore.
+func (a *Accounts) SetUserPassword(_ context.Context, id int64, hash string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
+	if !ok {
+		return devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
+	}
+	acc.hash = hash
+	return nil
+}
+
+// CountUsers implements console.AccountStore.
+func (a *Accounts) CountUsers(context.Context) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.users), nil
+}
+
+// CreateToken implements console.AccountStore.
+func (a *Accounts) CreateToken(_ context.Context, userID int64, kind console.TokenKind, name, hash string, expires time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.tokens[hash]; ok {
+		return devices.Errorf(devices.ECONFLICT, "token exists")
+	}
+	a.tokens[hash] = token{userID: userID, kind: kind, name: name, expires: expires}
+	return nil
+}
+
+// UserByToken implements console.AccountStore.
+func (a *Accounts) UserByToken(_ context.Context, hash string, now time.Time) (*console.User, console.TokenKind, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.tokens[hash]
+	if !ok || !now.Before(t.expires) {
+		return nil, "", devices.Errorf(devices.ENOTFOUND, "token not found")
+	}
+	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == t.userID })
+	if !ok {
+		return nil, "", devices.Errorf(devices.ENOTFOUND, "token not found")
+	}
+	u := acc.user
+	return &u, t.kind, nil
+}
+
+// DeleteToken implements console.AccountStore.
+func (a *Accounts) DeleteToken(_ context.Context, hash string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.tokens[hash]; !ok {
+		return devices.Errorf(devices.ENOTFOUND, "token not found")
+	}
+	delete(a.tokens, hash)
+	return nil
+}

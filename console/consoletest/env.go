@@ -1,0 +1,81 @@
+package consoletest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Env is a console served by httptest over the fakes, with one account and
+// token per role.
+type Env struct {
+	URL      string
+	Registry *Registry
+	Accounts *Accounts
+	// Tokens holds a bearer token for each role's account, named after the
+	// role ("admin", "installer", ...), whose password is "pw-" + the role.
+	Tokens map[console.Role]string
+
+	mu      sync.Mutex
+	changed []string
+}
+
+// Start serves a console over fresh fakes until the test ends. configure,
+// if given, may change the config before the server is built. History
+// answers with one reading per hour of the range.
+func Start(t testing.TB, configure ...func(*console.Config)) *Env {
+	t.Helper()
+	e := &Env{Registry: NewRegistry(), Accounts: NewAccounts(), Tokens: make(map[console.Role]string)}
+	for _, role := range []console.Role{console.RoleAdmin, console.RoleInstaller, console.RoleOperator, console.RoleSupervisor} {
+		u := e.Accounts.AddUser(string(role), role, "pw-"+string(role))
+		e.Tokens[role] = e.Accounts.AddToken(u.ID, "token-"+string(role))
+	}
+	cfg := console.Config{
+		Registry: e.Registry,
+		Accounts: e.Accounts,
+		History:  hourly,
+		Ready:    func(context.Context) (bool, map[string]string) { return true, map[string]string{"store": "ok"} },
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "# TYPE up gauge\nup 1\n")
+		}),
+		OnDeviceChange: func(id string) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.changed = append(e.changed, id)
+		},
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	s, err := console.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("console.New: %v", err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL
+	return e
+}
+
+// Changed returns the IDs passed to OnDeviceChange so far.
+func (e *Env) Changed() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.changed...)
+}
+
+func hourly(_ context.Context, _ devices.Kind, _, _ string, from, to time.Time, _ time.Duration) ([]devices.Reading, error) {
+	var rs []devices.Reading
+	for t := from.Truncate(time.Hour).Add(time.Hour); t.Before(to); t = t.Add(time.Hour) {
+		rs = append(rs, devices.Reading{Time: t, Value: float64(t.Hour())})
+	}
+	return rs, nil
+}

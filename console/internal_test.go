@@ -1,0 +1,98 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+func TestStatusOf(t *testing.T) {
+	for code, status := range map[string]int{
+		devices.EINVALID: 400, devices.EUNAUTHORIZED: 401, devices.EFORBIDDEN: 403,
+		devices.ENOTFOUND: 404, devices.ECONFLICT: 409, devices.EINTERNAL: 500,
+		eTooLarge: 413, eUnsupportedMedia: 415, eRateLimited: 429, eMethodNotAllowed: 405,
+		"something new": 500,
+	} {
+		if got := statusOf(code); got != status {
+			t.Errorf("statusOf(%q) = %d, want %d", code, got, status)
+		}
+	}
+	if statusOf(devices.ErrorCode(fmt.Errorf("wrapped: %w", devices.Errorf(devices.ECONFLICT, "x")))) != http.StatusConflict {
+		t.Error("wrapped domain error lost its code")
+	}
+}
+
+func TestPasswordHash(t *testing.T) {
+	h, err := HashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash %q is not in PHC format with the default parameters", h)
+	}
+	if !CheckPassword(h, "correct horse") || CheckPassword(h, "correct horsf") || CheckPassword(h, "") {
+		t.Error("CheckPassword accepts the wrong password or rejects the right one")
+	}
+	if h2, _ := HashPassword("correct horse"); h2 == h {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+	cheap, err := hashPassword("pw", argonParams{time: 1, memory: 64, threads: 1})
+	if err != nil || !CheckPassword(cheap, "pw") {
+		t.Fatalf("parameters are not read from the hash: %v", err)
+	}
+	parts := strings.Split(cheap, "$")
+	for name, bad := range map[string]string{
+		"empty":         "",
+		"other scheme":  "$7$1000$c2FsdA==$a2V5",
+		"version":       strings.Replace(cheap, "v=19", "v=16", 1),
+		"huge memory":   strings.Replace(cheap, "m=64", "m=99999999", 1),
+		"huge time":     strings.Replace(cheap, "t=1", "t=1000", 1),
+		"no threads":    strings.Replace(cheap, "p=1", "p=0", 1),
+		"trailing junk": strings.Replace(cheap, "p=1", "p=1x", 1),
+		"bad salt":      strings.Join([]string{"", parts[1], parts[2], parts[3], "!!", parts[5]}, "$"),
+		"short key":     strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], "AAAA"}, "$"),
+		"extra part":    cheap + "$x",
+	} {
+		if CheckPassword(bad, "pw") {
+			t.Errorf("%s: CheckPassword(%q) accepted", name, bad)
+		}
+	}
+	if _, err := HashPassword(""); devices.ErrorCode(err) != devices.EINVALID {
+		t.Errorf("empty password: %v", err)
+	}
+	if _, err := HashPassword(strings.Repeat("x", maxPasswordLen+1)); devices.ErrorCode(err) != devices.EINVALID {
+		t.Errorf("huge password: %v", err)
+	}
+}
+
+func TestThrottleIsBounded(t *testing.T) {
+	th := newLoginThrottle()
+	now := time.Unix(1_700_000_000, 0)
+	for i := range maxThrottled + 500 {
+		if _, ok := th.attempt(fmt.Sprintf("user%d", i), now); !ok {
+			t.Fatalf("attempt %d refused", i)
+		}
+	}
+	if n := th.size(); n > maxThrottled {
+		t.Fatalf("throttle tracks %d usernames, more than %d", n, maxThrottled)
+	}
+	// Once their windows have passed, old entries make room without evicting
+	// a fresh, locked one.
+	later := now.Add(loginWindow)
+	for range maxLoginFailures {
+		th.attempt("target", later)
+	}
+	for i := range 100 {
+		th.attempt(fmt.Sprintf("other%d", i), later)
+	}
+	if _, ok := th.attempt("target", later); ok {
+		t.Error("locked username was evicted by new ones")
+	}
+	if n := th.size(); n > maxThrottled {
+		t.Fatalf("throttle tracks %d usernames", n)
+	}
+}

@@ -1,0 +1,226 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Config is what the console serves from. Registry, Accounts, History, Ready
+// and Metrics are required.
+type Config struct {
+	// Registry is where devices are registered.
+	Registry devices.Registry
+	// Accounts keeps console users and their tokens.
+	Accounts AccountStore
+	// History returns a device's readings of one field between from and to,
+	// aggregated into buckets of every (0 means raw readings).
+	History func(ctx context.Context, kind devices.Kind, deviceID, field string, from, to time.Time, every time.Duration) ([]devices.Reading, error)
+	// Ready reports whether the hub can do its job, with one entry per
+	// dependency checked; it answers GET /readyz.
+	Ready func(ctx context.Context) (ok bool, checks map[string]string)
+	// Metrics serves GET /metrics.
+	Metrics http.Handler
+	// OnDeviceChange, if set, is called with a device's ID after the device
+	// is created, updated, deleted, imported or given a new password, so the
+	// hub can refresh its in-memory index.
+	OnDeviceChange func(id string)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the console's HTTP API.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	handler  http.Handler
+	throttle *loginThrottle
+}
+
+// New checks cfg and returns a server whose Handler serves the API.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	switch {
+	case cfg.Registry == nil:
+		return nil, errors.New("console: config.Registry is required")
+	case cfg.Accounts == nil:
+		return nil, errors.New("console: config.Accounts is required")
+	case cfg.History == nil:
+		return nil, errors.New("console: config.History is required")
+	case cfg.Ready == nil:
+		return nil, errors.New("console: config.Ready is required")
+	case cfg.Metrics == nil:
+		return nil, errors.New("console: config.Metrics is required")
+	case logger == nil:
+		return nil, errors.New("console: logger is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.OnDeviceChange == nil {
+		cfg.OnDeviceChange = func(string) {}
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      logger,
+		mux:      http.NewServeMux(),
+		throttle: newLoginThrottle(),
+	}
+	s.routes()
+	s.handler = s.observe(http.HandlerFunc(s.route))
+	return s, nil
+}
+
+// Handler returns the handler serving every route of the console.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Roles allowed to change devices and to see unregistered ones.
+var deviceWriters = []Role{RoleInstaller, RoleAdmin}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", s.cfg.Metrics)
+
+	s.mux.HandleFunc("POST /api/v1/login", s.login)
+	s.mux.Handle("POST /api/v1/logout", s.require(nil, s.logout))
+
+	s.mux.Handle("GET /api/v1/devices", s.require(nil, s.listDevices))
+	s.mux.Handle("POST /api/v1/devices", s.require(deviceWriters, s.createDevice))
+	s.mux.Handle("POST /api/v1/devices/import", s.require(deviceWriters, s.importDevices))
+	s.mux.Handle("GET /api/v1/devices/unregistered", s.require(deviceWriters, s.listUnregistered))
+	s.mux.Handle("GET /api/v1/devices/{id}", s.require(nil, s.getDevice))
+	s.mux.Handle("PUT /api/v1/devices/{id}", s.require(deviceWriters, s.updateDevice))
+	s.mux.Handle("DELETE /api/v1/devices/{id}", s.require(deviceWriters, s.deleteDevice))
+	s.mux.Handle("POST /api/v1/devices/{id}/password", s.require(deviceWriters, s.rotatePassword))
+	s.mux.Handle("GET /api/v1/devices/{id}/telemetry", s.require(nil, s.telemetry))
+}
+
+// route serves a request through the mux, answering unknown routes and
+// wrong methods in JSON like every other error.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own answer: a redirect to the canonical path, 404 or 405
+	// (with its Allow header). Keep the first, rewrite the others.
+	iw := &intercept{ResponseWriter: w}
+	s.mux.ServeHTTP(iw, r)
+	switch iw.status {
+	case http.StatusNotFound:
+		s.writeError(w, r, devices.Errorf(devices.ENOTFOUND, "no such route: %s %s", r.Method, r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		s.writeError(w, r, devices.Errorf(eMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+	}
+}
+
+// intercept passes a response through unless its status is 404 or 405.
+type intercept struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *intercept) WriteHeader(code int) {
+	if code == http.StatusNotFound || code == http.StatusMethodNotAllowed {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *intercept) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ok, checks := s.cfg.Ready(r.Context())
+	if checks == nil {
+		checks = map[string]string{}
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, map[string]any{"ok": ok, "checks": checks})
+}
+
+// observe logs every request at debug level and turns a panic into a 500.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now() // wall time, not the injected clock
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					s.writeError(rec, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.code(), "duration", time.Since(start))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// recorder remembers the status of a response. It passes Flush and Hijack
+// through, for streaming and for the WebSocket live feed.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *recorder) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush flushes the underlying writer if it can.
+func (w *recorder) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Hijack hands the connection over, for the WebSocket live feed.
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return conn, rw, err
+}

@@ -1,0 +1,101 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Bounds on a telemetry query.
+const (
+	defaultTelemetryRange = 24 * time.Hour
+	maxTelemetryRange     = 31 * 24 * time.Hour
+	minTelemetryEvery     = time.Second
+)
+
+type telemetryResponse struct {
+	Device string            `json:"device"`
+	Field  string            `json:"field"`
+	Unit   string            `json:"unit"`
+	From   time.Time         `json:"from"`
+	To     time.Time         `json:"to"`
+	Every  string            `json:"every,omitempty"`
+	Points []devices.Reading `json:"points"`
+}
+
+// telemetry returns a device's history of one field: raw readings, or
+// aggregated into buckets of ?every=.
+func (s *Server) telemetry(w http.ResponseWriter, r *http.Request) {
+	d, err := s.cfg.Registry.FindDevice(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("find device: %w", err))
+		return
+	}
+	q := r.URL.Query()
+	spec := devices.Spec(d.Kind)
+	if spec == nil {
+		s.writeError(w, r, devices.Errorf(devices.EINVALID, "device %s has unknown kind %q", d.ID, d.Kind))
+		return
+	}
+	field, ok := spec.Field(q.Get("field"))
+	if !ok {
+		names := make([]string, 0, len(spec.AllFields()))
+		for _, f := range spec.AllFields() {
+			names = append(names, f.Name)
+		}
+		s.writeError(w, r, devices.Errorf(devices.EINVALID, "field %q: a %s device reports %s", q.Get("field"), d.Kind, strings.Join(names, ", ")))
+		return
+	}
+	to, err := timeParam(q.Get("to"), "to", s.cfg.Now())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	from, err := timeParam(q.Get("from"), "from", to.Add(-defaultTelemetryRange))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !from.Before(to) {
+		s.writeError(w, r, devices.Errorf(devices.EINVALID, "from: must be before to"))
+		return
+	}
+	if to.Sub(from) > maxTelemetryRange {
+		s.writeError(w, r, devices.Errorf(devices.EINVALID, "from, to: range longer than 31 days"))
+		return
+	}
+	var every time.Duration
+	if v := q.Get("every"); v != "" {
+		if every, err = time.ParseDuration(v); err != nil || every != 0 && every < minTelemetryEvery {
+			s.writeError(w, r, devices.Errorf(devices.EINVALID, "every %q: must be a duration of at least 1s, such as 1m or 1h, or 0 for raw readings", v))
+			return
+		}
+	}
+	points, err := s.cfg.History(r.Context(), d.Kind, d.ID, field.Name, from, to, every)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("telemetry history: %w", err))
+		return
+	}
+	if points == nil {
+		points = []devices.Reading{}
+	}
+	resp := telemetryResponse{Device: d.ID, Field: field.Name, Unit: field.Unit, From: from, To: to, Points: points}
+	if every > 0 {
+		resp.Every = every.String()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func timeParam(v, name string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, devices.Errorf(devices.EINVALID, "%s %q: must be an RFC 3339 time such as 2025-01-02T15:04:05+08:00", name, v)
+	}
+	return t, nil
+}

@@ -1,0 +1,347 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/influx"
+)
+
+// Spool is the durable outbox in front of InfluxDB, with the telemetry
+// de-duplication windows committed in the same transaction as the lines.
+type Spool interface {
+	Append(ctx context.Context, lines [][]byte, windows map[string]devices.SeqWindow) error
+	SeqWindows(ctx context.Context) (map[string]devices.SeqWindow, error)
+}
+
+// EventStore makes device events durable, de-duplicated by (device, seq, ts).
+type EventStore interface {
+	RecordEvents(ctx context.Context, msgs []*devices.Message) (inserted []bool, err error)
+}
+
+// IngestStore is what ingest needs from the main store.
+type IngestStore interface {
+	EventStore
+	UpdateHealth(ctx context.Context, updates []devices.HealthUpdate) error
+	RecordUnregistered(ctx context.Context, id, detail string, at time.Time) error
+}
+
+// IngestConfig configures an Ingest.
+type IngestConfig struct {
+	Index   *DeviceIndex
+	Store   IngestStore
+	Spool   Spool
+	Limits  devices.Limits // zero value means devices.DefaultLimits
+	Metrics *Metrics
+	Now     func() time.Time
+
+	// Queue and MaxBatch bound each commit path: how many messages wait
+	// and how many go into one transaction.
+	Queue, MaxBatch int
+	// HealthFlushEvery is how often last-seen, battery and signal from
+	// telemetry are written to the registry.
+	HealthFlushEvery time.Duration
+}
+
+// Ingest routes messages from devices: it decodes and validates them,
+// de-duplicates them, makes them durable and then acknowledges them.
+type Ingest struct {
+	cfg     IngestConfig
+	logger  *slog.Logger
+	limited *limitedLogger
+
+	telemetry *committer[*devices.Message]
+	store     *committer[*devices.Message]
+
+	// windows is owned by the telemetry committer goroutine.
+	windows map[string]devices.SeqWindow
+
+	health *healthTracker
+
+	// closing stops new deliveries; inflight tracks handler calls that may
+	// still send on the committers' channels.
+	closing  atomic.Bool
+	quit     chan struct{}
+	inflight sync.WaitGroup
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// NewIngest validates cfg and loads the de-duplication windows.
+func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ingest, error) {
+	switch {
+	case cfg.Index == nil:
+		return nil, errors.New("ingest: Index is required")
+	case cfg.Store == nil:
+		return nil, errors.New("ingest: Store is required")
+	case cfg.Spool == nil:
+		return nil, errors.New("ingest: Spool is required")
+	case cfg.Metrics == nil:
+		return nil, errors.New("ingest: Metrics is required")
+	}
+	if cfg.Limits == (devices.Limits{}) {
+		cfg.Limits = devices.DefaultLimits
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 4096
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1000
+	}
+	if cfg.HealthFlushEvery <= 0 {
+		cfg.HealthFlushEvery = 5 * time.Second
+	}
+	windows, err := cfg.Spool.SeqWindows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: load seq windows: %w", err)
+	}
+	in := &Ingest{
+		cfg: cfg, logger: logger, windows: windows,
+		limited: newLimitedLogger(logger, 10*time.Second, cfg.Now),
+		health:  newHealthTracker(),
+		quit:    make(chan struct{}),
+	}
+	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger)
+	in.store = newCommitter("event", cfg.Queue, cfg.MaxBatch, in.commitStore, cfg.Metrics.observeCommit("event"), logger)
+	return in, nil
+}
+
+// Run starts the commit paths and the health flusher. It returns at once;
+// Close stops them.
+func (in *Ingest) Run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
+	in.wg.Add(3)
+	go func() { defer in.wg.Done(); in.telemetry.run(ctx) }()
+	go func() { defer in.wg.Done(); in.store.run(ctx) }()
+	go func() { defer in.wg.Done(); in.flushHealthEvery(ctx) }()
+}
+
+// Handle takes one MQTT message. It is safe for concurrent use. ack is
+// called once the message is durably stored or definitively rejected;
+// during shutdown new messages are left unacknowledged for redelivery.
+func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
+	in.inflight.Add(1)
+	defer in.inflight.Done()
+	if in.closing.Load() {
+		return
+	}
+	now := in.cfg.Now()
+	id, ch, _, err := devices.ParseTopic(topic)
+	if err != nil {
+		in.rejectMsg(devices.ReasonBadTopic, "", topic, err)
+		ack()
+		return
+	}
+	d := in.cfg.Index.Get(id)
+	if d == nil {
+		in.rejectMsg(devices.ReasonUnregistered, id, topic, errors.New("no registered device with this id"))
+		in.noteUnregistered(id, "published on "+string(ch), now)
+		ack()
+		return
+	}
+	if ch != devices.ChannelEvent && ch != devices.ChannelTelemetry && ch != devices.ChannelStatus {
+		// Call signalling and downlink echoes are not ingested here.
+		in.cfg.Metrics.ignored.Inc()
+		ack()
+		return
+	}
+	m, err := devices.Decode(in.cfg.Limits, d.Kind, ch, payload, now)
+	if err != nil {
+		in.rejectMsg(devices.RejectionReason(err), id, topic, err)
+		ack()
+		return
+	}
+	m.DeviceID = id
+	if m.TSFlag != devices.TSOK {
+		in.cfg.Metrics.tsFlagged.WithLabelValues(string(m.TSFlag)).Inc()
+	}
+	in.cfg.Metrics.received.WithLabelValues(string(ch)).Inc()
+	path := in.store
+	if ch == devices.ChannelTelemetry {
+		path = in.telemetry
+	}
+	select {
+	case path.in <- pending[*devices.Message]{m, ack}:
+	case <-in.quit: // shutting down with the queue full: the broker redelivers
+	}
+}
+
+func (in *Ingest) rejectMsg(reason devices.Reason, id, topic string, err error) {
+	in.cfg.Metrics.rejected.WithLabelValues(string(reason)).Inc()
+	in.limited.Warn(string(reason), "message rejected", "reason", reason, "device", id, "topic", clipTopic(topic), "err", err)
+}
+
+// noteUnregistered records an unregistered device for installers, at most
+// once a minute per ID so a chatty stranger cannot load the database.
+func (in *Ingest) noteUnregistered(id, detail string, now time.Time) {
+	if id == "" || !in.limited.Allow("unreg:"+id, time.Minute) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := in.cfg.Store.RecordUnregistered(ctx, id, detail, now); err != nil {
+		in.logger.Warn("record unregistered device", "device", id, "err", err)
+	}
+}
+
+// commitTelemetry de-duplicates a batch against the windows, formats the new
+// messages as line protocol and appends them and the windows to the spool in
+// one transaction. The windows change in memory only once that commit holds.
+func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message) error {
+	changed := make(map[string]devices.SeqWindow)
+	lines := make([][]byte, 0, len(batch))
+	var dups, restarts, late int
+	for _, m := range batch {
+		w, ok := changed[m.DeviceID]
+		if !ok {
+			w = in.windows[m.DeviceID]
+		}
+		switch w.Accept(m.Seq, m.TS.UnixMilli()) {
+		case devices.SeqDuplicate:
+			dups++
+			continue
+		case devices.SeqRestart:
+			restarts++
+		case devices.SeqLate:
+			late++
+		}
+		changed[m.DeviceID] = w
+		d := in.cfg.Index.Get(m.DeviceID)
+		if d == nil {
+			continue // deleted since it was routed; nothing to file it under
+		}
+		lines = append(lines, influx.Line(m, d))
+		in.health.seen(m)
+	}
+	if len(changed) > 0 {
+		if err := in.cfg.Spool.Append(ctx, lines, changed); err != nil {
+			return fmt.Errorf("append to spool: %w", err)
+		}
+	}
+	for id, w := range changed {
+		in.windows[id] = w
+	}
+	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelTelemetry)).Add(float64(len(lines)))
+	in.cfg.Metrics.duplicates.WithLabelValues(string(devices.ChannelTelemetry)).Add(float64(dups))
+	in.cfg.Metrics.seqRestarts.Add(float64(restarts))
+	in.cfg.Metrics.seqLate.Add(float64(late))
+	return nil
+}
+
+// commitStore makes events and status changes durable in the main store.
+func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) error {
+	var events []*devices.Message
+	var updates []devices.HealthUpdate
+	for _, m := range batch {
+		switch m.Channel {
+		case devices.ChannelEvent:
+			events = append(events, m)
+		case devices.ChannelStatus:
+			online := m.Status.Online
+			updates = append(updates, devices.HealthUpdate{
+				ID: m.DeviceID, LastSeen: m.Received, Online: &online,
+				Battery: m.Status.Battery, Signal: m.Status.Signal,
+			})
+		}
+	}
+	if len(events) > 0 {
+		inserted, err := in.cfg.Store.RecordEvents(ctx, events)
+		if err != nil {
+			return fmt.Errorf("record events: %w", err)
+		}
+		var dups int
+		for i, ok := range inserted {
+			if !ok {
+				dups++
+				continue
+			}
+			in.health.seen(events[i])
+		}
+		in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelEvent)).Add(float64(len(events) - dups))
+		in.cfg.Metrics.duplicates.WithLabelValues(string(devices.ChannelEvent)).Add(float64(dups))
+	}
+	if len(updates) > 0 {
+		if err := in.cfg.Store.UpdateHealth(ctx, updates); err != nil {
+			return fmt.Errorf("update status: %w", err)
+		}
+		in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelStatus)).Add(float64(len(updates)))
+	}
+	return nil
+}
+
+func (in *Ingest) flushHealthEvery(ctx context.Context) {
+	t := time.NewTicker(in.cfg.HealthFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			in.flushHealth(ctx)
+		}
+	}
+}
+
+func (in *Ingest) flushHealth(ctx context.Context) {
+	updates := in.health.take()
+	if len(updates) == 0 {
+		return
+	}
+	if err := in.cfg.Store.UpdateHealth(ctx, updates); err != nil {
+		in.logger.Warn("flush device health", "devices", len(updates), "err", err)
+		in.health.restore(updates)
+	}
+}
+
+// Close stops ingest in order: no new deliveries, then the queued messages
+// are committed and acknowledged, then device health is flushed. Messages
+// that arrive meanwhile stay unacknowledged and are redelivered by the
+// broker. ctx bounds the drain; past it, what is left is abandoned unacked.
+func (in *Ingest) Close(ctx context.Context) {
+	in.closeOnce.Do(func() {
+		in.closing.Store(true)
+		close(in.quit)
+		in.inflight.Wait()
+		close(in.telemetry.in)
+		close(in.store.in)
+		if in.cancel == nil { // never ran
+			return
+		}
+		drained := make(chan struct{})
+		go func() {
+			<-in.telemetry.done
+			<-in.store.done
+			close(drained)
+		}()
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			in.cancel()
+			<-drained
+		}
+		in.cancel()
+		in.wg.Wait()
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		in.flushHealth(flushCtx)
+	})
+}
+
+func clipTopic(t string) string {
+	if len(t) > 120 {
+		return t[:120] + "…"
+	}
+	return t
+}

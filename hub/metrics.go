@@ -1,0 +1,114 @@
+package hub
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Metrics holds the hub's Prometheus metrics in a registry of its own, so
+// tests can build as many hubs as they like in one process.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	received    *prometheus.CounterVec
+	stored      *prometheus.CounterVec
+	duplicates  *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	tsFlagged   *prometheus.CounterVec
+	seqRestarts prometheus.Counter
+	seqLate     prometheus.Counter
+	ignored     prometheus.Counter
+	commitTime  *prometheus.HistogramVec
+	commitSize  *prometheus.HistogramVec
+	commitErrs  *prometheus.CounterVec
+}
+
+// NewMetrics registers the hub's metrics and the Go runtime's.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_ingest_received_total", Help: "Valid device messages received, by channel.",
+		}, []string{"channel"}),
+		stored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_ingest_stored_total", Help: "Device messages durably stored, by channel.",
+		}, []string{"channel"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_ingest_duplicates_total", Help: "Redelivered or repeated messages dropped by (device, seq) de-duplication, by channel.",
+		}, []string{"channel"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_ingest_rejected_total", Help: "Device messages and connections rejected, by reason.",
+		}, []string{"reason"}),
+		tsFlagged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_ingest_ts_flagged_total", Help: "Messages whose device timestamp was implausible and replaced by the receive time, by direction.",
+		}, []string{"flag"}),
+		seqRestarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shouwang_ingest_seq_restarts_total", Help: "Times a device's sequence counter went back with a newer timestamp (device reset).",
+		}),
+		seqLate: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shouwang_ingest_seq_late_total", Help: "Telemetry older than the de-duplication window, kept unchecked (InfluxDB collapses a repeat by its timestamp).",
+		}),
+		ignored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shouwang_ingest_ignored_total", Help: "Messages on device topics ingest does not handle (call signalling, downlink).",
+		}),
+		commitTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shouwang_ingest_commit_seconds", Help: "Time to make one batch durable, by path.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"path"}),
+		commitSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shouwang_ingest_commit_batch_size", Help: "Messages per durable commit, by path.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 7),
+		}, []string{"path"}),
+		commitErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_ingest_commit_errors_total", Help: "Failed durable commits (retried), by path.",
+		}, []string{"path"}),
+	}
+	r.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.tsFlagged, m.seqRestarts, m.seqLate,
+		m.ignored, m.commitTime, m.commitSize, m.commitErrs,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, r := range devices.Reasons {
+		m.rejected.WithLabelValues(string(r))
+	}
+	for _, ch := range []devices.Channel{devices.ChannelEvent, devices.ChannelTelemetry, devices.ChannelStatus} {
+		m.received.WithLabelValues(string(ch))
+		m.stored.WithLabelValues(string(ch))
+	}
+	return m
+}
+
+// Reject counts a rejection found outside ingest (the broker's refusals).
+func (m *Metrics) Reject(reason devices.Reason) { m.rejected.WithLabelValues(string(reason)).Inc() }
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// GaugeFunc registers a gauge whose value is read at scrape time.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// CounterFunc registers a counter whose value is read at scrape time.
+func (m *Metrics) CounterFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
+func (m *Metrics) observeCommit(path string) func(int, time.Duration, error) {
+	t, s, e := m.commitTime.WithLabelValues(path), m.commitSize.WithLabelValues(path), m.commitErrs.WithLabelValues(path)
+	return func(size int, took time.Duration, err error) {
+		if err != nil {
+			e.Inc()
+			return
+		}
+		t.Observe(took.Seconds())
+		s.Observe(float64(size))
+	}
+}
