@@ -17,22 +17,23 @@ type Reason string
 
 // Rejection reasons.
 const (
-	ReasonOversized    Reason = "oversized"     // payload larger than the cap
-	ReasonMalformed    Reason = "malformed"     // not a JSON object
-	ReasonBadType      Reason = "bad_type"      // a field of the wrong JSON type
-	ReasonMissingField Reason = "missing_field" // a required field is absent
-	ReasonUnknownField Reason = "unknown_field" // a field the kind does not declare
-	ReasonOutOfRange   Reason = "out_of_range"  // a number outside its field's range, NaN or Inf
-	ReasonBadValue     Reason = "bad_value"     // a string value the protocol does not allow
-	ReasonBadTopic     Reason = "bad_topic"     // not a native uplink topic
-	ReasonUnregistered Reason = "unregistered"  // the topic names no registered device
-	ReasonSpoofed      Reason = "spoofed"       // published by a client that is not the device
+	ReasonOversized    Reason = "oversized"       // payload larger than the cap
+	ReasonMalformed    Reason = "malformed"       // not a JSON object
+	ReasonBadType      Reason = "bad_type"        // a field of the wrong JSON type
+	ReasonMissingField Reason = "missing_field"   // a required field is absent
+	ReasonUnknownField Reason = "unknown_field"   // a field the kind does not declare
+	ReasonOutOfRange   Reason = "out_of_range"    // a number outside its field's range, NaN or Inf
+	ReasonBadValue     Reason = "bad_value"       // a string value the protocol does not allow
+	ReasonBadTopic     Reason = "bad_topic"       // not a native uplink topic
+	ReasonUnregistered Reason = "unregistered"    // the topic names no registered device
+	ReasonSpoofed      Reason = "spoofed"         // published by a client that is not the device
+	ReasonBadCreds     Reason = "bad_credentials" // a registered device connected with a wrong password
 )
 
 // Reasons lists every rejection reason, so counters can start at zero.
 var Reasons = []Reason{
 	ReasonOversized, ReasonMalformed, ReasonBadType, ReasonMissingField, ReasonUnknownField,
-	ReasonOutOfRange, ReasonBadValue, ReasonBadTopic, ReasonUnregistered, ReasonSpoofed,
+	ReasonOutOfRange, ReasonBadValue, ReasonBadTopic, ReasonUnregistered, ReasonSpoofed, ReasonBadCreds,
 }
 
 // Rejection is the error Decode returns for a message the hub will not take.

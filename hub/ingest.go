@@ -147,7 +147,7 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 	d := in.cfg.Index.Get(id)
 	if d == nil {
 		in.rejectMsg(devices.ReasonUnregistered, id, topic, errors.New("no registered device with this id"))
-		in.noteUnregistered(id, "published on "+string(ch), now)
+		in.NoteUnregistered(id, "published on "+string(ch), now)
 		ack()
 		return
 	}
@@ -183,9 +183,10 @@ func (in *Ingest) rejectMsg(reason devices.Reason, id, topic string, err error) 
 	in.limited.Warn(string(reason), "message rejected", "reason", reason, "device", id, "topic", clipTopic(topic), "err", err)
 }
 
-// noteUnregistered records an unregistered device for installers, at most
-// once a minute per ID so a chatty stranger cannot load the database.
-func (in *Ingest) noteUnregistered(id, detail string, now time.Time) {
+// NoteUnregistered records an unregistered device for installers, at most
+// once a minute per ID so a chatty stranger cannot load the database. The
+// broker calls it for refused connections too.
+func (in *Ingest) NoteUnregistered(id, detail string, now time.Time) {
 	if id == "" || !in.limited.Allow("unreg:"+id, time.Minute) {
 		return
 	}

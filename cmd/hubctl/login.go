@@ -14,9 +14,10 @@ import (
 )
 
 func (c *cli) login(args []string) error {
-	fs := c.newFlags("login", "login -user NAME [-password-stdin]")
+	fs := c.newFlags("login", "login -user NAME [-password-stdin] [-print-token]")
 	user := fs.String("user", "", "username (required)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	printToken := fs.Bool("print-token", false, "print only the token on stdout (for scripts); it is saved as well")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +46,10 @@ func (c *cli) login(args []string) error {
 	}
 	if err := writeSecret(path, []byte(resp.Token+"\n")); err != nil {
 		return fmt.Errorf("save token: %w", err)
+	}
+	if *printToken {
+		fmt.Fprintln(c.stdout, resp.Token)
+		return nil
 	}
 	fmt.Fprintf(c.stdout, "Logged in to %s as %s (%s). Token saved to %s; it expires %s.\n",
 		c.server, resp.User.Username, resp.User.Role, path, resp.ExpiresAt.Local().Format("2006-01-02 15:04"))

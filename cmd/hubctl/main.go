@@ -31,7 +31,7 @@ func main() {
 const usage = `Usage: hubctl [-server URL] [-token TOKEN] COMMAND [flags] [args]
 
 Commands:
-  login -user NAME [-password-stdin]   log in and save the token
+  login -user NAME [-password-stdin] [-print-token]   log in and save the token
   logout                               end the session and forget the token
   devices list [-community C] [-grid G] [-building B] [-kind K] [-online true|false] [-q TEXT] [-json]
   devices get ID [-json]

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is the hub's configuration. Every flag has an environment twin;
+// a flag given on the command line wins over its twin.
+type Config struct {
+	HTTPAddr       string
+	MQTTURL        string // external broker; empty means the embedded one
+	MQTTListen     string // embedded broker listener
+	MQTTUsername   string // the hub's service credential on an external broker
+	MQTTPassword   string
+	MQTTClientID   string
+	InfluxURL      string
+	InfluxToken    string
+	InfluxOrg      string
+	InfluxBucket   string
+	DataDir        string
+	DB             string
+	AdminPassword  string
+	LogLevel       string
+	LogFormat      string
+	SpoolWarnDepth int64
+	ShutdownGrace  time.Duration
+}
+
+// env pairs each flag with its environment twin.
+var env = map[string]string{
+	"http":             "HUB_HTTP_ADDR",
+	"mqtt-url":         "HUB_MQTT_URL",
+	"mqtt-listen":      "HUB_MQTT_LISTEN",
+	"mqtt-username":    "HUB_MQTT_USERNAME",
+	"mqtt-password":    "HUB_MQTT_PASSWORD",
+	"mqtt-client-id":   "HUB_MQTT_CLIENT_ID",
+	"influx-url":       "HUB_INFLUX_URL",
+	"influx-token":     "HUB_INFLUX_TOKEN",
+	"influx-org":       "HUB_INFLUX_ORG",
+	"influx-bucket":    "HUB_INFLUX_BUCKET",
+	"data":             "HUB_DATA_DIR",
+	"db":               "HUB_DB",
+	"admin-password":   "HUB_ADMIN_PASSWORD",
+	"log-level":        "HUB_LOG_LEVEL",
+	"log-format":       "HUB_LOG_FORMAT",
+	"spool-warn-depth": "HUB_SPOOL_WARN_DEPTH",
+	"shutdown-grace":   "HUB_SHUTDOWN_GRACE",
+}
+
+// ParseConfig reads flags from args with defaults taken from the
+// environment through getenv, then validates the result.
+func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, name, def, usage string) {
+		if v := getenv(env[name]); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" ($"+env[name]+")")
+	}
+	str(&c.HTTPAddr, "http", ":8080", "HTTP listen address for the console, API and metrics")
+	str(&c.MQTTURL, "mqtt-url", "", "external MQTT broker, e.g. tcp://127.0.0.1:1883; empty runs the embedded broker")
+	str(&c.MQTTListen, "mqtt-listen", ":1883", "embedded broker listen address")
+	str(&c.MQTTUsername, "mqtt-username", "hub", "the hub's username on an external broker")
+	str(&c.MQTTPassword, "mqtt-password", "", "the hub's password on an external broker")
+	str(&c.MQTTClientID, "mqtt-client-id", "shouwang-hub", "the hub's MQTT client ID; keep it stable, the persistent session is keyed by it")
+	str(&c.InfluxURL, "influx-url", "http://127.0.0.1:8086", "InfluxDB URL")
+	str(&c.InfluxToken, "influx-token", "", "InfluxDB token (for 1.8: user:password, or empty)")
+	str(&c.InfluxOrg, "influx-org", "", "InfluxDB organisation (ignored by 1.8)")
+	str(&c.InfluxBucket, "influx-bucket", "shouwang/autogen", "InfluxDB bucket (for 1.8: database/retention-policy)")
+	str(&c.DataDir, "data", "./data", "data directory: database, spool, broker state")
+	str(&c.DB, "db", "", "SQL store: a SQLite file path (default <data>/hub.db)")
+	str(&c.AdminPassword, "admin-password", "", "creates the admin account on first start")
+	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	str(&c.LogFormat, "log-format", "text", "log format: text or json")
+	var depth, grace string
+	str(&depth, "spool-warn-depth", "5000000", "warn when this many telemetry lines wait for InfluxDB")
+	str(&grace, "shutdown-grace", "20s", "how long shutdown may take to drain before abandoning (unacknowledged) work")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if _, err = fmt.Sscan(depth, &c.SpoolWarnDepth); err != nil || c.SpoolWarnDepth <= 0 {
+		return c, fmt.Errorf("-spool-warn-depth / HUB_SPOOL_WARN_DEPTH %q: want a positive number", depth)
+	}
+	if c.ShutdownGrace, err = time.ParseDuration(grace); err != nil || c.ShutdownGrace <= 0 {
+		return c, fmt.Errorf("-shutdown-grace / HUB_SHUTDOWN_GRACE %q: want a positive duration such as 20s", grace)
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "hub.db")
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the configuration and names the first bad setting.
+func (c Config) Validate() error {
+	if err := checkAddr(c.HTTPAddr); err != nil {
+		return fmt.Errorf("-http / HUB_HTTP_ADDR %q: %w", c.HTTPAddr, err)
+	}
+	if c.MQTTURL == "" {
+		if err := checkAddr(c.MQTTListen); err != nil {
+			return fmt.Errorf("-mqtt-listen / HUB_MQTT_LISTEN %q: %w", c.MQTTListen, err)
+		}
+	} else if u, err := url.Parse(c.MQTTURL); err != nil || !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}, u.Scheme) || u.Host == "" {
+		return fmt.Errorf("-mqtt-url / HUB_MQTT_URL %q: want a broker URL such as tcp://127.0.0.1:1883", c.MQTTURL)
+	}
+	if c.MQTTClientID == "" || strings.ContainsAny(c.MQTTClientID, "/+# ") {
+		return fmt.Errorf("-mqtt-client-id / HUB_MQTT_CLIENT_ID %q: must be non-empty without '/', '+', '#' or spaces", c.MQTTClientID)
+	}
+	if u, err := url.Parse(c.InfluxURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("-influx-url / HUB_INFLUX_URL %q: want an http(s) URL such as http://127.0.0.1:8086", c.InfluxURL)
+	}
+	if c.InfluxBucket == "" {
+		return errors.New("-influx-bucket / HUB_INFLUX_BUCKET: required (for InfluxDB 1.8: database/retention-policy, e.g. shouwang/autogen)")
+	}
+	if c.DataDir == "" {
+		return errors.New("-data / HUB_DATA_DIR: required")
+	}
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return fmt.Errorf("-db / HUB_DB: PostgreSQL is not supported yet; use a SQLite file path")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return fmt.Errorf("-log-level / HUB_LOG_LEVEL %q: %w", c.LogLevel, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("-log-format / HUB_LOG_FORMAT %q: want text or json", c.LogFormat)
+	}
+	return nil
+}
+
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port or :port")
+	}
+	var p int
+	if _, err := fmt.Sscan(port, &p); err != nil || p < 0 || p > 65535 {
+		return errors.New("bad port")
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}

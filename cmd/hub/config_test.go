@@ -1,0 +1,61 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestParseConfigDefaultsAndTwins(t *testing.T) {
+	c, err := ParseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.MQTTURL != "" || c.MQTTListen != ":1883" || c.DataDir != "./data" ||
+		c.DB != "data/hub.db" || c.InfluxBucket != "shouwang/autogen" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	env := map[string]string{
+		"HUB_HTTP_ADDR": "127.0.0.1:9000", "HUB_MQTT_URL": "tcp://10.0.0.5:1883", "HUB_DATA_DIR": "/var/lib/shouwang",
+		"HUB_INFLUX_URL": "http://influx:8086", "HUB_INFLUX_TOKEN": "u:p", "HUB_INFLUX_ORG": "street",
+		"HUB_INFLUX_BUCKET": "sw/rp", "HUB_DB": "/srv/hub.db", "HUB_ADMIN_PASSWORD": "pw", "HUB_MQTT_LISTEN": ":11883",
+	}
+	c, err = ParseConfig([]string{"-http", ":7000"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":7000" {
+		t.Errorf("a flag must win over its twin: http = %q", c.HTTPAddr)
+	}
+	if c.MQTTURL != "tcp://10.0.0.5:1883" || c.DataDir != "/var/lib/shouwang" || c.InfluxToken != "u:p" ||
+		c.InfluxOrg != "street" || c.InfluxBucket != "sw/rp" || c.DB != "/srv/hub.db" || c.AdminPassword != "pw" ||
+		c.MQTTListen != ":11883" || c.InfluxURL != "http://influx:8086" {
+		t.Errorf("environment twins not applied: %+v", c)
+	}
+}
+
+func TestParseConfigNamesTheBadSetting(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-http", "8080"}, nil, "-http / HUB_HTTP_ADDR"},
+		{nil, map[string]string{"HUB_HTTP_ADDR": "localhost:99999"}, "HUB_HTTP_ADDR"},
+		{[]string{"-mqtt-url", "http://broker"}, nil, "-mqtt-url / HUB_MQTT_URL"},
+		{[]string{"-mqtt-listen", "nope"}, nil, "-mqtt-listen / HUB_MQTT_LISTEN"},
+		{[]string{"-influx-url", "influx:8086"}, nil, "-influx-url / HUB_INFLUX_URL"},
+		{[]string{"-influx-bucket", ""}, nil, "HUB_INFLUX_BUCKET"},
+		{[]string{"-db", "postgres://x"}, nil, "PostgreSQL is not supported yet"},
+		{[]string{"-log-level", "loud"}, nil, "-log-level / HUB_LOG_LEVEL"},
+		{[]string{"-mqtt-client-id", "a/b"}, nil, "HUB_MQTT_CLIENT_ID"},
+		{[]string{"-shutdown-grace", "soon"}, nil, "HUB_SHUTDOWN_GRACE"},
+		{[]string{"stray"}, nil, "unexpected argument"},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseConfig(%v, %v) = %v, want an error naming %q", c.args, c.env, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub"
+	"github.com/shouwang-hub/shouwang/hub/broker"
+	"github.com/shouwang-hub/shouwang/hub/influx"
+	"github.com/shouwang-hub/shouwang/hub/mqttc"
+	"github.com/shouwang-hub/shouwang/hub/sqlstore"
+)
+
+// Main is the hub program: ParseFlags, then Run to start every part, then
+// Close to stop them in order. End-to-end tests run it in-process on :0
+// ports.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Stderr io.Writer
+
+	metrics  *hub.Metrics
+	store    *sqlstore.Store
+	spool    *sqlstore.Spool
+	writer   *influx.Writer
+	index    *hub.DeviceIndex
+	ingest   *hub.Ingest
+	broker   *broker.Broker
+	client   *mqttc.Client
+	watch    *hub.SpoolWatch
+	http     *http.Server
+	httpLn   net.Listener
+	brokerAt string
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewMain returns a Main that logs to stderr.
+func NewMain() *Main {
+	return &Main{Stderr: os.Stderr, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+}
+
+// ParseFlags reads the configuration and sets up logging.
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	c, err := ParseConfig(args, getenv, m.Stderr)
+	if err != nil {
+		return err
+	}
+	m.Config = c
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	} else {
+		m.Logger = slog.New(slog.NewTextHandler(m.Stderr, opts))
+	}
+	return nil
+}
+
+// Run starts the hub, sinks before sources: store and spool, the InfluxDB
+// writer, ingest, the broker, the MQTT client, and last the HTTP server. It
+// returns once everything is up. Close undoes a partial start.
+func (m *Main) Run(ctx context.Context) (err error) {
+	c, log := m.Config, m.Logger
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return fmt.Errorf("-data / HUB_DATA_DIR %q: %w", c.DataDir, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.metrics = hub.NewMetrics()
+
+	if m.store, err = sqlstore.Open(c.DB, log.With("part", "store")); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	if created, err := console.EnsureAdmin(ctx, m.store, c.AdminPassword); err != nil {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	} else if created {
+		log.Info("created the admin account from HUB_ADMIN_PASSWORD")
+	}
+	if m.spool, err = sqlstore.OpenSpool(filepath.Join(c.DataDir, "spool.db"), log.With("part", "spool")); err != nil {
+		return fmt.Errorf("open spool: %w", err)
+	}
+
+	influx.SetLogger(log.With("part", "influxdb-client"))
+	m.writer, err = influx.NewWriter(influx.Config{
+		URL: c.InfluxURL, Token: c.InfluxToken, Org: c.InfluxOrg, Bucket: c.InfluxBucket,
+		DeadLetterPath: filepath.Join(c.DataDir, "influx-rejected.lp"),
+	}, m.spool, log.With("part", "influx"))
+	if err != nil {
+		return fmt.Errorf("influx writer: %w", err)
+	}
+	m.goRun(func() { m.writer.Run(runCtx) })
+	m.watch = hub.NewSpoolWatch(m.spool, c.DataDir, c.SpoolWarnDepth, log.With("part", "spool"))
+	m.goRun(func() { m.watch.Run(runCtx) })
+
+	if m.index, err = hub.LoadIndex(ctx, m.store); err != nil {
+		return err
+	}
+	m.ingest, err = hub.NewIngest(ctx, hub.IngestConfig{
+		Index: m.index, Store: m.store, Spool: m.spool, Metrics: m.metrics,
+	}, log.With("part", "ingest"))
+	if err != nil {
+		return err
+	}
+	m.ingest.Run()
+
+	brokerURL, user, pass := c.MQTTURL, c.MQTTUsername, c.MQTTPassword
+	if brokerURL == "" {
+		// The hub's own client talks to the embedded broker with a fresh
+		// secret each start; its session is keyed by client ID, not secret.
+		user, pass = "shouwang-hub-service", randomSecret()
+		m.broker, err = broker.New(broker.Config{
+			Listen: c.MQTTListen, DataDir: filepath.Join(c.DataDir, "broker"),
+			ServiceUser: user, ServicePassword: pass,
+			Auth:     hub.DeviceAuthenticator{Source: m.store},
+			OnReject: m.onBrokerReject,
+		}, log.With("part", "broker"))
+		if err != nil {
+			return fmt.Errorf("embedded broker: %w", err)
+		}
+		if err := m.broker.Start(); err != nil {
+			return fmt.Errorf("embedded broker on %s: %w", c.MQTTListen, err)
+		}
+		m.brokerAt = m.broker.Addr()
+		brokerURL = "tcp://" + loopback(m.brokerAt)
+		log.Info("embedded MQTT broker listening", "addr", m.brokerAt)
+	}
+	m.client, err = mqttc.New(mqttc.Config{
+		URL: brokerURL, ClientID: c.MQTTClientID, Username: user, Password: pass,
+		Subscriptions: []string{
+			devices.TopicPrefix + "+/" + string(devices.ChannelEvent),
+			devices.TopicPrefix + "+/" + string(devices.ChannelTelemetry),
+			devices.TopicPrefix + "+/" + string(devices.ChannelStatus),
+		},
+		Handler: func(msg *mqttc.Message) { m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack) },
+		OnConnectionChange: func(up bool) {
+			if up {
+				log.Info("MQTT connected", "broker", brokerURL)
+			} else {
+				log.Warn("MQTT connection lost; reconnecting", "broker", brokerURL)
+			}
+		},
+	}, log.With("part", "mqtt"))
+	if err != nil {
+		return fmt.Errorf("mqtt client: %w", err)
+	}
+	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelStart()
+	if err := m.client.Start(startCtx); err != nil {
+		return fmt.Errorf("connect to MQTT broker %s: %w", brokerURL, err)
+	}
+	m.registerMetrics()
+
+	srv, err := console.New(console.Config{
+		Registry: m.store, Accounts: m.store, History: m.writer.History,
+		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
+	}, log.With("part", "console"))
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	if m.httpLn, err = net.Listen("tcp", c.HTTPAddr); err != nil {
+		return fmt.Errorf("-http / HUB_HTTP_ADDR %s: %w", c.HTTPAddr, err)
+	}
+	m.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	m.goRun(func() {
+		if err := m.http.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	})
+	log.Info("hub running", "http", m.httpLn.Addr().String(), "devices", m.index.Len())
+	return nil
+}
+
+// HTTPAddr is the address the console listens on (useful with :0).
+func (m *Main) HTTPAddr() string { return m.httpLn.Addr().String() }
+
+// BrokerAddr is the embedded broker's address, or "" with an external one.
+func (m *Main) BrokerAddr() string { return m.brokerAt }
+
+// Close stops the hub in order: HTTP, then ingest (no new deliveries, drain
+// the queues, acknowledge what was stored), the MQTT client, the broker,
+// then the spool is flushed to InfluxDB for a bounded time and the stores
+// are closed. It is safe after a partial start and idempotent.
+func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
+	var errs []error
+	grace := m.Config.ShutdownGrace
+	if grace == 0 {
+		grace = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if m.http != nil {
+		errs = append(errs, m.http.Shutdown(ctx))
+	}
+	if m.ingest != nil {
+		m.ingest.Close(ctx)
+	}
+	if m.client != nil {
+		m.client.Stop()
+	}
+	if m.broker != nil {
+		errs = append(errs, m.broker.Close())
+	}
+	if m.writer != nil {
+		flushCtx, cancelFlush := context.WithTimeout(ctx, min(grace/2, 10*time.Second))
+		if err := m.writer.Flush(flushCtx); err != nil {
+			m.Logger.Warn("spool not fully flushed to InfluxDB; it stays on disk for the next start", "waiting", m.spool.Depth(), "err", err)
+		}
+		cancelFlush()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.writer != nil {
+		errs = append(errs, m.writer.Close())
+	}
+	if m.spool != nil {
+		errs = append(errs, m.spool.Close())
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) goRun(f func()) {
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); f() }()
+}
+
+func (m *Main) onBrokerReject(reason devices.Reason, clientID, detail string) {
+	m.metrics.Reject(reason)
+	if reason == devices.ReasonUnregistered && devices.ValidID(clientID) {
+		m.ingest.NoteUnregistered(clientID, detail, time.Now())
+	}
+}
+
+func (m *Main) onDeviceChange(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	if id == "" {
+		err = m.index.Reload(ctx, m.store)
+	} else {
+		err = m.index.Refresh(ctx, m.store, id)
+	}
+	if err != nil {
+		m.Logger.Error("refresh device index", "device", id, "err", err)
+	}
+}
+
+// ready is /readyz: MQTT connected and the store answering; InfluxDB may
+// be down as long as the spool takes the telemetry.
+func (m *Main) ready(ctx context.Context) (bool, map[string]string) {
+	checks := map[string]string{}
+	ok := true
+	if m.client.Connected() {
+		checks["mqtt"] = "connected"
+	} else {
+		ok = false
+		checks["mqtt"] = "disconnected"
+	}
+	if err := m.store.Ping(ctx); err != nil {
+		ok = false
+		checks["store"] = "error: " + err.Error()
+	} else {
+		checks["store"] = "ok"
+	}
+	if st := m.writer.Stats(); st.Reachable {
+		checks["influxdb"] = "reachable"
+	} else {
+		checks["influxdb"] = fmt.Sprintf("unreachable; spooling %d lines", m.spool.Depth())
+	}
+	if w := m.watch.Warning(); w != "" {
+		checks["spool"] = w
+	} else {
+		checks["spool"] = fmt.Sprintf("%d lines waiting", m.spool.Depth())
+	}
+	return ok, checks
+}
+
+func (m *Main) registerMetrics() {
+	mt := m.metrics
+	mt.GaugeFunc("shouwang_spool_depth", "Telemetry lines waiting in the durable spool for InfluxDB.", func() float64 { return float64(m.spool.Depth()) })
+	mt.GaugeFunc("shouwang_spool_bytes", "Approximate bytes waiting in the spool.", func() float64 { return float64(m.spool.Bytes()) })
+	mt.GaugeFunc("shouwang_spool_warn_depth", "Spool depth at which the hub warns.", func() float64 { return float64(m.Config.SpoolWarnDepth) })
+	mt.GaugeFunc("shouwang_data_disk_free_bytes", "Free bytes on the data directory's file system.", func() float64 { return float64(m.watch.DiskFree()) })
+	mt.CounterFunc("shouwang_influx_written_total", "Telemetry lines written to InfluxDB.", func() float64 { return float64(m.writer.Stats().Written) })
+	mt.CounterFunc("shouwang_influx_write_failures_total", "Failed InfluxDB write attempts (retried).", func() float64 { return float64(m.writer.Stats().Failures) })
+	mt.CounterFunc("shouwang_influx_dead_lettered_total", "Lines InfluxDB refused permanently, kept in the dead-letter file.", func() float64 { return float64(m.writer.Stats().DeadLettered) })
+	mt.GaugeFunc("shouwang_influx_reachable", "1 when the last InfluxDB write or ping succeeded.", func() float64 { return b2f(m.writer.Stats().Reachable) })
+	mt.GaugeFunc("shouwang_mqtt_connected", "1 when the hub's MQTT client is connected.", func() float64 { return b2f(m.client.Connected()) })
+	mt.GaugeFunc("shouwang_devices_registered", "Registered devices.", func() float64 { return float64(m.index.Len()) })
+	if m.broker != nil {
+		mt.GaugeFunc("shouwang_broker_clients_connected", "Clients connected to the embedded broker.", func() float64 { return float64(m.broker.Stats().ClientsConnected) })
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// loopback turns a wildcard listen address into one a local client can dial.
+func loopback(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,219 @@
+package broker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// restart closes b and starts a new broker on the same data directory.
+func restart(t *testing.T, b *testBroker) *testBroker {
+	t.Helper()
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	nb := newTestBroker(t, b.dir)
+	if err := nb.Start(); err != nil {
+		t.Fatalf("Start after restart: %v", err)
+	}
+	return nb
+}
+
+// receiveAll waits for n distinct event payloads and returns them sorted.
+// Other messages (such as a device's will, sent when a broker stops) are
+// skipped.
+func receiveAll(t *testing.T, in *inbox, n int) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for len(seen) < n {
+		if m := in.next(t); strings.HasSuffix(m.Topic(), "/event") {
+			seen[string(m.Payload())] = true
+		}
+	}
+	return slices.Sorted(func(yield func(string) bool) {
+		for k := range seen {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+}
+
+func payloads(from, n int) []string {
+	var out []string
+	for i := from; i < from+n; i++ {
+		out = append(out, fmt.Sprintf(`{"seq":%03d}`, i))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestRestartKeepsHubSessionAndQueuedMessages(t *testing.T) {
+	b := startTestBroker(t)
+	hub := hubClient(t, b.Addr(), nil, true)
+	subscribe(t, hub, hubFilters...)
+	hub.Disconnect(250)
+
+	// Queued while the hub is away: each PUBACK means "stored".
+	d1 := device(t, b.Addr(), "d1", "pw1")
+	for _, p := range payloads(1, 50) {
+		publish(t, d1, devices.Topic("d1", devices.ChannelEvent), 1, false, p)
+	}
+	if got := b.Stats().Stored; got != 50 {
+		t.Errorf("Stats().Stored = %d, want 50", got)
+	}
+
+	b = restart(t, b)
+	in := newInbox()
+	hubClient(t, b.Addr(), in, true) // no SUBSCRIBE: the session must have kept them
+	if got, want := receiveAll(t, in, 50), payloads(1, 50); !slices.Equal(got, want) {
+		t.Fatalf("after restart the hub got %v, want %v", got, want)
+	}
+	// The restored subscriptions deliver new messages too.
+	d1 = device(t, b.Addr(), "d1", "pw1")
+	publish(t, d1, devices.Topic("d1", devices.ChannelEvent), 1, false, "after restart")
+	for m := in.next(t); string(m.Payload()) != "after restart"; m = in.next(t) {
+		// redeliveries of the first 50 may still be arriving
+	}
+	eventually(t, "acknowledged messages to leave the store", func() bool { return b.Stats().Stored == 0 })
+}
+
+func TestRestartRedeliversUnacknowledged(t *testing.T) {
+	b := startTestBroker(t)
+	in := newInbox()
+	hub := hubClient(t, b.Addr(), in, false) // connected, but never acknowledges
+	subscribe(t, hub, hubFilters...)
+	d1 := device(t, b.Addr(), "d1", "pw1")
+	for _, p := range payloads(1, 20) {
+		publish(t, d1, devices.Topic("d1", devices.ChannelEvent), 1, false, p)
+	}
+	receiveAll(t, in, 20) // delivered, not acknowledged
+	hub.Disconnect(250)
+
+	b = restart(t, b)
+	in = newInbox()
+	hubClient(t, b.Addr(), in, true)
+	if got, want := receiveAll(t, in, 20), payloads(1, 20); !slices.Equal(got, want) {
+		t.Fatalf("after restart the hub got %v, want %v", got, want)
+	}
+}
+
+// orderSpy records when the hub's copy of a message is stored and when the
+// device is acknowledged. It is added after the store hook, so its
+// OnQosPublish runs after the store has committed.
+type orderSpy struct {
+	mqtt.HookBase
+	mu     sync.Mutex
+	events []string
+}
+
+func (s *orderSpy) ID() string { return "order-spy" }
+func (s *orderSpy) Provides(b byte) bool {
+	return b == mqtt.OnQosPublish || b == mqtt.OnPacketSent
+}
+func (s *orderSpy) OnQosPublish(cl *mqtt.Client, pk packets.Packet, _ int64, _ int) {
+	if cl.ID == hubID && pk.FixedHeader.Type == packets.Publish {
+		s.add("stored " + string(pk.Payload))
+	}
+}
+func (s *orderSpy) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
+	if cl.ID == "d1" && pk.FixedHeader.Type == packets.Puback {
+		s.add(fmt.Sprintf("puback %d", pk.PacketID))
+	}
+}
+func (s *orderSpy) add(e string) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+}
+
+func TestPubackOnlyAfterStoredForTheHub(t *testing.T) {
+	b := newTestBroker(t, t.TempDir())
+	spy := &orderSpy{}
+	if err := b.server.AddHook(spy, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	hub := hubClient(t, b.Addr(), nil, true)
+	subscribe(t, hub, hubFilters...)
+	hub.Disconnect(250)
+	d1 := device(t, b.Addr(), "d1", "pw1")
+	for i := range 3 {
+		publish(t, d1, devices.Topic("d1", devices.ChannelEvent), 1, false, fmt.Sprint(i))
+	}
+	eventually(t, "the last PUBACK to be recorded", func() bool {
+		spy.mu.Lock()
+		defer spy.mu.Unlock()
+		return len(spy.events) >= 6
+	})
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	want := []string{"stored 0", "puback 1", "stored 1", "puback 2", "stored 2", "puback 3"}
+	if !slices.Equal(spy.events, want) {
+		t.Errorf("events %q, want %q", spy.events, want)
+	}
+}
+
+func TestHubPublishDoesNotDropItsUnackedMessages(t *testing.T) {
+	b := startTestBroker(t)
+	in := newInbox()
+	hub := hubClient(t, b.Addr(), in, false)
+	subscribe(t, hub, hubFilters...)
+	d1 := device(t, b.Addr(), "d1", "pw1")
+	for _, p := range payloads(1, 5) {
+		publish(t, d1, devices.Topic("d1", devices.ChannelEvent), 1, false, p)
+	}
+	receiveAll(t, in, 5) // broker packet IDs 1-5, unacknowledged
+	for range 3 {        // the hub's own packet IDs start low too and collide
+		publish(t, hub, devices.Topic("d1", devices.ChannelCmd), 1, false, "ack")
+	}
+	cl, ok := b.server.Clients.Get(hubID)
+	if !ok {
+		t.Fatal("hub session not found")
+	}
+	if n := cl.State.Inflight.Len(); n != 5 {
+		t.Fatalf("hub has %d unacknowledged messages after publishing, want 5", n)
+	}
+	hub.Disconnect(250)
+	in = newInbox()
+	hubClient(t, b.Addr(), in, true)
+	if got, want := receiveAll(t, in, 5), payloads(1, 5); !slices.Equal(got, want) {
+		t.Fatalf("redelivered %v, want %v", got, want)
+	}
+}
+
+func TestFullHubBacklogRefusesDevicePublishes(t *testing.T) {
+	b := newTestBroker(t, t.TempDir())
+	b.server.Options.Capabilities.MaximumInflight = backlogMargin + 3 // room for 3
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	hub := hubClient(t, b.Addr(), nil, true)
+	subscribe(t, hub, hubFilters...)
+	hub.Disconnect(250)
+	d1 := device(t, b.Addr(), "d1", "pw1")
+	for _, p := range payloads(1, 3) {
+		publish(t, d1, devices.Topic("d1", devices.ChannelEvent), 1, false, p)
+	}
+	tok := d1.Publish(devices.Topic("d1", devices.ChannelEvent), 1, false, "one too many")
+	if tok.WaitTimeout(2*time.Second) && tok.Error() == nil {
+		t.Fatal("the 4th publish was acknowledged with the hub's backlog full")
+	}
+	eventually(t, "the refusal to be counted", func() bool { return b.Stats().BacklogRefused == 1 })
+
+	in := newInbox()
+	hubClient(t, b.Addr(), in, true)
+	if got, want := receiveAll(t, in, 3), payloads(1, 3); !slices.Equal(got, want) {
+		t.Fatalf("hub got %v, want %v", got, want)
+	}
+}

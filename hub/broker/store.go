@@ -1,0 +1,278 @@
+package broker
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/storage"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"go.etcd.io/bbolt"
+)
+
+// store is a mochi storage hook over bbolt. mochi ships a bolt hook, but it
+// does not save an inflight message's packet ID (so after a restart every
+// stored message collapses onto ID 0 and all but one are lost), it saves
+// refused subscriptions, and it commits (fsyncs) once per call. This one
+// keeps mochi's record types, and:
+//   - writes that must be durable before the broker answers (a message
+//     stored for a subscriber, a session, a subscription) wait for their
+//     commit; deletes and other bookkeeping do not, since replaying them
+//     after a crash only repeats a delivery;
+//   - one writer goroutine commits whatever is queued in one transaction
+//     (group commit), so many devices publishing at once share an fsync;
+//   - a message already stored is not written again when mochi resends it,
+//     and the PUBACK mochi records for an incoming QoS 1 publish (deleted
+//     in the same call) is never written;
+//   - sessions that end with the connection (clean, or MQTT 5 with no
+//     expiry) are not stored at all.
+type store struct {
+	mqtt.HookBase
+	path string
+	log  *slog.Logger
+
+	db       *bbolt.DB
+	ops      chan storeOp
+	stopped  chan struct{}
+	failures atomic.Int64 // failed commits, read by policy.OnPublish
+
+	mu       sync.Mutex
+	closed   bool
+	inflight map[string]uint64   // inflight key -> fingerprint of what is stored
+	acks     map[string]struct{} // inflight keys of PUBACKs not written
+}
+
+var (
+	bucketClients  = []byte("clients")
+	bucketSubs     = []byte("subscriptions")
+	bucketInflight = []byte("inflight")
+	bucketRetained = []byte("retained")
+)
+
+// storeOp is one queued change. A nil val deletes key (or, with prefix, all
+// keys starting with it). A non-nil done receives the commit's result.
+type storeOp struct {
+	bucket []byte
+	key    []byte
+	val    []byte
+	prefix bool
+	done   chan error
+}
+
+// maxGroup bounds one transaction.
+const maxGroup = 4096
+
+var errStoreClosed = errors.New("broker store closed")
+
+func openStore(path string, log *slog.Logger) (*store, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, fmt.Errorf("open broker store %s: locked by another process", path)
+		}
+		return nil, fmt.Errorf("open broker store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bucketClients, bucketSubs, bucketInflight, bucketRetained} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init broker store: %w", err)
+	}
+	s := &store{
+		path: path, log: log, db: db,
+		ops: make(chan storeOp, maxGroup), stopped: make(chan struct{}),
+		inflight: map[string]uint64{}, acks: map[string]struct{}{},
+	}
+	go s.writer()
+	return s, nil
+}
+
+// ID names the hook in mochi's logs.
+func (s *store) ID() string { return "shouwang-bbolt" }
+
+// Provides lists the hook methods mochi should call.
+func (s *store) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mqtt.OnSessionEstablish,
+		mqtt.OnDisconnect,
+		mqtt.OnSubscribed,
+		mqtt.OnUnsubscribed,
+		mqtt.OnRetainMessage,
+		mqtt.OnWillSent,
+		mqtt.OnQosPublish,
+		mqtt.OnQosComplete,
+		mqtt.OnQosDropped,
+		mqtt.OnClientExpired,
+		mqtt.OnRetainedExpired,
+		mqtt.StoredClients,
+		mqtt.StoredInflightMessages,
+		mqtt.StoredRetainedMessages,
+		mqtt.StoredSubscriptions,
+	}, []byte{b})
+}
+
+// Init is a no-op: openStore did the work, so its errors reach New.
+func (s *store) Init(any) error { return nil }
+
+// Stop commits what is queued and closes the database. mochi calls it after
+// every client has stopped; later hook calls are dropped.
+func (s *store) Stop() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.ops)
+	s.mu.Unlock()
+	<-s.stopped
+	return s.db.Close()
+}
+
+// writer commits queued operations in groups, in the order they were queued.
+func (s *store) writer() {
+	defer close(s.stopped)
+	group := make([]storeOp, 0, maxGroup)
+	for op := range s.ops {
+		group = append(group[:0], op)
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case op, ok := <-s.ops:
+				if !ok {
+					break gather
+				}
+				group = append(group, op)
+			default:
+				break gather
+			}
+		}
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			for _, op := range group {
+				if err := apply(tx, op); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			s.failures.Add(1)
+			s.log.Error("broker store commit failed", "ops", len(group), "err", err)
+		}
+		for _, op := range group {
+			if op.done != nil {
+				op.done <- err
+			}
+		}
+		clear(group)
+	}
+}
+
+func apply(tx *bbolt.Tx, op storeOp) error {
+	b := tx.Bucket(op.bucket)
+	switch {
+	case op.val != nil:
+		return b.Put(op.key, op.val)
+	case op.prefix:
+		c := b.Cursor()
+		for k, _ := c.Seek(op.key); k != nil && bytes.HasPrefix(k, op.key); k, _ = c.Seek(op.key) {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return b.Delete(op.key)
+	}
+}
+
+// queue adds op to the writer's queue; the caller holds s.mu, so the queue
+// order matches the order of the changes to s.inflight.
+func (s *store) queue(op storeOp) error {
+	if s.closed {
+		return errStoreClosed
+	}
+	s.ops <- op
+	return nil
+}
+
+// put stores a record and, if wait, returns once it is committed.
+func (s *store) put(bucket []byte, key string, v storage.Serializable, wait bool) {
+	val, err := v.MarshalBinary()
+	if err != nil {
+		s.log.Error("encode broker store record", "key", key, "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.send(storeOp{bucket: bucket, key: []byte(key), val: val}, wait)
+}
+
+// del removes a record (or every record with the prefix) without waiting.
+func (s *store) del(bucket []byte, key string, prefix bool) {
+	s.mu.Lock()
+	s.send(storeOp{bucket: bucket, key: []byte(key), prefix: prefix}, false)
+}
+
+// send queues op and unlocks s.mu (which the caller took), then waits for
+// the commit if asked to.
+func (s *store) send(op storeOp, wait bool) {
+	if wait {
+		op.done = make(chan error, 1)
+	}
+	err := s.queue(op)
+	s.mu.Unlock()
+	if err == nil && wait {
+		err = <-op.done
+	}
+	if err != nil {
+		s.failures.Add(1)
+		s.log.Debug("broker store write not done", "key", string(op.key), "err", err)
+	}
+}
+
+// persistent reports whether a client's session outlives its connection.
+func persistent(cl *mqtt.Client) bool {
+	if cl.Properties.ProtocolVersion == 5 {
+		return cl.Properties.Props.SessionExpiryInterval > 0
+	}
+	return !cl.Properties.Clean
+}
+
+func sep(id string) string { return id + "\x00" }
+
+func inflightKey(id string, packetID uint16) string {
+	return sep(id) + string(binary.BigEndian.AppendUint16(nil, packetID))
+}
+
+// fingerprint identifies a stored message well enough to skip rewriting it
+// when mochi resends it under the same packet ID.
+func fingerprint(pk packets.Packet) uint64 {
+	h := fnv.New64a()
+	var hdr [11]byte
+	hdr[0] = pk.FixedHeader.Type
+	hdr[1] = pk.FixedHeader.Qos
+	if pk.FixedHeader.Retain {
+		hdr[2] = 1
+	}
+	binary.BigEndian.PutUint64(hdr[3:], uint64(pk.Created))
+	h.Write(hdr[:])
+	h.Write([]byte(pk.TopicName))
+	h.Write([]byte{0})
+	h.Write([]byte(pk.Origin))
+	h.Write([]byte{0})
+	h.Write(pk.Payload)
+	return h.Sum64()
+}

@@ -1,0 +1,335 @@
+// Package mqttc is the hub's MQTT client, the same code for the embedded
+// broker and an external one (mosquitto, EMQX). It keeps one persistent
+// session (stable client ID, clean session off), subscribes at QoS 1 on every
+// (re)connect, hands each message to a handler on a bounded number of
+// goroutines, and acknowledges a message to the broker only when the
+// handler says it is durably handled. Anything not acknowledged is
+// redelivered by the broker, after a reconnect or a restart of either side.
+package mqttc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Config configures a Client.
+type Config struct {
+	URL           string   // tcp://host:port
+	ClientID      string   // stable, e.g. "shouwang-hub": it names the persistent session
+	Username      string   // optional
+	Password      string   // optional
+	Subscriptions []string // topic filters, all subscribed at QoS 1
+	MaxInFlight   int      // bound on concurrent handler calls; default 256
+	Handler       Handler
+	// OnConnectionChange, if set, is called with true after each
+	// (re)connect once the subscriptions are made, and with false after
+	// each loss of the connection. It runs on paho's goroutines.
+	OnConnectionChange func(connected bool)
+	KeepAlive          time.Duration // default 30s
+	ConnectTimeout     time.Duration // default 10s
+}
+
+// Defaults and fixed settings.
+const (
+	defaultMaxInFlight    = 256
+	defaultKeepAlive      = 30 * time.Second
+	defaultConnectTimeout = 10 * time.Second
+	connectRetryInterval  = 2 * time.Second  // first connect, while Start waits
+	maxReconnectInterval  = 10 * time.Second // paho backs off up to this after a loss
+	drainTimeout          = 10 * time.Second // Stop waits this long for running handlers
+	disconnectQuiesce     = 1000             // ms paho may take to send DISCONNECT
+)
+
+// Client is the hub's MQTT client.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	paho       pahoClient // a fake in unit tests
+	sem        chan struct{}
+	subscribed chan struct{} // closed after the first successful subscribe
+	subOnce    sync.Once
+	quit       chan struct{} // closed by Stop
+	received   atomic.Int64  // messages taken from paho, for tests
+
+	mu       sync.Mutex // guards stopping and the Add side of running
+	stopping bool
+	running  sync.WaitGroup // handler calls in progress
+
+	started  atomic.Bool
+	stopOnce sync.Once
+	lastErr  atomic.Pointer[error]
+}
+
+// New validates cfg and fills in defaults. It does not connect.
+func New(cfg Config, logger *slog.Logger) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	switch {
+	case cfg.URL == "":
+		return nil, errors.New("mqttc: URL is required")
+	case err != nil || u.Host == "" || (u.Scheme != "tcp" && u.Scheme != "mqtt" && u.Scheme != "ssl" && u.Scheme != "tls" && u.Scheme != "mqtts"):
+		return nil, fmt.Errorf("mqttc: URL %q: want tcp://host:port", cfg.URL)
+	case cfg.ClientID == "":
+		return nil, errors.New("mqttc: ClientID is required (a stable one names the persistent session)")
+	case len(cfg.Subscriptions) == 0:
+		return nil, errors.New("mqttc: Subscriptions is empty")
+	case cfg.Handler == nil:
+		return nil, errors.New("mqttc: Handler is required")
+	case cfg.MaxInFlight < 0:
+		return nil, fmt.Errorf("mqttc: MaxInFlight %d: must not be negative", cfg.MaxInFlight)
+	case logger == nil:
+		return nil, errors.New("mqttc: logger is required")
+	}
+	for _, f := range cfg.Subscriptions {
+		if f == "" {
+			return nil, errors.New("mqttc: Subscriptions: empty filter")
+		}
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = defaultMaxInFlight
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = defaultKeepAlive
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	setPahoLogger(logger)
+	return newClient(cfg, logger, newPahoClient), nil
+}
+
+// newClient builds a Client on a validated cfg; unit tests pass a fake paho.
+func newClient(cfg Config, logger *slog.Logger, newPaho func(*paho.ClientOptions) pahoClient) *Client {
+	c := &Client{
+		cfg: cfg, log: logger,
+		sem:        make(chan struct{}, cfg.MaxInFlight),
+		subscribed: make(chan struct{}),
+		quit:       make(chan struct{}),
+	}
+	c.paho = newPaho(c.options())
+	return c
+}
+
+// options are the paho settings the hub's delivery guarantees rest on.
+func (c *Client) options() *paho.ClientOptions {
+	o := paho.NewClientOptions().
+		AddBroker(c.cfg.URL).
+		SetClientID(c.cfg.ClientID).
+		SetUsername(c.cfg.Username).
+		SetPassword(c.cfg.Password).
+		SetProtocolVersion(4). // MQTT 3.1.1; no silent fallback to 3.1
+		// A persistent session: the broker keeps the subscriptions and
+		// queues QoS 1 messages while the hub is away.
+		SetCleanSession(false).
+		// Messages are handled concurrently: paho starts a goroutine per
+		// message and never blocks its network reader on a handler, so the
+		// broker's queue for the hub drains at socket speed; the semaphore
+		// in onMessage bounds how many handlers run.
+		SetOrderMatters(false).
+		SetDefaultPublishHandler(c.onMessage).
+		// The PUBACK is sent only when the handler calls Message.Ack.
+		SetAutoAckDisabled(true).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(maxReconnectInterval).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(connectRetryInterval).
+		// Subscriptions are made in OnConnect, so every (re)connect makes
+		// them again, even if the broker lost the session. That is the
+		// resume of subscriptions: paho's own ResumeSubs would resend a
+		// stored SUBSCRIBE from its resume() while OnConnect runs, under
+		// the same packet ID, taking over (and never completing) the
+		// token OnConnect waits on.
+		SetOnConnectHandler(c.onConnect).
+		SetResumeSubs(false).
+		// The hub's own QoS 1 publishes (commands) wait in a memory store
+		// while reconnecting and are all resent at once: they are few. A
+		// limit (SetMaxResumePubInFlight > 0) starts a goroutine in paho's
+		// resume that reads c.stop unlocked and races with the next
+		// reconnect (seen with -race in TestResubscribesAfterBrokerRestart).
+		SetStore(paho.NewMemoryStore()).
+		SetMaxResumePubInFlight(0).
+		SetConnectionLostHandler(c.onConnectionLost).
+		SetConnectionNotificationHandler(c.onNotification).
+		SetKeepAlive(c.cfg.KeepAlive).
+		SetPingTimeout(c.cfg.ConnectTimeout).
+		SetConnectTimeout(c.cfg.ConnectTimeout).
+		SetWriteTimeout(c.cfg.ConnectTimeout).
+		SetDialer(&net.Dialer{Timeout: c.cfg.ConnectTimeout})
+	return o
+}
+
+// Start connects, retrying until ctx is done, and returns once connected and
+// subscribed. The client then stays connected, reconnecting (and
+// resubscribing) by itself, until Stop. Start may be called once.
+func (c *Client) Start(ctx context.Context) error {
+	if c.started.Swap(true) {
+		return errors.New("mqttc: Start called twice")
+	}
+	tok := c.paho.Connect()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("mqtt connect to %s: %w", c.cfg.URL, err)
+		}
+	case <-ctx.Done():
+		c.paho.Disconnect(0) // ends paho's retry loop
+		return fmt.Errorf("mqtt connect to %s: %w%s", c.cfg.URL, ctx.Err(), c.lastErrText())
+	case <-c.quit:
+		return errors.New("mqtt connect: client stopped")
+	}
+	select {
+	case <-c.subscribed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt subscribe on %s: %w%s", c.cfg.URL, ctx.Err(), c.lastErrText())
+	case <-c.quit:
+		return errors.New("mqtt subscribe: client stopped")
+	}
+}
+
+// Publish publishes payload and waits until the broker has it (PUBACK for
+// QoS 1) or ctx is done. Before Start it fails; while (re)connecting, a
+// QoS 1 publish is stored and sent once connected.
+func (c *Client) Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
+	tok := c.paho.Publish(topic, qos, retained, payload)
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("mqtt publish %s: %w", topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt publish %s: %w", topic, ctx.Err())
+	}
+}
+
+// Connected reports whether the connection to the broker is up now.
+func (c *Client) Connected() bool {
+	return c.paho.IsConnectionOpen()
+}
+
+// Stop stops ingest: no new handler calls start (messages waiting for a slot
+// stay unacknowledged, for the broker to redeliver), running handler calls
+// get up to drainTimeout to return, then the client disconnects cleanly,
+// sending any acks already given. Subscriptions are kept: they belong to the
+// persistent session. Stop is idempotent.
+func (c *Client) Stop() {
+	c.stopOnce.Do(func() {
+		c.mu.Lock()
+		c.stopping = true
+		close(c.quit)
+		c.mu.Unlock()
+
+		done := make(chan struct{})
+		go func() { c.running.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(drainTimeout):
+			c.log.Warn("stopping with handler calls still running; their messages will be redelivered", "waited", drainTimeout)
+		}
+		c.paho.Disconnect(disconnectQuiesce)
+	})
+}
+
+func (c *Client) onConnect(paho.Client) {
+	c.log.Debug("mqtt connected", "broker", c.cfg.URL)
+	if c.subscribe() {
+		c.notify(true)
+	}
+}
+
+// subscribe makes the subscriptions, retrying while this connection lasts;
+// a failure is logged and remembered for Start's error. It reports whether
+// the subscriptions are in place.
+func (c *Client) subscribe() bool {
+	filters := make(map[string]byte, len(c.cfg.Subscriptions))
+	for _, f := range c.cfg.Subscriptions {
+		filters[f] = 1
+	}
+	backoff := 500 * time.Millisecond
+	for {
+		err := c.subscribeOnce(filters)
+		if err == nil {
+			c.subOnce.Do(func() { close(c.subscribed) })
+			return true
+		}
+		c.setLastErr(err)
+		// mosquitto, for one, refuses a SUBSCRIBE whose packet ID equals
+		// one of the messages it is redelivering (0x91); a retry gets a
+		// new ID.
+		c.log.Warn("mqtt subscribe failed; retrying", "err", err, "in", backoff)
+		select {
+		case <-c.quit:
+			return false
+		case <-time.After(backoff):
+		}
+		if !c.paho.IsConnectionOpen() {
+			return false // the next OnConnect subscribes again
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (c *Client) subscribeOnce(filters map[string]byte) error {
+	tok := c.paho.SubscribeMultiple(filters, nil) // nil: the default handler takes everything
+	select {
+	case <-tok.Done():
+	case <-time.After(c.cfg.ConnectTimeout):
+		return errors.New("subscribe: no SUBACK in time")
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	if r, ok := tok.(interface{ Result() map[string]byte }); ok {
+		for f, code := range r.Result() {
+			if code > 2 {
+				return fmt.Errorf("subscribe: broker refused %q (return code %#x)", f, code)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Client) onConnectionLost(_ paho.Client, err error) {
+	c.log.Warn("mqtt connection lost; reconnecting", "broker", c.cfg.URL, "err", err)
+	c.notify(false)
+}
+
+// onNotification remembers why a connection attempt failed. paho calls it
+// synchronously from its connect loop, so it only stores.
+func (c *Client) onNotification(_ paho.Client, n paho.ConnectionNotification) {
+	switch n := n.(type) {
+	case paho.ConnectionNotificationFailed:
+		c.setLastErr(n.Reason)
+	case paho.ConnectionNotificationBrokerFailed:
+		c.setLastErr(n.Reason)
+	}
+}
+
+func (c *Client) notify(up bool) {
+	if c.cfg.OnConnectionChange != nil {
+		c.cfg.OnConnectionChange(up)
+	}
+}
+
+func (c *Client) setLastErr(err error) {
+	if err != nil {
+		c.lastErr.Store(&err)
+	}
+}
+
+func (c *Client) lastErrText() string {
+	if p := c.lastErr.Load(); p != nil {
+		return " (last error: " + (*p).Error() + ")"
+	}
+	return ""
+}
