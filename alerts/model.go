@@ -1,0 +1,273 @@
+package alerts
+
+import (
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Kind is what an alert is about.
+type Kind string
+
+// Alert kinds. gas_low and gas_high are one family: a rising leak raises
+// the open gas_low alert to gas_high instead of opening another.
+const (
+	KindSOS        Kind = "sos"
+	KindSmoke      Kind = "smoke"
+	KindGasLow     Kind = "gas_low"
+	KindGasHigh    Kind = "gas_high"
+	KindFault      Kind = "fault"
+	KindTamper     Kind = "tamper"
+	KindLowBattery Kind = "low_battery"
+	KindOffline    Kind = "offline"
+	KindAirQuality Kind = "air_quality"
+)
+
+// Kinds lists every alert kind.
+var Kinds = []Kind{KindSOS, KindSmoke, KindGasLow, KindGasHigh, KindFault, KindTamper, KindLowBattery, KindOffline, KindAirQuality}
+
+// Family groups kinds of which a device may have only one open alert.
+func (k Kind) Family() string {
+	if k == KindGasLow || k == KindGasHigh {
+		return "gas"
+	}
+	return string(k)
+}
+
+// Severity is how bad an alert is.
+type Severity string
+
+// Severities, worst first.
+const (
+	SeverityCritical Severity = "critical"
+	SeverityMajor    Severity = "major"
+	SeverityMinor    Severity = "minor"
+)
+
+// Rank orders severities: critical 3, major 2, minor 1, unknown 0.
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityCritical:
+		return 3
+	case SeverityMajor:
+		return 2
+	case SeverityMinor:
+		return 1
+	}
+	return 0
+}
+
+// State is where an alert is in its life cycle:
+// new → accepted → dispatched → resolved → closed.
+type State string
+
+// States.
+const (
+	StateNew        State = "new"
+	StateAccepted   State = "accepted"
+	StateDispatched State = "dispatched"
+	StateResolved   State = "resolved" // handled; waits for a supervisor's review
+	StateClosed     State = "closed"   // reviewed by a supervisor
+)
+
+// Open reports whether the alert still needs handling: new, accepted or
+// dispatched. A device has at most one open alert per kind family; a new
+// event after the alert was resolved opens a new one.
+func (s State) Open() bool { return s == StateNew || s == StateAccepted || s == StateDispatched }
+
+// Outcome is how an alert was resolved.
+type Outcome string
+
+// Outcomes. OutcomeTest is set by the hub on commissioning tests only.
+const (
+	OutcomeGenuine    Outcome = "genuine"     // genuine and handled
+	OutcomeFalseAlarm Outcome = "false_alarm" // nothing was wrong
+	OutcomeReferred   Outcome = "referred"    // handed to another body
+	OutcomeDuplicate  Outcome = "duplicate"   // the same incident as another alert
+	OutcomeTest       Outcome = "test"        // an installer's commissioning test
+)
+
+// Action is a person's action on an alert.
+type Action string
+
+// Actions.
+const (
+	ActionAccept   Action = "accept"
+	ActionDispatch Action = "dispatch"
+	ActionResolve  Action = "resolve"
+	ActionClose    Action = "close"
+	ActionNote     Action = "note"
+)
+
+// Actor is who does something: a console user (Role is the console role:
+// operator, supervisor, installer, admin), a device ("device"), or the hub
+// itself ("system").
+type Actor struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// System is the hub acting on its own (rules, escalation, supervision).
+var System = Actor{Name: "hub", Role: "system"}
+
+// Alert is one incident a duty room must act on.
+type Alert struct {
+	ID       int64    `json:"id"`
+	Kind     Kind     `json:"kind"`
+	Severity Severity `json:"severity"`
+	// Priority orders the queue: 1 is most urgent. Derived from severity
+	// and the resident (living alone makes it more urgent).
+	Priority int   `json:"priority"`
+	State    State `json:"state"`
+	Test     bool  `json:"test"` // a commissioning test: never a real alert, never in figures
+
+	DeviceID string `json:"device_id"`
+	// Device is a snapshot of the device, its location, resident, contacts
+	// and grid worker when the alert opened (Health is left zero).
+	Device devices.Device `json:"device"`
+
+	OpenedAt       time.Time `json:"opened_at"`
+	LastOccurrence time.Time `json:"last_occurrence"`
+	Occurrences    int       `json:"occurrences"`
+	// Reading is the worst reading that raised or joined the alert (gas
+	// %LEL, an air value), when there is one.
+	Reading *float64 `json:"reading,omitempty"`
+	// Cleared says the device has since reported the condition gone
+	// (smoke_clear, gas below the clear level, back online). Clearing never
+	// closes an alert: a person must.
+	Cleared   bool      `json:"cleared"`
+	ClearedAt time.Time `json:"cleared_at,omitzero"`
+
+	EscalationLevel int     `json:"escalation_level"` // 0, 1 (not accepted within T1), 2 (within T2: notified outside)
+	Assignee        string  `json:"assignee,omitempty"`
+	DispatchedTo    string  `json:"dispatched_to,omitempty"`
+	Outcome         Outcome `json:"outcome,omitempty"`
+
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	DispatchedAt time.Time `json:"dispatched_at,omitzero"`
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	ClosedAt     time.Time `json:"closed_at,omitzero"`
+	UpdatedAt    time.Time `json:"updated_at"`
+
+	// Version increases with every change; stores use it to refuse a
+	// write based on a stale read.
+	Version int64 `json:"version"`
+
+	// Timeline is append-only: everything that happened, in order. Stores
+	// fill it only where asked (FindAlert), not in listings.
+	Timeline []TimelineEntry `json:"timeline,omitempty"`
+}
+
+// TimelineEntry is one thing that happened to an alert.
+type TimelineEntry struct {
+	ID     int64             `json:"id,omitempty"`
+	At     time.Time         `json:"at"`
+	Actor  Actor             `json:"actor"`
+	Action string            `json:"action"` // see the Timeline* constants
+	Note   string            `json:"note,omitempty"`
+	Data   map[string]string `json:"data,omitempty"`
+}
+
+// Timeline actions.
+const (
+	TimelineOpened          = "opened"
+	TimelineOccurred        = "occurred"        // the device repeated the condition
+	TimelineSeverityRaised  = "severity_raised" // e.g. gas_low → gas_high
+	TimelineCleared         = "cleared"         // the device reports the condition gone
+	TimelineRecurred        = "recurred"        // the condition came back after clearing
+	TimelineAccepted        = "accepted"        // also the Action names
+	TimelineDispatched      = "dispatched"
+	TimelineResolved        = "resolved"
+	TimelineClosed          = "closed"
+	TimelineNote            = "note"
+	TimelineEscalated       = "escalated"        // Data: level
+	TimelineReminder        = "reminder"         // dispatched but not resolved in time
+	TimelineNotifyAttempt   = "notify_attempt"   // a webhook attempt; Data: attempt, url
+	TimelineNotifyFailed    = "notify_failed"    // Data: attempt, error, next
+	TimelineNotifyDelivered = "notify_delivered" // Data: attempt, status
+	TimelineNotifyGaveUp    = "notify_gave_up"
+	TimelineDeviceAck       = "device_ack" // the hub told the device
+	TimelineTest            = "test"       // a commissioning test was received
+)
+
+// TransitionRequest is a person's action on an alert, as the console
+// passes it to the Service.
+type TransitionRequest struct {
+	AlertID    int64   `json:"alert_id"`
+	Action     Action  `json:"action"`
+	Actor      Actor   `json:"actor"`
+	Note       string  `json:"note,omitempty"`
+	DispatchTo string  `json:"dispatch_to,omitempty"` // dispatch: who was sent (grid worker, 119, 120, the gas company…)
+	Outcome    Outcome `json:"outcome,omitempty"`     // resolve: required
+}
+
+// DeviceAck is a downlink message to publish on a device's cmd topic once
+// the transaction that produced it has committed.
+type DeviceAck struct {
+	DeviceID string
+	Payload  []byte // JSON, e.g. {"type":"ack","seq":12,"alert":7}
+}
+
+// Filter selects alerts in a listing. Zero fields match everything.
+type Filter struct {
+	States    []State
+	Severity  Severity
+	Kind      Kind
+	Community string
+	DeviceID  string
+	Test      *bool     // nil: both; the default listing excludes tests
+	From, To  time.Time // opened within [From, To)
+	Offset    int
+	Limit     int // 0: the store's default
+}
+
+// TimerKind names a pending timer of an alert.
+type TimerKind string
+
+// Timer kinds.
+const (
+	TimerEscalate1 TimerKind = "escalate_1"
+	TimerEscalate2 TimerKind = "escalate_2"
+	TimerReminder  TimerKind = "reminder"
+)
+
+// Timer is a durable timer: it lives in the store, so a restart neither
+// loses nor doubles it, and one due during downtime fires at start.
+type Timer struct {
+	AlertID int64     `json:"alert_id"`
+	Kind    TimerKind `json:"kind"`
+	Due     time.Time `json:"due"`
+}
+
+// Notification is a durable request to notify outside the console (the
+// level-2 webhook), retried with back-off until delivered or given up.
+type Notification struct {
+	ID          int64     `json:"id"`
+	AlertID     int64     `json:"alert_id"`
+	Level       int       `json:"level"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt"`
+	Payload     []byte    `json:"-"` // the JSON body to POST
+}
+
+// Change is one entry of the alert change feed: the alert as it stood
+// after the change, with the feed's sequence number. Sequence numbers
+// increase strictly in commit order.
+type Change struct {
+	Seq   int64     `json:"seq"`
+	At    time.Time `json:"at"`
+	Alert *Alert    `json:"alert"` // without its timeline
+}
+
+// AnswerStats are the figures supervisors watch over a period, tests
+// excluded.
+type AnswerStats struct {
+	From, To       time.Time     `json:"-"`
+	Alerts         int           `json:"alerts"`
+	Accepted       int           `json:"accepted"`
+	Within60s      int           `json:"accepted_within_60s"`
+	Within180s     int           `json:"accepted_within_180s"`
+	MedianAccept   time.Duration `json:"-"`
+	MedianDispatch time.Duration `json:"-"`
+	MedianResolve  time.Duration `json:"-"`
+}
