@@ -115,8 +115,9 @@ type Alert struct {
 	ID       int64    `json:"id"`
 	Kind     Kind     `json:"kind"`
 	Severity Severity `json:"severity"`
-	// Priority orders the queue: 1 is most urgent. Derived from severity
-	// and the resident (living alone makes it more urgent).
+	// Priority orders the queue, lower first: critical 1, major 3, minor
+	// 5, one less when the resident lives alone (so 0 is a critical alert
+	// for someone alone); tests 9.
 	Priority int   `json:"priority"`
 	State    State `json:"state"`
 	Test     bool  `json:"test"` // a commissioning test: never a real alert, never in figures

@@ -14,13 +14,15 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// Config is what the console serves from. Registry, Accounts, History, Ready
-// and Metrics are required.
+// Config is what the console serves from. Registry, Accounts, Alerts,
+// History, Ready and Metrics are required.
 type Config struct {
 	// Registry is where devices are registered.
 	Registry devices.Registry
 	// Accounts keeps console users and their tokens.
 	Accounts AccountStore
+	// Alerts lists alerts and applies people's actions on them.
+	Alerts AlertService
 	// History returns a device's readings of one field between from and to,
 	// aggregated into buckets of every (0 means raw readings).
 	History func(ctx context.Context, kind devices.Kind, deviceID, field string, from, to time.Time, every time.Duration) ([]devices.Reading, error)
@@ -53,6 +55,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, errors.New("console: config.Registry is required")
 	case cfg.Accounts == nil:
 		return nil, errors.New("console: config.Accounts is required")
+	case cfg.Alerts == nil:
+		return nil, errors.New("console: config.Alerts is required")
 	case cfg.History == nil:
 		return nil, errors.New("console: config.History is required")
 	case cfg.Ready == nil:
@@ -102,6 +106,8 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE /api/v1/devices/{id}", s.require(deviceWriters, s.deleteDevice))
 	s.mux.Handle("POST /api/v1/devices/{id}/password", s.require(deviceWriters, s.rotatePassword))
 	s.mux.Handle("GET /api/v1/devices/{id}/telemetry", s.require(nil, s.telemetry))
+
+	s.alertRoutes()
 }
 
 // route serves a request through the mux, answering unknown routes and

@@ -19,6 +19,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		return console.Config{
 			Registry: consoletest.NewRegistry(),
 			Accounts: consoletest.NewAccounts(),
+			Alerts:   consoletest.NewAlerts(),
 			History: func(context.Context, devices.Kind, string, string, time.Time, time.Time, time.Duration) ([]devices.Reading, error) {
 				return nil, nil
 			},
@@ -30,6 +31,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	for field, clear := range map[string]func(*console.Config){
 		"Registry": func(c *console.Config) { c.Registry = nil },
 		"Accounts": func(c *console.Config) { c.Accounts = nil },
+		"Alerts":   func(c *console.Config) { c.Alerts = nil },
 		"History":  func(c *console.Config) { c.History = nil },
 		"Ready":    func(c *console.Config) { c.Ready = nil },
 		"Metrics":  func(c *console.Config) { c.Metrics = nil },

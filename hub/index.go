@@ -43,6 +43,17 @@ func (x *DeviceIndex) Get(id string) *devices.Device {
 	return x.devices[id]
 }
 
+// All returns every registered device, shared as Get's are.
+func (x *DeviceIndex) All() []*devices.Device {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]*devices.Device, 0, len(x.devices))
+	for _, d := range x.devices {
+		out = append(out, d)
+	}
+	return out
+}
+
 // Len returns the number of registered devices.
 func (x *DeviceIndex) Len() int {
 	x.mu.RLock()

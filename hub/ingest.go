@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/influx"
 )
@@ -20,14 +21,10 @@ type Spool interface {
 	SeqWindows(ctx context.Context) (map[string]devices.SeqWindow, error)
 }
 
-// EventStore makes device events durable, de-duplicated by (device, seq, ts).
-type EventStore interface {
-	RecordEvents(ctx context.Context, msgs []*devices.Message) (inserted []bool, err error)
-}
-
 // IngestStore is what ingest needs from the main store.
 type IngestStore interface {
-	EventStore
+	// Tx runs fn in one transaction: events, health and alerts together.
+	Tx(ctx context.Context, fn func(IngestTx) error) error
 	UpdateHealth(ctx context.Context, updates []devices.HealthUpdate) error
 	RecordUnregistered(ctx context.Context, id, detail string, at time.Time) error
 }
@@ -40,6 +37,9 @@ type IngestConfig struct {
 	Limits  devices.Limits // zero value means devices.DefaultLimits
 	Metrics *Metrics
 	Now     func() time.Time
+	// Alerting applies the alert rules in the same transactions; nil
+	// ingests without alerts.
+	Alerting *Alerting
 
 	// Queue and MaxBatch bound each commit path: how many messages wait
 	// and how many go into one transaction.
@@ -164,6 +164,9 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 		return
 	}
 	m.DeviceID = id
+	if in.cfg.Alerting != nil && (ch != devices.ChannelStatus || m.Status.Online) {
+		in.cfg.Alerting.Seen(id, now)
+	}
 	if m.TSFlag != devices.TSOK {
 		in.cfg.Metrics.tsFlagged.WithLabelValues(string(m.TSFlag)).Inc()
 	}
@@ -203,6 +206,7 @@ func (in *Ingest) NoteUnregistered(id, detail string, now time.Time) {
 func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message) error {
 	changed := make(map[string]devices.SeqWindow)
 	lines := make([][]byte, 0, len(batch))
+	var relevant []*devices.Message
 	var dups, restarts, late int
 	for _, m := range batch {
 		w, ok := changed[m.DeviceID]
@@ -225,6 +229,12 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 		}
 		lines = append(lines, influx.Line(m, d))
 		in.health.seen(m)
+		if in.cfg.Alerting != nil && in.cfg.Alerting.telemetryMatters(d, m) {
+			relevant = append(relevant, m)
+		}
+	}
+	if err := in.applyTelemetryAlerts(ctx, relevant); err != nil {
+		return err
 	}
 	if len(changed) > 0 {
 		if err := in.cfg.Spool.Append(ctx, lines, changed); err != nil {
@@ -241,15 +251,55 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 	return nil
 }
 
-// commitStore makes events and status changes durable in the main store.
+// applyTelemetryAlerts applies the few readings that may matter to alerts
+// in one store transaction, before the batch goes to the spool. Each is
+// recorded as a trigger, so when the spool append fails and the batch is
+// retried, a reading is not applied twice.
+func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.Message) error {
+	if len(relevant) == 0 {
+		return nil
+	}
+	var results []alerts.Result
+	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
+		results = results[:0]
+		for _, m := range relevant {
+			d := in.cfg.Index.Get(m.DeviceID)
+			if d == nil {
+				continue
+			}
+			fresh, err := tx.RecordTrigger(ctx, m.DeviceID, m.Seq, m.TS.UnixMilli())
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				continue
+			}
+			res, err := in.cfg.Alerting.svc.HandleMessage(ctx, tx, d, m)
+			if err != nil {
+				return fmt.Errorf("alerts for %s telemetry %d: %w", m.DeviceID, m.Seq, err)
+			}
+			results = append(results, res)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply telemetry to alerts: %w", err)
+	}
+	in.cfg.Alerting.committed(results...)
+	return nil
+}
+
+// commitStore makes events and status changes durable in the main store,
+// with the alerts they open or change, in one transaction.
 func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) error {
-	var events []*devices.Message
+	var events, statuses []*devices.Message
 	var updates []devices.HealthUpdate
 	for _, m := range batch {
 		switch m.Channel {
 		case devices.ChannelEvent:
 			events = append(events, m)
 		case devices.ChannelStatus:
+			statuses = append(statuses, m)
 			online := m.Status.Online
 			updates = append(updates, devices.HealthUpdate{
 				ID: m.DeviceID, LastSeen: m.Received, Online: &online,
@@ -257,28 +307,73 @@ func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) err
 			})
 		}
 	}
-	if len(events) > 0 {
-		inserted, err := in.cfg.Store.RecordEvents(ctx, events)
+	var results []alerts.Result
+	var dups int
+	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
+		results, dups = results[:0], 0
+		inserted, err := tx.RecordEvents(ctx, events)
 		if err != nil {
 			return fmt.Errorf("record events: %w", err)
 		}
-		var dups int
-		for i, ok := range inserted {
-			if !ok {
+		for i, m := range events {
+			if !inserted[i] {
 				dups++
-				continue
 			}
-			in.health.seen(events[i])
+			if err := in.applyAlerts(ctx, tx, m, !inserted[i], &results); err != nil {
+				return err
+			}
 		}
-		in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelEvent)).Add(float64(len(events) - dups))
-		in.cfg.Metrics.duplicates.WithLabelValues(string(devices.ChannelEvent)).Add(float64(dups))
-	}
-	if len(updates) > 0 {
-		if err := in.cfg.Store.UpdateHealth(ctx, updates); err != nil {
-			return fmt.Errorf("update status: %w", err)
+		if len(updates) > 0 {
+			if err := tx.UpdateHealth(ctx, updates); err != nil {
+				return fmt.Errorf("update status: %w", err)
+			}
 		}
-		in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelStatus)).Add(float64(len(updates)))
+		for _, m := range statuses {
+			if err := in.applyAlerts(ctx, tx, m, false, &results); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	for _, m := range events {
+		in.health.seen(m)
+	}
+	if in.cfg.Alerting != nil {
+		in.cfg.Alerting.committed(results...)
+	}
+	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelEvent)).Add(float64(len(events) - dups))
+	in.cfg.Metrics.duplicates.WithLabelValues(string(devices.ChannelEvent)).Add(float64(dups))
+	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelStatus)).Add(float64(len(statuses)))
+	return nil
+}
+
+// applyAlerts runs the alert rules for one stored message, or, for a
+// redelivered event, sends its acknowledgement again.
+func (in *Ingest) applyAlerts(ctx context.Context, tx IngestTx, m *devices.Message, duplicate bool, results *[]alerts.Result) error {
+	if in.cfg.Alerting == nil {
+		return nil
+	}
+	d := in.cfg.Index.Get(m.DeviceID)
+	if d == nil {
+		return nil
+	}
+	svc := in.cfg.Alerting.svc
+	if duplicate {
+		acks, err := svc.HandleDuplicate(ctx, tx, d, m)
+		if err != nil {
+			return fmt.Errorf("acknowledge redelivered %s event %d: %w", m.DeviceID, m.Seq, err)
+		}
+		*results = append(*results, alerts.Result{Acks: acks})
+		return nil
+	}
+	res, err := svc.HandleMessage(ctx, tx, d, m)
+	if err != nil {
+		return fmt.Errorf("alerts for %s %s %d: %w", m.DeviceID, m.Channel, m.Seq, err)
+	}
+	*results = append(*results, res)
 	return nil
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/alerts/alertstest"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -73,10 +75,33 @@ func (s *fakeSpool) count() int {
 }
 
 type fakeStore struct {
+	alerts *alertstest.Store
 	mu     sync.Mutex
 	events map[string]bool
 	health []devices.HealthUpdate
 	unreg  []string
+}
+
+// fakeTx is the fake's transaction: alerts in the in-memory alert store,
+// events and health in fakeStore.
+type fakeTx struct {
+	alerts.Tx
+	s *fakeStore
+}
+
+func (t fakeTx) RecordEvents(ctx context.Context, msgs []*devices.Message) ([]bool, error) {
+	return t.s.RecordEvents(ctx, msgs)
+}
+
+func (t fakeTx) UpdateHealth(ctx context.Context, us []devices.HealthUpdate) error {
+	return t.s.UpdateHealth(ctx, us)
+}
+
+func (s *fakeStore) Tx(ctx context.Context, fn func(IngestTx) error) error {
+	if s.alerts == nil {
+		s.alerts = alertstest.New()
+	}
+	return s.alerts.InTx(ctx, func(tx alerts.Tx) error { return fn(fakeTx{tx, s}) })
 }
 
 func (s *fakeStore) RecordEvents(ctx context.Context, msgs []*devices.Message) ([]bool, error) {
@@ -152,7 +177,7 @@ func telemetry(seq int) []byte {
 }
 
 func TestIngestStoresOnceAndAcksAll(t *testing.T) {
-	spool, store := &fakeSpool{}, &fakeStore{}
+	spool, store := &fakeSpool{}, &fakeStore{alerts: alertstest.New()}
 	in, m := newTestIngest(t, spool, store)
 	a := newAcker()
 	deliver := func(from, to int) {
@@ -200,7 +225,7 @@ func TestIngestStoresOnceAndAcksAll(t *testing.T) {
 }
 
 func TestIngestRejectsAndCounts(t *testing.T) {
-	spool, store := &fakeSpool{}, &fakeStore{}
+	spool, store := &fakeSpool{}, &fakeStore{alerts: alertstest.New()}
 	in, m := newTestIngest(t, spool, store)
 	a := newAcker()
 	bad := []struct {
@@ -233,7 +258,7 @@ func TestIngestRejectsAndCounts(t *testing.T) {
 }
 
 func TestIngestRetriesFailedCommitBeforeAck(t *testing.T) {
-	spool, store := &fakeSpool{}, &fakeStore{}
+	spool, store := &fakeSpool{}, &fakeStore{alerts: alertstest.New()}
 	spool.fail.Store(2)
 	in, m := newTestIngest(t, spool, store)
 	a := newAcker()
@@ -248,7 +273,7 @@ func TestIngestRetriesFailedCommitBeforeAck(t *testing.T) {
 }
 
 func TestIngestCloseDrainsAndRefusesNew(t *testing.T) {
-	spool, store := &fakeSpool{}, &fakeStore{}
+	spool, store := &fakeSpool{}, &fakeStore{alerts: alertstest.New()}
 	in, _ := newTestIngest(t, spool, store)
 	a := newAcker()
 	for seq := 1; seq <= 100; seq++ {

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -27,6 +28,13 @@ type Metrics struct {
 	commitTime  *prometheus.HistogramVec
 	commitSize  *prometheus.HistogramVec
 	commitErrs  *prometheus.CounterVec
+
+	alertsOpened   *prometheus.CounterVec
+	timeTo         *prometheus.HistogramVec
+	acksSent       prometheus.Counter
+	ackDropped     prometheus.Counter
+	notifyFailures prometheus.Counter
+	silent         prometheus.Counter
 }
 
 // NewMetrics registers the hub's metrics and the Go runtime's.
@@ -70,6 +78,27 @@ func NewMetrics() *Metrics {
 			Name: "shouwang_ingest_commit_errors_total", Help: "Failed durable commits (retried), by path.",
 		}, []string{"path"}),
 	}
+	m.alertsOpened = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shouwang_alerts_opened_total", Help: "Alerts opened, by kind and severity (commissioning tests excluded).",
+	}, []string{"kind", "severity"})
+	m.timeTo = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "shouwang_alert_time_to_seconds",
+		Help:    "Time from an alert opening to its acceptance, dispatch and resolution, by step and severity (tests excluded).",
+		Buckets: []float64{5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800, 3600, 7200},
+	}, []string{"step", "severity"})
+	m.acksSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shouwang_device_acks_sent_total", Help: "Acknowledgements and notices published to devices' cmd topics.",
+	})
+	m.ackDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shouwang_device_acks_dropped_total", Help: "Device acknowledgements dropped because the publish queue was full.",
+	})
+	m.notifyFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shouwang_alert_notify_failures_total", Help: "Failed webhook attempts for escalated alerts (retried with back-off).",
+	})
+	m.silent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shouwang_supervision_silent_total", Help: "Times a supervised device was found silent past its reporting time.",
+	})
+	r.MustRegister(m.alertsOpened, m.timeTo, m.acksSent, m.ackDropped, m.notifyFailures, m.silent)
 	r.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.tsFlagged, m.seqRestarts, m.seqLate,
 		m.ignored, m.commitTime, m.commitSize, m.commitErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -110,5 +139,33 @@ func (m *Metrics) observeCommit(path string) func(int, time.Duration, error) {
 		}
 		t.Observe(took.Seconds())
 		s.Observe(float64(size))
+	}
+}
+
+// observeAlert counts an alert the moment it opens.
+func (m *Metrics) observeAlert(a *alerts.Alert) {
+	if a.Version == 1 && !a.Test {
+		m.alertsOpened.WithLabelValues(string(a.Kind), string(a.Severity)).Inc()
+	}
+}
+
+// observeTransition records how long the step took from the alert opening.
+func (m *Metrics) observeTransition(action alerts.Action, a *alerts.Alert) {
+	if a.Test {
+		return
+	}
+	var at time.Time
+	switch action {
+	case alerts.ActionAccept:
+		at = a.AcceptedAt
+	case alerts.ActionDispatch:
+		at = a.DispatchedAt
+	case alerts.ActionResolve:
+		at = a.ResolvedAt
+	default:
+		return
+	}
+	if !at.IsZero() {
+		m.timeTo.WithLabelValues(string(action), string(a.Severity)).Observe(at.Sub(a.OpenedAt).Seconds())
 	}
 }

@@ -34,6 +34,8 @@ type Config struct {
 	LogFormat      string
 	SpoolWarnDepth int64
 	ShutdownGrace  time.Duration
+	RulesFile      string // alert rules, supervision and escalation (JSON); empty: the defaults
+	WebhookURL     string // level-2 escalations are POSTed here
 }
 
 // env pairs each flag with its environment twin.
@@ -55,6 +57,8 @@ var env = map[string]string{
 	"log-format":       "HUB_LOG_FORMAT",
 	"spool-warn-depth": "HUB_SPOOL_WARN_DEPTH",
 	"shutdown-grace":   "HUB_SHUTDOWN_GRACE",
+	"rules":            "HUB_RULES",
+	"webhook-url":      "HUB_WEBHOOK_URL",
 }
 
 // ParseConfig reads flags from args with defaults taken from the
@@ -84,6 +88,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.AdminPassword, "admin-password", "", "creates the admin account on first start")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
+	str(&c.RulesFile, "rules", "", "alert rules file (JSON): thresholds per kind and device, supervision, escalation; empty uses the defaults")
+	str(&c.WebhookURL, "webhook-url", "", "URL that level-2 (unanswered) alerts are POSTed to")
 	var depth, grace string
 	str(&depth, "spool-warn-depth", "5000000", "warn when this many telemetry lines wait for InfluxDB")
 	str(&grace, "shutdown-grace", "20s", "how long shutdown may take to drain before abandoning (unacknowledged) work")
@@ -132,6 +138,11 @@ func (c Config) Validate() error {
 	}
 	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
 		return fmt.Errorf("-db / HUB_DB: PostgreSQL is not supported yet; use a SQLite file path")
+	}
+	if c.WebhookURL != "" {
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-webhook-url / HUB_WEBHOOK_URL %q: want an http(s) URL", c.WebhookURL)
+		}
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return fmt.Errorf("-log-level / HUB_LOG_LEVEL %q: %w", c.LogLevel, err)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub"
@@ -37,6 +38,7 @@ type Main struct {
 	spool    *sqlstore.Spool
 	writer   *influx.Writer
 	index    *hub.DeviceIndex
+	alerting *hub.Alerting
 	ingest   *hub.Ingest
 	broker   *broker.Broker
 	client   *mqttc.Client
@@ -112,13 +114,30 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.index, err = hub.LoadIndex(ctx, m.store); err != nil {
 		return err
 	}
+	rules, err := loadRules(c.RulesFile)
+	if err != nil {
+		return err
+	}
+	svc, err := alerts.NewService(alerts.Config{Rules: rules, WebhookURL: c.WebhookURL})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	m.alerting, err = hub.NewAlerting(ctx, hub.AlertingConfig{
+		Service: svc, Rules: rules, Store: mainStore{m.store}, Index: m.index, Metrics: m.metrics,
+		WebhookURL: c.WebhookURL, Spool: m.spool,
+	}, log.With("part", "alerts"))
+	if err != nil {
+		return err
+	}
 	m.ingest, err = hub.NewIngest(ctx, hub.IngestConfig{
-		Index: m.index, Store: m.store, Spool: m.spool, Metrics: m.metrics,
+		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Metrics: m.metrics, Alerting: m.alerting,
 	}, log.With("part", "ingest"))
 	if err != nil {
 		return err
 	}
 	m.ingest.Run()
+	m.alerting.Start()
+	m.goRun(func() { m.pruneEvery(runCtx, 5*time.Minute) })
 
 	brokerURL, user, pass := c.MQTTURL, c.MQTTUsername, c.MQTTPassword
 	if brokerURL == "" {
@@ -165,10 +184,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.client.Start(startCtx); err != nil {
 		return fmt.Errorf("connect to MQTT broker %s: %w", brokerURL, err)
 	}
+	m.alerting.SetPublisher(m.client)
 	m.registerMetrics()
 
 	srv, err := console.New(console.Config{
-		Registry: m.store, Accounts: m.store, History: m.writer.History,
+		Registry: m.store, Accounts: m.store, History: m.writer.History, Alerts: m.alerting,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
 	}, log.With("part", "console"))
 	if err != nil {
@@ -215,6 +235,9 @@ func (m *Main) close() error {
 	}
 	if m.ingest != nil {
 		m.ingest.Close(ctx)
+	}
+	if m.alerting != nil {
+		m.alerting.Close()
 	}
 	if m.client != nil {
 		m.client.Stop()
@@ -269,6 +292,42 @@ func (m *Main) onDeviceChange(id string) {
 	if err != nil {
 		m.Logger.Error("refresh device index", "device", id, "err", err)
 	}
+	if id != "" {
+		m.alerting.DeviceChanged(id)
+	}
+}
+
+// pruneEvery keeps the alert change feed and the trigger records bounded.
+func (m *Main) pruneEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.store.PruneAlertFeed(ctx, 0, time.Time{}); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("prune the alert feed", "err", err)
+			}
+		}
+	}
+}
+
+// loadRules reads the alert rules file, or returns the defaults.
+func loadRules(path string) (alerts.RuleSet, error) {
+	if path == "" {
+		return alerts.DefaultRules(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return alerts.RuleSet{}, fmt.Errorf("-rules / HUB_RULES: %w", err)
+	}
+	defer f.Close()
+	rules, err := alerts.LoadRules(f)
+	if err != nil {
+		return alerts.RuleSet{}, fmt.Errorf("-rules / HUB_RULES %s: %w", path, err)
+	}
+	return rules, nil
 }
 
 // ready is /readyz: MQTT connected and the store answering; InfluxDB may

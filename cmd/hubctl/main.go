@@ -1,7 +1,7 @@
-// Command hubctl is the installer's and administrator's command line for a
-// Shouwang hub: log in, register devices one by one or from a CSV file,
-// rotate their MQTT passwords, see unregistered devices knocking, and read a
-// device's telemetry.
+// Command hubctl is the installer's, duty room's and administrator's command
+// line for a Shouwang hub: log in, register devices one by one or from a CSV
+// file, rotate their MQTT passwords, see unregistered devices knocking, read
+// a device's telemetry, and list, answer and review alerts.
 //
 //	hubctl [-server URL] [-token TOKEN] COMMAND [flags] [args]
 //
@@ -41,6 +41,14 @@ Commands:
   devices rotate-password ID
   devices unregistered
   telemetry ID -field FIELD [-since 24h] [-every 1m] [-json]
+  alerts list [-state new,accepted|open] [-severity S] [-kind K] [-community C] [-device ID] [-since 24h] [-test] [-json]
+  alerts get ID [-json]
+  alerts accept ID [-note TEXT]
+  alerts dispatch ID -to WHO [-note TEXT]
+  alerts resolve ID -outcome genuine|false_alarm|referred|duplicate [-note TEXT]
+  alerts close ID [-note TEXT]
+  alerts note ID -note TEXT
+  alerts stats [-since 24h] [-json]
 
 Global flags:
   -server URL    hub console (default $HUBCTL_SERVER or http://127.0.0.1:8080)
@@ -132,6 +140,8 @@ func (c *cli) dispatch(args []string) error {
 		return c.devices(args)
 	case "telemetry":
 		return c.telemetry(args)
+	case "alerts":
+		return c.alerts(args)
 	case "help":
 		fmt.Fprint(c.stdout, usage)
 		return nil

@@ -20,6 +20,7 @@ type Env struct {
 	URL      string
 	Registry *Registry
 	Accounts *Accounts
+	Alerts   *Alerts
 	// Tokens holds a bearer token for each role's account, named after the
 	// role ("admin", "installer", ...), whose password is "pw-" + the role.
 	Tokens map[console.Role]string
@@ -33,7 +34,7 @@ type Env struct {
 // answers with one reading per hour of the range.
 func Start(t testing.TB, configure ...func(*console.Config)) *Env {
 	t.Helper()
-	e := &Env{Registry: NewRegistry(), Accounts: NewAccounts(), Tokens: make(map[console.Role]string)}
+	e := &Env{Registry: NewRegistry(), Accounts: NewAccounts(), Alerts: NewAlerts(), Tokens: make(map[console.Role]string)}
 	for _, role := range []console.Role{console.RoleAdmin, console.RoleInstaller, console.RoleOperator, console.RoleSupervisor} {
 		u := e.Accounts.AddUser(string(role), role, "pw-"+string(role))
 		e.Tokens[role] = e.Accounts.AddToken(u.ID, "token-"+string(role))
@@ -41,6 +42,7 @@ func Start(t testing.TB, configure ...func(*console.Config)) *Env {
 	cfg := console.Config{
 		Registry: e.Registry,
 		Accounts: e.Accounts,
+		Alerts:   e.Alerts,
 		History:  hourly,
 		Ready:    func(context.Context) (bool, map[string]string) { return true, map[string]string{"store": "ok"} },
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -141,4 +142,29 @@ func appendEscaped(b []byte, s string, set *escapeSet) []byte {
 		}
 	}
 	return append(b, s[start:]...)
+}
+
+// AlertLine formats one alert change for dashboards: measurement "alert",
+// tags community, device, kind, severity and state, fields id, escalation
+// level, occurrences and test, at the time of the change.
+func AlertLine(c alerts.Change) []byte {
+	a := c.Alert
+	b := make([]byte, 0, 256)
+	b = append(b, "alert"...)
+	b = appendTag(b, TagCommunity, a.Device.Location.Community)
+	b = appendTag(b, TagDevice, a.DeviceID)
+	b = appendTag(b, TagKind, string(a.Kind))
+	b = appendTag(b, "severity", string(a.Severity))
+	b = appendTag(b, "state", string(a.State))
+	b = append(b, " id="...)
+	b = strconv.AppendInt(b, a.ID, 10)
+	b = append(b, "i,escalation_level="...)
+	b = strconv.AppendInt(b, int64(a.EscalationLevel), 10)
+	b = append(b, "i,occurrences="...)
+	b = strconv.AppendInt(b, int64(a.Occurrences), 10)
+	b = append(b, "i,test="...)
+	b = strconv.AppendBool(b, a.Test)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, c.At.UnixNano(), 10)
+	return b
 }

@@ -1,7 +1,10 @@
 // Package sqlstore keeps the hub's durable state in SQL: the device
-// registry, console accounts and events in the main Store, and the telemetry
-// outbox in front of InfluxDB in a separate Spool file, so telemetry never
-// contends with the registry.
+// registry, console accounts, events and alerts (with their timelines,
+// timers, notifications and change feed) in the main Store, and the
+// telemetry outbox in front of InfluxDB in a separate Spool file, so
+// telemetry never contends with the registry. Store.Tx gives one write
+// transaction to the alert Service and ingest together, so an event and the
+// alert it opens commit as one.
 //
 // It owns the database driver (modernc.org/sqlite, pure Go) and the schema
 // migrations (goose, embedded .sql files: migrations/store for the Store,

@@ -41,40 +41,60 @@ const insertEvent = `INSERT INTO events (device_id, seq, ts, received, ts_flag, 
 // of a message (same seq and ts) is not inserted; the same seq with another
 // ts (a device whose counter restarted) is. Every message must be an event.
 func (s *Store) RecordEvents(ctx context.Context, msgs []*devices.Message) ([]bool, error) {
+	if err := validateEvents(msgs); err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return []bool{}, nil
+	}
+	var inserted []bool
+	err := s.Tx(ctx, func(tx *Tx) error {
+		var err error
+		inserted, err = tx.recordEvents(ctx, msgs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record events: %w", err)
+	}
+	return inserted, nil
+}
+
+// validateEvents checks that every message is an event whose seq fits the
+// store's BIGINT.
+func validateEvents(msgs []*devices.Message) error {
 	for i, m := range msgs {
 		if m == nil || m.Channel != devices.ChannelEvent || m.Event == nil {
-			return nil, devices.Errorf(devices.EINVALID, "record events: message %d is not an event", i)
+			return devices.Errorf(devices.EINVALID, "record events: message %d is not an event", i)
 		}
 		if m.Seq > math.MaxInt64 {
-			return nil, devices.Errorf(devices.EINVALID, "record events: message %d: seq %d out of range", i, m.Seq)
+			return devices.Errorf(devices.EINVALID, "record events: message %d: seq %d out of range", i, m.Seq)
 		}
 	}
+	return nil
+}
+
+// recordEvents inserts validated event messages in tx.
+func (tx *Tx) recordEvents(ctx context.Context, msgs []*devices.Message) ([]bool, error) {
 	inserted := make([]bool, len(msgs))
 	if len(msgs) == 0 {
 		return inserted, nil
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, s.q(insertEvent))
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i, m := range msgs {
-			res, err := st.ExecContext(ctx, m.DeviceID, int64(m.Seq), unixMillis(m.TS), unixMillis(m.Received),
-				string(m.TSFlag), string(m.Event.Type), m.Event.Test, nullFloat(m.Event.LEL))
-			if err != nil {
-				return fmt.Errorf("event %s/%d: %w", m.DeviceID, m.Seq, err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			inserted[i] = n > 0
-		}
-		return nil
-	})
+	st, err := tx.tx.PrepareContext(ctx, tx.q(insertEvent))
 	if err != nil {
-		return nil, fmt.Errorf("record events: %w", err)
+		return nil, err
+	}
+	defer st.Close()
+	for i, m := range msgs {
+		res, err := st.ExecContext(ctx, m.DeviceID, int64(m.Seq), unixMillis(m.TS), unixMillis(m.Received),
+			string(m.TSFlag), string(m.Event.Type), m.Event.Test, nullFloat(m.Event.LEL))
+		if err != nil {
+			return nil, fmt.Errorf("event %s/%d: %w", m.DeviceID, m.Seq, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		inserted[i] = n > 0
 	}
 	return inserted, nil
 }

@@ -26,22 +26,27 @@ func (s *Store) UpdateHealth(ctx context.Context, updates []devices.HealthUpdate
 	if len(updates) == 0 {
 		return nil
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, s.q(updateHealth))
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, u := range updates {
-			seen := millis(u.LastSeen)
-			if _, err := st.ExecContext(ctx, seen, seen, nullBool(u.Online), nullFloat(u.Battery), nullFloat(u.Signal), u.ID); err != nil {
-				return fmt.Errorf("device %q: %w", u.ID, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.Tx(ctx, func(tx *Tx) error { return tx.updateHealth(ctx, updates) }); err != nil {
 		return fmt.Errorf("update health: %w", err)
+	}
+	return nil
+}
+
+// updateHealth applies updates in tx.
+func (tx *Tx) updateHealth(ctx context.Context, updates []devices.HealthUpdate) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	st, err := tx.tx.PrepareContext(ctx, tx.q(updateHealth))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, u := range updates {
+		seen := millis(u.LastSeen)
+		if _, err := st.ExecContext(ctx, seen, seen, nullBool(u.Online), nullFloat(u.Battery), nullFloat(u.Signal), u.ID); err != nil {
+			return fmt.Errorf("device %q: %w", u.ID, err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,222 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Limits on what a person types into a transition.
+const (
+	maxNote       = 2000
+	maxDispatchTo = 128
+)
+
+// Actions lists every action in life-cycle order.
+var Actions = []Action{ActionAccept, ActionDispatch, ActionResolve, ActionClose, ActionNote}
+
+// ResolveOutcomes lists the outcomes a person may resolve an alert with.
+var ResolveOutcomes = []Outcome{OutcomeGenuine, OutcomeFalseAlarm, OutcomeReferred, OutcomeDuplicate}
+
+// Permitted reports whether a console role may take an action on alerts:
+// operators accept, dispatch, resolve and note; supervisors also close
+// (review); admins may do everything; installers nothing.
+func Permitted(role string, a Action) bool {
+	switch role {
+	case "admin", "supervisor":
+		return slices.Contains(Actions, a)
+	case "operator":
+		return a == ActionAccept || a == ActionDispatch || a == ActionResolve || a == ActionNote
+	}
+	return false
+}
+
+// pastTense names an action in messages ("it cannot be accepted").
+var pastTense = map[Action]string{
+	ActionAccept: "accepted", ActionDispatch: "dispatched", ActionResolve: "resolved",
+	ActionClose: "closed", ActionNote: "noted",
+}
+
+// from lists the states each action may be taken in.
+var from = map[Action][]State{
+	ActionAccept:   {StateNew},
+	ActionDispatch: {StateAccepted, StateDispatched},
+	ActionResolve:  {StateAccepted, StateDispatched},
+	ActionClose:    {StateResolved},
+	ActionNote:     {StateNew, StateAccepted, StateDispatched, StateResolved, StateClosed},
+}
+
+// Transition applies a person's action to an alert inside tx:
+//
+//	accept   new → accepted: assigns the actor, stops escalation, tells the device help is coming
+//	dispatch accepted|dispatched → dispatched: names who was sent (again: another party), starts reminders
+//	resolve  accepted|dispatched → resolved: requires an outcome; stops every timer
+//	close    resolved → closed: a supervisor's review
+//	note     any state, closed included: requires a note
+//
+// Errors: EFORBIDDEN when the actor's role may not take the action,
+// EINVALID for a bad request (missing outcome, dispatch target or note),
+// ENOTFOUND for an unknown alert, ECONFLICT for a transition the alert's
+// state does not allow (a second accept names who accepted first). On
+// success it returns the alert with its timeline, and the acknowledgements
+// to publish after commit.
+func (s *Service) Transition(ctx context.Context, tx Tx, req TransitionRequest, now time.Time) (*Alert, []DeviceAck, error) {
+	if err := checkRequest(req); err != nil {
+		return nil, nil, err
+	}
+	a, err := tx.FindAlert(ctx, req.AlertID)
+	if notFound(err) {
+		return nil, nil, devices.Errorf(devices.ENOTFOUND, "alert %d not found", req.AlertID)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("%s alert %d: %w", req.Action, req.AlertID, err)
+	}
+	if !slices.Contains(from[req.Action], a.State) {
+		return nil, nil, stateConflict(a, req.Action)
+	}
+	o := s.newOp(ctx, tx, now)
+	a = o.canon(a, true)
+	o.touch(a)
+	if err := s.apply(o, a, req); err != nil {
+		return nil, nil, err
+	}
+	if _, err := o.flush(); err != nil {
+		return nil, nil, err
+	}
+	return a, o.acks, nil
+}
+
+// checkRequest validates what does not depend on the alert.
+func checkRequest(req TransitionRequest) error {
+	if !slices.Contains(Actions, req.Action) {
+		return devices.Errorf(devices.EINVALID, "action %q: must be one of %s", clip(string(req.Action)), join(Actions))
+	}
+	if strings.TrimSpace(req.Actor.Name) == "" {
+		return devices.Errorf(devices.EINVALID, "actor: a name is required")
+	}
+	if !Permitted(req.Actor.Role, req.Action) {
+		return devices.Errorf(devices.EFORBIDDEN, "%s %q may not %s alerts", roleName(req.Actor.Role), req.Actor.Name, req.Action)
+	}
+	if err := checkText("note", req.Note, maxNote); err != nil {
+		return err
+	}
+	switch req.Action {
+	case ActionDispatch:
+		if strings.TrimSpace(req.DispatchTo) == "" {
+			return devices.Errorf(devices.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)")
+		}
+		if err := checkText("dispatch_to", req.DispatchTo, maxDispatchTo); err != nil {
+			return err
+		}
+	case ActionResolve:
+		if !slices.Contains(ResolveOutcomes, req.Outcome) {
+			return devices.Errorf(devices.EINVALID, "outcome %q: must be one of %s", clip(string(req.Outcome)), join(ResolveOutcomes))
+		}
+	case ActionNote:
+		if strings.TrimSpace(req.Note) == "" {
+			return devices.Errorf(devices.EINVALID, "note: required: write what happened")
+		}
+	}
+	return nil
+}
+
+func roleName(role string) string {
+	if role == "" {
+		return "an account without a role"
+	}
+	if strings.ContainsAny(role[:1], "aeiou") {
+		return "an " + role
+	}
+	return "a " + role
+}
+
+func checkText(field, v string, max int) error {
+	switch {
+	case !utf8.ValidString(v):
+		return devices.Errorf(devices.EINVALID, "%s: not valid UTF-8", field)
+	case utf8.RuneCountInString(v) > max:
+		return devices.Errorf(devices.EINVALID, "%s: longer than %d characters", field, max)
+	}
+	return nil
+}
+
+// stateConflict explains why the alert's state does not allow the action.
+func stateConflict(a *Alert, action Action) error {
+	if action == ActionAccept && (a.State == StateAccepted || a.State == StateDispatched) {
+		return devices.Errorf(devices.ECONFLICT, "alert %d was already accepted by %s", a.ID, a.Assignee)
+	}
+	hint := ""
+	switch {
+	case a.State == StateClosed:
+	case action == ActionDispatch || action == ActionResolve:
+		if a.State == StateNew {
+			hint = " (accept it first)"
+		}
+	case action == ActionClose:
+		hint = " (only a resolved alert is closed)"
+	}
+	return devices.Errorf(devices.ECONFLICT, "alert %d is %s; it cannot be %s%s", a.ID, a.State, pastTense[action], hint)
+}
+
+// apply makes the change of a permitted, valid transition.
+func (s *Service) apply(o *op, a *Alert, req TransitionRequest) error {
+	var data map[string]string
+	switch req.Action {
+	case ActionAccept:
+		a.State, a.Assignee, a.AcceptedAt = StateAccepted, req.Actor.Name, o.now
+		if err := o.tx.DeleteTimers(o.ctx, a.ID, TimerEscalate1, TimerEscalate2); err != nil {
+			return fmt.Errorf("alert %d: stop escalation: %w", a.ID, err)
+		}
+	case ActionDispatch:
+		to := strings.TrimSpace(req.DispatchTo)
+		if a.DispatchedTo != "" {
+			to = a.DispatchedTo + "; " + to
+		}
+		a.State, a.DispatchedTo = StateDispatched, to
+		if a.DispatchedAt.IsZero() {
+			a.DispatchedAt = o.now
+		}
+		data = map[string]string{"to": strings.TrimSpace(req.DispatchTo)}
+		if r := s.rules.Escalation[a.Severity].Reminder.D(); r > 0 {
+			if err := o.tx.SetTimer(o.ctx, Timer{AlertID: a.ID, Kind: TimerReminder, Due: o.now.Add(r)}); err != nil {
+				return fmt.Errorf("alert %d: set reminder: %w", a.ID, err)
+			}
+		}
+	case ActionResolve:
+		a.State, a.Outcome, a.ResolvedAt = StateResolved, req.Outcome, o.now
+		data = map[string]string{"outcome": string(req.Outcome)}
+		if err := o.tx.DeleteTimers(o.ctx, a.ID); err != nil {
+			return fmt.Errorf("alert %d: stop timers: %w", a.ID, err)
+		}
+	case ActionClose:
+		a.State, a.ClosedAt = StateClosed, o.now
+		if err := o.tx.DeleteTimers(o.ctx, a.ID); err != nil {
+			return fmt.Errorf("alert %d: stop timers: %w", a.ID, err)
+		}
+	}
+	if err := o.log(a, req.Actor, timelineAction[req.Action], req.Note, data); err != nil {
+		return err
+	}
+	if req.Action == ActionAccept {
+		return o.ack(a, ackPayload{Type: "accepted", Alert: a.ID, By: req.Actor.Name})
+	}
+	return nil
+}
+
+// timelineAction is the timeline entry each action writes.
+var timelineAction = map[Action]string{
+	ActionAccept: TimelineAccepted, ActionDispatch: TimelineDispatched, ActionResolve: TimelineResolved,
+	ActionClose: TimelineClosed, ActionNote: TimelineNote,
+}
+
+func join[T ~string](vs []T) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}

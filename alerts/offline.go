@@ -1,0 +1,57 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// DeviceSilent applies supervision's verdict that life-safety device d has
+// been silent since lastSeen, longer than its reporting time: it opens a
+// major offline alert, or adds an occurrence to the open one (recurred if
+// the device had come back meanwhile). It returns nil, nil for a device
+// that is not supervised.
+func (s *Service) DeviceSilent(ctx context.Context, tx Tx, d *devices.Device, lastSeen, now time.Time) (*Alert, error) {
+	if d == nil {
+		return nil, devices.Errorf(devices.EINVALID, "device silent: missing device")
+	}
+	h := s.newHandling(ctx, tx, d, now)
+	if !h.rules.Supervised {
+		return nil, nil
+	}
+	data := map[string]string{"reporting": h.rules.Supervision.Reporting.D().String()}
+	if !lastSeen.IsZero() {
+		data["last_seen"] = fmtT(lastSeen)
+		data["silent_for"] = now.Sub(lastSeen).Round(time.Second).String()
+	}
+	a, err := h.occur(KindOffline, SeverityMajor, nil, System, data)
+	if err != nil {
+		return nil, fmt.Errorf("device %s silent: %w", d.ID, err)
+	}
+	if _, err := h.flush(); err != nil {
+		return nil, fmt.Errorf("device %s silent: %w", d.ID, err)
+	}
+	return a, nil
+}
+
+// DeviceReturned marks d's open offline alert cleared: the device is
+// heard from again. It returns nil, nil when there is none to clear.
+func (s *Service) DeviceReturned(ctx context.Context, tx Tx, d *devices.Device, now time.Time) (*Alert, error) {
+	if d == nil {
+		return nil, devices.Errorf(devices.EINVALID, "device returned: missing device")
+	}
+	h := s.newHandling(ctx, tx, d, now)
+	a, err := h.openFamily(string(KindOffline))
+	if err != nil || a == nil || a.Cleared {
+		return nil, err
+	}
+	if err := h.clear(a, deviceActor(d.ID), map[string]string{"via": "supervision"}); err != nil {
+		return nil, fmt.Errorf("device %s returned: %w", d.ID, err)
+	}
+	if _, err := h.flush(); err != nil {
+		return nil, fmt.Errorf("device %s returned: %w", d.ID, err)
+	}
+	return a, nil
+}

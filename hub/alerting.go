@@ -1,0 +1,305 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// IngestTx is one transaction of the main store as ingest uses it: device
+// events and health, and alerts, committed together.
+type IngestTx interface {
+	alerts.Tx
+	RecordEvents(ctx context.Context, msgs []*devices.Message) (inserted []bool, err error)
+	UpdateHealth(ctx context.Context, updates []devices.HealthUpdate) error
+}
+
+// AlertStore is the main store as alerting uses it.
+type AlertStore interface {
+	alerts.Store
+	// Tx runs fn in one transaction with the ingest view of it.
+	Tx(ctx context.Context, fn func(IngestTx) error) error
+	// UnclearedLatest returns, per device, its latest alert of kind if that
+	// alert is not cleared (the low-battery latch), at start.
+	UnclearedLatest(ctx context.Context, kind alerts.Kind) ([]*alerts.Alert, error)
+}
+
+// Publisher sends a downlink message to a device.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error
+}
+
+// AlertingConfig configures Alerting.
+type AlertingConfig struct {
+	Service    *alerts.Service
+	Rules      alerts.RuleSet
+	Store      AlertStore
+	Index      *DeviceIndex
+	Metrics    *Metrics
+	WebhookURL string
+	Now        func() time.Time
+	// Spool, when set, receives every alert change as an InfluxDB line
+	// for dashboards.
+	Spool Spool
+}
+
+// Alerting runs the alerts domain inside the hub. It applies device
+// messages, operators' actions, timers and supervision to alerts in store
+// transactions, and after each commit it acknowledges to devices and wakes
+// the timer runner, the notifier and the change feed. It keeps an
+// in-memory view of which devices have open alerts, so telemetry touches
+// the store only when a reading may matter.
+type Alerting struct {
+	cfg    AlertingConfig
+	svc    *alerts.Service
+	logger *slog.Logger
+
+	mu   sync.Mutex
+	open map[string]alerts.OpenSet
+
+	pubMu sync.RWMutex
+	pub   Publisher
+
+	acks       chan alerts.DeviceAck
+	timersWake chan struct{}
+	notifyWake chan struct{}
+	feed       *Feed
+	super      *supervision
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// NewAlerting loads what it needs from the store; Start starts the runners.
+func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (*Alerting, error) {
+	switch {
+	case cfg.Service == nil:
+		return nil, errors.New("alerting: Service is required")
+	case cfg.Store == nil:
+		return nil, errors.New("alerting: Store is required")
+	case cfg.Index == nil:
+		return nil, errors.New("alerting: Index is required")
+	case cfg.Metrics == nil:
+		return nil, errors.New("alerting: Metrics is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	open, err := cfg.Store.OpenAlertsAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: load open alerts: %w", err)
+	}
+	latched, err := cfg.Store.UnclearedLatest(ctx, alerts.KindLowBattery)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: load battery latches: %w", err)
+	}
+	last, err := cfg.Store.LastChangeSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: read the change feed: %w", err)
+	}
+	a := &Alerting{
+		cfg: cfg, svc: cfg.Service, logger: logger,
+		open:       alerts.Summarize(append(open, latched...)),
+		acks:       make(chan alerts.DeviceAck, 4096),
+		timersWake: make(chan struct{}, 1),
+		notifyWake: make(chan struct{}, 1),
+	}
+	a.feed = newFeed(cfg.Store, last, cfg.Spool, logger.With("part", "feed"))
+	a.super = newSupervision(a, cfg.Rules, cfg.Now(), logger.With("part", "supervision"))
+	return a, nil
+}
+
+// SetPublisher sets where device acknowledgements go (the MQTT client,
+// which starts after alerting).
+func (a *Alerting) SetPublisher(p Publisher) {
+	a.pubMu.Lock()
+	a.pub = p
+	a.pubMu.Unlock()
+}
+
+// Feed is the alert change feed.
+func (a *Alerting) Feed() *Feed { return a.feed }
+
+// Start runs the acknowledgement publisher, the timer runner, the
+// notifier, the feed and supervision until Close.
+func (a *Alerting) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	for _, run := range []func(context.Context){a.publishAcks, a.runTimers, a.runNotifier, a.feed.run, a.super.run} {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); run(ctx) }()
+	}
+	wake(a.timersWake)
+	wake(a.notifyWake)
+	a.feed.wake()
+}
+
+// Close stops the runners. Timers and notifications stay in the store for
+// the next start.
+func (a *Alerting) Close() {
+	a.once.Do(func() {
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+	})
+}
+
+// telemetryMatters is the in-memory prefilter for the telemetry path.
+func (a *Alerting) telemetryMatters(d *devices.Device, m *devices.Message) bool {
+	a.mu.Lock()
+	set := a.open[d.ID]
+	a.mu.Unlock()
+	return a.svc.TelemetryMatters(d, m, set)
+}
+
+// committed runs after a transaction that changed alerts has committed.
+func (a *Alerting) committed(results ...alerts.Result) {
+	changed := false
+	for _, r := range results {
+		if len(r.Changed) > 0 {
+			changed = true
+			a.fold(r.Changed...)
+		}
+		for _, ack := range r.Acks {
+			select {
+			case a.acks <- ack:
+			default:
+				a.cfg.Metrics.ackDropped.Inc()
+				a.logger.Warn("device acknowledgement queue full; dropped", "device", ack.DeviceID)
+			}
+		}
+	}
+	if changed {
+		wake(a.timersWake)
+		wake(a.notifyWake)
+		a.feed.wake()
+	}
+}
+
+func (a *Alerting) fold(changed ...*alerts.Alert) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, al := range changed {
+		set := a.open[al.DeviceID]
+		set = set.Fold(al)
+		if set.Empty() {
+			delete(a.open, al.DeviceID)
+		} else {
+			a.open[al.DeviceID] = set
+		}
+		a.cfg.Metrics.observeAlert(al)
+	}
+}
+
+func (a *Alerting) publishAcks(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			// Shutting down: what is queued was committed, so tell the
+			// devices, for a few seconds at most.
+			deadline, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			for {
+				select {
+				case ack := <-a.acks:
+					a.publishAck(deadline, ack)
+				default:
+					return
+				}
+			}
+		case ack := <-a.acks:
+			a.publishAck(ctx, ack)
+		}
+	}
+}
+
+func (a *Alerting) publishAck(ctx context.Context, ack alerts.DeviceAck) {
+	a.pubMu.RLock()
+	p := a.pub
+	a.pubMu.RUnlock()
+	if p == nil || ctx.Err() != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.Publish(pctx, devices.Topic(ack.DeviceID, devices.ChannelCmd), 1, false, ack.Payload); err != nil {
+		a.logger.Warn("acknowledge to device", "device", ack.DeviceID, "err", err)
+		return
+	}
+	a.cfg.Metrics.acksSent.Inc()
+}
+
+// ListAlerts lists alerts for the console.
+func (a *Alerting) ListAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, int, error) {
+	return a.cfg.Store.ListAlerts(ctx, f)
+}
+
+// FindAlert returns one alert with its timeline.
+func (a *Alerting) FindAlert(ctx context.Context, id int64) (*alerts.Alert, error) {
+	return a.cfg.Store.FindAlert(ctx, id)
+}
+
+// AnswerStats returns the answer-time figures.
+func (a *Alerting) AnswerStats(ctx context.Context, from, to time.Time) (alerts.AnswerStats, error) {
+	return a.cfg.Store.AnswerStats(ctx, from, to)
+}
+
+// Transition applies an operator's action in one transaction; once it
+// commits, the device is told and every console sees the change.
+func (a *Alerting) Transition(ctx context.Context, req alerts.TransitionRequest) (*alerts.Alert, error) {
+	var res alerts.Result
+	err := a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
+		al, acks, err := a.svc.Transition(ctx, tx, req, a.cfg.Now())
+		if err != nil {
+			return err
+		}
+		res = alerts.Result{Changed: []*alerts.Alert{al}, Acks: acks}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.committed(res)
+	a.cfg.Metrics.observeTransition(req.Action, res.Changed[0])
+	return res.Changed[0], nil
+}
+
+// DeviceChanged tells supervision a device was registered, changed or
+// removed.
+func (a *Alerting) DeviceChanged(id string) { a.super.deviceChanged(id) }
+
+// Seen tells supervision a device spoke.
+func (a *Alerting) Seen(id string, at time.Time) { a.super.seen(id, at) }
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// sleepUntil waits until due (or at most max), a wake-up, or ctx's end.
+// It reports false when ctx ended.
+func sleepUntil(ctx context.Context, now time.Time, due time.Time, ok bool, limit time.Duration, wakeCh <-chan struct{}) bool {
+	wait := limit
+	if ok {
+		wait = min(max(due.Sub(now), 0), wait)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wakeCh:
+	case <-t.C:
+	}
+	return true
+}

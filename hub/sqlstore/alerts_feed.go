@@ -1,0 +1,132 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Retention of the alert change feed and of the applied-trigger keys, as
+// PruneAlertFeed applies them when given zero values.
+const (
+	DefaultKeepChanges      = 10_000
+	DefaultTriggerRetention = 24 * time.Hour
+)
+
+// appendChange records a, as it now stands, on the change feed. seq is the
+// rowid SQLite hands out (the highest plus one); writers commit one at a
+// time, so sequence numbers increase in commit order.
+func (tx *Tx) appendChange(ctx context.Context, a *alerts.Alert) error {
+	b, err := json.Marshal(asStored(a))
+	if err != nil {
+		return fmt.Errorf("encode change: %w", err)
+	}
+	_, err = tx.tx.ExecContext(ctx, tx.q(`INSERT INTO alert_changes (at, alert_id, alert) VALUES (?, ?, ?)`),
+		tx.stamp(a).UnixMilli(), a.ID, string(b))
+	if err != nil {
+		return fmt.Errorf("append change: %w", err)
+	}
+	return nil
+}
+
+// asStored is a copy of a as FindAlert would read it back, without its
+// timeline: times cut to the millisecond, in UTC.
+func asStored(a *alerts.Alert) *alerts.Alert {
+	c := *a
+	c.Timeline = nil
+	for _, t := range []*time.Time{&c.OpenedAt, &c.LastOccurrence, &c.ClearedAt, &c.AcceptedAt,
+		&c.DispatchedAt, &c.ResolvedAt, &c.ClosedAt, &c.UpdatedAt} {
+		*t = fromMillis(millis(*t))
+	}
+	return &c
+}
+
+// ChangesSince implements alerts.Store: feed entries with Seq > seq in
+// order, at most limit (0 means DefaultListLimit, at most MaxListLimit),
+// and the lowest Seq still kept (0 while the feed is empty). A reader whose
+// seq is below oldest-1 has missed pruned changes and must reload.
+func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) (changes []alerts.Change, oldest int64, err error) {
+	if limit < 0 {
+		return nil, 0, devices.Errorf(devices.EINVALID, "limit must not be negative")
+	} else if limit == 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		var low sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MIN(seq) FROM alert_changes`).Scan(&low); err != nil {
+			return err
+		}
+		oldest = low.Int64
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, at, alert FROM alert_changes WHERE seq > ? ORDER BY seq LIMIT ?`), seq, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				c    alerts.Change
+				at   int64
+				body string
+			)
+			if err := rows.Scan(&c.Seq, &at, &body); err != nil {
+				return err
+			}
+			c.At = zeroOrMillis(at)
+			if err := json.Unmarshal([]byte(body), &c.Alert); err != nil {
+				return fmt.Errorf("change %d: decode alert: %w", c.Seq, err)
+			}
+			changes = append(changes, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("changes since %d: %w", seq, err)
+	}
+	return changes, oldest, nil
+}
+
+// LastChangeSeq implements alerts.Store: the highest feed sequence number,
+// 0 if there is none.
+func (s *Store) LastChangeSeq(ctx context.Context) (int64, error) {
+	var last sql.NullInt64
+	if err := s.db.r.QueryRowContext(ctx, `SELECT MAX(seq) FROM alert_changes`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("last change seq: %w", err)
+	}
+	return last.Int64, nil
+}
+
+// PruneAlertFeed keeps the newest keepChanges entries of the change feed
+// (DefaultKeepChanges if 0; never fewer than one, so a sequence number is
+// never handed out twice) and forgets applied triggers recorded before
+// triggersOlderThan (a zero time means DefaultTriggerRetention ago). The hub
+// calls it every few minutes.
+func (s *Store) PruneAlertFeed(ctx context.Context, keepChanges int, triggersOlderThan time.Time) error {
+	if keepChanges < 0 {
+		return devices.Errorf(devices.EINVALID, "prune alert feed: keepChanges must not be negative")
+	} else if keepChanges == 0 {
+		keepChanges = DefaultKeepChanges
+	}
+	if triggersOlderThan.IsZero() {
+		triggersOlderThan = s.now().Add(-DefaultTriggerRetention)
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		// With fewer rows than keepChanges the subquery is NULL and nothing
+		// matches.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM alert_changes WHERE seq <
+			(SELECT seq FROM alert_changes ORDER BY seq DESC LIMIT 1 OFFSET ?)`), keepChanges-1); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM alert_triggers WHERE applied_at < ?`), triggersOlderThan.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("prune alert feed: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+package sqlstore
+
+import (
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+func TestChangeFeed(t *testing.T) {
+	s := openStore(t)
+	if seq, err := s.LastChangeSeq(ctx(t)); err != nil || seq != 0 {
+		t.Fatalf("empty feed: LastChangeSeq = %d, %v", seq, err)
+	}
+	if cs, oldest, err := s.ChangesSince(ctx(t), 0, 0); err != nil || len(cs) != 0 || oldest != 0 {
+		t.Fatalf("empty feed: ChangesSince = %v, %d, %v", cs, oldest, err)
+	}
+
+	// Writers from several goroutines; each transaction creates an alert and
+	// updates it, so it appends two changes.
+	const writers, each = 4, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				err := s.InTx(ctx(t), func(tx alerts.Tx) error {
+					a := newAlert("d", "c", alerts.KindSOS, alerts.SeverityCritical, t0.Add(time.Duration(w*each+i)*time.Second))
+					if err := tx.CreateAlert(ctx(t), a); err != nil {
+						return err
+					}
+					accept(a, "op")
+					a.UpdatedAt = a.AcceptedAt
+					return tx.UpdateAlert(ctx(t), a)
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	// A transaction that fails appends nothing.
+	boom := errors.New("boom")
+	err := s.InTx(ctx(t), func(tx alerts.Tx) error {
+		if err := tx.CreateAlert(ctx(t), newAlert("x", "c", alerts.KindSOS, alerts.SeverityCritical, t0)); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	last, err := s.LastChangeSeq(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Page through with a small limit.
+	var all []alerts.Change
+	for seq := int64(0); ; {
+		page, oldest, err := s.ChangesSince(ctx(t), seq, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if oldest != 1 {
+			t.Errorf("oldest = %d, want 1", oldest)
+		}
+		if len(page) > 7 {
+			t.Fatalf("page of %d, limit 7", len(page))
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		seq = page[len(page)-1].Seq
+	}
+	if len(all) != 2*writers*each || all[len(all)-1].Seq != last {
+		t.Fatalf("paged %d changes ending at %d; want %d ending at LastChangeSeq %d", len(all), all[len(all)-1].Seq, 2*writers*each, last)
+	}
+	versions := map[int64]int64{}
+	for i, c := range all {
+		if i > 0 && c.Seq <= all[i-1].Seq {
+			t.Fatalf("seq %d after %d", c.Seq, all[i-1].Seq)
+		}
+		// Each alert's own changes come in version order: created, then
+		// accepted.
+		if c.Alert == nil || c.Alert.Version != versions[c.Alert.ID]+1 || c.Alert.Timeline != nil {
+			t.Fatalf("change %d: %+v after version %d", c.Seq, c.Alert, versions[c.Alert.ID])
+		}
+		versions[c.Alert.ID] = c.Alert.Version
+		if want := map[int64]alerts.State{1: alerts.StateNew, 2: alerts.StateAccepted}[c.Alert.Version]; c.Alert.State != want {
+			t.Errorf("change %d: state %s at version %d", c.Seq, c.Alert.State, c.Alert.Version)
+		}
+		if !c.At.Equal(c.Alert.UpdatedAt) {
+			t.Errorf("change %d at %v, want the alert's UpdatedAt %v", c.Seq, c.At, c.Alert.UpdatedAt)
+		}
+	}
+	// The feed's snapshot is what FindAlert reads back, less the timeline.
+	got, err := s.FindAlert(ctx(t), all[len(all)-1].Alert.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, all[len(all)-1].Alert) {
+		t.Errorf("feed snapshot:\n got %+v\nwant %+v", all[len(all)-1].Alert, got)
+	}
+	if rest, _, err := s.ChangesSince(ctx(t), last, 0); err != nil || len(rest) != 0 {
+		t.Errorf("ChangesSince(last) = %d changes, %v", len(rest), err)
+	}
+	if _, _, err := s.ChangesSince(ctx(t), 0, -1); devices.ErrorCode(err) != devices.EINVALID {
+		t.Errorf("negative limit: %v", err)
+	}
+}
+
+func TestPruneAlertFeed(t *testing.T) {
+	s := openStore(t)
+	fixClock(s, t0)
+	for i := range 5 {
+		createAlerts(t, s, newAlert("d", "c", alerts.KindSOS, alerts.SeverityCritical, t0.Add(time.Duration(i)*time.Second)))
+	}
+	if err := s.PruneAlertFeed(ctx(t), 10, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, oldest, _ := s.ChangesSince(ctx(t), 0, 0); oldest != 1 {
+		t.Errorf("fewer changes than kept: oldest = %d, want 1", oldest)
+	}
+	if err := s.PruneAlertFeed(ctx(t), 2, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	cs, oldest, err := s.ChangesSince(ctx(t), 0, 0)
+	if err != nil || oldest != 4 || len(cs) != 2 || cs[0].Seq != 4 || cs[1].Seq != 5 {
+		t.Fatalf("after keeping 2: oldest %d, %d changes, %v", oldest, len(cs), err)
+	}
+
+	// Nothing is handed out twice, even when pruned to one.
+	if err := s.PruneAlertFeed(ctx(t), 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	createAlerts(t, s, newAlert("d", "c", alerts.KindSOS, alerts.SeverityCritical, t0))
+	if cs, oldest, _ := s.ChangesSince(ctx(t), 0, 0); oldest != 5 || len(cs) != 2 || cs[1].Seq != 6 {
+		t.Errorf("after keeping 1 and one more change: oldest %d, %+v", oldest, cs)
+	}
+	if err := s.PruneAlertFeed(ctx(t), -1, time.Time{}); devices.ErrorCode(err) != devices.EINVALID {
+		t.Errorf("negative keep: %v", err)
+	}
+
+	// Triggers older than the cut-off are forgotten, newer ones kept.
+	move := fixClock(s, t0)
+	record := func(seq uint64) bool {
+		var ok bool
+		must(t, s.Tx(ctx(t), func(tx *Tx) error {
+			var err error
+			ok, err = tx.RecordTrigger(ctx(t), "d", seq, t0.UnixMilli())
+			return err
+		}))
+		return ok
+	}
+	record(1)
+	move(2 * time.Hour)
+	record(2)
+	move(23 * time.Hour) // trigger 1 is now 25 h old, trigger 2 23 h
+	if err := s.PruneAlertFeed(ctx(t), 0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if !record(1) || record(2) {
+		t.Error("default retention: want trigger 1 forgotten and trigger 2 kept")
+	}
+	if err := s.PruneAlertFeed(ctx(t), 0, s.now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, "alert_triggers"); n["alert_triggers"] != 0 {
+		t.Errorf("explicit cut-off after everything: %d triggers left", n["alert_triggers"])
+	}
+}
+
+func TestRecordTrigger(t *testing.T) {
+	s := openStore(t)
+	try := func(id string, seq uint64, ts int64, fail bool) (bool, error) {
+		var ok bool
+		err := s.Tx(ctx(t), func(tx *Tx) error {
+			var err error
+			if ok, err = tx.RecordTrigger(ctx(t), id, seq, ts); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("rolled back")
+			}
+			return nil
+		})
+		if fail && err != nil && err.Error() == "rolled back" {
+			err = nil
+		}
+		return ok, err
+	}
+	ms := t0.UnixMilli()
+	for _, c := range []struct {
+		name string
+		id   string
+		seq  uint64
+		ts   int64
+		fail bool
+		want bool
+	}{
+		{"first, rolled back", "gas-1", 9, ms, true, true},
+		{"first after rollback", "gas-1", 9, ms, false, true},
+		{"redelivered", "gas-1", 9, ms, false, false},
+		{"redelivered again", "gas-1", 9, ms, false, false},
+		{"counter restarted", "gas-1", 9, ms + 1000, false, true},
+		{"another device", "gas-2", 9, ms, false, true},
+		{"next seq", "gas-1", 10, ms, false, true},
+	} {
+		got, err := try(c.id, c.seq, c.ts, c.fail)
+		if err != nil || got != c.want {
+			t.Errorf("%s: RecordTrigger = %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+	if _, err := try("gas-1", 1<<63, ms, false); devices.ErrorCode(err) != devices.EINVALID {
+		t.Errorf("seq out of range: %v", err)
+	}
+}
