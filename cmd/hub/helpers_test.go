@@ -28,6 +28,7 @@ type hubOptions struct {
 	MQTTURL string // external broker; "" for the embedded one
 	Influx  *testenv.InfluxServer
 	DataDir string // "" for a fresh temp dir
+	Args    []string
 }
 
 // startHub runs the real Main in-process on loopback :0 ports.
@@ -44,6 +45,7 @@ func startHub(t *testing.T, o hubOptions) *Main {
 	if o.MQTTURL != "" {
 		args = append(args, "-mqtt-url", o.MQTTURL)
 	}
+	args = append(args, o.Args...)
 	m := NewMain()
 	m.Stderr = testWriter{t}
 	env := map[string]string{"HUB_ADMIN_PASSWORD": adminPassword}

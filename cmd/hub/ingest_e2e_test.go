@@ -22,14 +22,18 @@ func TestTelemetryEndToEnd(t *testing.T) {
 	influx := testenv.Influx(t)
 	m := startHub(t, hubOptions{Influx: influx})
 	base := "http://" + m.HTTPAddr()
-	specs := register(t, base, gasDevices("gas", 100))
+	specs := register(t, base, gasDevices("gas", 101))
+	// The last device is not simulated: it plays a compromised device
+	// publishing under another's topic, on a connection of its own.
+	spoofer := specs[100]
+	specs = specs[:100]
 	brokerURL := "tcp://" + m.BrokerAddr()
 	s := connectDevices(t, brokerURL, specs)
 	all := ids(specs)
 
 	done := make(chan struct{})
 	go func() { defer close(done); publishStream(t, s, all, 1, 100, nil) }()
-	sendBadMessages(t, brokerURL, base, s, specs)
+	sendBadMessages(t, brokerURL, base, s, specs[0].Device.ID, spoofer)
 	<-done
 
 	countPoints := func() (bool, string) {
@@ -101,9 +105,8 @@ func TestTelemetryEndToEnd(t *testing.T) {
 
 // sendBadMessages sends one of each kind of bad message and checks each is
 // refused and counted, while the caller's good stream keeps flowing.
-func sendBadMessages(t *testing.T, brokerURL, base string, s *sim.Sim, specs []sim.DeviceSpec) {
+func sendBadMessages(t *testing.T, brokerURL, base string, s *sim.Sim, victim string, spoofer sim.DeviceSpec) {
 	t.Helper()
-	victim := specs[0].Device.ID
 	bad := []struct {
 		payload string
 		reason  devices.Reason
@@ -129,7 +132,6 @@ func sendBadMessages(t *testing.T, brokerURL, base string, s *sim.Sim, specs []s
 	}
 
 	// A device publishing on another device's topic is refused by the broker.
-	spoofer := sim.DeviceSpec{Device: specs[1].Device, Password: specs[1].Password}
 	if err := spoofPublish(brokerURL, spoofer, victim); err != nil {
 		t.Fatal(err)
 	}

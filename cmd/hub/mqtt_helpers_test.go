@@ -14,10 +14,8 @@ import (
 // victim's telemetry topic, as a compromised device would.
 func spoofPublish(brokerURL string, dev sim.DeviceSpec, victim string) error {
 	o := paho.NewClientOptions().AddBroker(brokerURL).
-		SetClientID(dev.Device.ID + "-spoof").SetUsername(dev.Device.ID).SetPassword(dev.Password).
+		SetClientID(dev.Device.ID).SetUsername(dev.Device.ID).SetPassword(dev.Password).
 		SetConnectTimeout(10 * time.Second).SetAutoReconnect(false)
-	// The client ID must equal the username, so spoof with the device's own.
-	o.SetClientID(dev.Device.ID)
 	c := paho.NewClient(o)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		return fmt.Errorf("spoofer connect: %v", tok.Error())

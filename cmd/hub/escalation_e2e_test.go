@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/sqlstore"
+	"github.com/shouwang-hub/shouwang/internal/testenv"
+)
+
+// TestEscalationSurvivesKill opens a critical alert, kills the hub with
+// SIGKILL before it escalates, keeps it down past both escalation times,
+// and starts it again: the timers that fell due during the downtime fire at
+// start, each exactly once, and the webhook hears of level 2 once.
+func TestEscalationSurvivesKill(t *testing.T) {
+	var mu sync.Mutex
+	var posts [][]byte
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posts = append(posts, b)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hook.Close()
+	hookPosts := func() int { mu.Lock(); defer mu.Unlock(); return len(posts) }
+
+	influx := testenv.Influx(t)
+	bin := buildHub(t)
+	data := t.TempDir()
+	port, mqttPort := testenv.FreePort(t), testenv.FreePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	rules := writeRules(t, `{"escalation": {"critical": {"t1": "2s", "t2": "4s"}}}`)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "hub.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("hub log:\n%s", b)
+		}
+	})
+	p := &hubProcess{t: t, bin: bin, log: logf, env: []string{
+		"HUB_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(port), "HUB_MQTT_LISTEN=127.0.0.1:" + strconv.Itoa(mqttPort),
+		"HUB_DATA_DIR=" + data, "HUB_INFLUX_URL=" + influx.URL(), "HUB_INFLUX_BUCKET=" + influx.Bucket(),
+		"HUB_ADMIN_PASSWORD=" + adminPassword, "HUB_LOG_LEVEL=warn", "HUB_RULES=" + rules, "HUB_WEBHOOK_URL=" + hook.URL,
+	}}
+	waitReady := func() {
+		eventually(t, time.Minute, "hub ready", func() (bool, string) {
+			resp, err := http.Get(base + "/readyz")
+			if err != nil {
+				return false, err.Error()
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK, resp.Status
+		})
+	}
+	p.start()
+	t.Cleanup(func() { p.signal(syscall.SIGTERM) })
+	waitReady()
+	admin := login(t, base)
+	specs := register(t, base, []*devices.Device{{ID: "sos-0009", Kind: devices.KindSOSButton,
+		Location: devices.Location{Community: "阳光社区", Household: "1-1-101"}}})
+	s := connectDevices(t, "tcp://127.0.0.1:"+strconv.Itoa(mqttPort), specs)
+	if _, err := s.Press("sos-0009"); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	eventually(t, 10*time.Second, "the alert", func() (bool, string) {
+		as := findAlerts(t, base, admin, "sos-0009")
+		if len(as) == 1 {
+			id = as[0].ID
+		}
+		return len(as) == 1, fmt.Sprint(len(as))
+	})
+	p.signal(syscall.SIGKILL)
+	killed := time.Now()
+
+	// Down past both escalation times.
+	<-time.After(5*time.Second - time.Since(killed))
+	p.start()
+	waitReady()
+	admin = login(t, base)
+	eventually(t, 20*time.Second, "level 2 and the webhook", func() (bool, string) {
+		a := getAlert(t, base, admin, id)
+		return a.EscalationLevel == 2 && hookPosts() >= 1 && timelineCount(a, alerts.TimelineNotifyDelivered) == 1,
+			fmt.Sprintf("level %d, %d posts", a.EscalationLevel, hookPosts())
+	})
+	a := getAlert(t, base, admin, id)
+	if n := timelineCount(a, alerts.TimelineEscalated); n != 2 {
+		t.Fatalf("escalated %d times on the timeline, want 2 (levels 1 and 2 once each)", n)
+	}
+	if hookPosts() != 1 {
+		t.Fatalf("webhook called %d times, want 1", hookPosts())
+	}
+
+	// Nothing is left to fire twice: no timer of the alert remains, and a
+	// second restart changes nothing.
+	p.signal(syscall.SIGTERM)
+	st, err := sqlstore.Open(filepath.Join(data, "hub.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	timers, err := st.DueTimers(context.Background(), time.Now().Add(24*time.Hour), 100)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range timers {
+		if tm.AlertID == id && tm.Kind != alerts.TimerReminder {
+			t.Fatalf("timer %s still pending after it fired", tm.Kind)
+		}
+	}
+	p.start()
+	waitReady()
+	a = getAlert(t, base, login(t, base), id)
+	if n := timelineCount(a, alerts.TimelineEscalated); n != 2 || hookPosts() != 1 {
+		t.Fatalf("after a second restart: escalated %d times, %d webhook posts", n, hookPosts())
+	}
+}
