@@ -1,6 +1,7 @@
 // Package console is the duty room's and installers' way into the hub: the
 // HTTP JSON API under /api/v1 (login, devices and their CSV import, device
-// telemetry history), the health, readiness and metrics endpoints, and the
+// telemetry history, alerts with their transitions and answer-time figures),
+// the health, readiness and metrics endpoints, and the
 // accounts and tokens that guard them.
 //
 // Scripts and hubctl authenticate with "Authorization: Bearer <token>";
