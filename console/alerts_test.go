@@ -191,7 +191,7 @@ func TestAlertLifeCycle(t *testing.T) {
 	for _, te := range ar.Alert.Timeline {
 		actions = append(actions, te.Action)
 	}
-	if want := []string{"opened", "accepted", "note", "dispatched", "resolved", "closed", "note"}; !slices.Equal(actions, want) {
+	if want := []string{"opened", "accepted", "device_ack", "note", "dispatched", "resolved", "closed", "note"}; !slices.Equal(actions, want) {
 		t.Errorf("timeline = %v, want %v", actions, want)
 	}
 }
