@@ -49,4 +49,12 @@ type AccountStore interface {
 	// UserByToken returns the live (unexpired) token's user; ENOTFOUND otherwise.
 	UserByToken(ctx context.Context, tokenHash string, now time.Time) (*User, TokenKind, error)
 	DeleteToken(ctx context.Context, tokenHash string) error
+	// TouchToken moves the expiry of a token live at now forward to
+	// expires (browser sessions slide); it never shortens one, nor gives an
+	// expiry to a token that has none. ENOTFOUND if no such live token.
+	TouchToken(ctx context.Context, tokenHash string, now, expires time.Time) error
+	// SetUserDisabled disables or enables an account. A disabled account
+	// cannot log in and its tokens stop authenticating (UserByToken answers
+	// ENOTFOUND), but they are kept.
+	SetUserDisabled(ctx context.Context, id int64, disabled bool) error
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// tokenTTL is how long a token from login lasts.
+// tokenTTL is how long an API token from login lasts.
 const tokenTTL = 30 * 24 * time.Hour
 
 // maxUsernameLen bounds the usernames login looks up (and throttles).
@@ -42,6 +42,8 @@ type session struct {
 	user      *User
 	kind      TokenKind
 	tokenHash string
+	// csrf is the browser session's CSRF token; empty for API tokens.
+	csrf string
 }
 
 type sessionKey struct{}
@@ -51,21 +53,50 @@ func sessionFrom(ctx context.Context) *session {
 	return s
 }
 
-// authenticate finds who made r. Browser sessions (a cookie, with a CSRF
-// check on unsafe methods) will be accepted here too.
+// authenticate finds who made r: a script's API token in
+// "Authorization: Bearer", or else a browser's session cookie. A request
+// that changes state (any method but GET, HEAD, OPTIONS, TRACE) on the
+// strength of the cookie must also come from the console's own origin and
+// carry the session's CSRF token in X-CSRF-Token; Bearer requests need
+// neither, since a browser never adds that header by itself. A session's
+// expiry slides forward as it is used. The live feed authenticates its
+// WebSocket upgrade (a GET) here too.
 func (s *Server) authenticate(r *http.Request) (*session, error) {
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		return s.bearer(r, auth)
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return s.cookieSession(r, c.Value)
+	}
+	return nil, devices.Errorf(devices.EUNAUTHORIZED, "authentication required: log in (POST /api/v1/login), then send the session cookie or Authorization: Bearer <token>")
+}
+
+// bearer authenticates an API token.
+func (s *Server) bearer(r *http.Request, auth string) (*session, error) {
+	scheme, token, _ := strings.Cut(auth, " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return nil, devices.Errorf(devices.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token> (log in at POST /api/v1/login)")
 	}
-	h := tokenHash(strings.TrimSpace(token))
-	u, kind, err := s.cfg.Accounts.UserByToken(r.Context(), h, s.cfg.Now())
-	if devices.ErrorCode(err) == devices.ENOTFOUND || err == nil && u.Disabled {
-		return nil, devices.Errorf(devices.EUNAUTHORIZED, "invalid or expired token; log in again")
+	h := tokenHash(token)
+	u, err := s.tokenUser(r.Context(), h, TokenAPI, "invalid or expired token; log in again")
+	if err != nil {
+		return nil, err
+	}
+	return &session{user: u, kind: TokenAPI, tokenHash: h}, nil
+}
+
+// tokenUser returns the user of the live token with hash h and kind want;
+// anything else is EUNAUTHORIZED with msg. A session token does not work as
+// a Bearer token, nor an API token as a cookie.
+func (s *Server) tokenUser(ctx context.Context, h string, want TokenKind, msg string) (*User, error) {
+	u, kind, err := s.cfg.Accounts.UserByToken(ctx, h, s.cfg.Now())
+	if devices.ErrorCode(err) == devices.ENOTFOUND || err == nil && (u.Disabled || kind != want) {
+		return nil, devices.Errorf(devices.EUNAUTHORIZED, "%s", msg)
 	} else if err != nil {
 		return nil, fmt.Errorf("look up token: %w", err)
 	}
-	return &session{user: u, kind: kind, tokenHash: h}, nil
+	return u, nil
 }
 
 // require wraps h so that it runs only for an authenticated user holding one
@@ -74,6 +105,9 @@ func (s *Server) require(roles []Role, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.authenticate(r)
 		if err != nil {
+			if devices.ErrorCode(err) == devices.EUNAUTHORIZED && r.Header.Get("Authorization") == "" && hasSessionCookie(r) {
+				clearSessionCookie(w, r) // a dead session is of no further use
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -88,6 +122,9 @@ func (s *Server) require(roles []Role, h http.HandlerFunc) http.Handler {
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Session asks for a browser session (a cookie and a CSRF token)
+	// instead of an API token.
+	Session bool `json:"session"`
 }
 
 type loginResponse struct {
@@ -97,6 +134,10 @@ type loginResponse struct {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if err := s.sameOrigin(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -130,7 +171,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.throttle.succeeded(req.Username)
 
-	// Browser logins will also set a session cookie and a CSRF token here.
+	if req.Session {
+		s.startSession(w, r, u, now)
+		return
+	}
 	token, expires := newToken(), now.Add(tokenTTL)
 	if err := s.cfg.Accounts.CreateToken(r.Context(), u.ID, TokenAPI, "login", tokenHash(token), expires); err != nil {
 		s.writeError(w, r, fmt.Errorf("create token: %w", err))
@@ -140,12 +184,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires, User: u})
 }
 
+// logout ends the session or revokes the API token the request came with.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	sess := sessionFrom(r.Context())
 	if err := s.cfg.Accounts.DeleteToken(r.Context(), sess.tokenHash); err != nil && devices.ErrorCode(err) != devices.ENOTFOUND {
 		s.writeError(w, r, fmt.Errorf("delete token: %w", err))
 		return
 	}
+	if sess.kind == TokenSession {
+		s.renewals.forget(sess.tokenHash)
+		clearSessionCookie(w, r)
+	}
+	s.log.Info("logout", "username", sess.user.Username, "kind", sess.kind)
 	w.WriteHeader(http.StatusNoContent)
 }
 

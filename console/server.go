@@ -35,6 +35,18 @@ type Config struct {
 	// is created, updated, deleted, imported or given a new password, so the
 	// hub can refresh its in-memory index.
 	OnDeviceChange func(id string)
+	// Silent, if set, lists the life-safety devices that went silent (those
+	// with an open offline alert) for GET /api/v1/devices/summary; without
+	// it the summary lists the registry's offline life-safety devices.
+	Silent func(ctx context.Context) ([]SilentDevice, error)
+	// Live, if set, feeds the live feed at GET /api/v1/live (WebSocket);
+	// without it that route answers 503.
+	Live LiveSource
+	// LiveOptions tunes the live feed; the zero value is the defaults.
+	LiveOptions LiveOptions
+	// AllowedOrigins lists origins besides the console's own (such as
+	// "https://duty.example.org") whose pages may open the live feed.
+	AllowedOrigins []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -46,6 +58,9 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 	throttle *loginThrottle
+	renewals *renewals                   // when each browser session last slid
+	origins  *http.CrossOriginProtection // refuses cross-site browser writes
+	live     *liveHub                    // nil without Config.Live
 }
 
 // New checks cfg and returns a server whose Handler serves the API.
@@ -77,7 +92,17 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		log:      logger,
 		mux:      http.NewServeMux(),
 		throttle: newLoginThrottle(),
+		renewals: newRenewals(),
 	}
+	var err error
+	if s.origins, err = originCheck(cfg.AllowedOrigins); err != nil {
+		return nil, err
+	}
+	live, err := newLiveHub(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.live = live
 	s.routes()
 	s.handler = s.observe(http.HandlerFunc(s.route))
 	return s, nil
@@ -96,11 +121,14 @@ func (s *Server) routes() {
 
 	s.mux.HandleFunc("POST /api/v1/login", s.login)
 	s.mux.Handle("POST /api/v1/logout", s.require(nil, s.logout))
+	s.mux.Handle("GET /api/v1/me", s.require(nil, s.me))
+	s.userRoutes()
 
 	s.mux.Handle("GET /api/v1/devices", s.require(nil, s.listDevices))
 	s.mux.Handle("POST /api/v1/devices", s.require(deviceWriters, s.createDevice))
 	s.mux.Handle("POST /api/v1/devices/import", s.require(deviceWriters, s.importDevices))
 	s.mux.Handle("GET /api/v1/devices/unregistered", s.require(deviceWriters, s.listUnregistered))
+	s.mux.Handle("GET /api/v1/devices/summary", s.require(nil, s.getDevicesSummary))
 	s.mux.Handle("GET /api/v1/devices/{id}", s.require(nil, s.getDevice))
 	s.mux.Handle("PUT /api/v1/devices/{id}", s.require(deviceWriters, s.updateDevice))
 	s.mux.Handle("DELETE /api/v1/devices/{id}", s.require(deviceWriters, s.deleteDevice))
@@ -108,6 +136,11 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/v1/devices/{id}/telemetry", s.require(nil, s.telemetry))
 
 	s.alertRoutes()
+	s.liveRoutes()
+
+	web := webHandler() // the duty-room page (web.go)
+	s.mux.Handle("GET /{$}", web)
+	s.mux.Handle("GET /assets/", web)
 }
 
 // route serves a request through the mux, answering unknown routes and

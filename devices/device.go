@@ -118,7 +118,7 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 // treat differently from devices, and names the API uses as paths.
 func IsReservedID(id string) bool {
 	l := strings.ToLower(id)
-	return l == "hub" || l == "unregistered" || l == "import" || strings.HasPrefix(l, "shouwang-")
+	return l == "hub" || l == "unregistered" || l == "import" || l == "summary" || strings.HasPrefix(l, "shouwang-")
 }
 
 // Limits on free-text fields, so one bad import cannot bloat the store.

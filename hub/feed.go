@@ -35,6 +35,9 @@ type Subscription struct {
 	feed   *Feed
 }
 
+// Changes returns C. With it a *Subscription is a console.LiveSubscription.
+func (s *Subscription) Changes() <-chan alerts.Change { return s.C }
+
 // Lagged reports whether the feed dropped this subscription for falling
 // behind.
 func (s *Subscription) Lagged() bool {

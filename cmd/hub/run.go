@@ -34,6 +34,7 @@ type Main struct {
 	Stderr io.Writer
 
 	metrics  *hub.Metrics
+	console  *console.Server
 	store    *sqlstore.Store
 	spool    *sqlstore.Spool
 	writer   *influx.Writer
@@ -189,6 +190,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	srv, err := console.New(console.Config{
 		Registry: m.store, Accounts: m.store, History: m.writer.History, Alerts: m.alerting,
+		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store),
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
 	}, log.With("part", "console"))
 	if err != nil {
@@ -197,6 +199,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.httpLn, err = net.Listen("tcp", c.HTTPAddr); err != nil {
 		return fmt.Errorf("-http / HUB_HTTP_ADDR %s: %w", c.HTTPAddr, err)
 	}
+	m.console = srv
+	m.metrics.GaugeFunc("shouwang_console_live_clients", "Consoles connected to the live feed.", func() float64 { return float64(srv.LiveClients()) })
 	m.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	m.goRun(func() {
 		if err := m.http.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -230,6 +234,9 @@ func (m *Main) close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	if m.console != nil {
+		m.console.CloseLive() // WebSockets are hijacked: Shutdown does not wait for them
+	}
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 	}

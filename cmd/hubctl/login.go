@@ -24,7 +24,7 @@ func (c *cli) login(args []string) error {
 	if *user == "" {
 		return usagef("login: -user is required")
 	}
-	pw, err := c.readPassword(*fromStdin)
+	pw, err := c.readPassword("login", *fromStdin)
 	if err != nil {
 		return err
 	}
@@ -57,19 +57,20 @@ func (c *cli) login(args []string) error {
 }
 
 // readPassword reads the password from the first line of stdin, or prompts
-// for it without echo when stdin is a terminal.
-func (c *cli) readPassword(fromStdin bool) (string, error) {
+// for it without echo when stdin is a terminal. cmd names the command in
+// errors.
+func (c *cli) readPassword(cmd string, fromStdin bool) (string, error) {
 	if fromStdin {
 		line, err := bufio.NewReader(c.stdin).ReadString('\n')
 		if err != nil && line == "" {
-			return "", errors.New("login: no password on stdin")
+			return "", fmt.Errorf("%s: no password on stdin", cmd)
 		}
 		return strings.TrimRight(line, "\r\n"), nil
 	}
-	f, ok := c.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return "", usagef("login: stdin is not a terminal; pass the password with -password-stdin")
+	if !c.stdinIsTerminal() {
+		return "", usagef("%s: stdin is not a terminal; pass the password with -password-stdin", cmd)
 	}
+	f := c.stdin.(*os.File)
 	fmt.Fprint(c.stderr, "Password: ")
 	b, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(c.stderr)
@@ -77,6 +78,12 @@ func (c *cli) readPassword(fromStdin bool) (string, error) {
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	return string(b), nil
+}
+
+// stdinIsTerminal reports whether a person can be prompted on stdin.
+func (c *cli) stdinIsTerminal() bool {
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // writeSecret writes data readable by its owner only.

@@ -1,7 +1,8 @@
 // Command hubctl is the installer's, duty room's and administrator's command
 // line for a Shouwang hub: log in, register devices one by one or from a CSV
 // file, rotate their MQTT passwords, see unregistered devices knocking, read
-// a device's telemetry, and list, answer and review alerts.
+// a device's telemetry, list, answer and review alerts, and manage console
+// accounts, including creating the first admin in a fresh store.
 //
 //	hubctl [-server URL] [-token TOKEN] COMMAND [flags] [args]
 //
@@ -49,6 +50,18 @@ Commands:
   alerts close ID [-note TEXT]
   alerts note ID -note TEXT
   alerts stats [-since 24h] [-json]
+  users list [-json]                   (admin) list console accounts
+  users create -username NAME -role operator|supervisor|installer|admin [-password-stdin]
+  users disable USERNAME|ID            the account can no longer log in; its sessions and tokens stop working
+  users enable USERNAME|ID
+  users reset-password USERNAME|ID [-password-stdin]
+  bootstrap-admin [-data DIR] [-db PATH] < password
+                                       create the first account, "admin", directly in the hub's
+                                       SQLite store (default $HUB_DATA_DIR or ./data, file hub.db)
+                                       when it has no account yet; reads the password from stdin
+                                       (prompts on a terminal); needs no running hub and no token
+
+Passwords of console accounts are at least 8 characters.
 
 Global flags:
   -server URL    hub console (default $HUBCTL_SERVER or http://127.0.0.1:8080)
@@ -142,6 +155,10 @@ func (c *cli) dispatch(args []string) error {
 		return c.telemetry(args)
 	case "alerts":
 		return c.alerts(args)
+	case "users":
+		return c.users(args)
+	case "bootstrap-admin":
+		return c.bootstrapAdmin(args)
 	case "help":
 		fmt.Fprint(c.stdout, usage)
 		return nil

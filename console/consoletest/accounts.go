@@ -16,6 +16,8 @@ type Accounts struct {
 	mu     sync.Mutex
 	users  []*account
 	tokens map[string]token // by hash
+	// touches counts TouchToken calls.
+	touches int
 }
 
 type account struct {
@@ -169,7 +171,7 @@ func (a *Accounts) UserByToken(_ context.Context, hash string, now time.Time) (*
 		return nil, "", devices.Errorf(devices.ENOTFOUND, "token not found")
 	}
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == t.userID })
-	if !ok {
+	if !ok || acc.user.Disabled {
 		return nil, "", devices.Errorf(devices.ENOTFOUND, "token not found")
 	}
 	u := acc.user
@@ -185,4 +187,47 @@ func (a *Accounts) DeleteToken(_ context.Context, hash string) error {
 	}
 	delete(a.tokens, hash)
 	return nil
+}
+
+// TouchToken implements console.AccountStore.
+func (a *Accounts) TouchToken(_ context.Context, hash string, now, expires time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.touches++
+	t, ok := a.tokens[hash]
+	if !ok || !now.Before(t.expires) {
+		return devices.Errorf(devices.ENOTFOUND, "token not found")
+	}
+	if t.expires.Before(expires) {
+		t.expires = expires
+		a.tokens[hash] = t
+	}
+	return nil
+}
+
+// SetUserDisabled implements console.AccountStore.
+func (a *Accounts) SetUserDisabled(_ context.Context, id int64, disabled bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
+	if !ok {
+		return devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
+	}
+	acc.user.Disabled = disabled
+	return nil
+}
+
+// Touches returns the number of TouchToken calls so far.
+func (a *Accounts) Touches() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.touches
+}
+
+// TokenInfo returns the kind and expiry of the token stored under hash.
+func (a *Accounts) TokenInfo(hash string) (kind console.TokenKind, expires time.Time, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.tokens[hash]
+	return t.kind, t.expires, ok
 }

@@ -17,7 +17,9 @@ import (
 // Env is a console served by httptest over the fakes, with one account and
 // token per role.
 type Env struct {
-	URL      string
+	URL string
+	// Client talks to URL; under StartTLS it trusts the test certificate.
+	Client   *http.Client
 	Registry *Registry
 	Accounts *Accounts
 	Alerts   *Alerts
@@ -33,6 +35,18 @@ type Env struct {
 // if given, may change the config before the server is built. History
 // answers with one reading per hour of the range.
 func Start(t testing.TB, configure ...func(*console.Config)) *Env {
+	t.Helper()
+	return start(t, false, configure)
+}
+
+// StartTLS is Start over HTTPS, with a self-signed certificate that only
+// Env.Client trusts.
+func StartTLS(t testing.TB, configure ...func(*console.Config)) *Env {
+	t.Helper()
+	return start(t, true, configure)
+}
+
+func start(t testing.TB, tls bool, configure []func(*console.Config)) *Env {
 	t.Helper()
 	e := &Env{Registry: NewRegistry(), Accounts: NewAccounts(), Alerts: NewAlerts(), Tokens: make(map[console.Role]string)}
 	for _, role := range []console.Role{console.RoleAdmin, console.RoleInstaller, console.RoleOperator, console.RoleSupervisor} {
@@ -61,9 +75,14 @@ func Start(t testing.TB, configure ...func(*console.Config)) *Env {
 	if err != nil {
 		t.Fatalf("console.New: %v", err)
 	}
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewUnstartedServer(s.Handler())
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
-	e.URL = srv.URL
+	e.URL, e.Client = srv.URL, srv.Client()
 	return e
 }
 

@@ -207,6 +207,20 @@ func (s *Store) UserByToken(ctx context.Context, tokenHash string, now time.Time
 	return u, console.TokenKind(kind), nil
 }
 
+// TouchToken moves the expiry of a token live at now forward to expires,
+// for sliding browser sessions. It never shortens an expiry, nor gives one
+// to a token that has none. ENOTFOUND if there is no live token.
+func (s *Store) TouchToken(ctx context.Context, tokenHash string, now, expires time.Time) error {
+	exp := expires.UnixMilli()
+	res, err := s.db.w.ExecContext(ctx, s.q(`UPDATE tokens
+		SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END
+		WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)`), exp, exp, tokenHash, now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("touch token: %w", err)
+	}
+	return mustAffect(res, userNotFound("token not found or expired"))
+}
+
 // DeleteToken removes a token (logout, revocation). ENOTFOUND if there was
 // none.
 func (s *Store) DeleteToken(ctx context.Context, tokenHash string) error {

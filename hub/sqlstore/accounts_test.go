@@ -160,3 +160,60 @@ func TestTokens(t *testing.T) {
 	}
 	wantCode(t, s.DeleteUser(ctx(t), u.ID), devices.ENOTFOUND)
 }
+
+func TestTouchToken(t *testing.T) {
+	s := openStore(t)
+	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	fixClock(s, t0)
+	u, err := s.CreateUser(ctx(t), "duty1", console.RoleOperator, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateToken(ctx(t), u.ID, console.TokenSession, "browser", "sess", t0.Add(12*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateToken(ctx(t), u.ID, console.TokenAPI, "cli", "forever", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	expiresAt := func(hash string) *int64 {
+		t.Helper()
+		var ms *int64
+		if err := s.db.r.QueryRow(`SELECT expires_at FROM tokens WHERE token_hash = ?`, hash).Scan(&ms); err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+
+	// Eleven hours in, the session slides to twelve hours from then, and
+	// outlives its first expiry.
+	at := t0.Add(11 * time.Hour)
+	if err := s.TouchToken(ctx(t), "sess", at, at.Add(12*time.Hour)); err != nil {
+		t.Fatalf("TouchToken: %v", err)
+	}
+	if got := expiresAt("sess"); got == nil || *got != at.Add(12*time.Hour).UnixMilli() {
+		t.Errorf("expires_at = %v, want %d", got, at.Add(12*time.Hour).UnixMilli())
+	}
+	if _, _, err := s.UserByToken(ctx(t), "sess", t0.Add(13*time.Hour)); err != nil {
+		t.Errorf("session past its first expiry after a touch: %v", err)
+	}
+	// An earlier expiry does not shorten it.
+	if err := s.TouchToken(ctx(t), "sess", at, at.Add(time.Hour)); err != nil {
+		t.Fatalf("TouchToken with an earlier expiry: %v", err)
+	}
+	if got := expiresAt("sess"); got == nil || *got != at.Add(12*time.Hour).UnixMilli() {
+		t.Errorf("expires_at shortened to %v", got)
+	}
+	// A token without expiry stays without one.
+	if err := s.TouchToken(ctx(t), "forever", at, at.Add(12*time.Hour)); err != nil {
+		t.Fatalf("TouchToken(no expiry): %v", err)
+	}
+	if got := expiresAt("forever"); got != nil {
+		t.Errorf("token without expiry got one: %d", *got)
+	}
+	// An expired token is not revived; an unknown one is not found.
+	wantCode(t, s.TouchToken(ctx(t), "sess", at.Add(12*time.Hour), at.Add(24*time.Hour)), devices.ENOTFOUND)
+	if got := expiresAt("sess"); got == nil || *got != at.Add(12*time.Hour).UnixMilli() {
+		t.Errorf("expired token touched: expires_at = %v", got)
+	}
+	wantCode(t, s.TouchToken(ctx(t), "never-issued", at, at.Add(time.Hour)), devices.ENOTFOUND)
+}

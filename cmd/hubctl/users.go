@@ -1,0 +1,209 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/sqlstore"
+)
+
+func (c *cli) users(args []string) error {
+	if len(args) == 0 {
+		return usagef("users: missing subcommand (list, create, disable, enable, reset-password)")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "list":
+		return c.usersList(args)
+	case "create":
+		return c.usersCreate(args)
+	case "disable":
+		return c.usersSetDisabled(true, args)
+	case "enable":
+		return c.usersSetDisabled(false, args)
+	case "reset-password":
+		return c.usersResetPassword(args)
+	}
+	return usagef("users: unknown subcommand %q", sub)
+}
+
+type userList struct {
+	Users []console.User `json:"users"`
+}
+
+func (c *cli) listUsers() ([]console.User, error) {
+	var resp userList
+	if err := c.call(request{method: http.MethodGet, path: "/api/v1/users", auth: true}, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Users, nil
+}
+
+func (c *cli) usersList(args []string) error {
+	fs := c.newFlags("users list", "users list [-json]")
+	asJSON := fs.Bool("json", false, "print the server's JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	us, err := c.listUsers()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return c.printJSON(userList{Users: us})
+	}
+	var t table
+	t.add("ID", "USERNAME", "ROLE", "STATUS", "CREATED")
+	for _, u := range us {
+		status := "active"
+		if u.Disabled {
+			status = "disabled"
+		}
+		created := "-"
+		if !u.CreatedAt.IsZero() {
+			created = u.CreatedAt.Local().Format("2006-01-02 15:04")
+		}
+		t.add(strconv.FormatInt(u.ID, 10), u.Username, string(u.Role), status, created)
+	}
+	return t.print(c.stdout)
+}
+
+func (c *cli) usersCreate(args []string) error {
+	fs := c.newFlags("users create", "users create -username NAME -role operator|supervisor|installer|admin [-password-stdin]")
+	username := fs.String("username", "", "the new account's name (required)")
+	role := fs.String("role", "", "operator, supervisor, installer or admin (required)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *username == "" || *role == "" {
+		return usagef("users create: -username and -role are required")
+	}
+	if !console.Role(*role).Valid() {
+		return usagef("users create: -role %q: want operator, supervisor, installer or admin", *role)
+	}
+	pw, err := c.readPassword("users create", *fromStdin)
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		User console.User `json:"user"`
+	}
+	body := jsonBody(map[string]string{"username": *username, "role": *role, "password": pw})
+	if err := c.call(request{method: http.MethodPost, path: "/api/v1/users", body: body, contentType: "application/json", auth: true}, &resp); err != nil {
+		return fmt.Errorf("users create: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "Created user %s (%s), id %d.\n", resp.User.Username, resp.User.Role, resp.User.ID)
+	return nil
+}
+
+// findUser resolves a username, or a numeric id, to an account.
+func (c *cli) findUser(ref string) (console.User, error) {
+	us, err := c.listUsers()
+	if err != nil {
+		return console.User{}, err
+	}
+	for _, u := range us {
+		if u.Username == ref {
+			return u, nil
+		}
+	}
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		for _, u := range us {
+			if u.ID == id {
+				return u, nil
+			}
+		}
+	}
+	return console.User{}, fmt.Errorf("no user %q (see hubctl users list)", ref)
+}
+
+func (c *cli) usersSetDisabled(disabled bool, args []string) error {
+	name, verb := "users enable", "enable"
+	if disabled {
+		name, verb = "users disable", "disable"
+	}
+	pos, err := parse(c.newFlags(name, name+" USERNAME|ID"), args, "USERNAME")
+	if err != nil {
+		return err
+	}
+	u, err := c.findUser(pos[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	path := "/api/v1/users/" + strconv.FormatInt(u.ID, 10) + "/" + verb
+	if err := c.call(request{method: http.MethodPost, path: path, auth: true}, nil); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if disabled {
+		fmt.Fprintf(c.stdout, "Disabled user %s: it can no longer log in, and its sessions and tokens stop working.\n", u.Username)
+	} else {
+		fmt.Fprintf(c.stdout, "Enabled user %s.\n", u.Username)
+	}
+	return nil
+}
+
+func (c *cli) usersResetPassword(args []string) error {
+	fs := c.newFlags("users reset-password", "users reset-password USERNAME|ID [-password-stdin]")
+	fromStdin := fs.Bool("password-stdin", false, "read the new password from the first line of stdin")
+	pos, err := parse(fs, args, "USERNAME")
+	if err != nil {
+		return err
+	}
+	u, err := c.findUser(pos[0])
+	if err != nil {
+		return fmt.Errorf("users reset-password: %w", err)
+	}
+	pw, err := c.readPassword("users reset-password", *fromStdin)
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/users/" + strconv.FormatInt(u.ID, 10) + "/password"
+	if err := c.call(request{method: http.MethodPost, path: path, body: jsonBody(map[string]string{"password": pw}), contentType: "application/json", auth: true}, nil); err != nil {
+		return fmt.Errorf("users reset-password: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "Set a new password for %s.\n", u.Username)
+	return nil
+}
+
+// bootstrapAdmin creates the first admin account directly in the hub's
+// SQLite store, without a running hub or a login: for a fresh install, as
+// an alternative to HUB_ADMIN_PASSWORD.
+func (c *cli) bootstrapAdmin(args []string) error {
+	fs := c.newFlags("bootstrap-admin", "bootstrap-admin [-data DIR] [-db PATH] < password")
+	dataDir := fs.String("data", envOr("HUB_DATA_DIR", "./data"), "the hub's data directory (default $HUB_DATA_DIR or ./data)")
+	db := fs.String("db", os.Getenv("HUB_DB"), "the SQLite store (default $HUB_DB or DIR/hub.db)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dsn := cmp.Or(*db, filepath.Join(*dataDir, "hub.db"))
+	pw, err := c.readPassword("bootstrap-admin", !c.stdinIsTerminal())
+	if err != nil {
+		return err
+	}
+	if err := console.ValidPassword(pw); err != nil {
+		return fmt.Errorf("bootstrap-admin: %s", devices.ErrorMessage(err))
+	}
+	st, err := sqlstore.Open(dsn, nil)
+	if err != nil {
+		return fmt.Errorf("bootstrap-admin: %w", err)
+	}
+	defer st.Close()
+	created, err := console.EnsureAdmin(c.ctx, st, pw)
+	if err != nil {
+		return fmt.Errorf("bootstrap-admin: %w", err)
+	}
+	if !created {
+		fmt.Fprintf(c.stdout, "%s already has accounts; nothing changed. An admin can reset a password with: hubctl users reset-password NAME\n", dsn)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "Created the account %q (admin) in %s. Log in with: hubctl login -user %s\n",
+		console.AdminUsername, dsn, console.AdminUsername)
+	return nil
+}

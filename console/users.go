@@ -1,0 +1,211 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// Roles lists every role, from the duty room out.
+var Roles = []Role{RoleOperator, RoleSupervisor, RoleInstaller, RoleAdmin}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// Bounds on new accounts.
+const (
+	maxNewUsernameLen = 64 // characters
+	minPasswordLen    = 8  // characters
+)
+
+// admins may manage accounts.
+var admins = []Role{RoleAdmin}
+
+func (s *Server) userRoutes() {
+	s.mux.Handle("GET /api/v1/users", s.require(admins, s.listUsers))
+	s.mux.Handle("POST /api/v1/users", s.require(admins, s.createUser))
+	s.mux.Handle("POST /api/v1/users/{id}/password", s.require(admins, s.setUserPassword))
+	s.mux.Handle("POST /api/v1/users/{id}/disable", s.require(admins, s.setUserDisabled(true)))
+	s.mux.Handle("POST /api/v1/users/{id}/enable", s.require(admins, s.setUserDisabled(false)))
+}
+
+// ValidUsername checks a new account's username and returns an EINVALID
+// error saying what is wrong: 1 to 64 characters, no spaces or control
+// characters. Chinese names are fine.
+func ValidUsername(name string) error {
+	switch {
+	case name == "":
+		return devices.Errorf(devices.EINVALID, "username: required")
+	case !utf8.ValidString(name):
+		return devices.Errorf(devices.EINVALID, "username: not valid UTF-8")
+	case utf8.RuneCountInString(name) > maxNewUsernameLen:
+		return devices.Errorf(devices.EINVALID, "username: longer than %d characters", maxNewUsernameLen)
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
+		return devices.Errorf(devices.EINVALID, "username %q: must not contain spaces or control characters", name)
+	}
+	return nil
+}
+
+// ValidPassword checks a new console password: at least 8 characters and
+// at most 1024 bytes.
+func ValidPassword(pw string) error {
+	switch {
+	case utf8.RuneCountInString(pw) < minPasswordLen:
+		return devices.Errorf(devices.EINVALID, "password: at least %d characters", minPasswordLen)
+	case len(pw) > maxPasswordLen:
+		return devices.Errorf(devices.EINVALID, "password: longer than %d bytes", maxPasswordLen)
+	}
+	return nil
+}
+
+type userList struct {
+	Users []*User `json:"users"`
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	us, err := s.cfg.Accounts.ListUsers(r.Context())
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("list users: %w", err))
+		return
+	}
+	if us == nil {
+		us = []*User{}
+	}
+	writeJSON(w, http.StatusOK, userList{Users: us})
+}
+
+type createUserRequest struct {
+	Username string `json:"username"`
+	Role     Role   `json:"role"`
+	Password string `json:"password"`
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	var req createUserRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := ValidUsername(req.Username); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !req.Role.Valid() {
+		s.writeError(w, r, devices.Errorf(devices.EINVALID, "role %q: must be one of %s", req.Role, joinStrings(Roles)))
+		return
+	}
+	if err := ValidPassword(req.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// Login throttling ignores case, and so do people reading a list of
+	// names: refuse "Admin" beside "admin". (The store refuses exact
+	// duplicates atomically; this catches the confusing ones.)
+	us, err := s.cfg.Accounts.ListUsers(r.Context())
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("list users: %w", err))
+		return
+	}
+	for _, u := range us {
+		if strings.EqualFold(u.Username, req.Username) {
+			s.writeError(w, r, devices.Errorf(devices.ECONFLICT, "user %q already exists", u.Username))
+			return
+		}
+	}
+	hash, err := HashPassword(req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.cfg.Accounts.CreateUser(r.Context(), req.Username, req.Role, hash)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("create user: %w", err))
+		return
+	}
+	s.log.Info("user created", "username", u.Username, "role", u.Role, "by", sessionFrom(r.Context()).user.Username)
+	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
+}
+
+// userID reads the {id} path parameter.
+func userID(r *http.Request) (int64, error) {
+	v := r.PathValue("id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, devices.Errorf(devices.EINVALID, "user id %q: must be a positive whole number", v)
+	}
+	return id, nil
+}
+
+type passwordRequest struct {
+	Password string `json:"password"`
+}
+
+// setUserPassword sets another account's password (a forgotten one).
+func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
+	id, err := userID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req passwordRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := ValidPassword(req.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	hash, err := HashPassword(req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.cfg.Accounts.SetUserPassword(r.Context(), id, hash); err != nil {
+		s.writeError(w, r, fmt.Errorf("set password: %w", err))
+		return
+	}
+	s.userChanged(w, r, id, "user password set")
+}
+
+// setUserDisabled returns the handler that disables or enables an account.
+// Admins cannot disable themselves, so there is always one to undo it.
+func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := userID(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if disabled && id == sessionFrom(r.Context()).user.ID {
+			s.writeError(w, r, devices.Errorf(devices.ECONFLICT, "you cannot disable your own account; ask another admin"))
+			return
+		}
+		if err := s.cfg.Accounts.SetUserDisabled(r.Context(), id, disabled); err != nil {
+			s.writeError(w, r, fmt.Errorf("set user disabled: %w", err))
+			return
+		}
+		msg := "user enabled"
+		if disabled {
+			msg = "user disabled"
+		}
+		s.userChanged(w, r, id, msg)
+	}
+}
+
+// userChanged logs a change to account id and answers with the account.
+func (s *Server) userChanged(w http.ResponseWriter, r *http.Request, id int64, msg string) {
+	u, err := s.cfg.Accounts.UserByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("find user: %w", err))
+		return
+	}
+	s.log.Info(msg, "username", u.Username, "by", sessionFrom(r.Context()).user.Username)
+	writeJSON(w, http.StatusOK, map[string]any{"user": u})
+}

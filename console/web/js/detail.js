@@ -1,0 +1,344 @@
+// An alert's detail: who and where, contacts and the grid worker, the device
+// and its health, its recent readings as a chart, the timeline, and the
+// actions (accept, dispatch, resolve, close, note) with the server's own
+// message when one fails.
+
+import * as api from './api.js';
+import * as store from './store.js';
+import { t, onLangChange } from './i18n.js';
+import { h, ms, clock, dateTime, label, address, errorText } from './format.js';
+import { toast } from './toast.js';
+import { drawChart, clearChart } from './chart.js';
+
+let current = null; // the alert shown, with its timeline once fetched
+let deviceFull = null; // the device as registered now, with its health
+let role = '';
+let refetchTimer = 0;
+let onClosed = () => {};
+
+const $ = (id) => document.getElementById(id);
+
+// Who can be sent. The values are what the alert records, the same in
+// either language; the labels follow the page.
+const dispatchTargets = [
+  ['网格员', 'dispatch.grid_worker'], ['119', 'dispatch.119'], ['120', 'dispatch.120'],
+  ['燃气公司', 'dispatch.gas'], ['其他', 'dispatch.other'],
+];
+
+/** initDetail wires the pane; closed() runs when the pane is closed. */
+export function initDetail({ closed }) {
+  onClosed = closed;
+  $('btn-accept').addEventListener('click', () => act('accept'));
+  $('btn-dispatch').addEventListener('click', () => act('dispatch'));
+  $('btn-resolve').addEventListener('click', () => act('resolve'));
+  $('btn-close').addEventListener('click', () => act('close'));
+  $('btn-note').addEventListener('click', () => act('note'));
+  $('note-input').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') { ev.preventDefault(); act('note'); }
+  });
+  $('detail-close').addEventListener('click', closeDetail);
+  $('dispatch-to').addEventListener('change', () => {
+    const other = $('dispatch-to').value === '其他';
+    $('dispatch-other').hidden = !other;
+    if (other) $('dispatch-other').focus();
+  });
+  store.onChange((kind, info) => {
+    if (!current) return;
+    if (kind === 'change' && info.alert.id === current.id) {
+      current = { ...info.alert, timeline: current.timeline };
+      render();
+      scheduleRefetch();
+    } else if (kind === 'snapshot') {
+      const a = store.get(current.id);
+      if (a && a.version > current.version) {
+        current = { ...a, timeline: current.timeline };
+        render();
+        scheduleRefetch();
+      }
+    }
+  });
+  setInterval(tickAge, 1000);
+  onLangChange(() => {
+    fillSelects();
+    if (current) { render(); if (current.kind) drawChart(current); }
+  });
+  fillSelects();
+}
+
+/** setRole shows the actions the role may take. */
+export function setRole(r) {
+  role = r;
+  if (current) render();
+}
+
+/** shownId returns the id of the alert shown, or null. */
+export function shownId() { return current ? current.id : null; }
+
+/** openDetail shows alert id: at once from the queue's copy, then in full from the server. */
+export async function openDetail(id) {
+  const same = current && current.id === id;
+  const known = store.get(id);
+  if (!same) {
+    current = known ? { ...known, timeline: null } : { id, timeline: null };
+    deviceFull = null;
+    clearChart();
+    $('note-input').value = '';
+  }
+  $('alert-detail').hidden = false;
+  $('detail-placeholder').hidden = true;
+  render();
+  await refetch();
+  if (!same && current && current.id === id) {
+    loadDevice(id);
+    drawChart(current);
+  }
+}
+
+/** closeDetail hides the pane. */
+export function closeDetail() {
+  current = null;
+  deviceFull = null;
+  clearChart();
+  $('alert-detail').hidden = true;
+  $('detail-placeholder').hidden = false;
+  onClosed();
+}
+
+function scheduleRefetch() {
+  clearTimeout(refetchTimer);
+  refetchTimer = setTimeout(refetch, 150);
+}
+
+async function refetch() {
+  if (!current) return;
+  const id = current.id;
+  try {
+    const resp = await api.get(`/api/v1/alerts/${id}`);
+    if (!current || current.id !== id) return;
+    if (resp.alert.version >= (current.version || 0)) current = resp.alert;
+    else current = { ...current, timeline: resp.alert.timeline };
+    render();
+  } catch (err) {
+    if (!current || current.id !== id) return;
+    if (!current.kind) $('d-title').textContent = t('detail.loadFailed', { msg: errorText(err) });
+    // Unreachable: the connection banner says so, and refresh() runs when
+    // the feed is back.
+    else if (err.status !== 0) toast(t('detail.loadFailed', { msg: errorText(err) }));
+  }
+}
+
+/** refresh reloads the alert shown, its device and chart: after the connection comes back. */
+export function refresh() {
+  if (!current || !current.kind) return;
+  const id = current.id;
+  refetch().then(() => {
+    if (current && current.id === id) {
+      loadDevice(id);
+      drawChart(current);
+    }
+  });
+}
+
+async function loadDevice(alertId) {
+  const id = current.device_id;
+  if (!id) return;
+  try {
+    const resp = await api.get(`/api/v1/devices/${encodeURIComponent(id)}`);
+    if (current && current.id === alertId) {
+      deviceFull = resp.device;
+      renderDevice();
+    }
+  } catch (err) {
+    console.warn('device', id, err);
+  }
+}
+
+async function act(action) {
+  if (!current || !current.kind) return;
+  const id = current.id;
+  const note = $('note-input').value.trim();
+  let body;
+  switch (action) {
+    case 'dispatch': {
+      let to = $('dispatch-to').value;
+      if (to === '其他') to = $('dispatch-other').value.trim();
+      else if (to === '网格员') to = ['网格员', current.device?.grid_worker?.name].filter(Boolean).join(' ');
+      if (!to) { toast(t('act.needTo')); $('dispatch-other').focus(); return; }
+      body = { to, note };
+      break;
+    }
+    case 'resolve':
+      body = { outcome: $('resolve-outcome').value, note };
+      break;
+    case 'note':
+      if (!note) { toast(t('act.needNote')); $('note-input').focus(); return; }
+      body = { note };
+      break;
+    default:
+      body = note ? { note } : undefined;
+  }
+  const btn = $(`btn-${action}`);
+  btn.disabled = true;
+  try {
+    const resp = await api.post(`/api/v1/alerts/${id}/${action}`, body);
+    if (body?.note) $('note-input').value = '';
+    store.applyChange({ ...resp.alert, timeline: undefined });
+    if (current && current.id === id && resp.alert.version >= (current.version || 0)) {
+      current = resp.alert;
+      render();
+    }
+    toast(t(`act.done.${action}`), 'ok');
+  } catch (err) {
+    toast(t(`act.failed.${action}`, { msg: errorText(err) }), 'error');
+    scheduleRefetch(); // show what the alert really is now
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+/** actKey runs an action from the keyboard. */
+export function actKey(action) {
+  if (!current) return;
+  if (action === 'note') { $('note-input').focus(); return; }
+  if (action === 'dispatch' && $('dispatch-to').value === '其他' && !$('dispatch-other').value.trim()) {
+    $('dispatch-other').focus();
+    return;
+  }
+  act(action);
+}
+
+function fillSelects() {
+  const sel = $('dispatch-to');
+  const keep = sel.value;
+  sel.replaceChildren(...dispatchTargets.map(([v, key]) => h('option', { value: v }, t(key))));
+  if (keep) sel.value = keep;
+  for (const opt of $('resolve-outcome').options) opt.textContent = label('outcome', opt.value);
+}
+
+function render() {
+  const a = current;
+  const pane = $('alert-detail');
+  pane.dataset.alertId = a.id;
+  pane.dataset.state = a.state || '';
+  pane.dataset.severity = a.severity || '';
+  const sev = $('d-severity');
+  sev.className = `sev sev-${a.severity || 'none'}`;
+  sev.textContent = a.severity ? label('sev', a.severity) : '';
+  $('d-title').textContent = a.kind ? `#${a.id} ${label('kind', a.kind)}${a.test ? ` · ${t('queue.test')}` : ''}` : t('detail.loading');
+  const st = $('d-state');
+  st.className = `state-tag state-${a.state}`;
+  st.textContent = a.state ? label('state', a.state) : '';
+  const lvl = $('d-level');
+  lvl.hidden = !(a.escalation_level > 0);
+  lvl.className = `level level-${a.escalation_level || 0}`;
+  lvl.textContent = t('queue.level', { n: a.escalation_level || 0 });
+
+  $('d-meta').replaceChildren(...[
+    a.opened_at && h('span', {}, t('detail.opened', { t: dateTime(a.opened_at) })),
+    a.opened_at && a.state && ['new', 'accepted', 'dispatched'].includes(a.state) && h('span', { id: 'd-age', class: 'age' }, clock(Date.now() - ms(a.opened_at))),
+    a.reading != null && h('span', {}, t('detail.reading', { v: a.reading })),
+    a.occurrences > 1 && h('span', {}, t('detail.occurrences', { n: a.occurrences })),
+    a.cleared && h('span', { class: 'tag tag-cleared' }, t('queue.cleared')),
+    a.assignee && h('span', {}, t('detail.assignee', { name: a.assignee })),
+    a.dispatched_to && h('span', {}, t('detail.dispatchedTo', { to: a.dispatched_to })),
+    a.outcome && h('span', {}, label('outcome', a.outcome)),
+  ].filter(Boolean));
+
+  renderActions(a);
+  renderResident(a.device || {});
+  renderDevice();
+  renderTimeline(a.timeline);
+}
+
+function renderActions(a) {
+  const answers = role === 'operator' || role === 'supervisor' || role === 'admin';
+  const reviews = role === 'supervisor' || role === 'admin';
+  $('actions').hidden = !answers;
+  $('btn-close').hidden = !reviews;
+  document.querySelector('#alert-detail .note-row').hidden = !answers;
+  // The next step stands out; the others stay clickable, and the server
+  // says why when one does not apply (someone else got there first).
+  const next = { new: 'accept', accepted: 'dispatch', dispatched: 'resolve', resolved: 'close' }[a.state];
+  for (const act of ['accept', 'dispatch', 'resolve', 'close']) {
+    $(`btn-${act}`).classList.toggle('primary', act === next);
+  }
+}
+
+function kv(dl, pairs) {
+  dl.replaceChildren(...pairs.filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .flatMap(([k, v, cls]) => [h('dt', {}, k), h('dd', { class: cls }, v)]));
+}
+
+function renderResident(d) {
+  const r = d.resident || {};
+  const age = r.birth_year ? new Date().getFullYear() - r.birth_year : null;
+  kv($('d-resident'), [
+    [t('detail.name'), h('span', {},
+      h('span', { class: 'big' }, r.name || '—'),
+      age !== null && h('span', { class: 'age-years' }, t('detail.ageValue', { n: age, y: r.birth_year })),
+      r.lives_alone && h('span', { class: 'tag tag-alone' }, t('detail.livesAlone')))],
+    [t('detail.careNotes'), r.care_notes, 'notes'],
+    [t('detail.language'), r.language],
+    [t('detail.address'), address(d.location), 'big'],
+  ]);
+  const phone = (p) => h('a', { href: `tel:${p}`, class: 'phone' }, p);
+  const items = (d.contacts || []).map((c) => h('li', {}, h('span', { class: 'who' }, c.name),
+    c.relation && h('span', { class: 'muted' }, ` (${c.relation})`), ' ', phone(c.phone)));
+  if (!items.length) items.push(h('li', { class: 'muted' }, t('detail.noContacts')));
+  const gw = d.grid_worker || {};
+  if (gw.name || gw.phone) {
+    items.push(h('li', { class: 'grid-worker' }, h('span', { class: 'tag' }, t('detail.gridWorker')), ' ',
+      h('span', { class: 'who' }, gw.name || ''), ' ', gw.phone && phone(gw.phone)));
+  }
+  $('d-contacts').replaceChildren(...items);
+}
+
+function renderDevice() {
+  if (!current) return;
+  const d = deviceFull || current.device || {};
+  const hl = deviceFull?.health;
+  kv($('d-device'), [
+    [t('detail.deviceId'), current.device_id, 'mono'],
+    [t('detail.deviceKind'), d.kind && label('dkind', d.kind)],
+    [t('detail.vendor'), [d.vendor, d.model].filter(Boolean).join(' ')],
+    [t('detail.deviceStatus'), hl ? h('span', { class: `online-${hl.online}` }, hl.online ? t('dev.online') : t('dev.offline')) : '—'],
+    [t('detail.battery'), hl?.battery != null ? `${Math.round(hl.battery)}%` : ''],
+    [t('detail.signal'), hl?.signal != null ? `${hl.signal} dBm` : ''],
+    [t('detail.lastSeen'), hl ? dateTime(hl.last_seen) : ''],
+  ]);
+}
+
+const quietData = new Set(['seq', 'url', 'due', 'next', 'attempt', 'attempts', 'via', 'event', 'type']);
+
+function renderTimeline(entries) {
+  const ol = $('timeline');
+  if (!entries) {
+    ol.replaceChildren(h('li', { class: 'muted' }, t('detail.loading')));
+    return;
+  }
+  ol.replaceChildren(...entries.map((e) => {
+    const who = e.actor?.role === 'system' ? t('tl.system') : e.actor?.role === 'device' ? t('tl.device') : e.actor?.name;
+    const data = e.data || {};
+    const extra = [];
+    if (data.to && e.action === 'dispatched') extra.push(`→ ${data.to}`);
+    else if (data.from && data.to) extra.push(`${label('kind', data.from)} → ${label('kind', data.to)}`);
+    if (data.outcome) extra.push(label('outcome', data.outcome));
+    if (data.level) extra.push(t('queue.level', { n: data.level }));
+    if (data.field && data.value) extra.push(`${data.field} ${data.value}`);
+    if (data.error) extra.push(data.error);
+    for (const [k, v] of Object.entries(data)) {
+      if (!quietData.has(k) && !['to', 'from', 'outcome', 'level', 'field', 'value', 'error', 'limit', 'status', 'dispatched_to', 'reporting'].includes(k)) extra.push(`${k}: ${v}`);
+    }
+    return h('li', { dataset: { action: e.action } },
+      h('time', { datetime: e.at }, dateTime(e.at)),
+      h('span', { class: 'tl-action' }, label('tl', e.action)),
+      who && h('span', { class: 'tl-actor' }, who),
+      extra.length > 0 && h('span', { class: 'tl-data' }, extra.join(' · ')),
+      e.note && h('div', { class: 'tl-note' }, e.note));
+  }));
+}
+
+function tickAge() {
+  const el = document.getElementById('d-age');
+  if (el && current?.opened_at) el.textContent = clock(Date.now() - ms(current.opened_at));
+}

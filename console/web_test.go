@@ -1,0 +1,241 @@
+package console_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shouwang-hub/shouwang/console/consoletest"
+)
+
+// The page is served with a policy that allows only its own files.
+func TestWebServesPageWithStrictCSP(t *testing.T) {
+	e := consoletest.Start(t)
+	r := do(t, e, req{method: "GET", path: "/"})
+	if r.status != http.StatusOK {
+		t.Fatalf("GET / = %d; body %s", r.status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	csp := r.header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "object-src 'none'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe") || strings.Contains(csp, "*") {
+		t.Errorf("CSP %q allows more than the page's own origin", csp)
+	}
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Cache-Control": "no-cache"} {
+		if got := r.header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if !strings.Contains(string(r.body), `<html lang="zh-CN">`) {
+		t.Error("the page is not Chinese by default")
+	}
+}
+
+// Every file the page and its modules refer to is served with its type;
+// a typo in a path fails here, not in a duty room.
+func TestWebServesEveryReferencedAsset(t *testing.T) {
+	e := consoletest.Start(t)
+	index := do(t, e, req{method: "GET", path: "/"}).body
+	refs := regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`).FindAllStringSubmatch(string(index), -1)
+	if len(refs) < 4 {
+		t.Fatalf("index.html refers to %d assets, want the app, its styles and uPlot", len(refs))
+	}
+	todo := make([]string, 0, len(refs))
+	for _, m := range refs {
+		todo = append(todo, m[1])
+	}
+	imports := regexp.MustCompile(`(?m)^\s*import\s[^'"]*['"](\./[^'"]+)['"]`)
+	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+	seen := map[string]bool{}
+	for len(todo) > 0 {
+		p := todo[0]
+		todo = todo[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		r := do(t, e, req{method: "GET", path: p})
+		if r.status != http.StatusOK {
+			t.Errorf("GET %s = %d", p, r.status)
+			continue
+		}
+		if ct, want := r.header.Get("Content-Type"), types[filepath.Ext(p)]; ct != want {
+			t.Errorf("GET %s: Content-Type = %q, want %q", p, ct, want)
+		}
+		if r.header.Get("ETag") == "" || r.header.Get("Content-Security-Policy") == "" {
+			t.Errorf("GET %s: no ETag or CSP", p)
+		}
+		if strings.HasSuffix(p, ".js") {
+			for _, m := range imports.FindAllStringSubmatch(string(r.body), -1) {
+				todo = append(todo, filepath.Join(filepath.Dir(p), m[1]))
+			}
+		}
+	}
+	for _, want := range []string{"/assets/js/app.js", "/assets/js/live.js", "/assets/js/sound.js", "/assets/vendor/uPlot.iife.min.js"} {
+		if !seen[want] {
+			t.Errorf("%s is not reachable from index.html", want)
+		}
+	}
+}
+
+// An unchanged file costs a 304.
+func TestWebRevalidatesWithETag(t *testing.T) {
+	e := consoletest.Start(t)
+	first := do(t, e, req{method: "GET", path: "/assets/app.css"})
+	etag := first.header.Get("ETag")
+	if first.status != http.StatusOK || etag == "" {
+		t.Fatalf("GET app.css = %d, ETag %q", first.status, etag)
+	}
+	hr, err := http.NewRequest("GET", e.URL+"/assets/app.css", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Header.Set("If-None-Match", etag)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation = %d, want 304", resp.StatusCode)
+	}
+}
+
+// Only the page's own files are served; unknown paths stay 404, and the
+// page does not swallow unknown API routes.
+func TestWebNotFound(t *testing.T) {
+	e := consoletest.Start(t)
+	for _, p := range []string{"/assets/nope.js", "/assets/", "/assets/vendor/README.md", "/assets/vendor/uPlot.LICENSE", "/assets/index.html", "/assets/js"} {
+		if r := do(t, e, req{method: "GET", path: p}); r.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, r.status)
+		}
+	}
+	do(t, e, req{method: "GET", path: "/nope"}).wantError(t, http.StatusNotFound, "not_found", "no such route")
+	do(t, e, req{method: "GET", path: "/api/v1/nope"}).wantError(t, http.StatusNotFound, "not_found", "no such route")
+	if r := do(t, e, req{method: "POST", path: "/"}); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("POST / = %d, want 405", r.status)
+	}
+}
+
+// The page works under its policy only if nothing in it is inline, and it
+// never builds markup from data.
+func TestWebHasNothingInline(t *testing.T) {
+	index := readWeb(t, "index.html")
+	for _, bad := range []*regexp.Regexp{
+		regexp.MustCompile(`<script(?:\s+type="module")?>`), // a script without src
+		regexp.MustCompile(`<style`),
+		regexp.MustCompile(`\sstyle=`),
+		regexp.MustCompile(`\son[a-z]+=`),
+		regexp.MustCompile(`javascript:`),
+	} {
+		if loc := bad.FindStringIndex(index); loc != nil {
+			t.Errorf("index.html has inline code or style: %q", index[loc[0]:min(len(index), loc[1]+40)])
+		}
+	}
+	for _, f := range webScripts(t) {
+		src := readWeb(t, f)
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
+			if strings.Contains(src, bad) {
+				t.Errorf("%s uses %s", f, bad)
+			}
+		}
+	}
+}
+
+// The hooks the browser tests select on are in the page (see the console
+// contract), so a rename breaks here first.
+func TestWebHasContractHooks(t *testing.T) {
+	index := readWeb(t, "index.html")
+	for _, id := range []string{
+		"login-form", "login-username", "login-password", "login-submit", "login-error",
+		"app", "lang-toggle", "logout", "conn-status", "queue", "mute",
+		"alert-detail", "telemetry-chart", "timeline", "btn-accept", "btn-dispatch", "dispatch-to",
+		"btn-resolve", "resolve-outcome", "btn-close", "note-input", "btn-note", "toast",
+		"device-filter", "device-table", "unregistered-table", "device-form", "btn-register",
+		"new-credentials", "csv-file", "btn-import", "import-errors",
+		"overview-counts", "silent-devices", "share-today", "share-week",
+	} {
+		if n := strings.Count(index, `id="`+id+`"`); n != 1 {
+			t.Errorf("id %q appears %d times in index.html, want once", id, n)
+		}
+	}
+	for _, v := range []string{"queue", "devices", "overview"} {
+		if !strings.Contains(index, `data-view="`+v+`"`) {
+			t.Errorf("no [data-view=%q] button", v)
+		}
+	}
+	for _, o := range []string{"genuine", "false_alarm", "referred", "duplicate"} {
+		if !strings.Contains(index, `<option value="`+o+`">`) {
+			t.Errorf("#resolve-outcome lacks %q", o)
+		}
+	}
+	for _, name := range []string{"id", "kind", "community", "grid", "building", "unit", "floor", "household", "resident_name"} {
+		if !strings.Contains(index, `name="`+name+`"`) {
+			t.Errorf("#device-form has no input named %q", name)
+		}
+	}
+}
+
+// Every string the page names is translated into both languages.
+func TestWebStringsInBothLanguages(t *testing.T) {
+	i18n := readWeb(t, "js/i18n.js")
+	zh, en, ok := strings.Cut(i18n, "const en = {")
+	if !ok {
+		t.Fatal("i18n.js: no English table")
+	}
+	used := map[string]bool{}
+	for _, m := range regexp.MustCompile(`data-i18n(?:-placeholder|-title)?="([^"]+)"`).FindAllStringSubmatch(readWeb(t, "index.html"), -1) {
+		used[m[1]] = true
+	}
+	call := regexp.MustCompile(`\bt\('([a-zA-Z0-9_.]+)'`)
+	for _, f := range webScripts(t) {
+		for _, m := range call.FindAllStringSubmatch(readWeb(t, f), -1) {
+			used[m[1]] = true
+		}
+	}
+	if len(used) < 50 {
+		t.Fatalf("found only %d strings in use; is the pattern stale?", len(used))
+	}
+	for key := range used {
+		q := "'" + key + "':"
+		if !strings.Contains(zh, q) {
+			t.Errorf("%s: no Chinese string", key)
+		}
+		if !strings.Contains(en, q) {
+			t.Errorf("%s: no English string", key)
+		}
+	}
+}
+
+func readWeb(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("web", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// webScripts lists the page's own modules (not vendored code).
+func webScripts(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("web", "js", "*.js"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts in web/js: %v", err)
+	}
+	for i, f := range files {
+		files[i] = strings.TrimPrefix(filepath.ToSlash(f), "web/")
+	}
+	slices.Sort(files)
+	return files
+}
