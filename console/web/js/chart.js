@@ -86,13 +86,17 @@ export async function drawChart(a) {
     c.fillText(t('chart.opened'), x + 4 * devicePixelRatio, u.bbox.top + 14 * devicePixelRatio);
     c.restore();
   };
+  // Fit the readings and the alarm's moment, with a little room either side.
+  const lo = Math.min(xs[0], openedSec);
+  const hi = Math.max(xs[xs.length - 1], openedSec);
+  const pad = Math.max(5, (hi - lo) * 0.08);
   const width = Math.max(240, box.clientWidth || 400);
   plot = new window.uPlot({
     width,
     height: chartHeight,
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true, min: Math.min(xs[0], openedSec - 60), max: Math.max(xs[xs.length - 1], openedSec + 60) } },
+    scales: { x: { time: true, min: lo - pad, max: hi + pad } },
     series: [
       {},
       { label: `${spec.field}${resp.unit ? ` (${resp.unit})` : ''}`, stroke: spec.color, width: 2, fill: `${spec.color}22`, points: { show: pts.length < 60 } },

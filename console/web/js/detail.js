@@ -82,7 +82,12 @@ export async function openDetail(id) {
     current = known ? { ...known, timeline: null } : { id, timeline: null };
     deviceFull = null;
     clearChart();
+    // Choices made for one alert do not carry over to the next.
     $('note-input').value = '';
+    $('dispatch-to').value = dispatchTargets[0][0];
+    $('dispatch-other').value = '';
+    $('dispatch-other').hidden = true;
+    $('resolve-outcome').value = 'genuine';
   }
   $('alert-detail').hidden = false;
   $('detail-placeholder').hidden = true;
