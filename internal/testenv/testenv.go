@@ -1,5 +1,5 @@
 // Package testenv starts the real parts integration tests run against —
-// mosquitto and InfluxDB 1.8.10 — on free loopback ports with temporary data
+// mosquitto, InfluxDB 1.8.10 and headless Chromium — on free loopback ports with temporary data
 // directories, and stops them when the test ends.
 //
 // A test that needs a program which is not installed fails with a message
@@ -26,6 +26,9 @@
 //	  (*InfluxServer).Write(t, lines string)     // writes line protocol into "shouwang"
 //	  (*InfluxServer).Count(t, query string) int // runs an InfluxQL count query, returns the number
 //	  (*InfluxServer).Query(t, influxql string) [][]any // rows of the first series, for assertions
+//
+//	func Chromium(t testing.TB) context.Context   // a fresh headless Debian chromium (chromedp), 1366×768, ChromiumFlags
+//	func GrantPermission(ctx, origin, name string) error
 //
 //	func FreePort(t testing.TB) int
 //	func ToolPath(t testing.TB, name string) string // finds influxd in <repo>/.tools/bin or PATH, mosquitto in PATH or /usr/sbin
