@@ -291,6 +291,14 @@ func TestBrowserConsole(t *testing.T) {
 				return len(as) == 1, fmt.Sprintf("%d alerts", len(as))
 			})
 			op1.waitJS("the new device's alert on the console", exists(rowSel(id)+`[data-kind="sos"]`), waitUI)
+			op1.waitJS("the operator's alarm", `window.shouwang.sound.playing === true`, waitUI)
+			// The installer's page has the same change, and stays quiet:
+			// installers do not answer alerts.
+			seq := evalJS[float64](op1, `window.shouwang.live.seq`)
+			inst.waitJS("the installer's page to have the change", fmt.Sprintf(`window.shouwang.live.seq >= %v`, seq), waitUI)
+			if evalJS[bool](inst, `window.shouwang.sound.playing`) || evalJS[string](inst, `document.body.dataset.alarm || 'off'`) == "on" {
+				t.Fatal("the installer's console sounds the alarm")
+			}
 		}},
 		{"screenshots of the queue and an alert's detail", func(t *testing.T) {
 			// A gas leak rising through both thresholds, for a chart with

@@ -112,6 +112,12 @@ function renderMute() {
  * the worst severity among real alerts still new.
  */
 export function setAlerts(open) {
+  if (document.body.dataset.role === 'installer') {
+    // Installers do not answer alerts: their screens stay quiet.
+    wanted = null;
+    update();
+    return;
+  }
   const rank = { critical: 3, major: 2, minor: 1 };
   let worst = null;
   for (const a of open) {
