@@ -137,6 +137,7 @@ func (s *Server) routes() {
 
 	s.alertRoutes()
 	s.liveRoutes()
+	s.pprofRoutes()
 
 	web := webHandler() // the duty-room page (web.go)
 	s.mux.Handle("GET /{$}", web)
