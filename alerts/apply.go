@@ -175,14 +175,7 @@ func (h *handling) occur(kind Kind, sev Severity, reading *float64, actor Actor,
 	}
 	if a == nil {
 		a = newAlert(h.d, kind, sev, h.now, reading)
-		if err := h.create(a); err != nil {
-			return nil, err
-		}
-		h.open = append(h.open, a)
-		if err := h.log(a, actor, TimelineOpened, "", data); err != nil {
-			return nil, err
-		}
-		return a, h.s.planEscalation(h.op, a)
+		return a, h.opened(a, actor, data)
 	}
 	a.Occurrences++
 	a.LastOccurrence = h.now
@@ -202,6 +195,19 @@ func (h *handling) occur(kind Kind, sev Severity, reading *float64, actor Actor,
 		}
 	}
 	return a, nil
+}
+
+// opened stores a, a new alert of the device, notes on its timeline who
+// opened it, and plans its escalation.
+func (h *handling) opened(a *Alert, actor Actor, data map[string]string) error {
+	if err := h.create(a); err != nil {
+		return err
+	}
+	h.open = append(h.open, a)
+	if err := h.log(a, actor, TimelineOpened, "", data); err != nil {
+		return err
+	}
+	return h.s.planEscalation(h.op, a)
 }
 
 // raise makes an open alert worse (gas_low → gas_high) and re-plans its

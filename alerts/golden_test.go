@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -45,11 +46,14 @@ const separator = "----------"
 //	silent <dev>                                supervision: silent since its last message
 //	returned <dev>                              supervision: heard from again
 //	notify <status>|error=TEXT                  the result of every due webhook attempt
+//	call <dev> ringing|answered|ended id=ID [by=NAME] [reason=R] [device=FILE] [console=FILE]
+//	                                            a step of a voice call (device= and console= name the recordings)
 //
-// Quoted values ("…") may hold spaces. The output lists acknowledgements
-// and errors as they happened, then every alert (its fields and its
-// timeline's actions), then the pending timers and notifications, times
-// relative to t0. Run with -update to rewrite it.
+// Quoted values ("…") may hold spaces. The output lists acknowledgements,
+// errors and call steps that changed nothing as they happened, then every
+// alert (its fields, its timeline's actions, its call and the data of its
+// call entries), then the pending timers and notifications, times relative
+// to t0. Run with -update to rewrite it.
 func TestRuleCases(t *testing.T) {
 	files, err := filepath.Glob("testdata/rules/*.txt")
 	if err != nil {
@@ -231,9 +235,51 @@ func (c *goldenCase) step(line string) {
 		c.fold(a)
 	case "notify":
 		c.notify(args, now)
+	case "call":
+		c.call(args, opts, now)
 	default:
 		t.Fatalf("%q: unknown input %q", line, cmd)
 	}
+}
+
+// call applies one step of a voice call; a step that changes nothing is
+// written to the output, and must leave the change feed alone.
+func (c *goldenCase) call(args []string, opts map[string]string, now time.Time) {
+	t := c.t
+	dev := c.dev(args)
+	if len(args) < 2 {
+		t.Fatalf("call %v: want call <dev> ringing|answered|ended id=ID", args)
+	}
+	u := alerts.CallUpdate{ID: opts["id"], State: args[1], At: now, By: opts["by"], EndReason: opts["reason"]}
+	for _, side := range []string{"device", "console"} {
+		if f, ok := opts[side]; ok {
+			if u.Recordings == nil {
+				u.Recordings = map[string]string{}
+			}
+			u.Recordings[side] = f
+		}
+	}
+	bg := context.Background()
+	before, _ := c.e.store.LastChangeSeq(bg)
+	var res alerts.Result
+	err := c.e.store.InTx(bg, func(tx alerts.Tx) error {
+		var err error
+		res, err = c.e.svc.CallEvent(bg, tx, dev, u)
+		return err
+	})
+	head := fmt.Sprintf("at %s call %s %s %s", now.Sub(t0), dev.ID, u.State, u.ID)
+	if err != nil {
+		fmt.Fprintf(&c.out, "%s: error %s: %s\n", head, devices.ErrorCode(err), devices.ErrorMessage(err))
+		return
+	}
+	if len(res.Changed) == 0 {
+		fmt.Fprintf(&c.out, "%s: no change\n", head)
+		if after, _ := c.e.store.LastChangeSeq(bg); after != before {
+			t.Errorf("%s: CallEvent changed nothing, but the change feed moved", head)
+		}
+	}
+	c.fold(res.Changed...)
+	c.acks(now, "", res.Acks)
 }
 
 func (c *goldenCase) dev(args []string) *devices.Device {
@@ -389,6 +435,21 @@ func (c *goldenCase) report() string {
 			fmt.Fprintf(b, " outcome=%s", a.Outcome)
 		}
 		fmt.Fprintf(b, "\n  timeline: %s\n", strings.Join(actions(a), " "))
+		if cl := a.Call; cl != nil {
+			fmt.Fprintf(b, "  call %s: state=%s started=%s", cl.ID, cl.State, since(cl.StartedAt))
+			if !cl.AnsweredAt.IsZero() {
+				fmt.Fprintf(b, " answered=%s by=%s", since(cl.AnsweredAt), cl.AnsweredBy)
+			}
+			if !cl.EndedAt.IsZero() {
+				fmt.Fprintf(b, " ended=%s reason=%s", since(cl.EndedAt), cl.EndReason)
+			}
+			b.WriteString("\n")
+		}
+		for _, e := range a.Timeline {
+			if strings.HasPrefix(e.Action, "call_") {
+				fmt.Fprintf(b, "  %s at %s by %s/%s: %s\n", e.Action, since(e.At), e.Actor.Role, e.Actor.Name, dataString(e.Data))
+			}
+		}
 	}
 	for _, tm := range c.e.store.Timers() {
 		fmt.Fprintf(b, "timer alert %d %s at %s\n", tm.AlertID, tm.Kind, tm.Due.Sub(t0))
@@ -397,6 +458,23 @@ func (c *goldenCase) report() string {
 		fmt.Fprintf(b, "notification %d alert %d level %d attempts %d next at %s\n", n.ID, n.AlertID, n.Level, n.Attempts, n.NextAttempt.Sub(t0))
 	}
 	return b.String()
+}
+
+// since is t relative to t0, "-" for the zero time.
+func since(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Sub(t0).String()
+}
+
+// dataString renders timeline data as sorted key=value words.
+func dataString(m map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	for i, k := range keys {
+		keys[i] = k + "=" + m[k]
+	}
+	return strings.Join(keys, " ")
 }
 
 // split splits a line into words; a double-quoted part of a word may hold

@@ -154,9 +154,33 @@ type Alert struct {
 	// write based on a stale read.
 	Version int64 `json:"version"`
 
+	// Call is the device's latest voice call attached to the alert, if
+	// any; the timeline keeps every call (call_ringing, call_answered,
+	// call_ended).
+	Call *CallRef `json:"call,omitempty"`
+
 	// Timeline is append-only: everything that happened, in order. Stores
 	// fill it only where asked (FindAlert), not in listings.
 	Timeline []TimelineEntry `json:"timeline,omitempty"`
+}
+
+// Call states, as CallRef.State holds them.
+const (
+	CallRinging  = "ringing"  // offered by the device, not yet answered
+	CallAnswered = "answered" // an operator is talking to the resident
+	CallEnded    = "ended"    // hung up, timed out, or a peer vanished
+)
+
+// CallRef is a voice call from a device, as its alert carries it. Times
+// are kept to the millisecond, like every time in the store.
+type CallRef struct {
+	ID         string    `json:"id"`
+	State      string    `json:"state"` // CallRinging, CallAnswered or CallEnded
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	AnsweredAt time.Time `json:"answered_at,omitzero"`
+	AnsweredBy string    `json:"answered_by,omitempty"` // the operator's user name
+	EndedAt    time.Time `json:"ended_at,omitzero"`
+	EndReason  string    `json:"end_reason,omitempty"` // hangup, timeout, peer_gone, error, shutdown…
 }
 
 // TimelineEntry is one thing that happened to an alert.
@@ -187,8 +211,11 @@ const (
 	TimelineNotifyFailed    = "notify_failed"    // Data: attempt, error, next
 	TimelineNotifyDelivered = "notify_delivered" // Data: attempt, status
 	TimelineNotifyGaveUp    = "notify_gave_up"
-	TimelineDeviceAck       = "device_ack" // the hub told the device
-	TimelineTest            = "test"       // a commissioning test was received
+	TimelineDeviceAck       = "device_ack"    // the hub told the device
+	TimelineTest            = "test"          // a commissioning test was received
+	TimelineCallRinging     = "call_ringing"  // the device offered a voice call; Data: call
+	TimelineCallAnswered    = "call_answered" // an operator answered it; Data: call
+	TimelineCallEnded       = "call_ended"    // Data: call, duration (seconds), reason, by, recording_device, recording_console
 )
 
 // TransitionRequest is a person's action on an alert, as the console

@@ -42,6 +42,9 @@ type Config struct {
 	// Live, if set, feeds the live feed at GET /api/v1/live (WebSocket);
 	// without it that route answers 503.
 	Live LiveSource
+	// Calls, if set, answers, hangs up and calls back voice calls and
+	// serves their recordings; without it those routes answer 503.
+	Calls CallService
 	// LiveOptions tunes the live feed; the zero value is the defaults.
 	LiveOptions LiveOptions
 	// AllowedOrigins lists origins besides the console's own (such as
@@ -137,6 +140,7 @@ func (s *Server) routes() {
 
 	s.alertRoutes()
 	s.liveRoutes()
+	s.callRoutes()
 	s.pprofRoutes()
 
 	web := webHandler() // the duty-room page (web.go)

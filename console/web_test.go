@@ -164,6 +164,8 @@ func TestWebHasContractHooks(t *testing.T) {
 		"device-filter", "device-table", "unregistered-table", "device-form", "btn-register",
 		"new-credentials", "csv-file", "btn-import", "import-errors",
 		"overview-counts", "silent-devices", "share-today", "share-week",
+		"call-panel", "call-status", "call-timer", "btn-answer-call", "btn-hangup-call", "btn-callback",
+		"call-audio", "call-bar", "call-bar-hangup",
 	} {
 		if n := strings.Count(index, `id="`+id+`"`); n != 1 {
 			t.Errorf("id %q appears %d times in index.html, want once", id, n)
@@ -213,6 +215,60 @@ func TestWebStringsInBothLanguages(t *testing.T) {
 		}
 		if !strings.Contains(en, q) {
 			t.Errorf("%s: no English string", key)
+		}
+	}
+}
+
+// The voice-call hooks of the voice contract: the ringing row with its
+// wait, the call's status and player, the ringtone's flag, the page's
+// call object for getStats, recordings played back from the timeline, and
+// the signalling the hub expects (non-trickle, the CSRF header through
+// api.js).
+func TestWebCallHooks(t *testing.T) {
+	index := readWeb(t, "index.html")
+	for _, want := range []string{`<audio id="call-audio" autoplay>`, `id="call-status" class="call-status" data-state="none"`} {
+		if !strings.Contains(index, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+	for file, wants := range map[string][]string{
+		"js/call.js": {
+			"getUserMedia({ audio: true })", "new RTCPeerConnection(", "pc.addTrack(track, stream)", "createOffer()",
+			"iceGatheringState === 'complete'", "api.post(`${path}/answer`, { sdp: pc.localDescription.sdp })",
+			"setRemoteDescription({ type: 'answer'", "`${path}/hangup`", "/callback`",
+			"/recordings/${side}`", "h('audio', { controls: true", "recording_${s}", "'call_ended'",
+			"status.dataset.state = state", "'ringing'", "'connecting'", "'connected'", "'ended'",
+			"$('call-audio')", "get state()", "get pc()", "sound.setOnCall(",
+		},
+		"js/queue.js":  {"data.call = call.state", "class: 'call-wait'", ".call-wait"},
+		"js/sound.js":  {"ringing: false", "sound.ringing = ringing", "a.call?.state === 'ringing'", "export function setOnCall"},
+		"js/app.js":    {"call: call.callInfo", "call.initCall(", "call.endAll()"},
+		"js/detail.js": {"call.showAlert(a, deviceFull || a.device)", "call.recordings(e)"},
+		"js/api.js":    {"headers['X-CSRF-Token'] = csrfToken"},
+		"app.css":      {`.alert-row[data-call="ringing"]`, ".call-wait"},
+	} {
+		src := readWeb(t, file)
+		for _, want := range wants {
+			if !strings.Contains(src, want) {
+				t.Errorf("%s lacks %q", file, want)
+			}
+		}
+	}
+	// The ringtone is not one of the alarm's patterns: two tones at once.
+	if !regexp.MustCompile(`const ring = \{[^}]*tones: \[400, 450\]`).MatchString(readWeb(t, "js/sound.js")) {
+		t.Error("sound.js has no two-tone ring pattern")
+	}
+	// The players need media from the console's own origin.
+	e := consoletest.Start(t)
+	if csp := do(t, e, req{method: "GET", path: "/"}).header.Get("Content-Security-Policy"); !strings.Contains(csp, "media-src 'self'") {
+		t.Errorf("CSP %q does not allow the console's own recordings", csp)
+	}
+	// Strings the page reaches through label() rather than t().
+	i18n := readWeb(t, "js/i18n.js")
+	zh, en, _ := strings.Cut(i18n, "const en = {")
+	for _, key := range []string{"tl.call_ringing", "tl.call_answered", "tl.call_ended", "call.recordingDevice", "call.recordingConsole"} {
+		if !strings.Contains(zh, "'"+key+"':") || !strings.Contains(en, "'"+key+"':") {
+			t.Errorf("%s is not in both languages", key)
 		}
 	}
 }

@@ -40,6 +40,8 @@ type IngestConfig struct {
 	// Alerting applies the alert rules in the same transactions; nil
 	// ingests without alerts.
 	Alerting *Alerting
+	// Calls takes call signalling; nil ignores it.
+	Calls *Calls
 
 	// Queue and MaxBatch bound each commit path: how many messages wait
 	// and how many go into one transaction.
@@ -138,7 +140,7 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 		return
 	}
 	now := in.cfg.Now()
-	id, ch, _, err := devices.ParseTopic(topic)
+	id, ch, rest, err := devices.ParseTopic(topic)
 	if err != nil {
 		in.rejectMsg(devices.ReasonBadTopic, "", topic, err)
 		ack()
@@ -151,8 +153,15 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 		ack()
 		return
 	}
+	if ch == devices.ChannelCall && in.cfg.Calls != nil {
+		// Signalling is not stored: a redelivered offer is recognised by
+		// its call id.
+		in.cfg.Calls.handle(d, rest, payload)
+		ack()
+		return
+	}
 	if ch != devices.ChannelEvent && ch != devices.ChannelTelemetry && ch != devices.ChannelStatus {
-		// Call signalling and downlink echoes are not ingested here.
+		// Downlink echoes are not ingested.
 		in.cfg.Metrics.ignored.Inc()
 		ack()
 		return

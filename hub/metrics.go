@@ -35,6 +35,10 @@ type Metrics struct {
 	ackDropped     prometheus.Counter
 	notifyFailures prometheus.Counter
 	silent         prometheus.Counter
+
+	callsStarted prometheus.Counter
+	callsRefused *prometheus.CounterVec
+	callWait     prometheus.Histogram
 }
 
 // NewMetrics registers the hub's metrics and the Go runtime's.
@@ -98,7 +102,18 @@ func NewMetrics() *Metrics {
 	m.silent = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "shouwang_supervision_silent_total", Help: "Times a supervised device was found silent past its reporting time.",
 	})
-	r.MustRegister(m.alertsOpened, m.timeTo, m.acksSent, m.ackDropped, m.notifyFailures, m.silent)
+	m.callsStarted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shouwang_calls_started_total", Help: "Voice calls offered by devices and accepted for relay.",
+	})
+	m.callsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shouwang_calls_refused_total", Help: "Call signalling refused, by reason.",
+	}, []string{"reason"})
+	m.callWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "shouwang_call_wait_seconds", Help: "How long a call rang before an operator answered.",
+		Buckets: []float64{2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300},
+	})
+	r.MustRegister(m.alertsOpened, m.timeTo, m.acksSent, m.ackDropped, m.notifyFailures, m.silent,
+		m.callsStarted, m.callsRefused, m.callWait)
 	r.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.tsFlagged, m.seqRestarts, m.seqLate,
 		m.ignored, m.commitTime, m.commitSize, m.commitErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

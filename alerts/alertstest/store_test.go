@@ -280,3 +280,41 @@ func ids(as []*alerts.Alert) string {
 	}
 	return s
 }
+
+// TestCallCopied: the store keeps its own copy of an alert's call, with
+// times cut to the millisecond in UTC, on every read and on the feed.
+func TestCallCopied(t *testing.T) {
+	s := alertstest.New()
+	a := newAlert("d1", alerts.KindSOS, alerts.SeverityCritical, t0)
+	started := t0.Add(1500 * time.Microsecond).In(time.FixedZone("CST", 8*3600))
+	a.Call = &alerts.CallRef{ID: "c1", State: alerts.CallRinging, StartedAt: started}
+	create(t, s, a)
+	a.Call.State = "mutated by the caller"
+
+	want := alerts.CallRef{ID: "c1", State: alerts.CallRinging, StartedAt: t0.Add(time.Millisecond)}
+	got, err := s.FindAlert(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Call == nil || *got.Call != want {
+		t.Fatalf("FindAlert call = %+v, want %+v", got.Call, want)
+	}
+	got.Call.State = "mutated by a reader"
+	list, _, err := s.ListAlerts(ctx, alerts.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.OpenAlertsAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, _, err := s.ChangesSince(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*alerts.CallRef{"ListAlerts": list[0].Call, "OpenAlertsAll": open[0].Call, "ChangesSince": changes[0].Alert.Call} {
+		if c == nil || *c != want {
+			t.Errorf("%s call = %+v, want %+v", name, c, want)
+		}
+	}
+}

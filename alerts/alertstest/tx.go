@@ -309,13 +309,16 @@ func (tx *Tx) RecordTrigger(ctx context.Context, deviceID string, seq uint64, ts
 }
 
 // stored is a as the store keeps it: a deep copy without its timeline,
-// times cut to the millisecond in UTC.
+// times (the call's too) cut to the millisecond in UTC.
 func stored(a *alerts.Alert) *alerts.Alert {
 	c := cloneAlert(a)
 	c.Timeline = nil
 	for _, t := range []*time.Time{&c.OpenedAt, &c.LastOccurrence, &c.ClearedAt, &c.AcceptedAt,
 		&c.DispatchedAt, &c.ResolvedAt, &c.ClosedAt, &c.UpdatedAt, &c.Device.CreatedAt, &c.Device.UpdatedAt} {
 		*t = norm(*t)
+	}
+	if c.Call != nil {
+		c.Call.StartedAt, c.Call.AnsweredAt, c.Call.EndedAt = norm(c.Call.StartedAt), norm(c.Call.AnsweredAt), norm(c.Call.EndedAt)
 	}
 	return c
 }
@@ -338,6 +341,10 @@ func cloneAlert(a *alerts.Alert) *alerts.Alert {
 	c.Device.Capabilities = slices.Clone(a.Device.Capabilities)
 	c.Device.Contacts = slices.Clone(a.Device.Contacts)
 	c.Device.Health.Battery, c.Device.Health.Signal = cloneF(a.Device.Health.Battery), cloneF(a.Device.Health.Signal)
+	if a.Call != nil {
+		call := *a.Call
+		c.Call = &call
+	}
 	return &c
 }
 

@@ -1,13 +1,14 @@
 // Command devsim simulates a community of Shouwang devices over MQTT.
 //
 //	devsim seed    -server URL -token T [-community 阳光社区] [-buildings 4] [-households 12] [-out data/demo-devices]
-//	devsim run     [-mqtt tcp://127.0.0.1:1883] [-creds data/demo-devices] [-control 127.0.0.1:8091] [-speedup N]
-//	devsim trigger [-control 127.0.0.1:8091] press|test|smoke|smoke-clear|gas|gas-clear|silence|resume DEVICE-ID
+//	devsim run     [-mqtt tcp://127.0.0.1:1883] [-creds data/demo-devices] [-control 127.0.0.1:8091] [-speedup N] [-answer-call-requests]
+//	devsim trigger [-control 127.0.0.1:8091] press|test|smoke|smoke-clear|gas|gas-clear|silence|resume|call|hangup DEVICE-ID
 //	devsim event   [-mqtt tcp://127.0.0.1:1883] [-creds data/demo-devices] press|test|smoke|smoke-clear|gas|gas-clear DEVICE-ID
 //
 // seed generates a demo community, registers it with the console and saves
 // the devices and their MQTT passwords; run simulates them; trigger acts on
-// a running simulation through its loopback control endpoint; event sends
+// a running simulation through its loopback control endpoint (call places
+// a WebRTC voice call that streams a spoken clip until hung up); event sends
 // one event as one device when no simulation is running (a simulation of
 // the same device would be taken over by the broker).
 package main
@@ -28,12 +29,13 @@ const usage = `devsim simulates Shouwang devices over MQTT.
 
 Usage:
   devsim seed    -server URL -token T [-community NAME] [-buildings N] [-households N] [-out DIR]
-  devsim run     [-mqtt URL] [-creds DIR] [-control ADDR] [-speedup N]
+  devsim run     [-mqtt URL] [-creds DIR] [-control ADDR] [-speedup N] [-answer-call-requests]
   devsim trigger [-control ADDR] ACTION DEVICE-ID
   devsim event   [-mqtt URL] [-creds DIR] ACTION DEVICE-ID
 
 Actions: press, test, smoke, smoke-clear, gas, gas-clear, and for trigger also
-silence (drop the connection so the broker sends the last will) and resume.
+silence (drop the connection so the broker sends the last will), resume,
+call (offer a voice call that streams a spoken clip until hung up) and hangup.
 
 Run "devsim COMMAND -h" for a command's flags.
 `

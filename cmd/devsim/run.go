@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
@@ -22,6 +23,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	control := fs.String("control", "127.0.0.1:8091", "loopback address of the control endpoint for devsim trigger (empty: none)")
 	speedup := fs.Float64("speedup", 1, "divide every reporting interval by this factor")
 	concurrency := fs.Int("concurrency", sim.DefaultConnectConcurrency, "devices connecting at once")
+	answerCalls := fs.Bool("answer-call-requests", false, "offer a voice call when the hub sends a call_request (an operator calling back)")
+	callClip := fs.String("call-clip", "", "Ogg/Opus clip the devices' calls stream (default: the built-in spoken clip)")
+	callRecord := fs.String("call-record", "", "directory where calls record what the device hears, as DEVICE-CALL.ogg (default: none)")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,6 +43,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return badUsage(fs, "-control %s", err)
 		}
 	}
+	if *callRecord != "" {
+		if err := os.MkdirAll(*callRecord, 0o755); err != nil {
+			return fmt.Errorf("-call-record: %w", err)
+		}
+	}
 	specs, err := sim.LoadCredentials(*creds)
 	if err != nil {
 		return err
@@ -53,6 +62,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Devices:            specs,
 		TelemetryEvery:     every,
 		ConnectConcurrency: *concurrency,
+		AnswerCallRequests: *answerCalls,
+		CallClip:           *callClip,
+		CallRecordDir:      *callRecord,
 	}, log)
 	if err != nil {
 		return err

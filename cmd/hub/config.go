@@ -36,6 +36,15 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	RulesFile      string // alert rules, supervision and escalation (JSON); empty: the defaults
 	WebhookURL     string // level-2 escalations are POSTed here
+
+	MaxCalls      int      // concurrent voice calls relayed
+	ICEServers    []string // stun:/turn: URLs
+	ICEUsername   string   // TURN credentials
+	ICECredential string
+	PublicIPs     []string // 1:1 NAT: the address(es) WebRTC advertises
+	UDPPortMin    uint16   // WebRTC media ports; 0,0 = any
+	UDPPortMax    uint16
+	CallRetention time.Duration // recordings older than this are deleted; 0 keeps them
 }
 
 // env pairs each flag with its environment twin.
@@ -59,6 +68,13 @@ var env = map[string]string{
 	"shutdown-grace":   "HUB_SHUTDOWN_GRACE",
 	"rules":            "HUB_RULES",
 	"webhook-url":      "HUB_WEBHOOK_URL",
+	"max-calls":        "HUB_MAX_CALLS",
+	"ice-servers":      "HUB_ICE_SERVERS",
+	"ice-username":     "HUB_ICE_USERNAME",
+	"ice-credential":   "HUB_ICE_CREDENTIAL",
+	"public-ips":       "HUB_PUBLIC_IPS",
+	"udp-ports":        "HUB_UDP_PORTS",
+	"call-retention":   "HUB_CALL_RETENTION",
 }
 
 // ParseConfig reads flags from args with defaults taken from the
@@ -90,6 +106,14 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	str(&c.RulesFile, "rules", "", "alert rules file (JSON): thresholds per kind and device, supervision, escalation; empty uses the defaults")
 	str(&c.WebhookURL, "webhook-url", "", "URL that level-2 (unanswered) alerts are POSTed to")
+	var maxCalls, iceServers, publicIPs, udpPorts, retention string
+	str(&maxCalls, "max-calls", "200", "voice calls relayed at once; a device calling beyond it hears busy")
+	str(&iceServers, "ice-servers", "", "comma-separated STUN/TURN URLs for voice calls, e.g. stun:stun.example.org:3478,turn:turn.example.org:3478")
+	str(&c.ICEUsername, "ice-username", "", "TURN username")
+	str(&c.ICECredential, "ice-credential", "", "TURN credential")
+	str(&publicIPs, "public-ips", "", "comma-separated public IP addresses to advertise for voice (1:1 NAT)")
+	str(&udpPorts, "udp-ports", "", "UDP port range for voice media, e.g. 40000-40999 (empty: any)")
+	str(&retention, "call-retention", "2160h", "how long call recordings are kept (0 keeps them)")
 	var depth, grace string
 	str(&depth, "spool-warn-depth", "5000000", "warn when this many telemetry lines wait for InfluxDB")
 	str(&grace, "shutdown-grace", "20s", "how long shutdown may take to drain before abandoning (unacknowledged) work")
@@ -105,6 +129,31 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.ShutdownGrace, err = time.ParseDuration(grace); err != nil || c.ShutdownGrace <= 0 {
 		return c, fmt.Errorf("-shutdown-grace / HUB_SHUTDOWN_GRACE %q: want a positive duration such as 20s", grace)
+	}
+	if _, err = fmt.Sscan(maxCalls, &c.MaxCalls); err != nil || c.MaxCalls <= 0 {
+		return c, fmt.Errorf("-max-calls / HUB_MAX_CALLS %q: want a positive number", maxCalls)
+	}
+	c.ICEServers = splitList(iceServers)
+	for _, u := range c.ICEServers {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			return c, fmt.Errorf("-ice-servers / HUB_ICE_SERVERS %q: want stun:, turn: or turns: URLs", u)
+		}
+	}
+	c.PublicIPs = splitList(publicIPs)
+	for _, ip := range c.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return c, fmt.Errorf("-public-ips / HUB_PUBLIC_IPS %q: not an IP address", ip)
+		}
+	}
+	if udpPorts != "" {
+		var lo, hi int
+		if n, err := fmt.Sscanf(udpPorts, "%d-%d", &lo, &hi); err != nil || n != 2 || lo < 1 || hi > 65535 || lo > hi {
+			return c, fmt.Errorf("-udp-ports / HUB_UDP_PORTS %q: want a range such as 40000-40999", udpPorts)
+		}
+		c.UDPPortMin, c.UDPPortMax = uint16(lo), uint16(hi)
+	}
+	if c.CallRetention, err = time.ParseDuration(retention); err != nil || c.CallRetention < 0 {
+		return c, fmt.Errorf("-call-retention / HUB_CALL_RETENTION %q: want a duration such as 2160h (90 days), or 0", retention)
 	}
 	if c.DB == "" {
 		c.DB = filepath.Join(c.DataDir, "hub.db")
@@ -169,4 +218,15 @@ func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	err := l.UnmarshalText([]byte(s))
 	return l, err
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/shouwang-hub/shouwang/hub/influx"
 	"github.com/shouwang-hub/shouwang/hub/mqttc"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
+	"github.com/shouwang-hub/shouwang/hub/voice"
 )
 
 // Main is the hub program: ParseFlags, then Run to start every part, then
@@ -33,20 +34,22 @@ type Main struct {
 	Logger *slog.Logger
 	Stderr io.Writer
 
-	metrics  *hub.Metrics
-	console  *console.Server
-	store    *sqlstore.Store
-	spool    *sqlstore.Spool
-	writer   *influx.Writer
-	index    *hub.DeviceIndex
-	alerting *hub.Alerting
-	ingest   *hub.Ingest
-	broker   *broker.Broker
-	client   *mqttc.Client
-	watch    *hub.SpoolWatch
-	http     *http.Server
-	httpLn   net.Listener
-	brokerAt string
+	metrics   *hub.Metrics
+	console   *console.Server
+	store     *sqlstore.Store
+	spool     *sqlstore.Spool
+	writer    *influx.Writer
+	index     *hub.DeviceIndex
+	alerting  *hub.Alerting
+	calls     *hub.Calls
+	ingest    *hub.Ingest
+	broker    *broker.Broker
+	client    *mqttc.Client
+	pubClient *mqttc.Client
+	watch     *hub.SpoolWatch
+	http      *http.Server
+	httpLn    net.Listener
+	brokerAt  string
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -130,8 +133,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	m.calls, err = hub.NewCalls(hub.CallsConfig{
+		Voice: voice.Config{
+			DataDir: c.DataDir, MaxCalls: c.MaxCalls, ICEServers: c.ICEServers,
+			ICEUsername: c.ICEUsername, ICECredential: c.ICECredential, PublicIPs: c.PublicIPs,
+			UDPPortMin: c.UDPPortMin, UDPPortMax: c.UDPPortMax,
+		},
+		Alerting: m.alerting, Index: m.index, Metrics: m.metrics, Retention: c.CallRetention,
+	}, log.With("part", "voice"))
+	if err != nil {
+		return err
+	}
 	m.ingest, err = hub.NewIngest(ctx, hub.IngestConfig{
 		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Metrics: m.metrics, Alerting: m.alerting,
+		Calls: m.calls,
 	}, log.With("part", "ingest"))
 	if err != nil {
 		return err
@@ -167,6 +182,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			devices.TopicPrefix + "+/" + string(devices.ChannelEvent),
 			devices.TopicPrefix + "+/" + string(devices.ChannelTelemetry),
 			devices.TopicPrefix + "+/" + string(devices.ChannelStatus),
+			devices.TopicPrefix + "+/" + string(devices.ChannelCall) + "/offer",
+			devices.TopicPrefix + "+/" + string(devices.ChannelCall) + "/hangup",
 		},
 		Handler: func(msg *mqttc.Message) { m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack) },
 		OnConnectionChange: func(up bool) {
@@ -185,12 +202,27 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.client.Start(startCtx); err != nil {
 		return fmt.Errorf("connect to MQTT broker %s: %w", brokerURL, err)
 	}
-	m.alerting.SetPublisher(m.client)
+	// Downlink (acknowledgements, call signalling) goes over a connection of
+	// its own: the ingest session's packet identifiers then only ever name
+	// messages coming in, which brokers that share one identifier space per
+	// client (mochi) cannot confuse with the hub's own publishes.
+	m.pubClient, err = mqttc.New(mqttc.Config{
+		URL: brokerURL, ClientID: c.MQTTClientID + "-pub", Username: user, Password: pass,
+	}, log.With("part", "mqtt-pub"))
+	if err != nil {
+		return fmt.Errorf("mqtt publisher: %w", err)
+	}
+	if err := m.pubClient.Start(startCtx); err != nil {
+		return fmt.Errorf("connect the publisher to MQTT broker %s: %w", brokerURL, err)
+	}
+	m.alerting.SetPublisher(m.pubClient)
+	m.calls.SetPublisher(m.pubClient)
 	m.registerMetrics()
 
 	srv, err := console.New(console.Config{
 		Registry: m.store, Accounts: m.store, History: m.writer.History, Alerts: m.alerting,
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store),
+		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
 	}, log.With("part", "console"))
 	if err != nil {
@@ -243,11 +275,17 @@ func (m *Main) close() error {
 	if m.ingest != nil {
 		m.ingest.Close(ctx)
 	}
+	if m.calls != nil {
+		m.calls.Close() // hangs up every call while the MQTT client can still tell the devices
+	}
 	if m.alerting != nil {
 		m.alerting.Close()
 	}
 	if m.client != nil {
 		m.client.Stop()
+	}
+	if m.pubClient != nil {
+		m.pubClient.Stop()
 	}
 	if m.broker != nil {
 		errs = append(errs, m.broker.Close())
@@ -379,6 +417,7 @@ func (m *Main) registerMetrics() {
 	mt.GaugeFunc("shouwang_influx_reachable", "1 when the last InfluxDB write or ping succeeded.", func() float64 { return b2f(m.writer.Stats().Reachable) })
 	mt.GaugeFunc("shouwang_mqtt_connected", "1 when the hub's MQTT client is connected.", func() float64 { return b2f(m.client.Connected()) })
 	mt.GaugeFunc("shouwang_devices_registered", "Registered devices.", func() float64 { return float64(m.index.Len()) })
+	mt.GaugeFunc("shouwang_calls_active", "Voice calls being relayed.", func() float64 { return float64(len(m.calls.Manager().Calls())) })
 	if m.broker != nil {
 		mt.GaugeFunc("shouwang_broker_clients_connected", "Clients connected to the embedded broker.", func() float64 { return float64(m.broker.Stats().ClientsConnected) })
 	}

@@ -27,7 +27,7 @@ type Config struct {
 	ClientID      string   // stable, e.g. "shouwang-hub": it names the persistent session
 	Username      string   // optional
 	Password      string   // optional
-	Subscriptions []string // topic filters, all subscribed at QoS 1
+	Subscriptions []string // topic filters, all subscribed at QoS 1; none makes a publisher-only client
 	MaxInFlight   int      // bound on concurrent handler calls; default 256
 	Handler       Handler
 	// OnConnectionChange, if set, is called with true after each
@@ -80,10 +80,8 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 		return nil, fmt.Errorf("mqttc: URL %q: want tcp://host:port", cfg.URL)
 	case cfg.ClientID == "":
 		return nil, errors.New("mqttc: ClientID is required (a stable one names the persistent session)")
-	case len(cfg.Subscriptions) == 0:
-		return nil, errors.New("mqttc: Subscriptions is empty")
-	case cfg.Handler == nil:
-		return nil, errors.New("mqttc: Handler is required")
+	case len(cfg.Subscriptions) > 0 && cfg.Handler == nil:
+		return nil, errors.New("mqttc: Handler is required with Subscriptions")
 	case cfg.MaxInFlight < 0:
 		return nil, fmt.Errorf("mqttc: MaxInFlight %d: must not be negative", cfg.MaxInFlight)
 	case logger == nil:
@@ -251,6 +249,10 @@ func (c *Client) onConnect(paho.Client) {
 // a failure is logged and remembered for Start's error. It reports whether
 // the subscriptions are in place.
 func (c *Client) subscribe() bool {
+	if len(c.cfg.Subscriptions) == 0 { // a publisher only
+		c.subOnce.Do(func() { close(c.subscribed) })
+		return true
+	}
 	filters := make(map[string]byte, len(c.cfg.Subscriptions))
 	for _, f := range c.cfg.Subscriptions {
 		filters[f] = 1

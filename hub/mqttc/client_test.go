@@ -142,7 +142,6 @@ func TestNewValidates(t *testing.T) {
 		{Config{ClientID: "c", Subscriptions: []string{"a"}, Handler: h}, "URL"},
 		{Config{URL: "http://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h}, "URL"},
 		{Config{URL: "tcp://x:1", Subscriptions: []string{"a"}, Handler: h}, "ClientID"},
-		{Config{URL: "tcp://x:1", ClientID: "c", Handler: h}, "Subscriptions"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{""}, Handler: h}, "Subscriptions"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}}, "Handler"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h, MaxInFlight: -1}, "MaxInFlight"},

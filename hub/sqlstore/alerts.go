@@ -12,53 +12,84 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// Alerts are stored one row each, with the device snapshot as JSON and the
-// snapshot's community in a column of its own for listings. Times are kept
-// to the millisecond, like every time in the store.
+// Alerts are stored one row each, with the device snapshot and the call
+// (if any) as JSON, and the snapshot's community in a column of its own
+// for listings. Times are kept to the millisecond, like every time in the
+// store.
 
 // alertCols are the columns scanAlert reads, in its order.
 const alertCols = `id, kind, severity, priority, state, test, device_id, device,
 	opened_at, last_occurrence, occurrences, reading, cleared, cleared_at,
 	escalation_level, assignee, dispatched_to, outcome,
-	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version`
+	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version, call_ref`
 
 const insertAlert = `INSERT INTO alerts (kind, severity, priority, state, test, device_id, community, device,
 	opened_at, last_occurrence, occurrences, reading, cleared, cleared_at,
 	escalation_level, assignee, dispatched_to, outcome,
-	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version, call_ref)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	RETURNING id`
 
 const updateAlert = `UPDATE alerts SET kind = ?, severity = ?, priority = ?, state = ?, test = ?,
 	device_id = ?, community = ?, device = ?,
 	opened_at = ?, last_occurrence = ?, occurrences = ?, reading = ?, cleared = ?, cleared_at = ?,
 	escalation_level = ?, assignee = ?, dispatched_to = ?, outcome = ?,
-	accepted_at = ?, dispatched_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?, version = ?
+	accepted_at = ?, dispatched_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?, version = ?, call_ref = ?
 	WHERE id = ? AND version = ?`
 
 // openStates is the SQL condition for an open alert (alerts.State.Open).
 var openStates = fmt.Sprintf(`state IN ('%s', '%s', '%s')`,
 	alerts.StateNew, alerts.StateAccepted, alerts.StateDispatched)
 
-// alertArgs are a's columns from kind through version, as insertAlert and
+// alertArgs are a's columns from kind through call_ref, as insertAlert and
 // updateAlert take them.
 func alertArgs(a *alerts.Alert) ([]any, error) {
 	dev, err := json.Marshal(&a.Device)
 	if err != nil {
 		return nil, fmt.Errorf("encode device snapshot: %w", err)
 	}
+	call, err := encodeCall(a.Call)
+	if err != nil {
+		return nil, err
+	}
 	return []any{string(a.Kind), string(a.Severity), a.Priority, string(a.State), a.Test,
 		a.DeviceID, a.Device.Location.Community, string(dev),
 		unixMillis(a.OpenedAt), millis(a.LastOccurrence), a.Occurrences, nullFloat(a.Reading), a.Cleared, millis(a.ClearedAt),
 		a.EscalationLevel, a.Assignee, a.DispatchedTo, string(a.Outcome),
 		millis(a.AcceptedAt), millis(a.DispatchedAt), millis(a.ResolvedAt), millis(a.ClosedAt), millis(a.UpdatedAt),
-		a.Version}, nil
+		a.Version, call}, nil
+}
+
+// encodeCall is the call_ref column: the call as JSON, its times cut to
+// the millisecond like every time in the store, or empty for none.
+func encodeCall(c *alerts.CallRef) (string, error) {
+	if c == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(storedCall(c))
+	if err != nil {
+		return "", fmt.Errorf("encode call: %w", err)
+	}
+	return string(b), nil
+}
+
+// storedCall is a copy of c as the store reads it back: times cut to the
+// millisecond, in UTC.
+func storedCall(c *alerts.CallRef) *alerts.CallRef {
+	if c == nil {
+		return nil
+	}
+	v := *c
+	for _, t := range []*time.Time{&v.StartedAt, &v.AnsweredAt, &v.EndedAt} {
+		*t = fromMillis(millis(*t))
+	}
+	return &v
 }
 
 func scanAlert(row scanner) (*alerts.Alert, error) {
 	var (
 		a                                           alerts.Alert
-		kind, severity, state, dev, outcome         string
+		kind, severity, state, dev, outcome, call   string
 		opened                                      int64
 		last, cleared, accepted, dispatched, closed sql.NullInt64
 		resolved, updated                           sql.NullInt64
@@ -67,7 +98,7 @@ func scanAlert(row scanner) (*alerts.Alert, error) {
 	err := row.Scan(&a.ID, &kind, &severity, &a.Priority, &state, &a.Test, &a.DeviceID, &dev,
 		&opened, &last, &a.Occurrences, &reading, &a.Cleared, &cleared,
 		&a.EscalationLevel, &a.Assignee, &a.DispatchedTo, &outcome,
-		&accepted, &dispatched, &resolved, &closed, &updated, &a.Version)
+		&accepted, &dispatched, &resolved, &closed, &updated, &a.Version, &call)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +108,11 @@ func scanAlert(row scanner) (*alerts.Alert, error) {
 	}
 	if reading.Valid {
 		a.Reading = &reading.Float64
+	}
+	if call != "" {
+		if err := json.Unmarshal([]byte(call), &a.Call); err != nil {
+			return nil, fmt.Errorf("alert %d: decode call: %w", a.ID, err)
+		}
 	}
 	a.OpenedAt, a.LastOccurrence, a.ClearedAt = zeroOrMillis(opened), fromMillis(last), fromMillis(cleared)
 	a.AcceptedAt, a.DispatchedAt, a.ResolvedAt = fromMillis(accepted), fromMillis(dispatched), fromMillis(resolved)

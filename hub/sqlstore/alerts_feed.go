@@ -43,6 +43,7 @@ func asStored(a *alerts.Alert) *alerts.Alert {
 		&c.DispatchedAt, &c.ResolvedAt, &c.ClosedAt, &c.UpdatedAt} {
 		*t = fromMillis(millis(*t))
 	}
+	c.Call = storedCall(a.Call)
 	return &c
 }
 

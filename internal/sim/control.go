@@ -17,7 +17,7 @@ import (
 )
 
 // Actions of the control endpoint, as `devsim trigger` names them.
-var Actions = []string{"press", "test", "smoke", "smoke-clear", "gas", "gas-clear", "silence", "resume"}
+var Actions = []string{"press", "test", "smoke", "smoke-clear", "gas", "gas-clear", "silence", "resume", "call", "hangup"}
 
 // DefaultGasStep is the time between two readings of a triggered gas leak.
 const DefaultGasStep = 2 * time.Second
@@ -28,13 +28,17 @@ type TriggerResult struct {
 	Action string `json:"action"`
 	Seq    uint64 `json:"seq,omitempty"` // the event's sequence number, for event triggers
 	Note   string `json:"note,omitempty"`
+	Call   string `json:"call,omitempty"` // the call ID, for call
 }
 
 // ControlHandler serves the simulator's control endpoint, for `devsim
 // trigger` and scripts. It has no authentication: serve it on loopback only.
 //
 //	POST /v1/{action}/{id}     trigger an action (Actions) on a device
-//	                           gas takes ?levels=2,5,12&step=2s and runs in the background
+//	                           gas takes ?levels=2,5,12&step=2s and runs in the background;
+//	                           call offers a voice call and answers once the hub has
+//	                           answered (the clip then streams until a hang-up);
+//	                           hangup hangs up the device's calls
 //	GET  /v1/stats             Stats as JSON
 //	GET  /v1/received/{id}     the device's downlink payloads, as a JSON array of strings
 func (s *Sim) ControlHandler() http.Handler {
@@ -77,6 +81,17 @@ func (s *Sim) handleTrigger(w http.ResponseWriter, r *http.Request) {
 		err = s.Silence(id)
 	case "resume":
 		err = s.Resume(id)
+	case "call":
+		var c *Call
+		c, err = s.Call(r.Context(), id, s.ownCallOptions())
+		if err == nil {
+			res.Call = c.ID()
+			res.Note = fmt.Sprintf("call %s answered by the hub; streaming the clip until hung up", c.ID())
+		}
+	case "hangup":
+		var n int
+		n, err = s.HangupCalls(id)
+		res.Note = fmt.Sprintf("%d call(s) hung up", n)
 	case "gas":
 		var levels []float64
 		var step time.Duration
@@ -137,7 +152,7 @@ func writeError(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, ErrWrongKind), errors.Is(err, errBadRequest):
 		status = http.StatusBadRequest
-	case errors.Is(err, ErrSilenced), errors.Is(err, ErrNotConnected):
+	case errors.Is(err, ErrSilenced), errors.Is(err, ErrNotConnected), errors.Is(err, ErrCallEnded):
 		status = http.StatusConflict
 	case errors.Is(err, ErrClosed):
 		status = http.StatusServiceUnavailable

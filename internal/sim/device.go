@@ -45,6 +45,10 @@ type device struct {
 
 	recvMu   sync.Mutex
 	received [][]byte
+
+	callMu  sync.Mutex
+	calls   map[string]*Call // by call ID, until each has ended
+	waiters []chan struct{}  // Calls waiting for a call_request (AutoCallback)
 }
 
 func newDevice(s *Sim, spec DeviceSpec, rng *rand.Rand) *device {
@@ -245,11 +249,26 @@ func (d *device) dial(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	return conn, nil
 }
 
-// onConnect runs on every (re)connection: subscribe to commands, then
-// announce online, which replaces a will the broker may have published.
+// onConnect runs on every (re)connection: subscribe to commands and to the
+// device's call signalling, then announce online, which replaces a will the
+// broker may have published.
 func (d *device) onConnect(c mqtt.Client, up chan struct{}) {
-	if tok := c.Subscribe(devices.Topic(d.id, devices.ChannelCmd), 1, d.onCmd); !tok.WaitTimeout(d.s.cfg.PublishTimeout) || tok.Error() != nil {
+	cmd, call := devices.Topic(d.id, devices.ChannelCmd), devices.Topic(d.id, devices.ChannelCall)+"/#"
+	tok := c.SubscribeMultiple(map[string]byte{cmd: 1, call: 1}, func(c mqtt.Client, m mqtt.Message) {
+		if _, ch, _, err := devices.ParseTopic(m.Topic()); err == nil && ch == devices.ChannelCall {
+			d.onCall(c, m)
+		} else {
+			d.onCmd(c, m)
+		}
+	})
+	if !tok.WaitTimeout(d.s.cfg.PublishTimeout) || tok.Error() != nil {
 		d.s.log.Warn("device subscribe failed", "device", d.id, "err", tokenErr(tok))
+	} else if st, ok := tok.(*mqtt.SubscribeToken); ok {
+		for filter, qos := range st.Result() {
+			if qos == 0x80 {
+				d.s.log.Warn("device subscription refused by the broker", "device", d.id, "filter", filter)
+			}
+		}
 	}
 	if !d.s.cfg.EventsOnly {
 		d.mu.Lock()
@@ -276,6 +295,9 @@ func (d *device) onCmd(_ mqtt.Client, m mqtt.Message) {
 	if d.s.cfg.OnCmd != nil {
 		d.s.cfg.OnCmd(d.id, p)
 	}
+	if isCallRequest(p) {
+		d.callRequested()
+	}
 }
 
 func (d *device) connected() bool {
@@ -287,6 +309,7 @@ func (d *device) connected() bool {
 // stop publishes offline and disconnects cleanly, so the broker drops the
 // will. Close calls it once.
 func (d *device) stop() {
+	d.endCalls(ReasonHangup, true) // while the client can still say so
 	d.connMu.Lock()
 	defer d.connMu.Unlock()
 	d.mu.Lock()
@@ -323,6 +346,9 @@ func (d *device) silence() {
 		// broker; this only stops the client's reconnecting.
 		client.Disconnect(0)
 	}
+	// A device without power drops its calls without a word; the hub
+	// notices the silent peer.
+	d.endCalls(ReasonSilenced, false)
 }
 
 // resume lifts a silence and connects a fresh client.

@@ -10,6 +10,12 @@
 // with jitter, and on-demand presses, alarms, leaks and outages that tests,
 // the devsim command and the benchmark program trigger.
 //
+// Voice calls (Sim.Call, AnswerAsConsole): a device offers a WebRTC call
+// over its own call/ topics and streams a short spoken Opus clip
+// (testdata/voice/clip.ogg, made by scripts/make-voice-clip) while recording
+// what it hears; AnswerAsConsole is the operator's side as a pion peer, for
+// Go tests and the benchmark.
+//
 // Sequence numbers: seq is per device and strictly increasing across all of
 // its messages. Nothing is persisted; a Sim starts every device's counter at
 // the Unix time in milliseconds when the Sim was created (Config.SeqStart

@@ -82,6 +82,17 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// KeepAlive is the MQTT keep-alive interval.
 	KeepAlive time.Duration
+	// AnswerCallRequests makes a device that receives {"type":
+	// "call_request"} on cmd (an operator calling back) offer a voice call
+	// by itself, as a voice-capable device does.
+	AnswerCallRequests bool
+	// CallClip is the Ogg/Opus clip of the calls the simulator starts by
+	// itself (call requests, the control endpoint); empty means the
+	// committed clip. See CallOptions.Clip.
+	CallClip string
+	// CallRecordDir, if set, is where those calls record what they hear,
+	// as {device}-{call}.ogg.
+	CallRecordDir string
 }
 
 // Errors of the trigger methods. They are wrapped with the device ID.
@@ -117,6 +128,12 @@ type Sim struct {
 	ready     chan struct{} // closed once every device has connected once
 	closeOnce sync.Once
 	running   atomic.Bool
+
+	// bg tracks calls started by call requests; bgClosed stops new ones
+	// once Close has begun.
+	bgMu     sync.Mutex
+	bgClosed bool
+	bg       sync.WaitGroup
 }
 
 // New validates cfg and prepares the devices without connecting them.
@@ -164,6 +181,11 @@ func New(cfg Config, logger *slog.Logger) (*Sim, error) {
 	fill(&cfg.ConnectTimeout, DefaultConnectTimeout)
 	fill(&cfg.KeepAlive, DefaultKeepAlive)
 	fill(&cfg.SeqStart, uint64(time.Now().UnixMilli()))
+	if cfg.CallClip != "" {
+		if _, err := loadClip(cfg.CallClip); err != nil {
+			return nil, fmt.Errorf("sim: call clip: %w", err)
+		}
+	}
 	if cfg.SeqStart >= 1<<52 {
 		return nil, fmt.Errorf("sim: seq start %d: must leave room below 2^53", cfg.SeqStart)
 	}
@@ -262,6 +284,9 @@ func (s *Sim) Close() error {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
 		s.cancel()
+		s.bgMu.Lock()
+		s.bgClosed = true
+		s.bgMu.Unlock()
 		var wg sync.WaitGroup
 		for _, d := range s.order {
 			s.sem <- struct{}{}
@@ -271,6 +296,7 @@ func (s *Sim) Close() error {
 			})
 		}
 		wg.Wait()
+		s.bg.Wait()
 		s.log.Info("simulator stopped", "published", s.Stats().Published)
 	})
 	return nil
@@ -335,6 +361,21 @@ func (s *Sim) device(id string) (*device, error) {
 		return nil, fmt.Errorf("device %q: %w", id, ErrUnknownDevice)
 	}
 	return d, nil
+}
+
+// background runs f on its own goroutine, which Close waits for, unless
+// Close has begun.
+func (s *Sim) background(f func()) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		f()
+	}()
 }
 
 // markUp notes a device's first connection.

@@ -1,5 +1,5 @@
 // The duty-room console: logging in and resuming a session, the views, the
-// connection status, the language switch and the keyboard.
+// connection status, the language switch, voice calls and the keyboard.
 
 import * as api from './api.js';
 import * as store from './store.js';
@@ -9,6 +9,7 @@ import * as queue from './queue.js';
 import * as detail from './detail.js';
 import * as devices from './devices.js';
 import * as overview from './overview.js';
+import * as call from './call.js';
 import { t, setLang, currentLang, applyStatic, onLangChange } from './i18n.js';
 import { errorText } from './format.js';
 import { toast, hideToast } from './toast.js';
@@ -22,6 +23,7 @@ let retryTick = 0;
 // For tests and for a curious duty officer's console.
 window.shouwang = {
   sound: sound.sound,
+  call: call.callInfo,
   live: {
     get state() { return live.liveState(); },
     get seq() { return live.lastSeq(); },
@@ -54,6 +56,7 @@ function init() {
 
   queue.initQueue({ open: (id) => detail.openDetail(id) });
   detail.initDetail({ closed: () => queue.select(null) });
+  call.initCall({ open: (id) => { showView('queue'); queue.select(id); } });
   devices.initDevices();
   overview.initOverview();
   store.onChange((kind) => { if (kind === 'snapshot') loadReview(); });
@@ -123,6 +126,7 @@ function enter(resp) {
   queue.setCanReview(reviews);
   queue.setShowTests(role === 'installer');
   detail.setRole(role);
+  call.setRole(role);
   devices.setWriter(writes);
   $('login').hidden = true;
   $('app').hidden = false;
@@ -137,6 +141,7 @@ function enter(resp) {
 }
 
 async function logout() {
+  await call.hangup(); // a call must not outlive the session it was answered in
   try {
     await api.post('/api/v1/logout');
   } catch (err) {
@@ -148,6 +153,7 @@ async function logout() {
 
 function leave() {
   user = null; // first: nothing below may call the API as this user
+  call.endAll();
   live.stopLive();
   sound.silence();
   detail.closeDetail();

@@ -1,5 +1,6 @@
 // An alert's detail: who and where, contacts and the grid worker, the device
-// and its health, its recent readings as a chart, the timeline, and the
+// and its health, its recent readings as a chart, the timeline (with call
+// recordings to play back), the resident's voice call (call.js), and the
 // actions (accept, dispatch, resolve, close, note) with the server's own
 // message when one fails.
 
@@ -9,6 +10,7 @@ import { t, onLangChange } from './i18n.js';
 import { h, ms, clock, dateTime, label, address, errorText } from './format.js';
 import { toast } from './toast.js';
 import { drawChart, clearChart } from './chart.js';
+import * as call from './call.js';
 
 let current = null; // the alert shown, with its timeline once fetched
 let deviceFull = null; // the device as registered now, with its health
@@ -104,6 +106,7 @@ export function closeDetail() {
   current = null;
   deviceFull = null;
   clearChart();
+  call.showAlert(null);
   $('alert-detail').hidden = true;
   $('detail-placeholder').hidden = false;
   onClosed();
@@ -152,6 +155,7 @@ async function loadDevice(alertId) {
     if (current && current.id === alertId) {
       deviceFull = resp.device;
       renderDevice();
+      call.showAlert(current, deviceFull);
     }
   } catch (err) {
     console.warn('device', id, err);
@@ -250,6 +254,7 @@ function render() {
   ].filter(Boolean));
 
   renderActions(a);
+  call.showAlert(a, deviceFull || a.device);
   renderResident(a.device || {});
   renderDevice();
   renderTimeline(a.timeline);
@@ -331,7 +336,10 @@ function renderTimeline(entries) {
     if (data.level) extra.push(t('queue.level', { n: data.level }));
     if (data.field && data.value) extra.push(`${data.field} ${data.value}`);
     if (data.error) extra.push(data.error);
+    const isCall = e.action.startsWith('call_');
+    if (isCall) extra.push(...call.callDetails(data));
     for (const [k, v] of Object.entries(data)) {
+      if (k === 'call' || (isCall && call.callDataKeys.includes(k))) continue;
       if (!quietData.has(k) && !['to', 'from', 'outcome', 'level', 'field', 'value', 'error', 'limit', 'status', 'dispatched_to', 'reporting'].includes(k)) extra.push(`${k}: ${v}`);
     }
     return h('li', { dataset: { action: e.action } },
@@ -339,7 +347,8 @@ function renderTimeline(entries) {
       h('span', { class: 'tl-action' }, label('tl', e.action)),
       who && h('span', { class: 'tl-actor' }, who),
       extra.length > 0 && h('span', { class: 'tl-data' }, extra.join(' · ')),
-      e.note && h('div', { class: 'tl-note' }, e.note));
+      e.note && h('div', { class: 'tl-note' }, e.note),
+      call.recordings(e));
   }));
 }
 

@@ -1,5 +1,6 @@
 // The queue of open alerts: most urgent first, colour and text for
-// severity, a running timer since each alert opened, its escalation level;
+// severity, a running timer since each alert opened, its escalation level,
+// a resident's voice call ringing on it with how long it has waited;
 // the review list of resolved alerts for supervisors; desktop notifications
 // and the document title for alerts that arrive.
 
@@ -135,13 +136,13 @@ function row(a) {
   const loc = a.device?.location;
   const res = a.device?.resident || {};
   const level = a.escalation_level || 0;
-  return h('tr', {
-    class: 'alert-row', tabindex: '-1',
-    dataset: {
-      alertId: a.id, state: a.state, severity: a.severity, kind: a.kind, level,
-      test: String(!!a.test), opened: ms(a.opened_at),
-    },
-  },
+  const call = a.call?.state ? a.call : null;
+  const data = {
+    alertId: a.id, state: a.state, severity: a.severity, kind: a.kind, level,
+    test: String(!!a.test), opened: ms(a.opened_at),
+  };
+  if (call) data.call = call.state;
+  return h('tr', { class: 'alert-row', tabindex: '-1', dataset: data },
   h('td', { class: 'c-sev' }, h('span', { class: `sev sev-${a.severity}` }, label('sev', a.severity))),
   h('td', { class: 'c-kind' },
     h('div', { class: 'kind' }, label('kind', a.kind)),
@@ -157,8 +158,26 @@ function row(a) {
   h('td', { class: 'c-state' },
     h('span', { class: `state-tag state-${a.state}` }, label('state', a.state)),
     level > 0 && h('span', { class: `level level-${level}` }, t('queue.level', { n: level })),
-    a.assignee && h('div', { class: 'assignee' }, a.assignee)),
+    a.assignee && h('div', { class: 'assignee' }, a.assignee),
+    callTag(call)),
   h('td', { class: 'age' }, clock(Date.now() - ms(a.opened_at))));
+}
+
+// callTag shows a call on the alert: ringing with how long it has waited,
+// or answered and by whom.
+function callTag(call) {
+  if (call?.state === 'ringing') {
+    return h('div', { class: 'call-tag call-ringing', title: t('call.ringing') },
+      h('span', { class: 'call-icon', 'aria-hidden': 'true' }, '☎'), ' ', t('call.queueRinging'), ' ',
+      h('span', { class: 'call-wait', dataset: { started: ms(call.started_at) || Date.now() } },
+        clock(Date.now() - (ms(call.started_at) || Date.now()))));
+  }
+  if (call?.state === 'answered') {
+    return h('div', { class: 'call-tag call-answered' },
+      h('span', { class: 'call-icon', 'aria-hidden': 'true' }, '☎'), ' ',
+      call.answered_by ? t('call.queueAnsweredBy', { name: call.answered_by }) : t('call.queueAnswered'));
+  }
+  return null;
 }
 
 function renderReview() {
@@ -178,5 +197,8 @@ function tickTimers() {
   const now = Date.now();
   for (const td of document.querySelectorAll('#queue tr.alert-row td.age')) {
     td.textContent = clock(now - Number(td.parentElement.dataset.opened));
+  }
+  for (const el of document.querySelectorAll('#queue tr.alert-row .call-wait')) {
+    el.textContent = clock(now - Number(el.dataset.started));
   }
 }

@@ -3,11 +3,16 @@
 // state new. It can be muted for 60 s at most, with a countdown on the
 // button, and a new alert ends the mute. When the browser will not play
 // sound before a click, a banner says so: the alarm is never silent unseen.
+//
+// The ringtone is a second, independent sound: a telephone's double ring
+// (two tones together, 400 and 450 Hz, twice, then a pause), unlike any
+// alarm pattern, while a resident's voice call rings and nobody at this
+// console is already on a call. The mute silences both; a new call ends it.
 
 import { t } from './i18n.js';
 
 /** sound is the alarm's state, also exposed as window.shouwang.sound for tests and the curious. */
-export const sound = { playing: false, mutedUntil: 0, blocked: false, severity: null };
+export const sound = { playing: false, ringing: false, mutedUntil: 0, blocked: false, severity: null };
 
 export const muteMillis = 60_000;
 
@@ -19,11 +24,20 @@ const patterns = {
   minor: { every: 3.5, wave: 'sine', gain: 0.3, notes: [[0, 0.4, 523]] },
 };
 
+// The ring: bursts [start s, length s] of the tones together, every `every` s.
+const ring = { every: 3.0, gain: 0.12, tones: [400, 450], bursts: [[0, 0.4], [0.6, 0.4]] };
+
 let ctx = null;
 let wanted = null; // severity that needs sounding, or null
 let cycleTimer = 0;
 let cycling = null; // severity of the running cycle
 let tick = 0;
+let ringingCalls = new Set(); // ids of calls ringing on real alerts
+let onCall = false; // this console is on a call
+let openRinging = []; // the open alerts' ringing call ids, as last given
+const settled = new Set(); // calls this console answered or ended: never rung again
+let ringTimer = 0;
+let ringCycling = false;
 
 function context() {
   if (!ctx) {
@@ -68,11 +82,40 @@ function stopCycle() {
   cycling = null;
 }
 
+function playRing() {
+  if (!ctx) return;
+  const t0 = ctx.currentTime + 0.02;
+  for (const [start, len] of ring.bursts) {
+    const g = ctx.createGain();
+    g.gain.setValueAtTime(0, t0 + start);
+    g.gain.linearRampToValueAtTime(ring.gain, t0 + start + 0.015);
+    g.gain.setValueAtTime(ring.gain, t0 + start + len - 0.03);
+    g.gain.linearRampToValueAtTime(0, t0 + start + len);
+    g.connect(ctx.destination);
+    for (const freq of ring.tones) {
+      const osc = ctx.createOscillator();
+      osc.type = 'sine';
+      osc.frequency.value = freq;
+      osc.connect(g);
+      osc.start(t0 + start);
+      osc.stop(t0 + start + len + 0.01);
+    }
+  }
+  ringTimer = setTimeout(playRing, ring.every * 1000);
+}
+
+function stopRing() {
+  clearTimeout(ringTimer);
+  ringCycling = false;
+}
+
 function update() {
   const muted = sound.mutedUntil > Date.now();
   if (!muted && sound.mutedUntil) sound.mutedUntil = 0;
   const should = wanted !== null && !muted;
-  const running = should && context()?.state === 'running';
+  const ringShould = ringingCalls.size > 0 && !onCall && !muted;
+  const audible = (should || ringShould) && context()?.state === 'running';
+  const running = should && audible;
   if (running && cycling !== wanted) {
     stopCycle();
     cycling = wanted;
@@ -80,10 +123,19 @@ function update() {
   } else if (!running && cycling) {
     stopCycle();
   }
+  const ringing = ringShould && audible;
+  if (ringing && !ringCycling) {
+    ringCycling = true;
+    playRing();
+  } else if (!ringing && ringCycling) {
+    stopRing();
+  }
   sound.playing = running;
+  sound.ringing = ringing;
   sound.severity = should ? wanted : null;
-  sound.blocked = should && !running;
+  sound.blocked = (should || ringShould) && !audible;
   document.body.dataset.alarm = running ? 'on' : 'off';
+  document.body.dataset.ring = ringing ? 'on' : 'off';
   document.body.dataset.muted = String(muted);
   const banner = document.getElementById('sound-banner');
   if (banner) banner.hidden = !sound.blocked;
@@ -115,9 +167,14 @@ export function setAlerts(open) {
   if (document.body.dataset.role === 'installer') {
     // Installers do not answer alerts: their screens stay quiet.
     wanted = null;
+    openRinging = [];
+    ringingCalls = new Set();
     update();
     return;
   }
+  // A call that starts ringing must be heard, as a new alert must.
+  openRinging = open.filter((a) => !a.test && a.call?.state === 'ringing').map((a) => a.call.id);
+  ringing();
   const rank = { critical: 3, major: 2, minor: 1 };
   let worst = null;
   for (const a of open) {
@@ -125,6 +182,31 @@ export function setAlerts(open) {
     if (!worst || (rank[a.severity] || 0) > (rank[worst] || 0)) worst = a.severity;
   }
   wanted = worst && patterns[worst] ? worst : worst ? 'minor' : null;
+  update();
+}
+
+// ringing recounts the calls that ring, ending a mute for a new one.
+function ringing() {
+  const rings = new Set(openRinging.filter((id) => !settled.has(id)));
+  if ([...rings].some((id) => !ringingCalls.has(id))) sound.mutedUntil = 0;
+  ringingCalls = rings;
+}
+
+/**
+ * settleCall stops call id ringing here for good: this console answered or
+ * ended it, and the hub's word of that may not have arrived yet.
+ */
+export function settleCall(id) {
+  if (!id) return;
+  settled.add(id);
+  if (settled.size > 100) settled.delete(settled.values().next().value);
+  ringing();
+  update();
+}
+
+/** setOnCall tells whether this console is on a call: then the ringtone stops. */
+export function setOnCall(v) {
+  onCall = !!v;
   update();
 }
 
@@ -145,6 +227,9 @@ export function toggleMute() {
 /** silence stops everything (on logout). */
 export function silence() {
   wanted = null;
+  ringingCalls = new Set();
+  openRinging = [];
+  onCall = false;
   sound.mutedUntil = 0;
   update();
 }

@@ -1,0 +1,133 @@
+package alerts_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+func (e *env) call(d *devices.Device, u alerts.CallUpdate) (alerts.Result, error) {
+	var res alerts.Result
+	err := e.store.InTx(context.Background(), func(tx alerts.Tx) error {
+		var err error
+		res, err = e.svc.CallEvent(context.Background(), tx, d, u)
+		return err
+	})
+	return res, err
+}
+
+// TestCallResult: each step writes the alert once (a new alert is created
+// with its call, version 1; every later step adds one version) and returns
+// it as it now stands.
+func TestCallResult(t *testing.T) {
+	e := newEnv(t, alerts.Config{})
+	d := device("sos-1", devices.KindSOSButton, true)
+	steps := []struct {
+		u       alerts.CallUpdate
+		version int64
+		acks    int
+		want    alerts.CallRef
+	}{
+		{alerts.CallUpdate{ID: "c-1", State: alerts.CallRinging, At: at(0)}, 1, 0,
+			alerts.CallRef{ID: "c-1", State: alerts.CallRinging, StartedAt: at(0)}},
+		{alerts.CallUpdate{ID: "c-1", State: alerts.CallAnswered, At: at(5 * time.Second), By: "wang"}, 2, 1,
+			alerts.CallRef{ID: "c-1", State: alerts.CallAnswered, StartedAt: at(0), AnsweredAt: at(5 * time.Second), AnsweredBy: "wang"}},
+		{alerts.CallUpdate{ID: "c-1", State: alerts.CallEnded, At: at(65 * time.Second), EndReason: "hangup"}, 3, 0,
+			alerts.CallRef{ID: "c-1", State: alerts.CallEnded, StartedAt: at(0), AnsweredAt: at(5 * time.Second), AnsweredBy: "wang",
+				EndedAt: at(65 * time.Second), EndReason: "hangup"}},
+	}
+	for _, s := range steps {
+		res, err := e.call(d, s.u)
+		if err != nil {
+			t.Fatalf("%s: %v", s.u.State, err)
+		}
+		if len(res.Changed) != 1 || len(res.Acks) != s.acks {
+			t.Fatalf("%s: %d changed, %d acks; want 1 and %d", s.u.State, len(res.Changed), len(res.Acks), s.acks)
+		}
+		a := res.Changed[0]
+		if a.Version != s.version || a.Call == nil || *a.Call != s.want {
+			t.Errorf("%s: version %d call %+v; want version %d call %+v", s.u.State, a.Version, a.Call, s.version, s.want)
+		}
+		if stored := e.alert(a.ID); stored.Call == nil || *stored.Call != s.want || stored.Version != s.version {
+			t.Errorf("%s: stored version %d call %+v", s.u.State, stored.Version, stored.Call)
+		}
+	}
+	a := e.alert(1)
+	if a.Kind != alerts.KindSOS || a.Severity != alerts.SeverityCritical || a.Priority != 0 || a.Device.Resident.Name != d.Resident.Name {
+		t.Errorf("alert opened by a call: %+v", a)
+	}
+	if a.State != alerts.StateAccepted || a.Assignee != "wang" || !a.AcceptedAt.Equal(at(5*time.Second)) {
+		t.Errorf("answering did not accept: state %s assignee %q accepted at %v", a.State, a.Assignee, a.AcceptedAt)
+	}
+	if a.Timeline[0].Action != alerts.TimelineOpened || a.Timeline[0].Data["call"] != "c-1" || a.Timeline[0].Data["via"] != "call" {
+		t.Errorf("opened entry = %+v", a.Timeline[0])
+	}
+	if n := len(e.store.Timers()); n != 0 {
+		t.Errorf("%d timers left after the call was answered; want none", n)
+	}
+}
+
+// TestCallRefJSON: the alert carries its call as the console reads it, and
+// leaves it out when there is none.
+func TestCallRefJSON(t *testing.T) {
+	a := alerts.Alert{ID: 1, Call: &alerts.CallRef{ID: "c1", State: alerts.CallAnswered, StartedAt: at(0),
+		AnsweredAt: at(time.Second), AnsweredBy: "wang"}}
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"call":{"id":"c1","state":"answered","started_at":"2026-03-01T08:00:00Z","answered_at":"2026-03-01T08:00:01Z","answered_by":"wang"}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("JSON %s\ndoes not contain %s", b, want)
+	}
+	b, err = json.Marshal(alerts.Alert{ID: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"call"`) {
+		t.Errorf("an alert without a call has a call in JSON: %s", b)
+	}
+}
+
+// TestCallUpdateInvalid: a malformed update is EINVALID and writes
+// nothing.
+func TestCallUpdateInvalid(t *testing.T) {
+	e := newEnv(t, alerts.Config{})
+	d := device("sos-1", devices.KindSOSButton, false)
+	ok := alerts.CallUpdate{ID: "c1", State: alerts.CallRinging, At: at(0)}
+	cases := []struct {
+		name string
+		edit func(*alerts.CallUpdate)
+		want string
+	}{
+		{"no id", func(u *alerts.CallUpdate) { u.ID = "" }, "call id"},
+		{"id with a slash", func(u *alerts.CallUpdate) { u.ID = "a/b" }, "call id"},
+		{"id too long", func(u *alerts.CallUpdate) { u.ID = strings.Repeat("a", 65) }, "call id"},
+		{"unknown state", func(u *alerts.CallUpdate) { u.State = "held" }, "state"},
+		{"no time", func(u *alerts.CallUpdate) { u.At = time.Time{} }, "at"},
+		{"answered by nobody", func(u *alerts.CallUpdate) { u.State, u.By = alerts.CallAnswered, " " }, "by"},
+		{"unknown recording side", func(u *alerts.CallUpdate) {
+			u.State, u.Recordings = alerts.CallEnded, map[string]string{"mixed": "x.ogg"}
+		}, "recording side"},
+		{"reason too long", func(u *alerts.CallUpdate) { u.State, u.EndReason = alerts.CallEnded, strings.Repeat("x", 65) }, "end_reason"},
+	}
+	for _, c := range cases {
+		u := ok
+		c.edit(&u)
+		_, err := e.call(d, u)
+		if errCode(err) != devices.EINVALID || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v; want EINVALID naming %s", c.name, err, c.want)
+		}
+	}
+	if _, err := e.call(nil, ok); errCode(err) != devices.EINVALID {
+		t.Errorf("no device: err = %v; want EINVALID", err)
+	}
+	if n := len(e.store.Alerts()); n != 0 {
+		t.Errorf("invalid updates stored %d alerts", n)
+	}
+}
