@@ -307,6 +307,10 @@ func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) err
 		switch m.Channel {
 		case devices.ChannelEvent:
 			events = append(events, m)
+			// An event is rare and urgent: the console should show the
+			// device as just heard from at once, not at the next flush.
+			online := true
+			updates = append(updates, devices.HealthUpdate{ID: m.DeviceID, LastSeen: m.Received, Online: &online})
 		case devices.ChannelStatus:
 			statuses = append(statuses, m)
 			online := m.Status.Online
@@ -346,9 +350,6 @@ func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) err
 	})
 	if err != nil {
 		return err
-	}
-	for _, m := range events {
-		in.health.seen(m)
 	}
 	if in.cfg.Alerting != nil {
 		in.cfg.Alerting.committed(results...)

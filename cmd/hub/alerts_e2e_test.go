@@ -145,6 +145,13 @@ func TestAlertsEndToEnd(t *testing.T) {
 		return received(s, "sos-0001", ack), fmt.Sprintf("%q", s.Received("sos-0001"))
 	})
 
+	// The press shows the device as just heard from, without waiting for
+	// the periodic health flush.
+	var got struct{ Device devices.Device }
+	if code := getJSON(t, base+"/api/v1/devices/sos-0001", admin, &got); code != 200 || !got.Device.Health.Online || got.Device.Health.LastSeen.IsZero() {
+		t.Fatalf("device after its press: %d %+v", code, got.Device.Health)
+	}
+
 	// A gas leak rising through both thresholds: one alert, raised.
 	if err := s.GasLeak(context.Background(), "gas-0001", []float64{5, 15, 30}, 300*time.Millisecond); err != nil {
 		t.Fatal(err)
