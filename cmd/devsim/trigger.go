@@ -135,18 +135,8 @@ func cmdEvent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	res := &sim.TriggerResult{ID: id, Action: action}
-	switch action {
-	case "press":
-		res.Seq, err = s.Press(id)
-	case "test":
-		res.Seq, err = s.Test(id)
-	case "smoke":
-		res.Seq, err = s.Smoke(id)
-	case "smoke-clear":
-		res.Seq, err = s.SmokeClear(id)
-	case "gas-clear":
-		res.Seq, err = s.GasClear(id)
-	case "gas":
+	var oneShot bool
+	if res.Seq, oneShot, err = s.OneShot(action, id); !oneShot && action == "gas" {
 		err = s.GasLeak(ctx, id, levels, gas.step)
 		res.Note = fmt.Sprintf("leak of %d readings sent", len(levels))
 	}

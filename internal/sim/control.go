@@ -65,34 +65,26 @@ func (s *Sim) ControlHandler() http.Handler {
 func (s *Sim) handleTrigger(w http.ResponseWriter, r *http.Request) {
 	action, id := r.PathValue("action"), r.PathValue("id")
 	res := TriggerResult{ID: id, Action: action}
-	var err error
-	switch action {
-	case "press":
-		res.Seq, err = s.Press(id)
-	case "test":
-		res.Seq, err = s.Test(id)
-	case "smoke":
-		res.Seq, err = s.Smoke(id)
-	case "smoke-clear":
-		res.Seq, err = s.SmokeClear(id)
-	case "gas-clear":
-		res.Seq, err = s.GasClear(id)
-	case "silence":
+	seq, oneShot, err := s.OneShot(action, id)
+	res.Seq = seq
+	switch {
+	case oneShot:
+	case action == "silence":
 		err = s.Silence(id)
-	case "resume":
+	case action == "resume":
 		err = s.Resume(id)
-	case "call":
+	case action == "call":
 		var c *Call
 		c, err = s.Call(r.Context(), id, s.ownCallOptions())
 		if err == nil {
 			res.Call = c.ID()
 			res.Note = fmt.Sprintf("call %s answered by the hub; streaming the clip until hung up", c.ID())
 		}
-	case "hangup":
+	case action == "hangup":
 		var n int
 		n, err = s.HangupCalls(id)
 		res.Note = fmt.Sprintf("%d call(s) hung up", n)
-	case "gas":
+	case action == "gas":
 		var levels []float64
 		var step time.Duration
 		levels, step, err = gasParams(r.URL.Query())

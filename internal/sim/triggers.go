@@ -195,3 +195,17 @@ func (s *Sim) sensor(id string, k devices.Kind) (*device, error) {
 	}
 	return d, nil
 }
+
+// OneShot sends the single event a trigger action names — press, test,
+// smoke, smoke-clear or gas-clear — and returns its sequence number; ok is
+// false for any other action, which the caller handles itself.
+func (s *Sim) OneShot(action, id string) (seq uint64, ok bool, err error) {
+	send := map[string]func(string) (uint64, error){
+		"press": s.Press, "test": s.Test, "smoke": s.Smoke, "smoke-clear": s.SmokeClear, "gas-clear": s.GasClear,
+	}[action]
+	if send == nil {
+		return 0, false, nil
+	}
+	seq, err = send(id)
+	return seq, true, err
+}
