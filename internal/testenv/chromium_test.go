@@ -56,7 +56,7 @@ func TestChromium(t *testing.T) {
 	}
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(proc.Pid) + "/cmdline")
 	if err != nil {
-		t.Skipf("cannot read the browser's command line: %v", err)
+		t.Fatalf("cannot read the browser's command line: %v", err)
 	}
 	args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
 	for _, f := range append(slices.Clone(testenv.ChromiumFlags), "--window-size=1366,768") {
