@@ -215,6 +215,12 @@ func (h *liveHub) run(sub LiveSubscription, head int64) {
 			if !ok {
 				if !sub.Lagged() {
 					h.log.Warn("the alert change feed ended; closing the live feed", "clients", len(clients))
+					// Refuse newcomers before telling the clients, so one
+					// that reconnects at once is answered 503, not
+					// upgraded into a feed that is ending.
+					h.mu.Lock()
+					h.closed = true
+					h.mu.Unlock()
 					end(websocket.CloseGoingAway, "live feed stopped")
 					return
 				}
