@@ -256,9 +256,10 @@ func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return decodeJSON(w, r, v)
 }
 
-// statsResponse is the answer-time report. Shares are null when no alert
+// StatsResponse is the answer-time report of GET /api/v1/alerts/stats,
+// shared with hubctl. Shares are null when no alert
 // was opened in the period; medians are null when nothing reached that step.
-type statsResponse struct {
+type StatsResponse struct {
 	From                  time.Time `json:"from"`
 	To                    time.Time `json:"to"`
 	Alerts                int       `json:"alerts"`
@@ -304,8 +305,8 @@ func (s *Server) alertStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newStatsResponse(st, from, to))
 }
 
-func newStatsResponse(st alerts.AnswerStats, from, to time.Time) statsResponse {
-	resp := statsResponse{
+func newStatsResponse(st alerts.AnswerStats, from, to time.Time) StatsResponse {
+	resp := StatsResponse{
 		From: from, To: to,
 		Alerts: st.Alerts, Accepted: st.Accepted, Within60s: st.Within60s, Within180s: st.Within180s,
 		TargetWithin60s: targetWithin60s, TargetWithin180s: targetWithin180s,

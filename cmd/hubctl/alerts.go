@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/console"
 )
 
 func (c *cli) alerts(args []string) error {
@@ -307,22 +308,7 @@ func (c *cli) alertsStats(args []string) error {
 	}
 	now := c.now()
 	q := url.Values{"from": {now.Add(-back).UTC().Format(time.RFC3339)}, "to": {now.UTC().Format(time.RFC3339)}}
-	var resp struct {
-		From           time.Time `json:"from"`
-		To             time.Time `json:"to"`
-		Alerts         int       `json:"alerts"`
-		Accepted       int       `json:"accepted"`
-		Within60s      int       `json:"accepted_within_60s"`
-		Within180s     int       `json:"accepted_within_180s"`
-		Share60        *float64  `json:"share_within_60s"`
-		Share180       *float64  `json:"share_within_180s"`
-		MedianAccept   *float64  `json:"median_accept_seconds"`
-		MedianDispatch *float64  `json:"median_dispatch_seconds"`
-		MedianResolve  *float64  `json:"median_resolve_seconds"`
-		Target60       float64   `json:"target_within_60s"`
-		Target180      float64   `json:"target_within_180s"`
-		MeetsTarget    *bool     `json:"meets_target"`
-	}
+	var resp console.StatsResponse
 	if err := c.call(request{method: http.MethodGet, path: "/api/v1/alerts/stats", query: q, auth: true}, &resp); err != nil {
 		return err
 	}
@@ -333,11 +319,11 @@ func (c *cli) alertsStats(args []string) error {
 	fmt.Fprintf(tw, "Period:\t%s to %s (tests excluded)\n", resp.From.Local().Format("2006-01-02 15:04"), resp.To.Local().Format("2006-01-02 15:04"))
 	fmt.Fprintf(tw, "Alerts:\t%d\n", resp.Alerts)
 	fmt.Fprintf(tw, "Accepted:\t%d\n", resp.Accepted)
-	fmt.Fprintf(tw, "Within 60 s:\t%d%s\n", resp.Within60s, share(resp.Share60, resp.Target60))
-	fmt.Fprintf(tw, "Within 180 s:\t%d%s\n", resp.Within180s, share(resp.Share180, resp.Target180))
-	fmt.Fprintf(tw, "Median to accept:\t%s\n", secs(resp.MedianAccept))
-	fmt.Fprintf(tw, "Median to dispatch:\t%s\n", secs(resp.MedianDispatch))
-	fmt.Fprintf(tw, "Median to resolve:\t%s\n", secs(resp.MedianResolve))
+	fmt.Fprintf(tw, "Within 60 s:\t%d%s\n", resp.Within60s, share(resp.ShareWithin60s, resp.TargetWithin60s))
+	fmt.Fprintf(tw, "Within 180 s:\t%d%s\n", resp.Within180s, share(resp.ShareWithin180s, resp.TargetWithin180s))
+	fmt.Fprintf(tw, "Median to accept:\t%s\n", secs(resp.MedianAcceptSeconds))
+	fmt.Fprintf(tw, "Median to dispatch:\t%s\n", secs(resp.MedianDispatchSeconds))
+	fmt.Fprintf(tw, "Median to resolve:\t%s\n", secs(resp.MedianResolveSeconds))
 	target := "- (no alerts)"
 	if resp.MeetsTarget != nil {
 		target = map[bool]string{true: "met", false: "NOT met"}[*resp.MeetsTarget]
