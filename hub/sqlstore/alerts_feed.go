@@ -52,12 +52,9 @@ func asStored(a *alerts.Alert) *alerts.Alert {
 // and the lowest Seq still kept (0 while the feed is empty). A reader whose
 // seq is below oldest-1 has missed pruned changes and must reload.
 func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) (changes []alerts.Change, oldest int64, err error) {
-	if limit < 0 {
-		return nil, 0, devices.Errorf(devices.EINVALID, "limit must not be negative")
-	} else if limit == 0 {
-		limit = DefaultListLimit
+	if limit, err = pageLimit(0, limit); err != nil {
+		return nil, 0, err
 	}
-	limit = min(limit, MaxListLimit)
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		var low sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MIN(seq) FROM alert_changes`).Scan(&low); err != nil {

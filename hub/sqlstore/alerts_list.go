@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // alertOrder puts the most urgent first: open before the rest, then by
@@ -26,20 +25,16 @@ var alertOrder = fmt.Sprintf(` ORDER BY CASE WHEN %s THEN 0 ELSE 1 END,
 // alerts. Limit 0 means DefaultListLimit; larger limits are cut to
 // MaxListLimit.
 func (s *Store) ListAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, int, error) {
-	if f.Offset < 0 || f.Limit < 0 {
-		return nil, 0, devices.Errorf(devices.EINVALID, "offset and limit must not be negative")
+	limit, err := pageLimit(f.Offset, f.Limit)
+	if err != nil {
+		return nil, 0, err
 	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
-	}
-	limit = min(limit, MaxListLimit)
 	where, args := alertWhere(f)
 	var (
 		total int
 		list  []*alerts.Alert
 	)
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM alerts`+where), args...).Scan(&total); err != nil {
 			return err
 		}

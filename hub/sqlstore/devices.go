@@ -207,20 +207,16 @@ func notFound(id string) error {
 // limits are cut to MaxListLimit. Query matches a case-insensitive
 // substring of the ID, the resident's name or the household.
 func (s *Store) ListDevices(ctx context.Context, f devices.Filter) ([]*devices.Device, int, error) {
-	if f.Offset < 0 || f.Limit < 0 {
-		return nil, 0, devices.Errorf(devices.EINVALID, "offset and limit must not be negative")
+	limit, err := pageLimit(f.Offset, f.Limit)
+	if err != nil {
+		return nil, 0, err
 	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
-	}
-	limit = min(limit, MaxListLimit)
 	where, args := deviceWhere(f)
 	var (
 		total int
 		list  []*devices.Device
 	)
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM devices`+where), args...).Scan(&total); err != nil {
 			return err
 		}

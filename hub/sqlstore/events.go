@@ -112,12 +112,10 @@ func unixMillis(t time.Time) int64 {
 // or every device's when deviceID is empty. limit 0 means
 // DefaultListLimit; larger limits are cut to MaxListLimit.
 func (s *Store) ListEvents(ctx context.Context, deviceID string, limit int) ([]StoredEvent, error) {
-	if limit < 0 {
-		return nil, devices.Errorf(devices.EINVALID, "limit must not be negative")
-	} else if limit == 0 {
-		limit = DefaultListLimit
+	limit, err := pageLimit(0, limit)
+	if err != nil {
+		return nil, err
 	}
-	limit = min(limit, MaxListLimit)
 	query, args := `SELECT id, device_id, seq, ts, received, ts_flag, type, test, lel FROM events`, []any{}
 	if deviceID != "" {
 		query += ` WHERE device_id = ?`

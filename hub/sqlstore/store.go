@@ -102,3 +102,15 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer rollback(tx)
 	return fn(tx)
 }
+
+// pageLimit checks a listing's offset and limit and returns the limit to
+// use: 0 means DefaultListLimit, and larger limits are cut to MaxListLimit.
+func pageLimit(offset, limit int) (int, error) {
+	if offset < 0 || limit < 0 {
+		return 0, devices.Errorf(devices.EINVALID, "offset and limit must not be negative")
+	}
+	if limit == 0 {
+		return DefaultListLimit, nil
+	}
+	return min(limit, MaxListLimit), nil
+}
