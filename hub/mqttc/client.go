@@ -5,6 +5,11 @@
 // goroutines, and acknowledges a message to the broker only when the
 // handler says it is durably handled. Anything not acknowledged is
 // redelivered by the broker, after a reconnect or a restart of either side.
+//
+// Intake is bounded: when the handlers fall behind, the client stops
+// reading from the socket instead of buffering, because brokers do not
+// reliably bound the messages in flight to a subscriber that keeps
+// acknowledging (mosquitto 2.0 sent the hub tens of thousands).
 package mqttc
 
 import (
@@ -12,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -28,7 +32,7 @@ type Config struct {
 	Username      string   // optional
 	Password      string   // optional
 	Subscriptions []string // topic filters, all subscribed at QoS 1; none makes a publisher-only client
-	MaxInFlight   int      // bound on concurrent handler calls; default 256
+	MaxInFlight   int      // bound on concurrent handler calls, and on messages waiting for one; default 256
 	Handler       Handler
 	// OnConnectionChange, if set, is called with true after each
 	// (re)connect once the subscriptions are made, and with false after
@@ -54,8 +58,9 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	paho       pahoClient // a fake in unit tests
-	sem        chan struct{}
+	paho       pahoClient        // a fake in unit tests
+	queue      chan paho.Message // taken from paho, waiting for a handler
+	workers    sync.WaitGroup
 	subscribed chan struct{} // closed after the first successful subscribe
 	subOnce    sync.Once
 	quit       chan struct{} // closed by Stop
@@ -109,7 +114,7 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 func newClient(cfg Config, logger *slog.Logger, newPaho func(*paho.ClientOptions) pahoClient) *Client {
 	c := &Client{
 		cfg: cfg, log: logger,
-		sem:        make(chan struct{}, cfg.MaxInFlight),
+		queue:      make(chan paho.Message, cfg.MaxInFlight),
 		subscribed: make(chan struct{}),
 		quit:       make(chan struct{}),
 	}
@@ -128,11 +133,11 @@ func (c *Client) options() *paho.ClientOptions {
 		// A persistent session: the broker keeps the subscriptions and
 		// queues QoS 1 messages while the hub is away.
 		SetCleanSession(false).
-		// Messages are handled concurrently: paho starts a goroutine per
-		// message and never blocks its network reader on a handler, so the
-		// broker's queue for the hub drains at socket speed; the semaphore
-		// in onMessage bounds how many handlers run.
-		SetOrderMatters(false).
+		// paho hands every message to onMessage on one goroutine, which
+		// queues it for the handlers; when the queue is full, paho's
+		// reader waits and the socket fills. (With order off paho would
+		// start a goroutine per message and read on regardless.)
+		SetOrderMatters(true).
 		SetDefaultPublishHandler(c.onMessage).
 		// The PUBACK is sent only when the handler calls Message.Ack.
 		SetAutoAckDisabled(true).
@@ -161,7 +166,7 @@ func (c *Client) options() *paho.ClientOptions {
 		SetPingTimeout(c.cfg.ConnectTimeout).
 		SetConnectTimeout(c.cfg.ConnectTimeout).
 		SetWriteTimeout(c.cfg.ConnectTimeout).
-		SetDialer(&net.Dialer{Timeout: c.cfg.ConnectTimeout})
+		SetCustomOpenConnectionFn(Dialer(c.cfg.ConnectTimeout))
 	return o
 }
 
@@ -171,6 +176,12 @@ func (c *Client) options() *paho.ClientOptions {
 func (c *Client) Start(ctx context.Context) error {
 	if c.started.Swap(true) {
 		return errors.New("mqttc: Start called twice")
+	}
+	if len(c.cfg.Subscriptions) > 0 {
+		c.workers.Add(c.cfg.MaxInFlight)
+		for range c.cfg.MaxInFlight {
+			go c.work()
+		}
 	}
 	tok := c.paho.Connect()
 	select {
@@ -215,8 +226,8 @@ func (c *Client) Connected() bool {
 	return c.paho.IsConnectionOpen()
 }
 
-// Stop stops ingest: no new handler calls start (messages waiting for a slot
-// stay unacknowledged, for the broker to redeliver), running handler calls
+// Stop stops ingest: no new handler calls start (messages waiting for a
+// handler stay unacknowledged, for the broker to redeliver), running handler calls
 // get up to drainTimeout to return, then the client disconnects cleanly,
 // sending any acks already given. Subscriptions are kept: they belong to the
 // persistent session. Stop is idempotent.
@@ -231,6 +242,7 @@ func (c *Client) Stop() {
 		go func() { c.running.Wait(); close(done) }()
 		select {
 		case <-done:
+			c.workers.Wait()
 		case <-time.After(drainTimeout):
 			c.log.Warn("stopping with handler calls still running; their messages will be redelivered", "waited", drainTimeout)
 		}

@@ -95,8 +95,8 @@ func (f *fakePaho) SubscribeMultiple(filters map[string]byte, _ paho.MessageHand
 	return doneToken(nil, res)
 }
 
-// deliver hands a message to the client the way paho does with
-// SetOrderMatters(false): on a goroutine of its own.
+// deliver hands a message to the client on a goroutine of its own, so a
+// test can have more messages offered than the client takes.
 func (f *fakePaho) deliver(topic string) {
 	go f.opts.DefaultPublishHandler(nil, &fakeMessage{topic: topic, acks: &f.acks})
 }

@@ -181,12 +181,17 @@ func TestUnackedMessagesAreRedeliveredAfterRestart(t *testing.T) {
 	})
 }
 
+// TestMaxInFlightBoundsHandlerCalls checks both bounds: at most MaxInFlight
+// handlers run, and while they are all busy the client takes at most
+// MaxInFlight more messages from the broker (and one paho is handing over),
+// leaving the rest with the broker rather than in the hub's memory.
 func TestMaxInFlightBoundsHandlerCalls(t *testing.T) {
 	brokers(t, func(t *testing.T, e *env) {
+		const maxInFlight, total = 4, 40
 		var active, peak atomic.Int64
 		release := make(chan struct{})
 		col := newCollector()
-		c := startHub(t, e, 4, func(m *Message) {
+		c := startHub(t, e, maxInFlight, func(m *Message) {
 			n := active.Add(1)
 			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 			}
@@ -195,15 +200,19 @@ func TestMaxInFlightBoundsHandlerCalls(t *testing.T) {
 			col.add(m)
 			m.Ack()
 		}, nil)
-		publishEvents(t, e, "c", 40)
-		waitFor(t, "40 messages to reach the client", 20*time.Second, func() bool { return c.received.Load() >= 40 })
-		if n := active.Load(); n != 4 {
-			t.Fatalf("%d handlers running with 40 messages waiting and MaxInFlight 4", n)
+		publishEvents(t, e, "c", total) // returns once the broker has every one
+		const bound = 2*maxInFlight + 1
+		waitFor(t, "the client to fill its queue", 20*time.Second, func() bool { return c.received.Load() >= bound })
+		if n := c.received.Load(); n > bound {
+			t.Fatalf("the client took %d of %d messages with its %d handlers blocked; want at most %d", n, total, maxInFlight, bound)
+		}
+		if n := active.Load(); n != maxInFlight {
+			t.Fatalf("%d handlers running with %d messages waiting and MaxInFlight %d", n, total, maxInFlight)
 		}
 		close(release)
-		waitFor(t, "all 40 handled", 20*time.Second, func() bool { return col.has("c", 40) })
-		if p := peak.Load(); p != 4 {
-			t.Errorf("peak concurrency %d, want 4", p)
+		waitFor(t, "all 40 handled", 20*time.Second, func() bool { return col.has("c", total) })
+		if p := peak.Load(); p != maxInFlight {
+			t.Errorf("peak concurrency %d, want %d", p, maxInFlight)
 		}
 	})
 }

@@ -27,24 +27,37 @@ func (m *Message) Ack() { m.once.Do(m.ack) }
 // Handler takes one message. It is called concurrently from at most
 // Config.MaxInFlight goroutines and must call m.Ack exactly once, possibly
 // later and from another goroutine, when the message is durably handled (or
-// definitively rejected). While MaxInFlight calls are running, further
-// messages wait for a free slot. paho keeps reading meanwhile, so how many
-// messages wait is bounded by the broker's window of unacknowledged
-// messages for the client (mosquitto's max_inflight_messages, 65535 in the
-// embedded broker), not by this client.
+// definitively rejected). While every handler is busy, up to MaxInFlight
+// further messages wait in the client; past that the client stops reading
+// from the broker, so the broker's queue — not the hub's memory — holds the
+// backlog (TCP pushes back on the broker).
 type Handler func(m *Message)
 
-// onMessage is paho's handler for every message. paho calls it on a new
-// goroutine per message (order does not matter), so blocking here holds only
-// this message.
+// onMessage is paho's handler for every message. paho calls it on its one
+// router goroutine (SetOrderMatters(true)), so blocking here on a full queue
+// stops paho reading from the socket: that is the back-pressure.
 func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 	c.received.Add(1)
 	select {
-	case c.sem <- struct{}{}:
-	case <-c.quit:
-		return // not acknowledged: the broker redelivers it
+	case c.queue <- pm:
+	case <-c.quit: // not acknowledged: the broker redelivers it
 	}
-	defer func() { <-c.sem }()
+}
+
+// work runs handler calls for queued messages until Stop.
+func (c *Client) work() {
+	defer c.workers.Done()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case pm := <-c.queue:
+			c.handle(pm)
+		}
+	}
+}
+
+func (c *Client) handle(pm paho.Message) {
 	c.mu.Lock()
 	if c.stopping {
 		c.mu.Unlock()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/shouwang-hub/shouwang/hub/mqttc"
 )
 
 // ackTimeout bounds the wait for one PUBACK.
@@ -46,7 +48,10 @@ func NewPublisher(ctx context.Context, url, clientID string, window int) (*Publi
 	}
 	opts := paho.NewClientOptions().AddBroker(url).SetClientID(clientID).
 		SetCleanSession(true).SetAutoReconnect(false).SetKeepAlive(30 * time.Second).
-		SetConnectTimeout(10 * time.Second).SetWriteTimeout(ackTimeout).SetOrderMatters(false)
+		SetConnectTimeout(10 * time.Second).SetWriteTimeout(ackTimeout).SetOrderMatters(false).
+		// Buffered reads and batched writes, as the hub's own client: the
+		// load generator shares the two cores with what it measures.
+		SetCustomOpenConnectionFn(mqttc.Dialer(10 * time.Second))
 	c := paho.NewClient(opts)
 	tok := c.Connect()
 	select {
