@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +17,9 @@ import (
 )
 
 // Spool is the durable outbox in front of InfluxDB: telemetry lines wait in
-// it, in order, until the drainer has written them. It lives in its own
+// it, in order, until the drainer has written them. Each Append is one row
+// holding all its lines, so a commit costs one insert however many lines it
+// carries. It lives in its own
 // SQLite file (never PostgreSQL), so telemetry never contends with the
 // registry, and it is migrated by its own goose schema (migrations/spool).
 //
@@ -43,9 +47,12 @@ const spoolReaders = 2
 const windowBytes = devices.WindowSize / 8
 
 const (
-	insertLine   = `INSERT INTO outbox (line) VALUES (?)`
-	upsertWindow = `INSERT INTO telemetry_seq (device_id, max_seq, max_ts, bits) VALUES (?, ?, ?, ?)
-		ON CONFLICT (device_id) DO UPDATE SET max_seq = excluded.max_seq, max_ts = excluded.max_ts, bits = excluded.bits`
+	insertBatch       = `INSERT INTO outbox (line, n) VALUES (?, ?)`
+	upsertWindowsHead = `INSERT INTO telemetry_seq (device_id, max_seq, max_ts, bits) VALUES `
+	upsertWindowsTail = ` ON CONFLICT (device_id) DO UPDATE SET max_seq = excluded.max_seq, max_ts = excluded.max_ts, bits = excluded.bits`
+	// windowsPerUpsert is how many windows one statement writes (4
+	// parameters each, well under SQLite's limit of 32766).
+	windowsPerUpsert = 250
 )
 
 // OpenSpool opens (creating if needed) the spool file at path, brings its
@@ -72,7 +79,7 @@ func OpenSpool(path string, logger *slog.Logger) (*Spool, error) {
 	}
 	s := &Spool{db: db, logger: logger, appended: make(chan struct{}, 1)}
 	var n, b int64
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM outbox`).Scan(&n, &b); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(line) - n + 1), 0) FROM outbox`).Scan(&n, &b); err != nil {
 		db.close()
 		return nil, fmt.Errorf("open spool: count records: %w", err)
 	}
@@ -92,7 +99,8 @@ func (s *Spool) Close() error {
 
 // Append stores lines at the end of the outbox and the given
 // de-duplication windows in one transaction: both or neither. When it
-// returns nil the records are on disk. Every line must be non-empty.
+// returns nil the records are on disk. Every line must be non-empty and
+// without a newline.
 func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]devices.SeqWindow) error {
 	if len(lines) == 0 && len(windows) == 0 {
 		return nil
@@ -101,6 +109,9 @@ func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]d
 	for i, l := range lines {
 		if len(l) == 0 {
 			return fmt.Errorf("spool append: line %d is empty", i)
+		}
+		if bytes.IndexByte(l, '\n') >= 0 {
+			return fmt.Errorf("spool append: line %d has a newline", i)
 		}
 		size += int64(len(l))
 	}
@@ -131,36 +142,52 @@ func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]d
 
 func (s *Spool) appendTx(ctx context.Context, tx *sql.Tx, lines [][]byte, windows map[string]devices.SeqWindow) error {
 	if len(lines) > 0 {
-		ins, err := tx.PrepareContext(ctx, insertLine)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, insertBatch, bytes.Join(lines, []byte{'\n'}), len(lines)); err != nil {
 			return err
-		}
-		defer ins.Close()
-		for _, l := range lines {
-			if _, err := ins.ExecContext(ctx, l); err != nil {
-				return err
-			}
 		}
 	}
-	if len(windows) > 0 {
-		up, err := tx.PrepareContext(ctx, upsertWindow)
-		if err != nil {
-			return err
-		}
-		defer up.Close()
-		var bits [windowBytes]byte
-		for id, w := range windows {
-			for i, word := range w.Bits {
-				binary.LittleEndian.PutUint64(bits[i*8:], word)
-			}
-			// max_seq keeps the uint64's bits in SQLite's int64.
-			if _, err := up.ExecContext(ctx, id, int64(w.Max), w.MaxTS, bits[:]); err != nil {
-				return fmt.Errorf("window of %q: %w", id, err)
-			}
-		}
+	if err := upsertWindows(ctx, tx, windows); err != nil {
+		return err
 	}
 	if s.beforeCommit != nil {
 		return s.beforeCommit()
+	}
+	return nil
+}
+
+// upsertWindows writes the windows with a few multi-row statements.
+func upsertWindows(ctx context.Context, tx *sql.Tx, windows map[string]devices.SeqWindow) error {
+	if len(windows) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(windows))
+	for id := range windows {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // the same statements for the same windows
+	args := make([]any, 0, 4*min(len(ids), windowsPerUpsert))
+	var q strings.Builder
+	for chunk := range slices.Chunk(ids, windowsPerUpsert) {
+		args = args[:0]
+		q.Reset()
+		q.WriteString(upsertWindowsHead)
+		for i, id := range chunk {
+			w := windows[id]
+			bits := make([]byte, windowBytes)
+			for j, word := range w.Bits {
+				binary.LittleEndian.PutUint64(bits[j*8:], word)
+			}
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?,?,?,?)")
+			// max_seq keeps the uint64's bits in SQLite's int64.
+			args = append(args, id, int64(w.Max), w.MaxTS, bits)
+		}
+		q.WriteString(upsertWindowsTail)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("windows: %w", err)
+		}
 	}
 	return nil
 }
@@ -198,24 +225,35 @@ func (s *Spool) SeqWindows(ctx context.Context) (map[string]devices.SeqWindow, e
 	return out, nil
 }
 
-// Peek returns the oldest records, at most limit of them, in order, and the
-// ID of the last one; lastID is 0 when the spool is empty. The records stay
-// until Remove.
+// Peek returns the oldest lines, in order, and the ID of the last record
+// they come from; lastID is 0 when the spool is empty. It returns whole
+// records (one Append each) while they fit in limit lines, and at least one
+// record even if it holds more. The records stay until Remove.
 func (s *Spool) Peek(ctx context.Context, limit int) (lastID int64, lines [][]byte, err error) {
 	if limit <= 0 {
 		return 0, nil, fmt.Errorf("spool peek: limit %d: must be positive", limit)
 	}
-	rows, err := s.db.r.QueryContext(ctx, `SELECT id, line FROM outbox ORDER BY id LIMIT ?`, limit)
+	rows, err := s.db.r.QueryContext(ctx, `SELECT id, line, n FROM outbox ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("spool peek: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var line []byte
-		if err := rows.Scan(&lastID, &line); err != nil {
+		var (
+			id    int64
+			batch []byte
+			n     int
+		)
+		if err := rows.Scan(&id, &batch, &n); err != nil {
 			return 0, nil, fmt.Errorf("spool peek: %w", err)
 		}
-		lines = append(lines, line)
+		if len(lines) > 0 && len(lines)+n > limit {
+			break
+		}
+		lastID = id
+		for l := range bytes.SplitSeq(batch, []byte{'\n'}) {
+			lines = append(lines, l)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return 0, nil, fmt.Errorf("spool peek: %w", err)
@@ -235,7 +273,7 @@ func (s *Spool) Remove(ctx context.Context, throughID int64) error {
 	}
 	defer rollback(tx)
 	var n, size int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM outbox WHERE id <= ?`, throughID).Scan(&n, &size); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(line) - n + 1), 0) FROM outbox WHERE id <= ?`, throughID).Scan(&n, &size); err != nil {
 		return fmt.Errorf("spool remove: %w", err)
 	}
 	if n == 0 {
@@ -252,10 +290,10 @@ func (s *Spool) Remove(ctx context.Context, throughID int64) error {
 	return nil
 }
 
-// Depth is the number of records waiting.
+// Depth is the number of lines waiting.
 func (s *Spool) Depth() int64 { return s.depth.Load() }
 
-// Bytes is roughly how many bytes of lines are waiting.
+// Bytes is how many bytes of lines are waiting, newlines not counted.
 func (s *Spool) Bytes() int64 { return s.bytes.Load() }
 
 // Appended is signalled after every successful Append (a capacity-1

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,22 +64,30 @@ func TestSpoolOrder(t *testing.T) {
 		t.Errorf("Depth %d Bytes %d, want 7 and %d", sp.Depth(), sp.Bytes(), size(a)+size(b))
 	}
 
+	// Peek returns whole Appends while they fit in its limit...
 	id1, got, err := sp.Peek(ctx(t), 5)
-	if err != nil || !reflect.DeepEqual(got, append(append([][]byte{}, a...), b[:2]...)) {
-		t.Fatalf("Peek(5) = %q, %v", got, err)
+	if err != nil || !reflect.DeepEqual(got, a) {
+		t.Fatalf("Peek(5) = %q, %v; want the first Append's 3 lines", got, err)
 	}
-	// Peek does not remove.
-	if again, got2, _ := sp.Peek(ctx(t), 5); again != id1 || len(got2) != 5 {
-		t.Errorf("second Peek = %d, %d lines; want %d, 5", again, len(got2), id1)
+	// ...and does not remove.
+	if again, got2, _ := sp.Peek(ctx(t), 5); again != id1 || len(got2) != 3 {
+		t.Errorf("second Peek = %d, %d lines; want %d, 3", again, len(got2), id1)
+	}
+	// One Append is returned whole even when it is larger than the limit.
+	if again, got2, _ := sp.Peek(ctx(t), 2); again != id1 || !reflect.DeepEqual(got2, a) {
+		t.Errorf("Peek(2) = %d, %q; want %d and the first Append's 3 lines", again, got2, id1)
+	}
+	if _, got2, _ := sp.Peek(ctx(t), 7); !reflect.DeepEqual(got2, append(append([][]byte{}, a...), b...)) {
+		t.Errorf("Peek(7) = %q; want both Appends", got2)
 	}
 	if err := sp.Remove(ctx(t), id1); err != nil {
 		t.Fatal(err)
 	}
-	if sp.Depth() != 2 || sp.Bytes() != size(b[2:]) {
+	if sp.Depth() != 4 || sp.Bytes() != size(b) {
 		t.Errorf("after Remove: Depth %d Bytes %d", sp.Depth(), sp.Bytes())
 	}
 	id2, got, err := sp.Peek(ctx(t), 100)
-	if err != nil || id2 <= id1 || !reflect.DeepEqual(got, b[2:]) {
+	if err != nil || id2 <= id1 || !reflect.DeepEqual(got, b) {
 		t.Fatalf("Peek after Remove = %d %q, %v", id2, got, err)
 	}
 	if err := sp.Remove(ctx(t), id2); err != nil {
@@ -182,8 +191,10 @@ func TestSpoolReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := lines(0, 25)
-	if err := sp.Append(ctx(t), all, map[string]devices.SeqWindow{"a": window(4)}); err != nil {
-		t.Fatal(err)
+	for i := 0; i < len(all); i += 5 {
+		if err := sp.Append(ctx(t), all[i:i+5], map[string]devices.SeqWindow{"a": window(4)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	id, _, _ := sp.Peek(ctx(t), 5)
 	if err := sp.Remove(ctx(t), id); err != nil {
@@ -308,4 +319,52 @@ func BenchmarkSpoolAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// Rows written before batches were stored one to a row hold one line each;
+// they are still counted and drained, in order, before newer batches.
+func TestSpoolReadsOneLineRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spool.db")
+	sp := openSpool(t, path)
+	old := lines(0, 3)
+	for _, l := range old {
+		if _, err := sp.db.w.ExecContext(ctx(t), `INSERT INTO outbox (line) VALUES (?)`, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sp = openSpool(t, path)
+	if sp.Depth() != 3 || sp.Bytes() != size(old) {
+		t.Errorf("Depth %d Bytes %d, want 3 and %d", sp.Depth(), sp.Bytes(), size(old))
+	}
+	newer := lines(3, 2)
+	if err := sp.Append(ctx(t), newer, nil); err != nil {
+		t.Fatal(err)
+	}
+	id, got, err := sp.Peek(ctx(t), 2)
+	if err != nil || !reflect.DeepEqual(got, old[:2]) {
+		t.Fatalf("Peek(2) = %q, %v", got, err)
+	}
+	if err := sp.Remove(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := sp.Peek(ctx(t), 100); err != nil || !reflect.DeepEqual(got, append(old[2:], newer...)) {
+		t.Fatalf("Peek(100) = %q, %v", got, err)
+	}
+	if sp.Depth() != 3 || sp.Bytes() != size(old[2:])+size(newer) {
+		t.Errorf("after Remove: Depth %d Bytes %d", sp.Depth(), sp.Bytes())
+	}
+}
+
+func TestSpoolRefusesALineWithANewline(t *testing.T) {
+	sp := openSpool(t, filepath.Join(t.TempDir(), "spool.db"))
+	err := sp.Append(ctx(t), [][]byte{[]byte("air pm25=1i 1"), []byte("air pm25=2i 2\nair pm25=3i 3")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "line 1 has a newline") {
+		t.Fatalf("Append = %v, want an error naming line 1", err)
+	}
+	if sp.Depth() != 0 {
+		t.Errorf("Depth %d after a refused Append", sp.Depth())
+	}
 }
