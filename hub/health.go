@@ -2,6 +2,7 @@ package hub
 
 import (
 	"sync"
+	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -11,33 +12,38 @@ import (
 // not once per message.
 type healthTracker struct {
 	mu      sync.Mutex
-	pending map[string]devices.HealthUpdate
+	pending map[string]healthNote
+}
+
+// healthNote is a pending update held by value: seen runs for every
+// telemetry message, so it allocates nothing once a device has a note.
+type healthNote struct {
+	lastSeen              time.Time
+	battery, signal       float64
+	hasBattery, hasSignal bool
 }
 
 func newHealthTracker() *healthTracker {
-	return &healthTracker{pending: make(map[string]devices.HealthUpdate)}
+	return &healthTracker{pending: make(map[string]healthNote)}
 }
 
 // seen notes a stored message. A message from a device means it is online.
 func (h *healthTracker) seen(m *devices.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	u := h.pending[m.DeviceID]
-	u.ID = m.DeviceID
-	if m.Received.After(u.LastSeen) {
-		u.LastSeen = m.Received
+	n := h.pending[m.DeviceID]
+	if m.Received.After(n.lastSeen) {
+		n.lastSeen = m.Received
 	}
-	online := true
-	u.Online = &online
 	if m.Telemetry != nil {
 		if v, ok := m.Telemetry.Fields["battery"]; ok {
-			u.Battery = &v
+			n.battery, n.hasBattery = v, true
 		}
 		if v, ok := m.Telemetry.Fields["signal"]; ok {
-			u.Signal = &v
+			n.signal, n.hasSignal = v, true
 		}
 	}
-	h.pending[m.DeviceID] = u
+	h.pending[m.DeviceID] = n
 }
 
 // take returns and forgets the pending updates.
@@ -45,7 +51,15 @@ func (h *healthTracker) take() []devices.HealthUpdate {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make([]devices.HealthUpdate, 0, len(h.pending))
-	for _, u := range h.pending {
+	for id, n := range h.pending {
+		online := true
+		u := devices.HealthUpdate{ID: id, LastSeen: n.lastSeen, Online: &online}
+		if n.hasBattery {
+			u.Battery = &n.battery
+		}
+		if n.hasSignal {
+			u.Signal = &n.signal
+		}
 		out = append(out, u)
 	}
 	clear(h.pending)
@@ -57,8 +71,16 @@ func (h *healthTracker) restore(us []devices.HealthUpdate) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, u := range us {
-		if _, ok := h.pending[u.ID]; !ok {
-			h.pending[u.ID] = u
+		if _, ok := h.pending[u.ID]; ok {
+			continue
 		}
+		n := healthNote{lastSeen: u.LastSeen}
+		if u.Battery != nil {
+			n.battery, n.hasBattery = *u.Battery, true
+		}
+		if u.Signal != nil {
+			n.signal, n.hasSignal = *u.Signal, true
+		}
+		h.pending[u.ID] = n
 	}
 }

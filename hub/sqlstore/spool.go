@@ -32,6 +32,10 @@ type Spool struct {
 	bytes    atomic.Int64
 	appended chan struct{}
 
+	// upsertFull writes windowsPerUpsert windows, prepared once: the
+	// statement is long, and most commits of a busy hub use it.
+	upsertFull *sql.Stmt
+
 	// beforeCommit, when set by a test, runs at the end of Append's
 	// transaction; an error from it aborts the Append.
 	beforeCommit func() error
@@ -77,7 +81,12 @@ func OpenSpool(path string, logger *slog.Logger) (*Spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
-	s := &Spool{db: db, logger: logger, appended: make(chan struct{}, 1)}
+	full, err := db.w.PrepareContext(ctx, upsertWindowsSQL(windowsPerUpsert))
+	if err != nil {
+		db.close()
+		return nil, fmt.Errorf("open spool: prepare: %w", err)
+	}
+	s := &Spool{db: db, logger: logger, appended: make(chan struct{}, 1), upsertFull: full}
 	var n, b int64
 	if err := db.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(line) - n + 1), 0) FROM outbox`).Scan(&n, &b); err != nil {
 		db.close()
@@ -93,7 +102,7 @@ func OpenSpool(path string, logger *slog.Logger) (*Spool, error) {
 
 // Close closes the spool file. It is safe to call more than once.
 func (s *Spool) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.close() })
+	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.upsertFull.Close(), s.db.close()) })
 	return s.closeErr
 }
 
@@ -146,7 +155,7 @@ func (s *Spool) appendTx(ctx context.Context, tx *sql.Tx, lines [][]byte, window
 			return err
 		}
 	}
-	if err := upsertWindows(ctx, tx, windows); err != nil {
+	if err := s.upsertWindows(ctx, tx, windows); err != nil {
 		return err
 	}
 	if s.beforeCommit != nil {
@@ -156,7 +165,7 @@ func (s *Spool) appendTx(ctx context.Context, tx *sql.Tx, lines [][]byte, window
 }
 
 // upsertWindows writes the windows with a few multi-row statements.
-func upsertWindows(ctx context.Context, tx *sql.Tx, windows map[string]devices.SeqWindow) error {
+func (s *Spool) upsertWindows(ctx context.Context, tx *sql.Tx, windows map[string]devices.SeqWindow) error {
 	if len(windows) == 0 {
 		return nil
 	}
@@ -164,32 +173,46 @@ func upsertWindows(ctx context.Context, tx *sql.Tx, windows map[string]devices.S
 	for id := range windows {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids) // the same statements for the same windows
+	slices.Sort(ids) // in key order: the b-tree is walked once
 	args := make([]any, 0, 4*min(len(ids), windowsPerUpsert))
-	var q strings.Builder
+	bits := make([]byte, windowBytes*len(ids))
 	for chunk := range slices.Chunk(ids, windowsPerUpsert) {
 		args = args[:0]
-		q.Reset()
-		q.WriteString(upsertWindowsHead)
-		for i, id := range chunk {
+		for _, id := range chunk {
 			w := windows[id]
-			bits := make([]byte, windowBytes)
+			b := bits[:windowBytes:windowBytes]
+			bits = bits[windowBytes:]
 			for j, word := range w.Bits {
-				binary.LittleEndian.PutUint64(bits[j*8:], word)
+				binary.LittleEndian.PutUint64(b[j*8:], word)
 			}
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?,?,?,?)")
 			// max_seq keeps the uint64's bits in SQLite's int64.
-			args = append(args, id, int64(w.Max), w.MaxTS, bits)
+			args = append(args, id, int64(w.Max), w.MaxTS, b)
 		}
-		q.WriteString(upsertWindowsTail)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		var err error
+		if len(chunk) == windowsPerUpsert {
+			_, err = tx.StmtContext(ctx, s.upsertFull).ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, upsertWindowsSQL(len(chunk)), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("windows: %w", err)
 		}
 	}
 	return nil
+}
+
+// upsertWindowsSQL is the statement that writes n windows.
+func upsertWindowsSQL(n int) string {
+	var q strings.Builder
+	q.WriteString(upsertWindowsHead)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?)")
+	}
+	q.WriteString(upsertWindowsTail)
+	return q.String()
 }
 
 // SeqWindows returns every stored de-duplication window, by device ID.
