@@ -32,7 +32,7 @@ type Config struct {
 	Username      string   // optional
 	Password      string   // optional
 	Subscriptions []string // topic filters, all subscribed at QoS 1; none makes a publisher-only client
-	MaxInFlight   int      // bound on concurrent handler calls, and on messages waiting for one; default 256
+	MaxInFlight   int      // bound on concurrent handler calls, and on messages waiting for one; default 64
 	Handler       Handler
 	// OnConnectionChange, if set, is called with true after each
 	// (re)connect once the subscriptions are made, and with false after
@@ -44,7 +44,7 @@ type Config struct {
 
 // Defaults and fixed settings.
 const (
-	defaultMaxInFlight    = 256
+	defaultMaxInFlight    = 64
 	defaultKeepAlive      = 30 * time.Second
 	defaultConnectTimeout = 10 * time.Second
 	connectRetryInterval  = 2 * time.Second  // first connect, while Start waits
@@ -58,13 +58,18 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	paho       pahoClient        // a fake in unit tests
-	queue      chan paho.Message // taken from paho, waiting for a handler
-	workers    sync.WaitGroup
-	subscribed chan struct{} // closed after the first successful subscribe
-	subOnce    sync.Once
-	quit       chan struct{} // closed by Stop
-	received   atomic.Int64  // messages taken from paho, for tests
+	paho    pahoClient        // a fake in unit tests
+	queue   chan paho.Message // taken from paho, waiting for a handler
+	workers sync.WaitGroup
+
+	// queueMu guards the queue's closing against sends: onMessage sends
+	// under the read lock, Stop closes under the write lock.
+	queueMu     sync.RWMutex
+	queueClosed bool
+	subscribed  chan struct{} // closed after the first successful subscribe
+	subOnce     sync.Once
+	quit        chan struct{} // closed by Stop
+	received    atomic.Int64  // messages taken from paho, for tests
 
 	mu       sync.Mutex // guards stopping and the Add side of running
 	stopping bool
@@ -235,8 +240,12 @@ func (c *Client) Stop() {
 	c.stopOnce.Do(func() {
 		c.mu.Lock()
 		c.stopping = true
-		close(c.quit)
+		close(c.quit) // unblocks onMessage waiting on a full queue
 		c.mu.Unlock()
+		c.queueMu.Lock()
+		c.queueClosed = true
+		close(c.queue) // the workers take what is left, refuse it and return
+		c.queueMu.Unlock()
 
 		done := make(chan struct{})
 		go func() { c.running.Wait(); close(done) }()

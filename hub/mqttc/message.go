@@ -38,22 +38,23 @@ type Handler func(m *Message)
 // stops paho reading from the socket: that is the back-pressure.
 func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 	c.received.Add(1)
+	c.queueMu.RLock()
+	defer c.queueMu.RUnlock()
+	if c.queueClosed {
+		return // stopped: not acknowledged, the broker redelivers it
+	}
 	select {
 	case c.queue <- pm:
 	case <-c.quit: // not acknowledged: the broker redelivers it
 	}
 }
 
-// work runs handler calls for queued messages until Stop.
+// work runs handler calls for queued messages until Stop closes the queue;
+// what is still queued then is left unacknowledged (handle refuses it).
 func (c *Client) work() {
 	defer c.workers.Done()
-	for {
-		select {
-		case <-c.quit:
-			return
-		case pm := <-c.queue:
-			c.handle(pm)
-		}
+	for pm := range c.queue {
+		c.handle(pm)
 	}
 }
 
