@@ -1,13 +1,9 @@
 package devices
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 	"time"
 )
 
@@ -75,69 +71,74 @@ var DefaultLimits = Limits{
 // Decode validates and decodes one uplink payload of native protocol v1 from
 // a device of kind k on channel ch, received at recv. Every error it returns
 // is a *Rejection.
+//
+// The payload is read in one pass (see object.scan); the checks then run in
+// a fixed order, so a payload with several faults is always rejected for the
+// same one: seq, ts, then the channel's own fields (telemetry fields by
+// name), then unknown fields.
 func Decode(lim Limits, k Kind, ch Channel, payload []byte, recv time.Time) (*Message, error) {
-	spec := Spec(k)
-	if spec == nil {
+	c := codecs[k]
+	if c == nil {
 		return nil, reject(ReasonBadValue, "unknown device kind %q", k)
 	}
 	if len(payload) > lim.MaxPayload {
 		return nil, reject(ReasonOversized, "payload of %d bytes exceeds %d", len(payload), lim.MaxPayload)
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &obj); err != nil || obj == nil {
+	l := c.layout(ch)
+	var obj object
+	if !obj.scan(payload, l.names) {
 		return nil, reject(ReasonMalformed, "payload is not a JSON object")
 	}
-	m := &Message{Kind: k, Channel: ch, Received: recv}
+	var m *Message
+	var err error
 	switch ch {
 	case ChannelEvent:
-		if err := decodeHeader(lim, obj, m, true); err != nil {
-			return nil, err
-		}
-		ev, err := decodeEvent(spec, obj)
-		if err != nil {
-			return nil, err
-		}
-		m.Event = ev
+		m, err = decodeEvent(lim, c, &obj, recv)
 	case ChannelTelemetry:
-		if err := decodeHeader(lim, obj, m, true); err != nil {
-			return nil, err
-		}
-		t, err := decodeTelemetry(spec, obj)
-		if err != nil {
-			return nil, err
-		}
-		m.Telemetry = t
+		m, err = decodeTelemetry(lim, l, &obj, recv)
 	case ChannelStatus:
-		// A last will is fixed at connect time, so status carries no
-		// sequence number and is never de-duplicated: it is state.
-		if err := decodeHeader(lim, obj, m, false); err != nil {
-			return nil, err
-		}
-		st, err := decodeStatus(spec, obj)
-		if err != nil {
-			return nil, err
-		}
-		m.Status = st
+		m, err = decodeStatus(lim, l, &obj, recv)
 	default:
 		return nil, reject(ReasonBadTopic, "channel %q is not an uplink channel", ch)
 	}
-	if len(obj) > 0 {
-		return nil, reject(ReasonUnknownField, "unknown field %q for a %s %s message", firstKey(obj), k, ch)
+	if err != nil {
+		return nil, err
 	}
+	if obj.unknown {
+		return nil, reject(ReasonUnknownField, "unknown field %q for a %s %s message", clip(string(obj.leastUnknown)), k, ch)
+	}
+	m.Kind, m.Channel, m.Received = k, ch, recv
 	return m, nil
 }
 
-// decodeHeader takes seq and ts out of obj. They are required on events and
-// telemetry and optional on status.
-func decodeHeader(lim Limits, obj map[string]json.RawMessage, m *Message, required bool) error {
-	raw, ok := obj["seq"]
-	delete(obj, "seq")
-	if !ok && required {
-		return reject(ReasonMissingField, "seq is required")
+// Each channel's message is allocated with its part in one piece.
+type (
+	eventMessage struct {
+		msg Message
+		ev  Event
+		lel float64
 	}
-	if ok {
-		var seq uint64
-		if err := unmarshalStrict(raw, &seq); err != nil {
+	telemetryMessage struct {
+		msg Message
+		t   Telemetry
+	}
+	statusMessage struct {
+		msg             Message
+		st              Status
+		battery, signal float64
+	}
+)
+
+// decodeHeader reads seq and ts into m. They are required on events and
+// telemetry and optional on status.
+func decodeHeader(lim Limits, obj *object, m *Message, recv time.Time, required bool) error {
+	if raw := obj.known[memberSeq]; raw == nil {
+		if required {
+			return reject(ReasonMissingField, "seq is required")
+		}
+	} else {
+		seq, err := parseUint(raw)
+		if err != nil {
 			return reject(ReasonBadType, "seq: want a positive integer")
 		}
 		if seq == 0 || seq > 1<<53 {
@@ -145,154 +146,156 @@ func decodeHeader(lim Limits, obj map[string]json.RawMessage, m *Message, requir
 		}
 		m.Seq = seq
 	}
-	raw, ok = obj["ts"]
-	delete(obj, "ts")
-	if !ok && required {
-		return reject(ReasonMissingField, "ts is required")
-	}
-	if ok {
-		var ms int64
-		if err := unmarshalStrict(raw, &ms); err != nil {
+	if raw := obj.known[memberTS]; raw == nil {
+		if required {
+			return reject(ReasonMissingField, "ts is required")
+		}
+	} else {
+		ms, err := parseInt(raw)
+		if err != nil {
 			return reject(ReasonBadType, "ts: want Unix milliseconds as an integer")
 		}
 		m.TS = time.UnixMilli(ms)
 		switch {
-		case m.TS.After(m.Received.Add(lim.MaxFuture)):
+		case m.TS.After(recv.Add(lim.MaxFuture)):
 			m.TSFlag = TSFuture
-		case m.TS.Before(m.Received.Add(-lim.MaxPast)):
+		case m.TS.Before(recv.Add(-lim.MaxPast)):
 			m.TSFlag = TSPast
 		}
 	}
 	return nil
 }
 
-func decodeEvent(spec *KindSpec, obj map[string]json.RawMessage) (*Event, error) {
-	ev := &Event{}
-	var typ string
-	if raw, ok := obj["type"]; !ok {
+func decodeEvent(lim Limits, c *kindCodec, obj *object, recv time.Time) (*Message, error) {
+	em := &eventMessage{}
+	m, ev := &em.msg, &em.ev
+	if err := decodeHeader(lim, obj, m, recv, true); err != nil {
+		return nil, err
+	}
+	raw := obj.known[memberType]
+	if raw == nil {
 		return nil, reject(ReasonMissingField, "type is required")
-	} else if err := unmarshalStrict(raw, &typ); err != nil {
+	} else if !isString(raw) {
 		return nil, reject(ReasonBadType, "type: want a string")
 	}
-	delete(obj, "type")
-	ev.Type = EventType(typ)
-	if !spec.AllowsEvent(ev.Type) {
-		return nil, reject(ReasonBadValue, "event type %q is not one a %s sends", clip(typ), spec.Kind)
+	typ := unquote(raw)
+	if ev.Type = c.eventType(typ); ev.Type == "" {
+		return nil, reject(ReasonBadValue, "event type %q is not one a %s sends", clip(string(typ)), c.spec.Kind)
 	}
-	if raw, ok := obj["test"]; ok {
-		if err := unmarshalStrict(raw, &ev.Test); err != nil {
+	if raw := obj.known[memberTest]; raw != nil {
+		var ok bool
+		if ev.Test, ok = parseBool(raw); !ok {
 			return nil, reject(ReasonBadType, "test: want true or false")
 		}
-		delete(obj, "test")
 	}
 	if ev.Type == EventTest {
 		ev.Test = true
 	}
-	if raw, ok := obj["lel"]; ok && spec.Kind == KindGas {
-		v, err := number(spec, "lel", raw)
+	if raw := obj.known[memberLEL]; raw != nil { // only a gas detector's events have lel
+		v, err := number(c.event.fields[memberLEL], raw)
 		if err != nil {
 			return nil, err
 		}
-		ev.LEL = &v
-		delete(obj, "lel")
+		em.lel = v
+		ev.LEL = &em.lel
 	}
-	return ev, nil
+	m.Event = ev
+	return m, nil
 }
 
-func decodeTelemetry(spec *KindSpec, obj map[string]json.RawMessage) (*Telemetry, error) {
-	t := &Telemetry{Fields: make(map[string]float64, len(obj))}
-	for _, name := range sortedRawKeys(obj) {
-		if _, ok := spec.Field(name); !ok {
-			continue // reported as unknown by Decode
+func decodeTelemetry(lim Limits, l *layout, obj *object, recv time.Time) (*Message, error) {
+	tm := &telemetryMessage{}
+	m := &tm.msg
+	if err := decodeHeader(lim, obj, m, recv, true); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, raw := range obj.known[memberFields:len(l.names)] {
+		if raw != nil {
+			n++
 		}
-		v, err := number(spec, name, obj[name])
+	}
+	tm.t.Fields = make(map[string]float64, n)
+	// l.names lists the fields by name, so the first bad one is reported.
+	for i := memberFields; i < len(l.names); i++ {
+		raw := obj.known[i]
+		if raw == nil {
+			continue
+		}
+		v, err := number(l.fields[i], raw)
 		if err != nil {
 			return nil, err
 		}
-		t.Fields[name] = v
-		delete(obj, name)
+		tm.t.Fields[l.names[i]] = v
 	}
-	return t, nil
+	m.Telemetry = &tm.t
+	return m, nil
 }
 
-func decodeStatus(spec *KindSpec, obj map[string]json.RawMessage) (*Status, error) {
-	st := &Status{}
-	var state string
-	if raw, ok := obj["state"]; !ok {
+func decodeStatus(lim Limits, l *layout, obj *object, recv time.Time) (*Message, error) {
+	sm := &statusMessage{}
+	m, st := &sm.msg, &sm.st
+	// A last will is fixed at connect time, so status carries no sequence
+	// number and is never de-duplicated: it is state.
+	if err := decodeHeader(lim, obj, m, recv, false); err != nil {
+		return nil, err
+	}
+	raw := obj.known[memberState]
+	if raw == nil {
 		return nil, reject(ReasonMissingField, "state is required")
-	} else if err := unmarshalStrict(raw, &state); err != nil {
+	} else if !isString(raw) {
 		return nil, reject(ReasonBadType, "state: want a string")
 	}
-	delete(obj, "state")
-	switch state {
+	switch state := unquote(raw); string(state) {
 	case "online":
 		st.Online = true
 	case "offline":
 	default:
-		return nil, reject(ReasonBadValue, "state %q: want online or offline", clip(state))
+		return nil, reject(ReasonBadValue, "state %q: want online or offline", clip(string(state)))
 	}
-	if raw, ok := obj["fw"]; ok {
-		if err := unmarshalStrict(raw, &st.Firmware); err != nil {
+	if raw := obj.known[memberFW]; raw != nil {
+		if !isString(raw) {
 			return nil, reject(ReasonBadType, "fw: want a string")
 		}
-		if len(st.Firmware) > 64 {
+		fw := unquote(raw)
+		if len(fw) > 64 {
 			return nil, reject(ReasonOutOfRange, "fw: longer than 64 bytes")
 		}
-		delete(obj, "fw")
+		st.Firmware = string(fw)
 	}
-	for _, name := range []string{"battery", "signal"} {
-		raw, ok := obj[name]
-		if !ok {
-			continue
-		}
-		v, err := number(spec, name, raw)
+	if raw := obj.known[memberBattery]; raw != nil {
+		v, err := number(l.fields[memberBattery], raw)
 		if err != nil {
 			return nil, err
 		}
-		if name == "battery" {
-			st.Battery = &v
-		} else {
-			st.Signal = &v
-		}
-		delete(obj, name)
+		sm.battery = v
+		st.Battery = &sm.battery
 	}
-	return st, nil
+	if raw := obj.known[memberSignal]; raw != nil {
+		v, err := number(l.fields[memberSignal], raw)
+		if err != nil {
+			return nil, err
+		}
+		sm.signal = v
+		st.Signal = &sm.signal
+	}
+	m.Status = st
+	return m, nil
 }
 
-// number decodes a field's value and checks it against the field's range.
-// JSON has no NaN or Inf; a number too large for a float64 is out of range.
-func number(spec *KindSpec, name string, raw json.RawMessage) (float64, error) {
-	f, _ := spec.Field(name)
-	var v float64
-	if err := unmarshalStrict(raw, &v); err != nil {
-		var re *json.UnmarshalTypeError
-		if errors.As(err, &re) && strings.HasPrefix(re.Value, "number") {
-			return 0, reject(ReasonOutOfRange, "%s: number out of range", name)
-		}
-		return 0, reject(ReasonBadType, "%s: want a number", name)
+// number decodes a field's raw value and checks it against the field's
+// range. JSON has no NaN or Inf; a number too large for a float64 is out of
+// range.
+func number(f FieldSpec, raw []byte) (float64, error) {
+	if !isNumber(raw) {
+		return 0, reject(ReasonBadType, "%s: want a number", f.Name)
+	}
+	v, err := parseFloat(raw)
+	if err != nil {
+		return 0, reject(ReasonOutOfRange, "%s: number out of range", f.Name)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < f.Min || v > f.Max {
-		return 0, reject(ReasonOutOfRange, "%s %g: must be between %g and %g %s", name, v, f.Min, f.Max, f.Unit)
+		return 0, reject(ReasonOutOfRange, "%s %g: must be between %g and %g %s", f.Name, v, f.Min, f.Max, f.Unit)
 	}
 	return v, nil
 }
-
-// unmarshalStrict unmarshals one JSON value, treating null as a type error:
-// a field that is present must carry a value.
-func unmarshalStrict(raw json.RawMessage, v any) error {
-	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return &json.UnmarshalTypeError{Value: "null"}
-	}
-	return json.Unmarshal(raw, v)
-}
-
-func sortedRawKeys(obj map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func firstKey(obj map[string]json.RawMessage) string { return clip(sortedRawKeys(obj)[0]) }

@@ -1,0 +1,142 @@
+package devices
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// maxKnown bounds the member names one kind may send on one channel.
+const maxKnown = 12
+
+// object is a payload split into its members in one pass. It keeps the raw
+// value of each member whose name the caller knows, and of the others only
+// the least name, for the rejection.
+type object struct {
+	known        [maxKnown][]byte // raw value of the member named names[i], nil if absent
+	unknown      bool             // some member has a name not in names
+	leastUnknown []byte           // the least such name, unquoted
+}
+
+// scan reads payload, which must be one JSON object and nothing else, into
+// o. It accepts exactly what encoding/json.Unmarshal accepts into a map: the
+// whole payload is valid JSON, duplicate names are allowed and the last one
+// counts, invalid UTF-8 is taken as it is. Names are compared unquoted, so
+// "\u0073eq" is seq. It reports whether payload is a JSON object.
+func (o *object) scan(payload []byte, names []string) bool {
+	d := decoders.Get().(*pooledDecoder)
+	defer d.release()
+	d.buf = *bytes.NewBuffer(payload) // read in place, not copied
+	d.dec.Reset(&d.buf, scanOptions...)
+	dec := &d.dec
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return false
+	}
+	for {
+		switch dec.PeekKind() {
+		case '}':
+			if _, err := dec.ReadToken(); err != nil {
+				return false
+			}
+			_, err := dec.ReadToken()
+			return err == io.EOF // no second value, no trailing bytes
+		case 0: // an error, read by the next call
+			return false
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return false
+		}
+		rawName := inPayload(payload, dec, v)
+		if v, err = dec.ReadValue(); err != nil {
+			return false
+		}
+		rawValue := inPayload(payload, dec, v)
+		// Known names are plain ASCII: a name with no escapes is one of them
+		// exactly when its bytes are.
+		name := rawName[1 : len(rawName)-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			name = unquote(rawName)
+		}
+		if i := indexOf(names, name); i >= 0 {
+			o.known[i] = rawValue
+			continue
+		}
+		if name = unquote(rawName); !o.unknown || bytes.Compare(name, o.leastUnknown) < 0 {
+			o.unknown, o.leastUnknown = true, name
+		}
+	}
+}
+
+// inPayload returns v, the value dec has just read, as the same bytes of
+// payload: those stay valid after the decoder reads on.
+func inPayload(payload []byte, dec *jsontext.Decoder, v jsontext.Value) []byte {
+	end := int(dec.InputOffset())
+	return payload[end-len(v) : end : end]
+}
+
+func indexOf(names []string, name []byte) int {
+	for i, n := range names {
+		if n == string(name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// unquote returns the text of a raw JSON string as encoding/json decodes it:
+// escapes resolved, each byte of invalid UTF-8 and each lone surrogate
+// replaced by U+FFFD. A string with neither escapes nor invalid UTF-8 is
+// returned in place.
+func unquote(raw []byte) []byte {
+	text := raw[1 : len(raw)-1]
+	if bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
+		return text
+	}
+	// raw is valid JSON, so the only errors are the replacements made.
+	text, _ = jsontext.AppendUnquote(nil, raw)
+	return text
+}
+
+// The JSON type of a raw value, by its first byte.
+func isString(raw []byte) bool { return raw[0] == '"' }
+func isNumber(raw []byte) bool { return raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9' }
+
+// parseBool returns the value of a raw JSON true or false.
+func parseBool(raw []byte) (v, ok bool) {
+	switch string(raw) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// parseUint, parseInt and parseFloat convert a raw JSON number as
+// encoding/json does for a uint64, int64 or float64. Other JSON values are
+// not numbers to strconv either, so parseUint and parseInt fail on them.
+func parseUint(raw []byte) (uint64, error)   { return strconv.ParseUint(string(raw), 10, 64) }
+func parseInt(raw []byte) (int64, error)     { return strconv.ParseInt(string(raw), 10, 64) }
+func parseFloat(raw []byte) (float64, error) { return strconv.ParseFloat(string(raw), 64) }
+
+// pooledDecoder is a JSON tokenizer reused across payloads.
+type pooledDecoder struct {
+	buf bytes.Buffer
+	dec jsontext.Decoder
+}
+
+var decoders = sync.Pool{New: func() any { return new(pooledDecoder) }}
+
+// scanOptions make the tokenizer as lenient as encoding/json.Unmarshal and
+// no more: JSON as RFC 8259 has it, with duplicate names and invalid UTF-8.
+var scanOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// release returns d to the pool. It still refers to the payload it read
+// (at most Limits.MaxPayload bytes) until it is reused or the pool drops it
+// at a garbage collection: resetting it here would add about 5 % to Decode.
+func (d *pooledDecoder) release() { decoders.Put(d) }
