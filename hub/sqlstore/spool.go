@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +34,8 @@ type Spool struct {
 	// upsertFull writes windowsPerUpsert windows, prepared once: the
 	// statement is long, and most commits of a busy hub use it.
 	upsertFull *sql.Stmt
+
+	wlog windowLog // the appender's
 
 	// beforeCommit, when set by a test, runs at the end of Append's
 	// transaction; an error from it aborts the Append.
@@ -87,6 +88,10 @@ func OpenSpool(path string, logger *slog.Logger) (*Spool, error) {
 		return nil, fmt.Errorf("open spool: prepare: %w", err)
 	}
 	s := &Spool{db: db, logger: logger, appended: make(chan struct{}, 1), upsertFull: full}
+	if err := s.foldWindowLog(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open spool: %w", err)
+	}
 	var n, b int64
 	if err := db.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(line) - n + 1), 0) FROM outbox`).Scan(&n, &b); err != nil {
 		db.close()
@@ -129,7 +134,8 @@ func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]d
 		return fmt.Errorf("spool append: %w", err)
 	}
 	defer rollback(tx)
-	if err := s.appendTx(ctx, tx, lines, windows); err != nil {
+	committed, err := s.appendTx(ctx, tx, lines, windows)
+	if err != nil {
 		return fmt.Errorf("spool append: %w", err)
 	}
 	// Counted before the commit, while this transaction still holds the only
@@ -142,6 +148,7 @@ func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]d
 		s.bytes.Add(-size)
 		return fmt.Errorf("spool append: commit: %w", err)
 	}
+	committed()
 	select {
 	case s.appended <- struct{}{}:
 	default:
@@ -149,73 +156,26 @@ func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]d
 	return nil
 }
 
-func (s *Spool) appendTx(ctx context.Context, tx *sql.Tx, lines [][]byte, windows map[string]devices.SeqWindow) error {
+func (s *Spool) appendTx(ctx context.Context, tx *sql.Tx, lines [][]byte, windows map[string]devices.SeqWindow) (committed func(), err error) {
 	if len(lines) > 0 {
 		if _, err := tx.ExecContext(ctx, insertBatch, bytes.Join(lines, []byte{'\n'}), len(lines)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := s.upsertWindows(ctx, tx, windows); err != nil {
-		return err
+	committed, err = s.logWindowsTx(ctx, tx, windows)
+	if err != nil {
+		return nil, err
 	}
 	if s.beforeCommit != nil {
-		return s.beforeCommit()
+		if err := s.beforeCommit(); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return committed, nil
 }
 
-// upsertWindows writes the windows with a few multi-row statements.
-func (s *Spool) upsertWindows(ctx context.Context, tx *sql.Tx, windows map[string]devices.SeqWindow) error {
-	if len(windows) == 0 {
-		return nil
-	}
-	ids := make([]string, 0, len(windows))
-	for id := range windows {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids) // in key order: the b-tree is walked once
-	args := make([]any, 0, 4*min(len(ids), windowsPerUpsert))
-	bits := make([]byte, windowBytes*len(ids))
-	for chunk := range slices.Chunk(ids, windowsPerUpsert) {
-		args = args[:0]
-		for _, id := range chunk {
-			w := windows[id]
-			b := bits[:windowBytes:windowBytes]
-			bits = bits[windowBytes:]
-			for j, word := range w.Bits {
-				binary.LittleEndian.PutUint64(b[j*8:], word)
-			}
-			// max_seq keeps the uint64's bits in SQLite's int64.
-			args = append(args, id, int64(w.Max), w.MaxTS, b)
-		}
-		var err error
-		if len(chunk) == windowsPerUpsert {
-			_, err = tx.StmtContext(ctx, s.upsertFull).ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, upsertWindowsSQL(len(chunk)), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("windows: %w", err)
-		}
-	}
-	return nil
-}
-
-// upsertWindowsSQL is the statement that writes n windows.
-func upsertWindowsSQL(n int) string {
-	var q strings.Builder
-	q.WriteString(upsertWindowsHead)
-	for i := range n {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?,?,?,?)")
-	}
-	q.WriteString(upsertWindowsTail)
-	return q.String()
-}
-
-// SeqWindows returns every stored de-duplication window, by device ID.
+// SeqWindows returns every stored de-duplication window, by device ID: the
+// table's, replaced by newer ones from the window log.
 func (s *Spool) SeqWindows(ctx context.Context) (map[string]devices.SeqWindow, error) {
 	rows, err := s.db.r.QueryContext(ctx, `SELECT device_id, max_seq, max_ts, bits FROM telemetry_seq`)
 	if err != nil {
@@ -244,6 +204,13 @@ func (s *Spool) SeqWindows(ctx context.Context) (map[string]devices.SeqWindow, e
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("spool windows: %w", err)
+	}
+	logged, err := s.loggedWindows(ctx, s.db.r)
+	if err != nil {
+		return nil, fmt.Errorf("spool windows: %w", err)
+	}
+	for id, w := range logged {
+		out[id] = w
 	}
 	return out, nil
 }
