@@ -14,58 +14,58 @@ import (
 )
 
 func TestSupervisorSilence(t *testing.T) {
-	sv := alerts.NewSupervisor(alerts.DefaultRules())
+	sv := newWatcher(alerts.DefaultRules())
 	gas := device("gas-1", devices.KindGas, false) // reporting 90 s
 	sos := device("sos-1", devices.KindSOSButton, false)
-	sv.Watch(gas, t0)
-	sv.Watch(sos, t0)
-	sv.Watch(device("air-1", devices.KindAir, false), t0)
+	sv.watch(gas, t0)
+	sv.watch(sos, t0)
+	sv.watch(device("air-1", devices.KindAir, false), t0)
 	if sv.Len() != 2 {
 		t.Fatalf("watching %d devices, want 2 (air is not supervised)", sv.Len())
 	}
-	if _, watched := sv.Seen("air-1", at(time.Second)); watched {
+	if _, watched := sv.seen("air-1", at(time.Second)); watched {
 		t.Error("an air monitor is watched")
 	}
 	if next, ok := sv.Next(); !ok || !next.Equal(at(90*time.Second)) {
 		t.Fatalf("Next = %v %v, want t0+90s", next, ok)
 	}
-	if due := sv.Due(at(90*time.Second - time.Millisecond)); len(due) != 0 {
+	if due := sv.due(at(90*time.Second - time.Millisecond)); len(due) != 0 {
 		t.Fatalf("due before the reporting time: %v", due)
 	}
-	if due := sv.Due(at(90 * time.Second)); !slices.Equal(due, []string{"gas-1"}) {
+	if due := sv.due(at(90 * time.Second)); !slices.Equal(due, []string{"gas-1"}) {
 		t.Fatalf("Due = %v, want gas-1", due)
 	}
-	if due := sv.Due(at(100 * time.Second)); len(due) != 0 {
+	if due := sv.due(at(100 * time.Second)); len(due) != 0 {
 		t.Fatalf("reported twice: %v", due)
 	}
 	if next, _ := sv.Next(); !next.Equal(at(180 * time.Second)) {
 		t.Fatalf("Next = %v, want the sos button's t0+180s", next)
 	}
 	// sos-1 speaks at 60 s: its deadline moves to 240 s.
-	if silent, watched := sv.Seen("sos-1", at(60*time.Second)); silent || !watched {
+	if silent, watched := sv.seen("sos-1", at(60*time.Second)); silent || !watched {
 		t.Fatalf("Seen(sos-1) = %v, %v", silent, watched)
 	}
-	if due := sv.Due(at(200 * time.Second)); len(due) != 0 {
+	if due := sv.due(at(200 * time.Second)); len(due) != 0 {
 		t.Fatalf("due after being seen: %v", due)
 	}
 	// gas-1 comes back at 210 s: it was silent.
-	if silent, watched := sv.Seen("gas-1", at(210*time.Second)); !silent || !watched {
+	if silent, watched := sv.seen("gas-1", at(210*time.Second)); !silent || !watched {
 		t.Fatalf("Seen(gas-1) = %v, %v; want it was silent", silent, watched)
 	}
-	if silent, _ := sv.Seen("gas-1", at(211*time.Second)); silent {
+	if silent, _ := sv.seen("gas-1", at(211*time.Second)); silent {
 		t.Fatal("silent reported twice")
 	}
 	if next, _ := sv.Next(); !next.Equal(at(240 * time.Second)) {
 		t.Fatalf("Next = %v, want t0+240s", next)
 	}
-	if due := sv.Due(at(400 * time.Second)); !slices.Equal(due, []string{"sos-1", "gas-1"}) {
+	if due := sv.due(at(400 * time.Second)); !slices.Equal(due, []string{"sos-1", "gas-1"}) {
 		t.Fatalf("Due = %v, want sos-1 then gas-1 (most overdue first)", due)
 	}
 	if _, ok := sv.Next(); ok {
 		t.Fatal("Next with every device silent")
 	}
-	sv.Forget("gas-1")
-	if _, watched := sv.Seen("gas-1", at(500*time.Second)); watched || sv.Len() != 1 {
+	sv.forget("gas-1")
+	if _, watched := sv.seen("gas-1", at(500*time.Second)); watched || sv.Len() != 1 {
 		t.Fatal("forgotten device still watched")
 	}
 }
@@ -77,24 +77,24 @@ func TestSupervisorOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv := alerts.NewSupervisor(rs)
-	sv.Watch(device("sos-1", devices.KindSOSButton, false), t0)
-	sv.Watch(device("sos-2", devices.KindSOSButton, false), t0)
-	if due := sv.Due(at(5 * time.Minute)); !slices.Equal(due, []string{"sos-1"}) {
+	sv := newWatcher(rs)
+	sv.watch(device("sos-1", devices.KindSOSButton, false), t0)
+	sv.watch(device("sos-2", devices.KindSOSButton, false), t0)
+	if due := sv.due(at(5 * time.Minute)); !slices.Equal(due, []string{"sos-1"}) {
 		t.Fatalf("Due = %v", due)
 	}
-	if due := sv.Due(at(10 * time.Minute)); !slices.Equal(due, []string{"sos-2"}) {
+	if due := sv.due(at(10 * time.Minute)); !slices.Equal(due, []string{"sos-2"}) {
 		t.Fatalf("Due = %v", due)
 	}
 	// A device whose kind changes to one not supervised is forgotten.
-	sv.Watch(device("sos-1", devices.KindAir, false), at(11*time.Minute))
+	sv.watch(device("sos-1", devices.KindAir, false), at(11*time.Minute))
 	if sv.Len() != 1 {
 		t.Fatalf("Len = %d", sv.Len())
 	}
 	// Watch again with a later time: the deadline moves on, but a device
 	// reported silent stays so until Seen.
-	sv.Watch(device("sos-2", devices.KindSOSButton, false), at(11*time.Minute))
-	if silent, _ := sv.Seen("sos-2", at(12*time.Minute)); !silent {
+	sv.watch(device("sos-2", devices.KindSOSButton, false), at(11*time.Minute))
+	if silent, _ := sv.seen("sos-2", at(12*time.Minute)); !silent {
 		t.Fatal("Watch cleared a silent device")
 	}
 }
@@ -103,7 +103,7 @@ func TestSupervisorOverrides(t *testing.T) {
 // each reported exactly when due, once.
 func TestSupervisorManyDevices(t *testing.T) {
 	const n = 100_000
-	sv := alerts.NewSupervisor(alerts.DefaultRules())
+	sv := newWatcher(alerts.DefaultRules())
 	rng := rand.New(rand.NewPCG(1, 2))
 	last := make(map[string]time.Time, n)
 	kinds := []devices.Kind{devices.KindSOSButton, devices.KindSmoke, devices.KindGas}
@@ -112,7 +112,7 @@ func TestSupervisorManyDevices(t *testing.T) {
 	for i := range n {
 		id := fmt.Sprintf("dev-%06d", i)
 		k := kinds[i%3]
-		sv.Watch(device(id, k, false), t0)
+		sv.watch(device(id, k, false), t0)
 		last[id], kindOf[id] = t0, k
 	}
 	// Ten rounds: most devices speak, some fall silent; check Due against
@@ -124,7 +124,7 @@ func TestSupervisorManyDevices(t *testing.T) {
 		for id := range last {
 			if rng.IntN(10) < 8 { // 80 % speak this minute
 				at := now.Add(-time.Duration(rng.IntN(60_000)) * time.Millisecond)
-				was, _ := sv.Seen(id, at)
+				was, _ := sv.seen(id, at)
 				if was != silent[id] {
 					t.Fatalf("round %d: Seen(%s) wasSilent = %v, want %v", round, id, was, silent[id])
 				}
@@ -141,7 +141,7 @@ func TestSupervisorManyDevices(t *testing.T) {
 				silent[id] = true
 			}
 		}
-		got := sv.Due(now)
+		got := sv.due(now)
 		slices.Sort(got)
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
@@ -160,33 +160,99 @@ func TestSupervisorManyDevices(t *testing.T) {
 	}
 }
 
+// TestSupervisorKeys: keys may arrive in any order and leave gaps, a
+// forgotten key can be watched again, and keys never watched are not.
+func TestSupervisorKeys(t *testing.T) {
+	sv := alerts.NewSupervisor(alerts.DefaultRules())
+	sv.Grow(4)
+	sv.Watch(9, "gas-9", devices.KindGas, t0)
+	sv.Watch(2, "sos-2", devices.KindSOSButton, t0)
+	sv.Watch(-1, "gas-x", devices.KindGas, t0)
+	if sv.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", sv.Len())
+	}
+	for _, key := range []int32{0, 3, 8, 10, 1 << 20, -1} {
+		if _, watched := sv.Seen(key, at(time.Second)); watched {
+			t.Errorf("key %d watched", key)
+		}
+	}
+	sv.Forget(5) // never watched: nothing happens
+	sv.Forget(1 << 20)
+	if due := sv.Due(at(90 * time.Second)); !slices.Equal(due, []int32{9}) {
+		t.Fatalf("Due = %v, want [9]", due)
+	}
+	sv.Forget(9)
+	if _, watched := sv.Seen(9, at(100*time.Second)); watched || sv.Len() != 1 {
+		t.Fatalf("forgotten key still watched (Len %d)", sv.Len())
+	}
+	sv.Watch(9, "gas-9", devices.KindGas, at(100*time.Second))
+	if silent, watched := sv.Seen(9, at(101*time.Second)); silent || !watched {
+		t.Fatalf("watched again: Seen = %v, %v; want not silent, watched", silent, watched)
+	}
+	if due := sv.Due(at(191 * time.Second)); !slices.Equal(due, []int32{2, 9}) {
+		t.Fatalf("Due = %v, want [2 9]", due)
+	}
+}
+
+// watcher names devices by ID over a Supervisor's keys, as the hub's
+// device index does with its slots.
+type watcher struct {
+	*alerts.Supervisor
+	keys map[string]int32
+	ids  []string
+}
+
+func newWatcher(rs alerts.RuleSet) *watcher {
+	return &watcher{Supervisor: alerts.NewSupervisor(rs), keys: map[string]int32{}}
+}
+
+func (w *watcher) key(id string) int32 {
+	k, ok := w.keys[id]
+	if !ok {
+		k = int32(len(w.ids))
+		w.keys[id] = k
+		w.ids = append(w.ids, id)
+	}
+	return k
+}
+
+func (w *watcher) watch(d *devices.Device, lastSeen time.Time) {
+	w.Watch(w.key(d.ID), d.ID, d.Kind, lastSeen)
+}
+
+func (w *watcher) seen(id string, at time.Time) (wasSilent, watched bool) {
+	return w.Seen(w.key(id), at)
+}
+
+func (w *watcher) forget(id string) { w.Forget(w.key(id)) }
+
+func (w *watcher) due(now time.Time) []string {
+	var ids []string
+	for _, k := range w.Due(now) {
+		ids = append(ids, w.ids[k])
+	}
+	return ids
+}
+
 // BenchmarkSupervisor measures Seen with a million watched devices and
 // reports the memory the Supervisor holds per device.
 func BenchmarkSupervisor(b *testing.B) {
 	const n = 1_000_000
-	ids := make([]string, n)
-	devs := make([]*devices.Device, n)
 	kinds := []devices.Kind{devices.KindSOSButton, devices.KindSmoke, devices.KindGas}
-	for i := range ids {
-		ids[i] = fmt.Sprintf("dev-%07d", i)
-		devs[i] = &devices.Device{ID: ids[i], Kind: kinds[i%3]}
-	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	sv := alerts.NewSupervisor(alerts.DefaultRules())
-	for _, d := range devs {
-		sv.Watch(d, t0)
+	for i := range n {
+		sv.Watch(int32(i), "dev", kinds[i%3], t0)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	runtime.KeepAlive(devs) // measured apart from the Supervisor: they are the caller's
 	perDevice := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
-	devs = nil
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		sv.Seen(ids[i%n], t0.Add(time.Duration(i)*time.Microsecond))
+		sv.Seen(int32(i%n), t0.Add(time.Duration(i)*time.Microsecond))
 		i++
 	}
 	b.ReportMetric(perDevice, "B/device") // after the loop: ResetTimer drops reported metrics
@@ -198,18 +264,17 @@ func BenchmarkSupervisor(b *testing.B) {
 func BenchmarkSupervisorDue(b *testing.B) {
 	const n = 1_000_000
 	sv := alerts.NewSupervisor(alerts.DefaultRules())
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("dev-%07d", i)
-		sv.Watch(&devices.Device{ID: ids[i], Kind: devices.KindGas}, t0)
+	sv.Grow(n)
+	for i := range n {
+		sv.Watch(int32(i), "dev", devices.KindGas, t0)
 	}
 	now := t0
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
 		now = now.Add(90 * time.Second)
-		for _, id := range ids {
-			sv.Seen(id, now.Add(-time.Second))
+		for i := range n {
+			sv.Seen(int32(i), now.Add(-time.Second))
 		}
 		b.StartTimer()
 		if due := sv.Due(now); len(due) != 0 {

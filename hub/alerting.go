@@ -152,12 +152,13 @@ func (a *Alerting) Close() {
 	})
 }
 
-// telemetryMatters is the in-memory prefilter for the telemetry path.
-func (a *Alerting) telemetryMatters(d *devices.Device, m *devices.Message) bool {
+// telemetryMatters is the in-memory prefilter for the telemetry path. The
+// rules need only the device's ID and kind.
+func (a *Alerting) telemetryMatters(d IndexedDevice, m *devices.Message) bool {
 	a.mu.Lock()
 	set := a.open[d.ID]
 	a.mu.Unlock()
-	return a.svc.TelemetryMatters(d, m, set)
+	return a.svc.TelemetryMatters(&devices.Device{ID: d.ID, Kind: d.Kind}, m, set)
 }
 
 // committed runs after a transaction that changed alerts has committed.

@@ -103,7 +103,7 @@ func (c *Calls) SendToDevice(ctx context.Context, deviceID, sub string, payload 
 }
 
 // handle takes a device's message on its call topics (offer, hangup).
-func (c *Calls) handle(d *devices.Device, sub string, payload []byte) {
+func (c *Calls) handle(d IndexedDevice, sub string, payload []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	refuse := func(reason string, err error) {
@@ -126,7 +126,7 @@ func (c *Calls) handle(d *devices.Device, sub string, payload []byte) {
 	case len(payload) > maxCallPayload:
 		refuse("oversized", fmt.Errorf("%d bytes", len(payload)))
 		return
-	case sub == "offer" && !d.HasCapability(devices.CapVoice):
+	case sub == "offer" && !d.Voice:
 		refuse("not_voice_capable", errors.New("the device is not registered as voice-capable"))
 		return
 	}
@@ -138,7 +138,15 @@ func (c *Calls) handle(d *devices.Device, sub string, payload []byte) {
 
 // onEvent attaches a call's ringing, answer and end to the device's alert.
 func (c *Calls) onEvent(ev voice.CallEvent) {
-	d := c.cfg.Index.Get(ev.Call.DeviceID)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	// The full record: a call may open an sos alert, which carries the
+	// household.
+	d, err := c.cfg.Index.Full(ctx, ev.Call.DeviceID)
+	if err != nil {
+		c.logger.Error("attach call to its alert", "call", ev.Call.ID, "event", ev.Type, "err", err)
+		return
+	}
 	if d == nil {
 		return
 	}
@@ -160,10 +168,8 @@ func (c *Calls) onEvent(ev voice.CallEvent) {
 		}
 	}
 	a := c.cfg.Alerting
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
 	var res alerts.Result
-	err := a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
+	err = a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
 		var err error
 		res, err = a.svc.CallEvent(ctx, tx, d, u)
 		return err
@@ -187,11 +193,11 @@ func (c *Calls) Hangup(ctx context.Context, callID string, by alerts.Actor) erro
 
 // Callback asks a voice-capable device to call the duty room.
 func (c *Calls) Callback(ctx context.Context, deviceID string, by alerts.Actor) error {
-	d := c.cfg.Index.Get(deviceID)
-	if d == nil {
+	d, ok := c.cfg.Index.Get(deviceID)
+	if !ok {
 		return devices.Errorf(devices.ENOTFOUND, "device %q not found", deviceID)
 	}
-	if !d.HasCapability(devices.CapVoice) {
+	if !d.Voice {
 		return devices.Errorf(devices.EINVALID, "device %s cannot make voice calls", deviceID)
 	}
 	var alertID int64

@@ -146,8 +146,8 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 		ack()
 		return
 	}
-	d := in.cfg.Index.Get(id)
-	if d == nil {
+	d, ok := in.cfg.Index.Get(id)
+	if !ok {
 		in.rejectMsg(devices.ReasonUnregistered, id, topic, errors.New("no registered device with this id"))
 		in.NoteUnregistered(id, "published on "+string(ch), now)
 		ack()
@@ -179,7 +179,7 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 	if m.TSFlag != devices.TSOK {
 		in.cfg.Metrics.tsFlagged.WithLabelValues(string(m.TSFlag)).Inc()
 	}
-	in.cfg.Metrics.received.WithLabelValues(string(ch)).Inc()
+	in.cfg.Metrics.countReceived(ch)
 	path := in.store
 	if ch == devices.ChannelTelemetry {
 		path = in.telemetry
@@ -232,11 +232,11 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 			late++
 		}
 		changed[m.DeviceID] = w
-		d := in.cfg.Index.Get(m.DeviceID)
-		if d == nil {
+		d, ok := in.cfg.Index.Get(m.DeviceID)
+		if !ok {
 			continue // deleted since it was routed; nothing to file it under
 		}
-		lines = append(lines, influx.Line(m, d))
+		lines = append(lines, influx.Line(m, d.Location))
 		in.health.seen(m)
 		if in.cfg.Alerting != nil && in.cfg.Alerting.telemetryMatters(d, m) {
 			relevant = append(relevant, m)
@@ -272,7 +272,10 @@ func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.
 	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
 		results = results[:0]
 		for _, m := range relevant {
-			d := in.cfg.Index.Get(m.DeviceID)
+			d, err := in.cfg.Index.Full(ctx, m.DeviceID)
+			if err != nil {
+				return err
+			}
 			if d == nil {
 				continue
 			}
@@ -366,7 +369,10 @@ func (in *Ingest) applyAlerts(ctx context.Context, tx IngestTx, m *devices.Messa
 	if in.cfg.Alerting == nil {
 		return nil
 	}
-	d := in.cfg.Index.Get(m.DeviceID)
+	d, err := in.cfg.Index.Full(ctx, m.DeviceID)
+	if err != nil {
+		return err
+	}
 	if d == nil {
 		return nil
 	}

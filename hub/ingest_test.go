@@ -135,10 +135,13 @@ func (s *fakeStore) RecordUnregistered(ctx context.Context, id, detail string, a
 
 func newTestIngest(t *testing.T, spool *fakeSpool, store *fakeStore) (*Ingest, *Metrics) {
 	t.Helper()
-	idx := &DeviceIndex{devices: map[string]*devices.Device{
-		"gas-1": {ID: "gas-1", Kind: devices.KindGas, Location: devices.Location{Community: "阳光社区"}},
-		"sos-1": {ID: "sos-1", Kind: devices.KindSOSButton, Location: devices.Location{Community: "阳光社区"}},
-	}}
+	idx, err := LoadIndex(context.Background(), newMemSource(
+		&devices.Device{ID: "gas-1", Kind: devices.KindGas, Location: devices.Location{Community: "阳光社区"}},
+		&devices.Device{ID: "sos-1", Kind: devices.KindSOSButton, Location: devices.Location{Community: "阳光社区"}},
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := NewMetrics()
 	in, err := NewIngest(context.Background(), IngestConfig{
 		Index: idx, Store: store, Spool: spool, Metrics: m,

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,10 +13,11 @@ import (
 
 // supervision watches life-safety devices for silence with one goroutine
 // and one timer, however many devices there are: alerts.Supervisor keeps
-// their deadlines in a heap. A device is watched from its first message
-// (a device registered but never installed is not yet silent); at start
-// every device the hub has heard from gets a full reporting time of grace,
-// so a hub restart does not flag a street of devices at once.
+// their deadlines in a heap, naming each device by its slot in the device
+// index. A device is watched from its first message (a device registered
+// but never installed is not yet silent); at start every device the hub
+// has heard from gets a full reporting time of grace, so a hub restart does
+// not flag a street of devices at once.
 type supervision struct {
 	a      *Alerting
 	logger *slog.Logger
@@ -28,43 +30,48 @@ type supervision struct {
 
 func newSupervision(a *Alerting, rules alerts.RuleSet, start time.Time, logger *slog.Logger) *supervision {
 	s := &supervision{a: a, logger: logger, kick: make(chan struct{}, 1), sv: alerts.NewSupervisor(rules)}
-	for _, d := range a.cfg.Index.All() {
-		if !d.Health.LastSeen.IsZero() {
-			s.sv.Watch(d, start)
+	idx := a.cfg.Index
+	s.sv.Grow(idx.slotCount())
+	idx.each(func(slot int32, d IndexedDevice) {
+		if d.HeardFrom {
+			s.sv.Watch(slot, d.ID, d.Kind, start)
 		}
-	}
+	})
 	return s
 }
 
 // seen records a message from a device. It is on the ingest hot path: it
 // takes the lock for an O(1) update and defers any store work.
 func (s *supervision) seen(id string, at time.Time) {
-	s.mu.Lock()
-	silent, watched := s.sv.Seen(id, at)
-	if !watched {
-		if d := s.a.cfg.Index.Get(id); d != nil {
-			s.sv.Watch(d, at)
-		}
+	slot, d, ok := s.a.cfg.Index.lookup(id)
+	if !ok {
+		return
 	}
+	s.mu.Lock()
+	silent, watched := s.sv.Seen(slot, at)
+	started := !watched && s.sv.Watch(slot, d.ID, d.Kind, at)
 	if silent {
-		s.returned = append(s.returned, id)
+		s.returned = append(s.returned, d.ID)
 	}
 	s.mu.Unlock()
-	if silent || !watched {
+	if silent || started {
 		wake(s.kick)
 	}
 }
 
 func (s *supervision) deviceChanged(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.a.cfg.Index.Get(id)
-	if d == nil {
-		s.sv.Forget(id)
+	slot, d, ok := s.a.cfg.Index.lookup(id)
+	if slot < 0 {
 		return
 	}
-	if !d.Health.LastSeen.IsZero() {
-		s.sv.Watch(d, s.a.cfg.Now())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !ok {
+		s.sv.Forget(slot)
+		return
+	}
+	if d.HeardFrom {
+		s.sv.Watch(slot, d.ID, d.Kind, s.a.cfg.Now())
 	}
 	wake(s.kick)
 }
@@ -77,44 +84,103 @@ func (s *supervision) run(ctx context.Context) {
 		if !sleepUntil(ctx, s.a.cfg.Now(), next, ok, time.Minute, s.kick) {
 			return
 		}
-		now := s.a.cfg.Now()
-		s.mu.Lock()
-		silent := s.sv.Due(now)
-		returned := s.returned
-		s.returned = nil
-		s.mu.Unlock()
-		for _, id := range returned {
-			s.apply(ctx, id, func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error) {
-				return s.a.svc.DeviceReturned(ctx, tx, d, now)
-			})
+		s.sweep(ctx, s.a.cfg.Now())
+	}
+}
+
+// supervisionBatch is how many devices' verdicts share one store
+// transaction: the devices of a street that lost power are flagged in a
+// few commits rather than one each, and a transaction stays short enough
+// not to hold up ingest's writes for long.
+const supervisionBatch = 32
+
+// sweep applies what supervision learned by now: devices heard from again
+// after they were reported silent, and devices silent past their
+// reporting time.
+func (s *supervision) sweep(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	silent := s.sv.Due(now)
+	returned := s.returned
+	s.returned = nil
+	s.mu.Unlock()
+	s.apply(ctx, returned, func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error) {
+		return s.a.svc.DeviceReturned(ctx, tx, d, now)
+	})
+	ids := make([]string, 0, len(silent))
+	for _, slot := range silent {
+		if d, ok := s.a.cfg.Index.at(slot); ok { // else removed since it was watched
+			ids = append(ids, d.ID)
 		}
-		for _, id := range silent {
-			s.a.cfg.Metrics.silent.Inc()
-			s.apply(ctx, id, func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error) {
-				return s.a.svc.DeviceSilent(ctx, tx, d, d.Health.LastSeen, now)
-			})
+	}
+	s.a.cfg.Metrics.silent.Add(float64(len(ids)))
+	s.apply(ctx, ids, func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error) {
+		return s.a.svc.DeviceSilent(ctx, tx, d, d.Health.LastSeen, now)
+	})
+}
+
+// verdict applies supervision's verdict on one device inside tx.
+type verdict func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error)
+
+// apply runs fn on each device's full record (read from the store: an
+// alert carries the household), supervisionBatch devices to a transaction.
+// When a batch fails, its devices are tried one by one, so one device's
+// failure does not cost the others their alerts.
+func (s *supervision) apply(ctx context.Context, ids []string, fn verdict) {
+	for batch := range slices.Chunk(ids, supervisionBatch) {
+		devs := make([]*devices.Device, 0, len(batch))
+		for _, id := range batch {
+			d, err := s.a.cfg.Index.Full(ctx, id)
+			if err != nil {
+				s.failed(ctx, id, err)
+			} else if d != nil {
+				devs = append(devs, d)
+			}
+		}
+		err := s.applyTx(ctx, devs, fn)
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		if len(devs) == 1 {
+			s.failed(ctx, devs[0].ID, err)
+			continue
+		}
+		for _, d := range devs {
+			if err := s.applyTx(ctx, []*devices.Device{d}, fn); err != nil {
+				s.failed(ctx, d.ID, err)
+			}
 		}
 	}
 }
 
-func (s *supervision) apply(ctx context.Context, id string, fn func(alerts.Tx, *devices.Device) (*alerts.Alert, error)) {
-	d := s.a.cfg.Index.Get(id)
-	if d == nil {
-		return
+// applyTx runs fn on devs in one transaction and, once it has committed,
+// passes on what changed.
+func (s *supervision) applyTx(ctx context.Context, devs []*devices.Device, fn verdict) error {
+	if len(devs) == 0 {
+		return nil
 	}
 	var res alerts.Result
 	err := s.a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
-		al, err := fn(tx, d)
-		if al != nil {
-			res.Changed = append(res.Changed, al)
+		res.Changed = res.Changed[:0]
+		for _, d := range devs {
+			al, err := fn(tx, d)
+			if err != nil {
+				return err
+			}
+			if al != nil {
+				res.Changed = append(res.Changed, al)
+			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
-		if ctx.Err() == nil {
-			s.logger.Error("supervision", "device", id, "err", err)
-		}
-		return
+		return err
 	}
 	s.a.committed(res)
+	return nil
+}
+
+func (s *supervision) failed(ctx context.Context, id string, err error) {
+	if ctx.Err() == nil {
+		s.logger.Error("supervision", "device", id, "err", err)
+	}
 }

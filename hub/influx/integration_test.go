@@ -48,7 +48,7 @@ func telemetryLines(from, n int) [][]byte {
 		d := &devices.Device{ID: dev, Kind: devices.KindGas, Location: devices.Location{
 			Community: communities[i%2], Grid: "第" + fmt.Sprint(i%3) + "网格", Building: "3号楼",
 		}}
-		lines[k] = Line(m, d)
+		lines[k] = Line(m, &d.Location)
 	}
 	return lines
 }
@@ -104,7 +104,7 @@ func TestIntegrationTagsAndFlaggedTS(t *testing.T) {
 	for i, c := range communities {
 		m := &devices.Message{DeviceID: "air-1", Kind: devices.KindAir, Seq: uint64(i + 1), TS: t0.Add(time.Duration(i) * time.Second), Received: t0,
 			Telemetry: &devices.Telemetry{Fields: map[string]float64{"pm25": float64(i)}}}
-		spool.Append(Line(m, &devices.Device{Location: devices.Location{Community: c}}))
+		spool.Append(Line(m, &devices.Location{Community: c}))
 	}
 	if err := w.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -234,7 +234,7 @@ func TestIntegrationHistory(t *testing.T) {
 			if i >= 2 {
 				community = "幸福里" // the device moved: a second series, merged in the first window
 			}
-			spool.Append(Line(m, &devices.Device{Location: devices.Location{Community: community}}))
+			spool.Append(Line(m, &devices.Location{Community: community}))
 		}
 	}
 	if err := w.Flush(context.Background()); err != nil {

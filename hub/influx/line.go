@@ -24,12 +24,13 @@ const (
 	FieldTSFlag   = "ts_flag"   // string: why the device's ts was not trusted
 )
 
-// Line formats one telemetry message from device d as a line of InfluxDB
-// line protocol, without a trailing newline: measurement = kind; tags
-// building, community, device, grid, kind (empty ones left out); fields =
+// Line formats one telemetry message as a line of InfluxDB line protocol,
+// without a trailing newline: measurement = m.Kind; tags building,
+// community, device (m.DeviceID), grid, kind (empty ones left out); fields =
 // each reading as a float, seq as an integer and, when the device's ts was
 // flagged, device_ts (integer ms) and ts_flag (string); the timestamp is
-// m.Time() in nanoseconds. d supplies the location tags and may be nil.
+// m.Time() in nanoseconds. loc supplies the location tags (community, grid
+// and building; the rest is not read) and may be nil.
 //
 // Line writes byte for byte what the client library's line-protocol encoder
 // (github.com/influxdata/line-protocol, used by WritePoint) writes for the
@@ -41,17 +42,10 @@ const (
 // in tag values with the look-alike U+FF3C '＼'. Tabs and newlines in tag
 // values are escaped as the library does (`\t`, `\n`), and InfluxDB 1.8
 // stores those escapes as two characters.
-func Line(m *devices.Message, d *devices.Device) []byte {
+func Line(m *devices.Message, loc *devices.Location) []byte {
 	kind, id := m.Kind, m.DeviceID
-	var loc devices.Location
-	if d != nil {
-		loc = d.Location
-		if kind == "" {
-			kind = d.Kind
-		}
-		if id == "" {
-			id = d.ID
-		}
+	if loc == nil {
+		loc = &noLocation
 	}
 	var readings map[string]float64
 	if m.Telemetry != nil {
@@ -98,6 +92,8 @@ func Line(m *devices.Message, d *devices.Device) []byte {
 	}
 	return b
 }
+
+var noLocation devices.Location
 
 func appendTag(b []byte, key, value string) []byte {
 	if value == "" {

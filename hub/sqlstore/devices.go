@@ -286,24 +286,6 @@ func scanDevices(rows *sql.Rows, capacity int) ([]*devices.Device, error) {
 	return list, rows.Err()
 }
 
-// LoadDeviceIndex returns every registered device, ordered by ID, in one
-// query: the hub builds its in-memory index from it at start.
-func (s *Store) LoadDeviceIndex(ctx context.Context) ([]*devices.Device, error) {
-	var n int
-	if err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("load device index: %w", err)
-	}
-	rows, err := s.db.r.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("load device index: %w", err)
-	}
-	list, err := scanDevices(rows, n)
-	if err != nil {
-		return nil, fmt.Errorf("load device index: %w", err)
-	}
-	return list, nil
-}
-
 // UpdateDevice replaces the installer-supplied fields of d (kind, vendor,
 // model, capabilities, location, resident, contacts, grid worker) and sets
 // its UpdatedAt. Health, password and CreatedAt are left as they are.

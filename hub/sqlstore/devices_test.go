@@ -264,12 +264,8 @@ func TestListDevicesLimits(t *testing.T) {
 	if err != nil || len(list) != MaxListLimit {
 		t.Errorf("limit 5000: %d listed, %v; want %d", len(list), err, MaxListLimit)
 	}
-	all, err := s.LoadDeviceIndex(ctx(t))
-	if err != nil || len(all) != n {
-		t.Fatalf("LoadDeviceIndex: %d, %v; want %d", len(all), err, n)
-	}
-	if all[0].ID != "d00000" || all[n-1].ID != fmt.Sprintf("d%05d", n-1) || all[7].Contacts[0].Phone != "13800000000" {
-		t.Errorf("LoadDeviceIndex order or content wrong: first %s last %s", all[0].ID, all[n-1].ID)
+	if got, err := s.CountDevices(ctx(t)); err != nil || got != n {
+		t.Errorf("CountDevices = %d, %v; want %d", got, err, n)
 	}
 }
 
