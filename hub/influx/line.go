@@ -62,20 +62,7 @@ func Line(m *devices.Message, loc *devices.Location) []byte {
 	b = appendTag(b, TagKind, string(kind))
 	b = append(b, ' ')
 
-	var scratch [16]string
-	names := scratch[:0]
-	for name, v := range readings {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) { // not representable; the library drops them too
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		b = appendEscaped(b, name, &keyEscapes)
-		b = append(b, '=')
-		b = strconv.AppendFloat(b, readings[name], 'f', -1, 64)
-		b = append(b, ',')
-	}
+	b = appendReadings(b, kind, readings)
 	b = append(b, FieldSeq+"="...)
 	b = strconv.AppendInt(b, int64(m.Seq), 10)
 	b = append(b, 'i')
@@ -94,6 +81,53 @@ func Line(m *devices.Message, loc *devices.Location) []byte {
 }
 
 var noLocation devices.Location
+
+// fieldOrder is each kind's telemetry field names in key order, the order
+// the fields are written in, worked out once.
+var fieldOrder = func() map[devices.Kind][]string {
+	out := make(map[devices.Kind][]string, len(devices.Kinds))
+	for _, k := range devices.Kinds {
+		var names []string
+		for _, f := range devices.Spec(k).AllFields() {
+			names = append(names, f.Name)
+		}
+		slices.Sort(names)
+		out[k] = names
+	}
+	return out
+}()
+
+// appendReadings writes the readings as fields in key order, each followed
+// by a comma. Decoded telemetry has only its kind's fields, so they are
+// looked up in the kind's order; a reading of any other name sends all of
+// them through a sort instead.
+func appendReadings(b []byte, kind devices.Kind, readings map[string]float64) []byte {
+	var scratch [16]string
+	names := scratch[:0]
+	for _, name := range fieldOrder[kind] {
+		if _, ok := readings[name]; ok {
+			names = append(names, name)
+		}
+	}
+	if len(names) != len(readings) {
+		names = names[:0]
+		for name := range readings {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+	}
+	for _, name := range names {
+		v := readings[name]
+		if math.IsNaN(v) || math.IsInf(v, 0) { // not representable; the library drops them too
+			continue
+		}
+		b = appendEscaped(b, name, &keyEscapes)
+		b = append(b, '=')
+		b = strconv.AppendFloat(b, v, 'f', -1, 64)
+		b = append(b, ',')
+	}
+	return b
+}
 
 func appendTag(b []byte, key, value string) []byte {
 	if value == "" {
