@@ -61,8 +61,11 @@ type Ingest struct {
 	telemetry *committer[*devices.Message]
 	store     *committer[*devices.Message]
 
-	// windows is owned by the telemetry committer goroutine.
+	// windows is owned by the telemetry committer goroutine, and so is
+	// changed, the scratch map of a batch's windows, kept between batches
+	// so a busy hub does not grow a new one for every commit.
 	windows map[string]devices.SeqWindow
+	changed map[string]devices.SeqWindow
 
 	health *healthTracker
 
@@ -213,7 +216,11 @@ func (in *Ingest) NoteUnregistered(id, detail string, now time.Time) {
 // messages as line protocol and appends them and the windows to the spool in
 // one transaction. The windows change in memory only once that commit holds.
 func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message) error {
-	changed := make(map[string]devices.SeqWindow)
+	if in.changed == nil {
+		in.changed = make(map[string]devices.SeqWindow, len(batch))
+	}
+	changed := in.changed
+	clear(changed)
 	lines := make([][]byte, 0, len(batch))
 	var relevant []*devices.Message
 	var dups, restarts, late int
