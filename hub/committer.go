@@ -22,6 +22,12 @@ type committer[T any] struct {
 	name     string
 	in       chan pending[T]
 	maxBatch int
+	// linger, when positive, is how long a commit waits for more when it
+	// found fewer than lingerBelow items queued: at a moderate, steady rate
+	// that turns many tiny transactions (each with its fsync) into a few
+	// larger ones. Under heavy load batches are large and nothing waits.
+	linger      time.Duration
+	lingerBelow int
 	commit   func(ctx context.Context, batch []T) error
 	observe  func(size int, took time.Duration, err error)
 	logger   *slog.Logger
@@ -60,6 +66,9 @@ func (c *committer[T]) run(ctx context.Context) {
 				break gather
 			}
 		}
+		if c.linger > 0 && len(batch) < c.lingerBelow {
+			batch = c.gatherFor(batch)
+		}
 		items = items[:0]
 		for _, p := range batch {
 			items = append(items, p.item)
@@ -72,6 +81,25 @@ func (c *committer[T]) run(ctx context.Context) {
 		}
 		clear(batch) // let the messages be collected
 	}
+}
+
+// gatherFor adds items to batch for up to c.linger, until it is full or
+// c.in is closed.
+func (c *committer[T]) gatherFor(batch []pending[T]) []pending[T] {
+	t := time.NewTimer(c.linger)
+	defer t.Stop()
+	for len(batch) < c.maxBatch {
+		select {
+		case p, ok := <-c.in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (c *committer[T]) commitWithRetry(ctx context.Context, items []T) bool {

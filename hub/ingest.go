@@ -51,6 +51,13 @@ type IngestConfig struct {
 	HealthFlushEvery time.Duration
 }
 
+// A telemetry commit that finds fewer than telemetryLingerBelow messages
+// queued waits up to telemetryLinger for more (see committer.linger).
+const (
+	telemetryLinger      = 10 * time.Millisecond
+	telemetryLingerBelow = 64
+)
+
 // Ingest routes messages from devices: it decodes and validates them,
 // de-duplicates them, makes them durable and then acknowledges them.
 type Ingest struct {
@@ -118,6 +125,8 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		quit:    make(chan struct{}),
 	}
 	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger)
+	// Telemetry may wait a little to share a transaction; events never do.
+	in.telemetry.linger, in.telemetry.lingerBelow = telemetryLinger, telemetryLingerBelow
 	in.store = newCommitter("event", cfg.Queue, cfg.MaxBatch, in.commitStore, cfg.Metrics.observeCommit("event"), logger)
 	return in, nil
 }
