@@ -45,6 +45,12 @@ type Config struct {
 	MaxBackoff     time.Duration // longest wait between retries; default 30s
 	DeadLetterPath string        // rejected lines are appended here; empty: they are only logged
 	Timeout        time.Duration // per request; default 10s
+	// Linger is how long the writer waits for a full batch after writing
+	// a partial one, so a moderate, steady flow goes out in a few larger
+	// requests (and spool removals) instead of many small ones; default
+	// 100ms, negative for none. Telemetry reaches InfluxDB up to this much
+	// later; nothing is held back from the spool.
+	Linger time.Duration
 }
 
 // Defaults for the zero values of Config.
@@ -52,6 +58,7 @@ const (
 	DefaultBatchSize  = 5000
 	DefaultMaxBackoff = 30 * time.Second
 	DefaultTimeout    = 10 * time.Second
+	DefaultLinger     = 100 * time.Millisecond
 )
 
 func (c *Config) validate() error {
@@ -79,6 +86,9 @@ func (c *Config) validate() error {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 	return nil
 }
@@ -115,6 +125,7 @@ type Writer struct {
 	// Flush never write the same batch twice. It guards the fields below.
 	drain    chan struct{}
 	pending  *batch
+	lastSize int // lines in the last batch written
 	backoff  time.Duration
 	streak   streak
 	rejectAt time.Time // last time a rejection was logged
@@ -188,6 +199,9 @@ func (w *Writer) Run(ctx context.Context) error {
 			return nil // only ctx ends drainOne with an error
 		}
 		if !empty {
+			if w.lastSize < w.cfg.BatchSize && !w.linger(ctx) {
+				return nil
+			}
 			continue
 		}
 		idle.Reset(w.pingEvery)
@@ -201,6 +215,28 @@ func (w *Writer) Run(ctx context.Context) error {
 			case <-idle.C:
 				_ = w.Ping(ctx)
 				idle.Reset(w.pingEvery)
+			}
+		}
+	}
+}
+
+// linger waits, after a partial batch, until a full batch waits in the
+// spool or cfg.Linger has passed. It reports false when ctx ended.
+func (w *Writer) linger(ctx context.Context) bool {
+	if w.cfg.Linger <= 0 || w.spool.Depth() >= int64(w.cfg.BatchSize) {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(w.cfg.Linger)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-w.spool.Appended():
+			if w.spool.Depth() >= int64(w.cfg.BatchSize) {
+				return true
 			}
 		}
 	}

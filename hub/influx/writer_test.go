@@ -389,6 +389,24 @@ func TestWriterRunWaitsForAppends(t *testing.T) {
 	spool.checkInOrder(t)
 }
 
+// After a partial batch the writer waits for a full one (or Linger), so a
+// moderate flow leaves in few requests.
+func TestWriterLingersAfterAPartialBatch(t *testing.T) {
+	f := newFakeInflux(t, ok)
+	spool := newMemSpool()
+	w := newTestWriter(t, Config{URL: f.URL, BatchSize: 5, Linger: time.Hour}, spool, nil)
+	runWriter(t, w)
+	spool.Append(numberedLines(1, 3)...)
+	eventually(t, 10*time.Second, "the first, partial batch written", func() bool { return len(f.got()) == 3 })
+	spool.Append(numberedLines(4, 2)...) // under a batch: held while lingering
+	spool.Append(numberedLines(6, 3)...) // now 5 wait: a full batch goes at once
+	eventually(t, 10*time.Second, "the full batch written", func() bool { return len(f.got()) == 8 })
+	if n := w.Stats().Batches; n != 2 {
+		t.Errorf("%d batches, want 2: the lines appended while lingering go together", n)
+	}
+	spool.checkInOrder(t)
+}
+
 func TestWriterRetriesSpoolErrors(t *testing.T) {
 	f := newFakeInflux(t, ok)
 	spool := newMemSpool()
