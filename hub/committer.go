@@ -28,10 +28,10 @@ type committer[T any] struct {
 	// larger ones. Under heavy load batches are large and nothing waits.
 	linger      time.Duration
 	lingerBelow int
-	commit   func(ctx context.Context, batch []T) error
-	observe  func(size int, took time.Duration, err error)
-	logger   *slog.Logger
-	done     chan struct{}
+	commit      func(ctx context.Context, batch []T) error
+	observe     func(size int, took time.Duration, err error)
+	logger      *slog.Logger
+	done        chan struct{}
 }
 
 func newCommitter[T any](name string, queue, maxBatch int, commit func(context.Context, []T) error,
