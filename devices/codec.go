@@ -89,6 +89,9 @@ func Decode(lim Limits, k Kind, ch Channel, payload []byte, recv time.Time) (*Me
 	if !obj.scan(payload, l.names) {
 		return nil, reject(ReasonMalformed, "payload is not a JSON object")
 	}
+	if obj.repeated != nil {
+		return nil, reject(ReasonMalformed, "payload repeats the name %q", obj.repeated)
+	}
 	var m *Message
 	var err error
 	switch ch {

@@ -102,6 +102,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"json array", KindGas, ChannelTelemetry, `[1,2]`, ReasonMalformed},
 		{"json null", KindGas, ChannelTelemetry, `null`, ReasonMalformed},
 		{"NaN literal", KindGas, ChannelTelemetry, `{"seq":1,"ts":1763800000000,"lel":NaN}`, ReasonMalformed},
+		// Two readings of one name: which counts would be a guess (a gas
+		// alarm hidden behind a second, quiet "lel"), so neither does.
+		{"repeated reading", KindGas, ChannelTelemetry, `{"seq":1,"ts":1763800000000,"lel":200,"lel":1}`, ReasonMalformed},
+		{"repeated seq", KindGas, ChannelTelemetry, `{"seq":1,"ts":1763800000000,"seq":2}`, ReasonMalformed},
+		{"repeated through an escape", KindSOSButton, ChannelEvent, `{"seq":1,"ts":1763800000000,"type":"sos","\u0074ype":"test"}`, ReasonMalformed},
 		{"huge number", KindGas, ChannelTelemetry, `{"seq":1,"ts":1763800000000,"lel":1e999}`, ReasonOutOfRange},
 		{"negative lel", KindGas, ChannelTelemetry, `{"seq":1,"ts":1763800000000,"lel":-1}`, ReasonOutOfRange},
 		{"lel past 100", KindGas, ChannelTelemetry, `{"seq":1,"ts":1763800000000,"lel":100.5}`, ReasonOutOfRange},

@@ -18,14 +18,16 @@ const maxKnown = 12
 // the least name, for the rejection.
 type object struct {
 	known        [maxKnown][]byte // raw value of the member named names[i], nil if absent
+	repeated     []byte           // the first known name met a second time, nil if none
 	unknown      bool             // some member has a name not in names
 	leastUnknown []byte           // the least such name, unquoted
 }
 
 // scan reads payload, which must be one JSON object and nothing else, into
 // o. It accepts exactly what encoding/json.Unmarshal accepts into a map: the
-// whole payload is valid JSON, duplicate names are allowed and the last one
-// counts, invalid UTF-8 is taken as it is. Names are compared unquoted, so
+// whole payload is valid JSON, invalid UTF-8 is taken as it is. A known name
+// given twice is noted in o.repeated (the caller refuses such a payload:
+// which of two readings counts is not something to guess). Names are compared unquoted, so
 // "\u0073eq" is seq. It reports whether payload is a JSON object.
 func (o *object) scan(payload []byte, names []string) bool {
 	d := decoders.Get().(*pooledDecoder)
@@ -63,6 +65,9 @@ func (o *object) scan(payload []byte, names []string) bool {
 			name = unquote(rawName)
 		}
 		if i := indexOf(names, name); i >= 0 {
+			if o.known[i] != nil && o.repeated == nil {
+				o.repeated = name
+			}
 			o.known[i] = rawValue
 			continue
 		}
@@ -133,7 +138,9 @@ type pooledDecoder struct {
 var decoders = sync.Pool{New: func() any { return new(pooledDecoder) }}
 
 // scanOptions make the tokenizer as lenient as encoding/json.Unmarshal and
-// no more: JSON as RFC 8259 has it, with duplicate names and invalid UTF-8.
+// no more: JSON as RFC 8259 has it, with duplicate names (scan itself
+// notes a known one repeated; any other is refused as unknown or lies
+// inside a value that is refused) and invalid UTF-8.
 var scanOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
 // release returns d to the pool. It still refers to the payload it read
