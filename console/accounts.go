@@ -43,7 +43,11 @@ type AccountStore interface {
 	UserByName(ctx context.Context, username string) (*User, string, error)
 	UserByID(ctx context.Context, id int64) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
-	SetUserPassword(ctx context.Context, id int64, passwordHash string) error
+	// SetUserPassword replaces a user's password hash and, atomically with
+	// it, ends (deletes) every token of that user except keepTokenHash: ""
+	// when an admin resets someone's password, the caller's own token when
+	// users change their own, so that they stay logged in there alone.
+	SetUserPassword(ctx context.Context, id int64, passwordHash, keepTokenHash string) error
 	CountUsers(ctx context.Context) (int, error)
 	CreateToken(ctx context.Context, userID int64, kind TokenKind, name, tokenHash string, expires time.Time) error
 	// UserByToken returns the live (unexpired) token's user; ENOTFOUND otherwise.
@@ -54,7 +58,8 @@ type AccountStore interface {
 	// expiry to a token that has none. ENOTFOUND if no such live token.
 	TouchToken(ctx context.Context, tokenHash string, now, expires time.Time) error
 	// SetUserDisabled disables or enables an account. A disabled account
-	// cannot log in and its tokens stop authenticating (UserByToken answers
-	// ENOTFOUND), but they are kept.
+	// cannot log in, and disabling it ends (deletes) all its tokens
+	// atomically with the change, so that enabling it again brings none of
+	// them back. UserByToken also refuses a disabled account's tokens.
 	SetUserDisabled(ctx context.Context, id int64, disabled bool) error
 }

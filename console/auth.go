@@ -172,16 +172,43 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.throttle.succeeded(req.Username)
 
 	if req.Session {
-		s.startSession(w, r, u, now)
+		s.startSession(w, r, u, hash, now)
 		return
 	}
 	token, expires := newToken(), now.Add(tokenTTL)
-	if err := s.cfg.Accounts.CreateToken(r.Context(), u.ID, TokenAPI, "login", tokenHash(token), expires); err != nil {
+	if err := s.issueToken(r.Context(), u, hash, TokenAPI, "login", tokenHash(token), expires); err != nil {
 		s.writeError(w, r, fmt.Errorf("create token: %w", err))
 		return
 	}
 	s.log.Info("login", "username", u.Username, "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires, User: u})
+}
+
+// issueToken stores a new token with hash h for u, who has just logged in
+// with a password whose stored hash was pwHash. A password reset or a
+// disable ends the tokens the account has when it commits, but a login that
+// checked the old password just before could store its token just after.
+// So the account is read again once the token is stored, and the token
+// withdrawn (EUNAUTHORIZED) if the password hash or the disabled flag
+// changed meanwhile: in either order, no token won with an old password
+// outlives the reset.
+func (s *Server) issueToken(ctx context.Context, u *User, pwHash string, kind TokenKind, name, h string, expires time.Time) error {
+	if err := s.cfg.Accounts.CreateToken(ctx, u.ID, kind, name, h, expires); err != nil {
+		return err
+	}
+	cur, curHash, err := s.cfg.Accounts.UserByName(ctx, u.Username)
+	if err == nil && cur.ID == u.ID && !cur.Disabled && curHash == pwHash {
+		return nil
+	}
+	if derr := s.cfg.Accounts.DeleteToken(ctx, h); derr != nil && devices.ErrorCode(derr) != devices.ENOTFOUND {
+		// The token was never handed out, so it is of no use to anyone.
+		s.log.Warn("withdraw token", "username", u.Username, "err", derr)
+	}
+	if err != nil && devices.ErrorCode(err) != devices.ENOTFOUND {
+		return fmt.Errorf("look up user: %w", err)
+	}
+	s.log.Info("login failed: account changed during login", "username", u.Username)
+	return devices.Errorf(devices.EUNAUTHORIZED, "wrong username or password")
 }
 
 // logout ends the session or revokes the API token the request came with.

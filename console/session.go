@@ -32,9 +32,10 @@ type sessionResponse struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// startSession logs u in with a new session cookie, ending the session the
-// request came with, if any.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *User, now time.Time) {
+// startSession logs u in, who gave the password whose stored hash is
+// pwHash, with a new session cookie, ending the session the request came
+// with, if any.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *User, pwHash string, now time.Time) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		h := tokenHash(c.Value)
 		if err := s.cfg.Accounts.DeleteToken(r.Context(), h); err != nil && devices.ErrorCode(err) != devices.ENOTFOUND {
@@ -44,7 +45,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *User, n
 	}
 	token, expires := newToken(), now.Add(sessionTTL)
 	h := tokenHash(token)
-	if err := s.cfg.Accounts.CreateToken(r.Context(), u.ID, TokenSession, "browser", h, expires); err != nil {
+	if err := s.issueToken(r.Context(), u, pwHash, TokenSession, "browser", h, expires); err != nil {
 		s.writeError(w, r, fmt.Errorf("create session: %w", err))
 		return
 	}

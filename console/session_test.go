@@ -402,8 +402,11 @@ func TestDisabledUser(t *testing.T) {
 	if r := do(t, e, req{method: "POST", path: "/api/v1/users/" + itoa(op.ID) + "/enable", token: admin}); r.status != http.StatusOK {
 		t.Fatalf("enable: %d %s", r.status, r.body)
 	}
-	if r := do(t, e, req{method: "GET", path: "/api/v1/alerts", token: tok(e, console.RoleOperator)}); r.status != http.StatusOK {
-		t.Errorf("token of the re-enabled user: %d %s", r.status, r.body)
+	// Disabling ended the sessions and tokens: enabling brings none back.
+	do(t, e, req{method: "GET", path: "/api/v1/alerts", token: tok(e, console.RoleOperator)}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+	b.do(t, breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+	if b2 := loginBrowser(t, e, "operator", "pw-operator", nil); b2.do(t, breq{method: "GET", path: "/api/v1/me"}).status != http.StatusOK {
+		t.Error("a fresh session of the re-enabled user does not work")
 	}
 }
 

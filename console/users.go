@@ -146,7 +146,11 @@ type passwordRequest struct {
 	Password string `json:"password"`
 }
 
-// setUserPassword sets another account's password (a forgotten one).
+// setUserPassword sets an account's password: a forgotten one, or one that
+// may have leaked. Every session and API token of the account ends at once,
+// in the store's transaction, so whoever held one must log in with the new
+// password. Admins setting their own password stay logged in through the
+// session or token they did it with; their other ones end.
 func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
 	id, err := userID(r)
 	if err != nil {
@@ -167,15 +171,21 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.cfg.Accounts.SetUserPassword(r.Context(), id, hash); err != nil {
+	keep := ""
+	if sess := sessionFrom(r.Context()); sess.user.ID == id {
+		keep = sess.tokenHash
+	}
+	if err := s.cfg.Accounts.SetUserPassword(r.Context(), id, hash, keep); err != nil {
 		s.writeError(w, r, fmt.Errorf("set password: %w", err))
 		return
 	}
-	s.userChanged(w, r, id, "user password set")
+	s.userChanged(w, r, id, "user password set; sessions and tokens ended")
 }
 
 // setUserDisabled returns the handler that disables or enables an account.
-// Admins cannot disable themselves, so there is always one to undo it.
+// Disabling ends all the account's sessions and tokens (in the store), so
+// enabling it again means logging in afresh. Admins cannot disable
+// themselves, so there is always one to undo it.
 func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := userID(r)
@@ -193,7 +203,7 @@ func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
 		}
 		msg := "user enabled"
 		if disabled {
-			msg = "user disabled"
+			msg = "user disabled; sessions and tokens ended"
 		}
 		s.userChanged(w, r, id, msg)
 	}

@@ -215,6 +215,42 @@ func TestConsoleSecurityE2E(t *testing.T) {
 		}
 	})
 
+	t.Run("password reset ends sessions and tokens", func(t *testing.T) {
+		createUser(t, m, base, admin, "reset1", console.RoleOperator, consolePassword)
+		sess := sessionLogin(t, base, "reset1", consolePassword)
+		resp, err := http.Post(base+"/api/v1/login", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"username":"reset1","password":%q}`, consolePassword)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Token string       `json:"token"`
+			User  console.User `json:"user"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil || out.Token == "" {
+			t.Fatalf("API login as reset1: %d, %v", resp.StatusCode, err)
+		}
+		if code, body := apiCall(t, "GET", base+"/api/v1/me", out.Token, nil, nil); code != http.StatusOK {
+			t.Fatalf("reset1's token before the reset: %d %s", code, body)
+		}
+		if code, body := apiCall(t, "POST", fmt.Sprintf("%s/api/v1/users/%d/password", base, out.User.ID), admin,
+			map[string]string{"password": "a brand new secret"}, nil); code != http.StatusOK {
+			t.Fatalf("reset reset1's password: %d %s", code, body)
+		}
+		if code, body := apiCall(t, "GET", base+"/api/v1/me", out.Token, nil, nil); code != http.StatusUnauthorized {
+			t.Errorf("reset1's old token after the reset: %d %s, want 401", code, body)
+		}
+		if code, body := sessionCall(t, "GET", base+"/api/v1/me", sess, "", "", nil); code != http.StatusUnauthorized {
+			t.Errorf("reset1's old session after the reset: %d %s, want 401", code, body)
+		}
+		if code, body := apiCall(t, "GET", base+"/api/v1/me", admin, nil, nil); code != http.StatusOK {
+			t.Errorf("the admin's token after resetting another's password: %d %s", code, body)
+		}
+		sessionLogin(t, base, "reset1", "a brand new secret")
+	})
+
 	t.Run("login throttled", func(t *testing.T) {
 		bad := `{"username":"victim","password":"wrong-password"}`
 		var last int

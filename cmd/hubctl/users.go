@@ -168,7 +168,16 @@ func (c *cli) usersResetPassword(args []string) error {
 	if err := c.call(request{method: http.MethodPost, path: path, body: jsonBody(map[string]string{"password": pw}), contentType: "application/json", auth: true}, nil); err != nil {
 		return fmt.Errorf("users reset-password: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "Set a new password for %s.\n", u.Username)
+	// The hub ended the account's sessions and tokens, all but the one this
+	// command used if the account is the caller's own.
+	var me struct {
+		User console.User `json:"user"`
+	}
+	if err := c.call(request{method: http.MethodGet, path: "/api/v1/me", auth: true}, &me); err == nil && me.User.ID == u.ID {
+		fmt.Fprintf(c.stdout, "Set a new password for %s. Your other sessions and tokens have ended; this one still works.\n", u.Username)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "Set a new password for %s. Its sessions and tokens have ended: it must log in again.\n", u.Username)
 	return nil
 }
 

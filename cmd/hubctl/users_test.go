@@ -53,7 +53,20 @@ func TestUsersCommands(t *testing.T) {
 
 	u, _, _ := e.Accounts.UserByName(context.Background(), "duty2")
 	as("", "users", "enable", strconv.FormatInt(u.ID, 10)).want(t, 0, "Enabled user duty2", "")
-	as("a new secret\n", "users", "reset-password", "duty2", "-password-stdin").want(t, 0, "Set a new password for duty2", "")
+	// A reset ends the account's tokens; an admin resetting their own keeps
+	// the one hubctl used, and only that.
+	stolen := e.Accounts.AddToken(u.ID, "duty2-stolen")
+	as("a new secret\n", "users", "reset-password", "duty2", "-password-stdin").want(t, 0, "Set a new password for duty2. Its sessions and tokens have ended", "")
+	if _, _, ok := e.Accounts.TokenInfo(consoletest.TokenHash(stolen)); ok {
+		t.Error("duty2's token outlived the password reset")
+	}
+	self, _, _ := e.Accounts.UserByName(context.Background(), "admin")
+	otherAdmin := e.Accounts.AddToken(self.ID, "admin-elsewhere")
+	as("admin secret\n", "users", "reset-password", "admin", "-password-stdin").want(t, 0, "Your other sessions and tokens have ended; this one still works", "")
+	if _, _, ok := e.Accounts.TokenInfo(consoletest.TokenHash(otherAdmin)); ok {
+		t.Error("the admin's other token outlived their own password change")
+	}
+	as("", "users", "list").want(t, 0, "duty2", "")
 	as("short\n", "users", "reset-password", "duty2", "-password-stdin").want(t, 1, "", "at least 8 characters")
 	hubctl(t, e, "long enough\n", "login", "-user", "duty2", "-password-stdin").want(t, 1, "", "wrong username or password")
 	hubctl(t, e, "a new secret\n", "login", "-user", "duty2", "-password-stdin").want(t, 0, "as duty2 (operator)", "")

@@ -132,8 +132,9 @@ func (a *Accounts) ListUsers(context.Context) ([]*console.User, error) {
 	return us, nil
 }
 
-// SetUserPassword implements console.AccountStore.
-func (a *Accounts) SetUserPassword(_ context.Context, id int64, hash string) error {
+// SetUserPassword implements console.AccountStore: like the SQL store, it
+// ends the user's tokens but keepTokenHash under the same lock.
+func (a *Accounts) SetUserPassword(_ context.Context, id int64, hash, keepTokenHash string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
@@ -141,7 +142,17 @@ func (a *Accounts) SetUserPassword(_ context.Context, id int64, hash string) err
 		return devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
 	}
 	acc.hash = hash
+	a.endTokens(id, keepTokenHash)
 	return nil
+}
+
+// endTokens deletes every token of user id but keep; a.mu is held.
+func (a *Accounts) endTokens(id int64, keep string) {
+	for h, t := range a.tokens {
+		if t.userID == id && h != keep {
+			delete(a.tokens, h)
+		}
+	}
 }
 
 // CountUsers implements console.AccountStore.
@@ -205,7 +216,8 @@ func (a *Accounts) TouchToken(_ context.Context, hash string, now, expires time.
 	return nil
 }
 
-// SetUserDisabled implements console.AccountStore.
+// SetUserDisabled implements console.AccountStore: like the SQL store,
+// disabling ends all the user's tokens.
 func (a *Accounts) SetUserDisabled(_ context.Context, id int64, disabled bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -214,6 +226,9 @@ func (a *Accounts) SetUserDisabled(_ context.Context, id int64, disabled bool) e
 		return devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
 	}
 	acc.user.Disabled = disabled
+	if disabled {
+		a.endTokens(id, "")
+	}
 	return nil
 }
 

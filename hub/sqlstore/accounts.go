@@ -105,26 +105,60 @@ func (s *Store) ListUsers(ctx context.Context) ([]*console.User, error) {
 	return list, nil
 }
 
-// SetUserPassword replaces a user's password hash.
-func (s *Store) SetUserPassword(ctx context.Context, id int64, passwordHash string) error {
+// SetUserPassword replaces a user's password hash and, in the same
+// transaction, deletes every token of that user except keepTokenHash (the
+// session a user changes their own password from; "" keeps none). So there
+// is no moment at which the new password is set and a session or API token
+// from before still works.
+func (s *Store) SetUserPassword(ctx context.Context, id int64, passwordHash, keepTokenHash string) error {
 	if passwordHash == "" {
 		return devices.Errorf(devices.EINVALID, "user %d: empty password hash", id)
 	}
-	res, err := s.db.w.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ? WHERE id = ?`), passwordHash, id)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ? WHERE id = ?`), passwordHash, id)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, userNotFound("user %d not found", id)); err != nil {
+			return err
+		}
+		return s.endTokens(ctx, tx, id, keepTokenHash)
+	})
 	if err != nil {
 		return fmt.Errorf("set user password: %w", err)
 	}
-	return mustAffect(res, userNotFound("user %d not found", id))
+	return nil
 }
 
-// SetUserDisabled disables or enables an account. A disabled account's
-// tokens stop authenticating but are kept.
+// SetUserDisabled disables or enables an account. Disabling also deletes
+// all the account's tokens in the same transaction, so that enabling it
+// again does not bring back a session or token stolen before: its user
+// logs in afresh.
 func (s *Store) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
-	res, err := s.db.w.ExecContext(ctx, s.q(`UPDATE users SET disabled = ? WHERE id = ?`), disabled, id)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET disabled = ? WHERE id = ?`), disabled, id)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, userNotFound("user %d not found", id)); err != nil {
+			return err
+		}
+		if !disabled {
+			return nil
+		}
+		return s.endTokens(ctx, tx, id, "")
+	})
 	if err != nil {
 		return fmt.Errorf("set user disabled: %w", err)
 	}
-	return mustAffect(res, userNotFound("user %d not found", id))
+	return nil
+}
+
+// endTokens deletes every token of user id but keepTokenHash ("" for none).
+// Token hashes are never empty, so "" matches no token.
+func (s *Store) endTokens(ctx context.Context, tx *sql.Tx, id int64, keepTokenHash string) error {
+	_, err := tx.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE user_id = ? AND token_hash <> ?`), id, keepTokenHash)
+	return err
 }
 
 // DeleteUser removes an account and, by cascade, all its tokens.

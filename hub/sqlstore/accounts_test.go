@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -54,13 +55,14 @@ func TestUsers(t *testing.T) {
 		t.Errorf("CountUsers = %d, %v", n, err)
 	}
 
-	if err := s.SetUserPassword(ctx(t), op.ID, "pw3"); err != nil {
+	if err := s.SetUserPassword(ctx(t), op.ID, "pw3", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, hash, _ := s.UserByName(ctx(t), "duty1"); hash != "pw3" {
 		t.Errorf("password hash after SetUserPassword = %q", hash)
 	}
-	wantCode(t, s.SetUserPassword(ctx(t), 999, "x"), devices.ENOTFOUND)
+	wantCode(t, s.SetUserPassword(ctx(t), 999, "x", ""), devices.ENOTFOUND)
+	wantCode(t, s.SetUserPassword(ctx(t), op.ID, "", ""), devices.EINVALID)
 }
 
 func TestTokens(t *testing.T) {
@@ -127,22 +129,6 @@ func TestTokens(t *testing.T) {
 		t.Errorf("expired token still stored: %d, %v", n, err)
 	}
 
-	// A disabled user's tokens stop working, and work again when enabled.
-	if err := s.SetUserDisabled(ctx(t), u.ID, true); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = s.UserByToken(ctx(t), "api-hash", t0)
-	wantCode(t, err, devices.ENOTFOUND)
-	if u2, _ := s.UserByID(ctx(t), u.ID); !u2.Disabled {
-		t.Error("user not marked disabled")
-	}
-	if err := s.SetUserDisabled(ctx(t), u.ID, false); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.UserByToken(ctx(t), "api-hash", t0); err != nil {
-		t.Errorf("token of re-enabled user: %v", err)
-	}
-
 	// Logout.
 	if err := s.DeleteToken(ctx(t), "sess2"); err != nil {
 		t.Fatal(err)
@@ -151,12 +137,20 @@ func TestTokens(t *testing.T) {
 	wantCode(t, err, devices.ENOTFOUND)
 	wantCode(t, s.DeleteToken(ctx(t), "sess2"), devices.ENOTFOUND)
 
-	// Deleting the user deletes its tokens (ON DELETE CASCADE).
+	// Deleting the user deletes its tokens (ON DELETE CASCADE), and no
+	// other user's.
+	other, err := s.CreateUser(ctx(t), "duty2", console.RoleOperator, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateToken(ctx(t), other.ID, console.TokenAPI, "cli", "other-api", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteUser(ctx(t), u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.r.QueryRow(`SELECT COUNT(*) FROM tokens`).Scan(&n); err != nil || n != 0 {
-		t.Errorf("%d tokens left after deleting their user, %v", n, err)
+	if got := tokenHashes(t, s); len(got) != 1 || got[0] != "other-api" {
+		t.Errorf("tokens left after deleting duty1 = %q, want only duty2's", got)
 	}
 	wantCode(t, s.DeleteUser(ctx(t), u.ID), devices.ENOTFOUND)
 }
@@ -216,4 +210,150 @@ func TestTouchToken(t *testing.T) {
 		t.Errorf("expired token touched: expires_at = %v", got)
 	}
 	wantCode(t, s.TouchToken(ctx(t), "never-issued", at, at.Add(time.Hour)), devices.ENOTFOUND)
+}
+
+// tokenHashes returns the hashes of every stored token, sorted.
+func tokenHashes(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.db.r.Query(`SELECT token_hash FROM tokens ORDER BY token_hash`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var hs []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return hs
+}
+
+// accountsWithTokens makes users a and b, each with a browser session and
+// an API token, and returns their ids.
+func accountsWithTokens(t *testing.T, s *Store, expires time.Time) (a, b int64) {
+	t.Helper()
+	for _, name := range []string{"a", "b"} {
+		u, err := s.CreateUser(ctx(t), name, console.RoleOperator, "pw-"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateToken(ctx(t), u.ID, console.TokenSession, "browser", name+"-sess", expires); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateToken(ctx(t), u.ID, console.TokenAPI, "cli", name+"-api", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if name == "a" {
+			a = u.ID
+		} else {
+			b = u.ID
+		}
+	}
+	return a, b
+}
+
+// TestSetUserPasswordEndsTokens checks that a password reset deletes every
+// session and API token of that user, and nobody else's, and that users
+// changing their own password keep the one token they did it with.
+func TestSetUserPasswordEndsTokens(t *testing.T) {
+	s := openStore(t)
+	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	fixClock(s, t0)
+	a, b := accountsWithTokens(t, s, t0.Add(12*time.Hour))
+
+	// An admin resets b's password: all b's tokens end.
+	if err := s.SetUserPassword(ctx(t), b, "new-b", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"b-sess", "b-api"} {
+		_, _, err := s.UserByToken(ctx(t), h, t0.Add(time.Minute))
+		wantCode(t, err, devices.ENOTFOUND)
+	}
+	if got := tokenHashes(t, s); !slices.Equal(got, []string{"a-api", "a-sess"}) {
+		t.Errorf("tokens after resetting b's password = %q, want a's two", got)
+	}
+	if _, hash, _ := s.UserByName(ctx(t), "b"); hash != "new-b" {
+		t.Errorf("b's password hash = %q", hash)
+	}
+
+	// a changes their own password from their browser session: the API
+	// token ends, the session stays.
+	if err := s.SetUserPassword(ctx(t), a, "new-a", "a-sess"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenHashes(t, s); !slices.Equal(got, []string{"a-sess"}) {
+		t.Errorf("tokens after a changed their own password = %q, want a's session only", got)
+	}
+	if u, _, err := s.UserByToken(ctx(t), "a-sess", t0.Add(time.Minute)); err != nil || u.ID != a {
+		t.Errorf("the session a changed their password from: %+v, %v", u, err)
+	}
+
+	// Another user's token named as the one to keep protects nothing of
+	// theirs, and does not end theirs either.
+	if err := s.CreateToken(ctx(t), b, console.TokenAPI, "cli", "b-api2", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserPassword(ctx(t), a, "newer-a", "b-api2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenHashes(t, s); !slices.Equal(got, []string{"b-api2"}) {
+		t.Errorf("tokens after a reset naming b's token to keep = %q, want b's token only", got)
+	}
+
+	// A refused reset changes nothing.
+	wantCode(t, s.SetUserPassword(ctx(t), 999, "x", ""), devices.ENOTFOUND)
+	if got := tokenHashes(t, s); !slices.Equal(got, []string{"b-api2"}) {
+		t.Errorf("tokens after a reset of nobody = %q", got)
+	}
+}
+
+// TestSetUserDisabledEndsTokens checks that disabling an account deletes
+// its tokens, and nobody else's, so enabling it again does not bring them
+// back.
+func TestSetUserDisabledEndsTokens(t *testing.T) {
+	s := openStore(t)
+	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	fixClock(s, t0)
+	_, b := accountsWithTokens(t, s, t0.Add(12*time.Hour))
+
+	if err := s.SetUserDisabled(ctx(t), b, true); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.UserByID(ctx(t), b); !u.Disabled {
+		t.Error("user not marked disabled")
+	}
+	if got := tokenHashes(t, s); !slices.Equal(got, []string{"a-api", "a-sess"}) {
+		t.Errorf("tokens after disabling b = %q, want a's two", got)
+	}
+	if err := s.SetUserDisabled(ctx(t), b, false); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.UserByID(ctx(t), b); u.Disabled {
+		t.Error("user still disabled after enabling")
+	}
+	for _, h := range []string{"b-sess", "b-api"} {
+		_, _, err := s.UserByToken(ctx(t), h, t0.Add(time.Minute))
+		wantCode(t, err, devices.ENOTFOUND)
+	}
+	// A token made after enabling works.
+	if err := s.CreateToken(ctx(t), b, console.TokenAPI, "cli", "b-new", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _, err := s.UserByToken(ctx(t), "b-new", t0.Add(time.Minute)); err != nil || u.ID != b {
+		t.Errorf("a new token of the re-enabled user: %+v, %v", u, err)
+	}
+	// Even a token the store still held for a disabled user (as one stored
+	// by a login racing the disable) does not authenticate.
+	if _, err := s.db.w.Exec(`UPDATE users SET disabled = TRUE WHERE id = ?`, b); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.UserByToken(ctx(t), "b-new", t0.Add(time.Minute))
+	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, s.SetUserDisabled(ctx(t), 999, true), devices.ENOTFOUND)
 }
