@@ -37,12 +37,14 @@ type liveClient struct {
 
 	closing   atomic.Pointer[liveClose]
 	closeSent bool // the write pump sent a close frame
+
+	recheckNow chan struct{} // capacity 1: check the session before the next ping
 }
 
 func newLiveClient(h *liveHub, conn *websocket.Conn, req liveRequest) *liveClient {
 	ctx, cancel := context.WithCancel(h.ctx)
 	return &liveClient{hub: h, conn: conn, req: req, send: make(chan liveOut, h.opt.SendBuffer),
-		ctx: ctx, cancel: cancel, readDone: make(chan struct{})}
+		ctx: ctx, cancel: cancel, readDone: make(chan struct{}), recheckNow: make(chan struct{}, 1)}
 }
 
 // stop is how the owner ends a client, once: it records why and closes
@@ -133,20 +135,42 @@ func (c *liveClient) writePump(head int64) {
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}
-			if c.req.recheck == nil {
-				continue
-			}
-			if err := c.req.recheck(c.ctx); devices.ErrorCode(err) == devices.EUNAUTHORIZED {
-				c.hub.log.Info("live client's session ended", "user", c.req.user)
-				c.writeClose(websocket.ClosePolicyViolation, "session ended; log in again")
+			if !c.sessionValid() {
 				return
-			} else if err != nil && c.ctx.Err() == nil {
-				c.hub.log.Warn("recheck live client's session", "user", c.req.user, "err", err)
+			}
+
+		case <-c.recheckNow:
+			if !c.sessionValid() {
+				return
 			}
 
 		case <-c.readDone:
 			return
 		}
+	}
+}
+
+// sessionValid re-checks the client's session; when it has ended it sends
+// the close frame and reports false.
+func (c *liveClient) sessionValid() bool {
+	if c.req.recheck == nil {
+		return true
+	}
+	if err := c.req.recheck(c.ctx); devices.ErrorCode(err) == devices.EUNAUTHORIZED {
+		c.hub.log.Info("live client's session ended", "user", c.req.user)
+		c.writeClose(websocket.ClosePolicyViolation, "session ended; log in again")
+		return false
+	} else if err != nil && c.ctx.Err() == nil {
+		c.hub.log.Warn("recheck live client's session", "user", c.req.user, "err", err)
+	}
+	return true
+}
+
+// recheckSoon asks the write pump to check the session now.
+func (c *liveClient) recheckSoon() {
+	select {
+	case c.recheckNow <- struct{}{}:
+	default:
 	}
 }
 

@@ -34,6 +34,7 @@ type liveHub struct {
 
 	register   chan liveRegistration
 	unregister chan *liveClient
+	recheck    chan struct{} // capacity 1: every client re-checks its session now
 	ownerDone  chan struct{} // closed when run returns
 
 	mu      sync.Mutex
@@ -89,6 +90,7 @@ func newLiveHub(cfg Config, logger *slog.Logger) (*liveHub, error) {
 		ctx: ctx, cancel: cancel,
 		register:   make(chan liveRegistration),
 		unregister: make(chan *liveClient),
+		recheck:    make(chan struct{}, 1),
 		ownerDone:  make(chan struct{}),
 	}, nil
 }
@@ -136,6 +138,16 @@ type liveRequest struct {
 	since   int64
 	resume  bool
 	recheck func(context.Context) error
+}
+
+// recheckSessions has every connected client check its session now rather
+// than at its next ping: called after an account's sessions were ended, so
+// the feed stops at once for the people they belonged to.
+func (h *liveHub) recheckSessions() {
+	select {
+	case h.recheck <- struct{}{}:
+	default: // one is pending: it covers this change too
+	}
 }
 
 // serve upgrades the connection, joins the client to the set and starts
@@ -209,6 +221,11 @@ func (h *liveHub) run(sub LiveSubscription, head int64) {
 				delete(clients, c)
 				h.count.Store(int64(len(clients)))
 				c.stop(websocket.CloseNormalClosure, "")
+			}
+
+		case <-h.recheck:
+			for c := range clients {
+				c.recheckSoon()
 			}
 
 		case ch, ok := <-changes:

@@ -612,6 +612,39 @@ func TestLiveSessionEnds(t *testing.T) {
 	wantClose(t, c, websocket.ClosePolicyViolation, "")
 }
 
+// A password reset or a disable closes the account's open live feeds at
+// once, not at their next ping (an hour away here).
+func TestLiveClosesWhenAnAdminEndsTheSessions(t *testing.T) {
+	for _, action := range []struct{ path, body string }{
+		{"/password", `{"password":"a-new-long-password"}`},
+		{"/disable", ``},
+	} {
+		t.Run(strings.TrimPrefix(action.path, "/"), func(t *testing.T) {
+			e := startLive(t, console.LiveOptions{PingPeriod: time.Hour, PongWait: 2 * time.Hour})
+			admin := e.accounts.AddUser("boss", console.RoleAdmin, "pw-boss")
+			adminToken := e.accounts.AddToken(admin.ID, "token-boss")
+			c := e.connect(t, "")
+			readMsg(t, c)
+			op, _, err := e.accounts.UserByName(context.Background(), "op")
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/users/%d%s", e.url, op.ID, action.path), strings.NewReader(action.body))
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("POST %s: status %d", action.path, resp.StatusCode)
+			}
+			wantClose(t, c, websocket.ClosePolicyViolation, "session ended; log in again")
+		})
+	}
+}
+
 // Pings keep a reading client connected past PongWait; a silent one is
 // disconnected.
 func TestLivePingPong(t *testing.T) {

@@ -179,6 +179,7 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("set password: %w", err))
 		return
 	}
+	s.sessionsEnded()
 	s.userChanged(w, r, id, "user password set; sessions and tokens ended")
 }
 
@@ -204,8 +205,17 @@ func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
 		msg := "user enabled"
 		if disabled {
 			msg = "user disabled; sessions and tokens ended"
+			s.sessionsEnded()
 		}
 		s.userChanged(w, r, id, msg)
+	}
+}
+
+// sessionsEnded closes, at once, the live feeds whose sessions an account
+// change has just ended (each feed re-checks its own session).
+func (s *Server) sessionsEnded() {
+	if s.live != nil {
+		s.live.recheckSessions()
 	}
 }
 
