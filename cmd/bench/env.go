@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/internal/bench"
+	"github.com/shouwang-hub/shouwang/internal/parts"
 )
 
 // adminPassword is the bench hub's admin password (a throwaway hub on
@@ -31,18 +32,18 @@ type Env struct {
 
 // newEnv finds the tools and builds the hub.
 func newEnv(ctx context.Context, o EnvOptions, out io.Writer) (*Env, error) {
-	root, err := bench.RepoRoot()
+	root, err := parts.RepoRoot()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: run the benchmark inside the repository", err)
 	}
 	e := &Env{opts: o, out: out, root: root, mosquitto: o.Mosquitto, influxd: o.Influxd, hubBin: o.HubBin}
 	if o.MQTTURL == "" && e.mosquitto == "" {
-		if e.mosquitto, err = bench.FindTool(root, "mosquitto"); err != nil {
+		if e.mosquitto, err = parts.FindTool(root, "mosquitto"); err != nil {
 			return nil, err
 		}
 	}
 	if o.InfluxURL == "" && e.influxd == "" {
-		if e.influxd, err = bench.FindTool(root, "influxd"); err != nil {
+		if e.influxd, err = parts.FindTool(root, "influxd"); err != nil {
 			return nil, err
 		}
 	}
@@ -115,7 +116,7 @@ func (e *Env) startParts(ctx context.Context, name string) (*Stack, error) {
 			s.Close()
 			return nil, err
 		}
-		s.InfluxURL = s.Influxd.URL
+		s.InfluxURL = s.Influxd.URL()
 	}
 	db := "bench_" + name + "_" + strconv.FormatInt(time.Now().Unix(), 10)
 	s.Influx = bench.NewInflux(s.InfluxURL, db)

@@ -5,7 +5,7 @@
 // live feed, InfluxQL counts, the hub's metrics and API, and per-process CPU
 // time and memory from /proc.
 //
-// Unlike internal/testenv it does not depend on package testing, so the
-// benchmark runs as an ordinary program; its own small test runs it with
-// tiny sizes.
+// It starts the parts through internal/parts, as internal/testenv does for
+// the tests, and does not depend on package testing, so the benchmark runs
+// as an ordinary program; its own small test runs it with tiny sizes.
 package bench

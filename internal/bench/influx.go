@@ -2,13 +2,12 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/shouwang-hub/shouwang/internal/parts"
 )
 
 // Influx runs InfluxQL against one database over InfluxDB 1.x's /query,
@@ -25,49 +24,15 @@ func NewInflux(url, db string) *Influx {
 }
 
 // Series is one series of a query's result.
-type Series struct {
-	Name    string            `json:"name"`
-	Tags    map[string]string `json:"tags"`
-	Columns []string          `json:"columns"`
-	Values  [][]any           `json:"values"`
-}
+type Series = parts.Series
 
 // Query runs one InfluxQL statement and returns its series.
 func (f *Influx) Query(ctx context.Context, influxql string) ([]Series, error) {
-	form := url.Values{"q": {influxql}, "db": {f.DB}, "epoch": {"ms"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL+"/query", strings.NewReader(form.Encode()))
+	series, err := parts.InfluxQuery(ctx, &f.c, f.URL, f.DB, influxql)
 	if err != nil {
-		return nil, fmt.Errorf("influx query: %w", err)
+		return nil, fmt.Errorf("influx: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := f.c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("influx query %q: %w", influxql, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("influx query %q: %w", influxql, err)
-	}
-	var out struct {
-		Results []struct {
-			Series []Series `json:"series"`
-			Error  string   `json:"error"`
-		} `json:"results"`
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("influx query %q: %s: %.200s", influxql, resp.Status, body)
-	}
-	switch {
-	case out.Error != "":
-		return nil, fmt.Errorf("influx query %q: %s", influxql, out.Error)
-	case len(out.Results) != 1:
-		return nil, fmt.Errorf("influx query %q: %d results, want one statement", influxql, len(out.Results))
-	case out.Results[0].Error != "":
-		return nil, fmt.Errorf("influx query %q: %s", influxql, out.Results[0].Error)
-	}
-	return out.Results[0].Series, nil
+	return series, nil
 }
 
 // Exec runs a statement that returns nothing, such as CREATE DATABASE.

@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"os/user"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/shouwang-hub/shouwang/internal/parts"
 )
+
+// readyTimeout bounds each program's start: a hub loading a million devices
+// on a busy 2-core machine.
+const readyTimeout = 90 * time.Second
+
+// writtenBy heads the config files the benchmark writes.
+const writtenBy = "the Shouwang benchmark (internal/bench)"
 
 // MosquittoConfig configures a benchmark broker.
 type MosquittoConfig struct {
@@ -26,11 +31,9 @@ type MosquittoConfig struct {
 
 // Mosquitto is an anonymous mosquitto on a loopback port, configured like
 // internal/testenv's (persistence on, queue limits raised) except for the
-// autosave interval.
+// autosave interval and a quieter log.
 type Mosquitto struct {
-	Proc *Proc
-	Addr string // 127.0.0.1:PORT
-	Conf string // the generated mosquitto.conf
+	*parts.Mosquitto
 }
 
 // StartMosquitto writes a config into cfg.Dir and starts mosquitto on a
@@ -39,67 +42,22 @@ func StartMosquitto(cfg MosquittoConfig) (*Mosquitto, error) {
 	if cfg.Path == "" || cfg.Dir == "" {
 		return nil, errors.New("mosquitto: Path and Dir are required")
 	}
-	if cfg.AutosaveInterval <= 0 {
-		return nil, fmt.Errorf("mosquitto: AutosaveInterval %d: must be positive", cfg.AutosaveInterval)
-	}
-	m := &Mosquitto{Proc: &Proc{Name: "mosquitto", Path: cfg.Path, LogPath: filepath.Join(cfg.Dir, "mosquitto.log")}}
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var port int
-		if port, err = FreePort(); err != nil {
-			return nil, err
-		}
-		m.Addr = "127.0.0.1:" + strconv.Itoa(port)
-		m.Conf = mosquittoConf(cfg, port)
-		path := filepath.Join(cfg.Dir, "mosquitto.conf")
-		if err := os.WriteFile(path, []byte(m.Conf), 0o644); err != nil {
-			return nil, fmt.Errorf("mosquitto: write config: %w", err)
-		}
-		m.Proc.Args = []string{"-c", path}
-		err = m.Proc.Start(func() bool { return dialable(m.Addr) }, readyTimeout)
-		if err == nil || !errors.Is(err, ErrExited) || !strings.Contains(err.Error(), "in use") {
-			break
-		}
-	}
-	if err != nil {
+	m := parts.NewMosquitto(cfg.Path, parts.MosquittoConfig{
+		WrittenBy: writtenBy,
+		Dir:       cfg.Dir,
+		// Anonymous, no ACL: the load generator publishes for many device IDs
+		// over a few connections, which per-device ACLs would refuse.
+		AllowAnonymous:   true,
+		AutosaveInterval: cfg.AutosaveInterval,
+	})
+	if err := m.Start(readyTimeout); err != nil {
 		return nil, err
 	}
-	return m, nil
+	return &Mosquitto{m}, nil
 }
-
-// URL returns "tcp://127.0.0.1:PORT".
-func (m *Mosquitto) URL() string { return "tcp://" + m.Addr }
 
 // Close stops the broker.
 func (m *Mosquitto) Close() error { return m.Proc.Stop() }
-
-func mosquittoConf(cfg MosquittoConfig, port int) string {
-	var b strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("# written by the Shouwang benchmark (internal/bench)")
-	line("listener %d 127.0.0.1", port)
-	if u, err := user.Current(); err == nil {
-		line("user %s", u.Username) // as root, mosquitto would switch to "mosquitto"
-	}
-	// Anonymous, no ACL: the load generator publishes for many device IDs
-	// over a few connections, which per-device ACLs would refuse.
-	line("allow_anonymous true")
-	line("persistence true")
-	line("persistence_location %s/", cfg.Dir)
-	line("autosave_on_changes true")
-	line("autosave_interval %d", cfg.AutosaveInterval)
-	line("max_queued_messages 1000000")
-	line("max_queued_bytes 0")
-	line("max_inflight_messages 1000")
-	// $SYS every second, so the benchmark can read messages/dropped.
-	line("sys_interval 1")
-	line("log_dest stderr")
-	line("log_type error")
-	line("log_type warning")
-	line("log_type notice")
-	line("connection_messages false")
-	return b.String()
-}
 
 // InfluxConfig configures a benchmark InfluxDB.
 type InfluxConfig struct {
@@ -110,8 +68,7 @@ type InfluxConfig struct {
 // InfluxServer is influxd on loopback ports with Flux enabled, as
 // internal/testenv runs it.
 type InfluxServer struct {
-	Proc *Proc
-	URL  string // http://127.0.0.1:PORT
+	*parts.Influxd
 }
 
 // StartInflux writes a config into cfg.Dir and starts influxd on free
@@ -120,71 +77,15 @@ func StartInflux(cfg InfluxConfig) (*InfluxServer, error) {
 	if cfg.Path == "" || cfg.Dir == "" {
 		return nil, errors.New("influxd: Path and Dir are required")
 	}
-	s := &InfluxServer{Proc: &Proc{Name: "influxd", Path: cfg.Path, LogPath: filepath.Join(cfg.Dir, "influxd.log")}}
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var httpPort, rpcPort int
-		if httpPort, err = FreePort(); err != nil {
-			return nil, err
-		}
-		if rpcPort, err = FreePort(); err != nil {
-			return nil, err
-		}
-		s.URL = "http://127.0.0.1:" + strconv.Itoa(httpPort)
-		path := filepath.Join(cfg.Dir, "influxdb.conf")
-		if err := os.WriteFile(path, []byte(influxConf(cfg.Dir, httpPort, rpcPort)), 0o644); err != nil {
-			return nil, fmt.Errorf("influxd: write config: %w", err)
-		}
-		s.Proc.Args = []string{"run", "-config", path}
-		err = s.Proc.Start(func() bool { return httpOK(s.URL+"/ping", http.StatusNoContent) }, readyTimeout)
-		if err == nil || !errors.Is(err, ErrExited) || !strings.Contains(err.Error(), "in use") {
-			break
-		}
-	}
-	if err != nil {
+	s := parts.NewInfluxd(cfg.Path, parts.InfluxConfig{WrittenBy: writtenBy, Dir: cfg.Dir})
+	if err := s.Start(readyTimeout); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &InfluxServer{s}, nil
 }
 
 // Close stops influxd.
 func (s *InfluxServer) Close() error { return s.Proc.Stop() }
-
-func influxConf(dir string, httpPort, rpcPort int) string {
-	return fmt.Sprintf(`# written by the Shouwang benchmark (internal/bench)
-reporting-disabled = true
-bind-address = "127.0.0.1:%d"
-
-[meta]
-  dir = %q
-  logging-enabled = false
-
-[data]
-  dir = %q
-  wal-dir = %q
-  wal-fsync-delay = "0s"
-  query-log-enabled = false
-
-[monitor]
-  store-enabled = false
-
-[subscriber]
-  enabled = false
-
-[http]
-  bind-address = "127.0.0.1:%d"
-  flux-enabled = true
-  log-enabled = false
-  pprof-enabled = false
-
-[continuous_queries]
-  log-enabled = false
-
-[logging]
-  level = "warn"
-  suppress-logo = true
-`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
-}
 
 // BuildHub builds the hub from the tree at root into out.
 func BuildHub(ctx context.Context, root, out string) error {
@@ -212,7 +113,7 @@ type HubConfig struct {
 
 // Hub is the hub running as a subprocess.
 type Hub struct {
-	Proc *Proc
+	Proc *parts.Proc
 	URL  string // http://127.0.0.1:PORT
 	// Started is how long the hub took from exec to /readyz answering 200.
 	Started time.Duration
@@ -223,7 +124,7 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 	if cfg.Bin == "" || cfg.DataDir == "" || cfg.MQTTURL == "" || cfg.InfluxURL == "" || cfg.LogPath == "" {
 		return nil, errors.New("hub: Bin, DataDir, MQTTURL, InfluxURL and LogPath are required")
 	}
-	port, err := FreePort()
+	port, err := parts.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -239,9 +140,9 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 		"HUB_RULES=" + cfg.RulesFile,
 		"HUB_LOG_LEVEL=warn",
 	}
-	h.Proc = &Proc{Name: "hub", Path: cfg.Bin, Env: env, LogPath: cfg.LogPath}
+	h.Proc = &parts.Proc{Name: "hub", Path: cfg.Bin, Env: env, LogPath: cfg.LogPath}
 	start := time.Now()
-	if err := h.Proc.Start(func() bool { return httpOK(h.URL+"/readyz", http.StatusOK) }, readyTimeout); err != nil {
+	if err := h.Proc.Start(func() bool { return parts.Answers(h.URL+"/readyz", http.StatusOK) }, readyTimeout); err != nil {
 		return nil, err
 	}
 	h.Started = time.Since(start)
@@ -250,13 +151,3 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 
 // Close stops the hub with SIGTERM (an ordered shutdown).
 func (h *Hub) Close() error { return h.Proc.Stop() }
-
-func httpOK(url string, want int) bool {
-	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == want
-}

@@ -18,10 +18,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-func init() {
-	installHints["chromium"] = "it installs Debian's chromium"
-}
-
 // ChromiumFlags are the command-line switches of every test browser, besides
 // --user-data-dir (fresh for each browser) and --window-size. They follow the
 // design: headless, no sandbox (tests often run as root in containers), no

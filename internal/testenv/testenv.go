@@ -10,6 +10,10 @@
 // that created them, so call them from that test's goroutine. A server's log
 // is kept in its temporary directory and printed when the test fails.
 //
+// Starting, configuring and stopping the programs is internal/parts, which
+// the benchmark (internal/bench) shares; this package adds what a test
+// wants: temporary directories, cleanups, fail-or-skip and the log dump.
+//
 // API (signatures are the contract other packages' tests rely on):
 //
 //	func Mosquitto(t testing.TB, opts MosquittoOptions) *MosquittoServer
@@ -35,43 +39,22 @@
 package testenv
 
 import (
-	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-)
 
-// installHints says what scripts/setup does for each tool it provides.
-var installHints = map[string]string{
-	"mosquitto":        "it installs Debian's mosquitto",
-	"mosquitto_passwd": "it installs Debian's mosquitto",
-	"mosquitto_sub":    "it installs Debian's mosquitto-clients",
-	"mosquitto_pub":    "it installs Debian's mosquitto-clients",
-	"influxd":          "it builds InfluxDB 1.8.10 into .tools/bin",
-}
+	"github.com/shouwang-hub/shouwang/internal/parts"
+)
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
 // port is released before FreePort returns, so another process may take it;
 // the servers in this package retry with a new port if that happens.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	port, err := freePort()
+	port, err := parts.FreePort()
 	if err != nil {
-		t.Fatalf("testenv: free port: %v", err)
+		t.Fatalf("testenv: %v", err)
 	}
 	return port
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // ToolPath returns the path of an external program the tests need. It looks
@@ -81,53 +64,15 @@ func freePort() (int, error) {
 // it otherwise, either way naming scripts/setup.
 func ToolPath(t testing.TB, name string) string {
 	t.Helper()
-	if p, err := findTool(name); err == nil {
+	root, _ := parts.RepoRoot() // without one, .tools/bin is not searched
+	p, err := parts.FindTool(root, name)
+	if err == nil {
 		return p
 	}
-	hint := installHints[name]
-	if hint == "" {
-		hint = "it installs what the tests need"
-	}
-	msg := fmt.Sprintf("testenv: %s not found in .tools/bin, PATH or /usr/sbin: run scripts/setup (%s)", name, hint)
+	msg := "testenv: " + err.Error()
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
 	return ""
-}
-
-func findTool(name string) (string, error) {
-	var candidates []string
-	if root, err := repoRoot(); err == nil {
-		candidates = append(candidates, filepath.Join(root, ".tools", "bin", name))
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		candidates = append(candidates, p)
-	}
-	candidates = append(candidates, filepath.Join("/usr/sbin", name))
-	for _, p := range candidates {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", errors.New("not found")
-}
-
-// repoRoot walks up from the working directory (a package directory under
-// go test) to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

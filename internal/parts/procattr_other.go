@@ -1,9 +1,9 @@
 //go:build !linux
 
-package testenv
+package parts
 
 import "syscall"
 
 // sysProcAttr has no parent-death signal to set outside Linux; children are
-// stopped by the tests' cleanups only.
+// stopped by their owners' Stop calls only.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
