@@ -83,7 +83,7 @@ func (w *Writer) tryOne(ctx context.Context) (empty bool, err error) {
 	if err := w.spool.Remove(rctx, b.lastID); err != nil {
 		return false, fmt.Errorf("remove from spool through %d: %w", b.lastID, err)
 	}
-	w.lastSize = len(b.lines)
+	w.lastSize.Store(int64(len(b.lines)))
 	w.pending = nil
 	w.batches.Add(1)
 	w.recovered()

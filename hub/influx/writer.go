@@ -125,7 +125,6 @@ type Writer struct {
 	// Flush never write the same batch twice. It guards the fields below.
 	drain    chan struct{}
 	pending  *batch
-	lastSize int // lines in the last batch written
 	backoff  time.Duration
 	streak   streak
 	rejectAt time.Time // last time a rejection was logged
@@ -133,6 +132,7 @@ type Writer struct {
 	written, batches, failures, deadLettered atomic.Int64
 	lastError                                atomic.Pointer[string]
 	lastSuccess                              atomic.Int64 // Unix ns
+	lastSize                                 atomic.Int64 // lines in the last batch written, for Run's linger
 	reachable                                atomic.Bool
 
 	deadMu    sync.Mutex // serialises appends to the dead-letter file
@@ -199,7 +199,7 @@ func (w *Writer) Run(ctx context.Context) error {
 			return nil // only ctx ends drainOne with an error
 		}
 		if !empty {
-			if w.lastSize < w.cfg.BatchSize && !w.linger(ctx) {
+			if w.lastSize.Load() < int64(w.cfg.BatchSize) && !w.linger(ctx) {
 				return nil
 			}
 			continue
