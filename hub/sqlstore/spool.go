@@ -22,7 +22,7 @@ import (
 // SQLite file (never PostgreSQL), so telemetry never contends with the
 // registry, and it is migrated by its own goose schema (migrations/spool).
 //
-// It is safe for concurrent use by one appender and one drainer: Append and
+// It is safe for concurrent use: Appends run one at a time, Append and
 // Remove share the single writer connection, Peek reads beside them.
 type Spool struct {
 	db       *pools
@@ -35,7 +35,11 @@ type Spool struct {
 	// statement is long, and most commits of a busy hub use it.
 	upsertFull *sql.Stmt
 
-	wlog windowLog // the appender's
+	// appendMu makes each Append whole — its transaction and the window
+	// log's view after the commit — before the next (the telemetry
+	// committer and the alert feed both append).
+	appendMu sync.Mutex
+	wlog     windowLog // guarded by appendMu
 
 	// beforeCommit, when set by a test, runs at the end of Append's
 	// transaction; an error from it aborts the Append.
@@ -129,6 +133,8 @@ func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]d
 		}
 		size += int64(len(l))
 	}
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
 	tx, err := s.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("spool append: %w", err)
