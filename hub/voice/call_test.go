@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/voice/ogg/oggtest"
 )
 
 // A call end to end: the device offers and rings, an operator answers,
@@ -103,22 +103,12 @@ func TestCallRelaysBothWaysAndRecords(t *testing.T) {
 // with what was sent; its length follows from the granule positions.
 func checkRecording(t *testing.T, path string, want [][]byte) {
 	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("recording: %v", err)
+	s := oggtest.ReadFile(t, path)
+	s.Check(t, path)
+	if !slices.EqualFunc(s.Packets, want, bytes.Equal) {
+		t.Errorf("%s: %d packets, not the %d expected", path, len(s.Packets), len(want))
 	}
-	defer fh.Close()
-	got, info := readOgg(t, fh)
-	if h := info.header; h.Channels != 1 || h.SampleRate != 48000 || h.Version != 1 || h.PreSkip != recPreSkip {
-		t.Errorf("%s: header %+v", path, *h)
-	}
-	if !info.exact || !info.bos || !info.eos {
-		t.Errorf("%s: granule positions exact %v, begins %v, ends %v", path, info.exact, info.bos, info.eos)
-	}
-	if !slices.EqualFunc(got, want, bytes.Equal) {
-		t.Errorf("%s: %d packets, not the %d expected", path, len(got), len(want))
-	}
-	secs := float64(info.lastGranule-recPreSkip) / 48000
+	secs := s.Duration().Seconds()
 	wantSecs := float64(len(want)) * 0.020
 	if math.Abs(secs-wantSecs) > 0.05 {
 		t.Errorf("%s: %.3f s long, want about %.2f s", path, secs, wantSecs)

@@ -1,11 +1,9 @@
 package voice
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -19,8 +17,9 @@ import (
 	"github.com/pion/ice/v2"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
-	"github.com/pion/webrtc/v3/pkg/media/oggreader"
 	"go.uber.org/goleak"
+
+	"github.com/shouwang-hub/shouwang/hub/voice/ogg/oggtest"
 )
 
 // The tests run the hub's Manager between two real pion peers in the
@@ -422,61 +421,9 @@ func clipFrames(t *testing.T) [][]byte {
 		t.Fatalf("the test clip: %v (make it with scripts/make-voice-clip, which needs apt-get install espeak-ng opus-tools)", err)
 	}
 	defer fh.Close()
-	frames, _ := readOgg(t, fh)
+	frames := oggtest.Read(t, fh).Packets
 	if len(frames) < 100 {
 		t.Fatalf("the test clip has %d packets, want a few seconds' worth", len(frames))
 	}
 	return frames
-}
-
-// oggInfo is what readOgg learns of an Ogg/Opus stream.
-type oggInfo struct {
-	header      *oggreader.OggHeader
-	lastGranule uint64
-	// exact: every page's granule position is the previous one plus its
-	// packet's samples, as libopusfile expects of a stream that starts
-	// at zero.
-	exact bool
-	// bos and eos: the first page begins the stream, the last ends it.
-	bos, eos bool
-}
-
-// readOgg parses an Ogg/Opus stream (checksums included) and returns its
-// packets (one per page, as the hub writes them and the clip has them).
-func readOgg(t *testing.T, r io.Reader) ([][]byte, oggInfo) {
-	t.Helper()
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, h, err := oggreader.NewWith(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("ogg header: %v", err)
-	}
-	info := oggInfo{header: h, exact: true, bos: raw[5] == 0x02}
-	if last := bytes.LastIndex(raw, []byte("OggS")); last >= 0 && len(raw) > last+5 {
-		info.eos = raw[last+5]&0x04 != 0
-	}
-	var frames [][]byte
-	tags := false
-	for {
-		payload, ph, err := rd.ParseNextPage()
-		if errors.Is(err, io.EOF) {
-			return frames, info
-		} else if err != nil {
-			t.Fatalf("ogg page %d: %v", len(frames), err)
-		}
-		if !tags {
-			if !bytes.HasPrefix(payload, []byte("OpusTags")) || ph.GranulePosition != 0 {
-				t.Fatalf("second page is not OpusTags")
-			}
-			tags = true
-			continue
-		}
-		if ph.GranulePosition != info.lastGranule+uint64(opusSamples(payload)) {
-			info.exact = false
-		}
-		info.lastGranule = ph.GranulePosition
-		frames = append(frames, payload)
-	}
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 	"github.com/pion/webrtc/v3/pkg/media"
-	"github.com/pion/webrtc/v3/pkg/media/oggwriter"
+
+	"github.com/shouwang-hub/shouwang/hub/voice/ogg"
 )
 
 // Defaults of CallOptions.
@@ -92,7 +93,7 @@ type Call struct {
 	track  *webrtc.TrackLocalStaticSample
 	sender *webrtc.RTPSender
 	frames []opusFrame
-	rec    *oggwriter.OggWriter
+	rec    *ogg.File
 	notify func(reason string) error // tells the other side we ended it
 	onEnd  func()                    // runs once everything has stopped
 	// byeEnds: the other side's RTCP BYE ends the call. The console peer
@@ -410,7 +411,7 @@ func (c *Call) onTrack(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 		}
 		c.recvBytes.Add(uint64(len(pkt.Payload)))
 		if c.rec != nil {
-			if err := c.rec.WriteRTP(pkt); err != nil {
+			if err := c.rec.WriteRTP(pkt.Timestamp, pkt.Payload); err != nil {
 				if c.recErrs.Add(1) == 1 {
 					c.log.Warn("record call audio", "err", err)
 				}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,12 +20,10 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
-	"github.com/pion/webrtc/v3/pkg/media/oggreader"
-	"github.com/pion/webrtc/v3/pkg/media/oggwriter"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/voice/ogg/oggtest"
 )
 
 // TestCommittedClip checks the committed clip: the embedded copy is the
@@ -42,11 +39,7 @@ func TestCommittedClip(t *testing.T) {
 	if len(onDisk) > 50<<10 {
 		t.Errorf("clip is %d bytes, want under 50 KB", len(onDisk))
 	}
-	_, head, err := oggreader.NewWith(bytes.NewReader(onDisk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if head.Channels != 1 && head.Channels != 2 {
+	if head := oggtest.Read(t, bytes.NewReader(onDisk)).Head; head.Channels != 1 && head.Channels != 2 {
 		t.Errorf("clip has %d channels", head.Channels)
 	}
 	frames, err := loadClip("")
@@ -72,12 +65,12 @@ func TestClipRefusesPackedPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "packed.ogg")
-	w, err := oggwriter.New(path, 48000, 1)
+	w, err := openRecording(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, ts := range []uint32{0, 960, 2880} {
-		if err := w.WriteRTP(&rtp.Packet{Header: rtp.Header{Timestamp: ts, SequenceNumber: uint16(i)}, Payload: frames[10+i].data}); err != nil {
+	for i, n := range []int{960, 960, 1920} {
+		if err := w.WritePacket(frames[10+i].data, n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,31 +82,6 @@ func TestClipRefusesPackedPages(t *testing.T) {
 	}
 	if _, err := loadClip(filepath.Join(t.TempDir(), "missing.ogg")); err == nil {
 		t.Error("missing clip: no error")
-	}
-}
-
-func TestOpusSamples(t *testing.T) {
-	for _, tc := range []struct {
-		p    []byte
-		want int
-	}{
-		{[]byte{0x08}, 960},           // SILK NB 20 ms, one frame
-		{[]byte{0x70}, 480},           // hybrid FB 10 ms
-		{[]byte{0x78}, 960},           // hybrid FB 20 ms
-		{[]byte{0xf8}, 960},           // CELT FB 20 ms
-		{[]byte{0xf9}, 1920},          // two frames
-		{[]byte{0xe3, 0x03}, 3 * 120}, // CELT 2.5 ms, code 3 with 3 frames
-		{[]byte{0x18}, 2880},          // SILK 60 ms
-	} {
-		got, err := opusSamples(tc.p)
-		if err != nil || got != tc.want {
-			t.Errorf("opusSamples(% x) = %d, %v; want %d", tc.p, got, err, tc.want)
-		}
-	}
-	for _, bad := range [][]byte{nil, {0x03}, {0xfb, 0x00}, {0x1b, 0x03}} {
-		if n, err := opusSamples(bad); err == nil {
-			t.Errorf("opusSamples(% x) = %d, want an error", bad, n)
-		}
 	}
 }
 
@@ -333,64 +301,21 @@ func noCallGoroutines(t *testing.T) {
 }
 
 // checkRecording reads the Ogg/Opus recording of an ended call and checks
-// that it holds one page per received packet, lasting what that many 20 ms
-// packets last, and no longer than the audio flowed (the sender keeps real
-// time).
+// that it is what package ogg writes, holding one page per received packet
+// and lasting what that many 20 ms packets last, and no longer than the
+// audio flowed (the sender keeps real time).
 func checkRecording(t *testing.T, path string, st CallStats) {
 	t.Helper()
 	packets := st.PacketsReceived
 	if packets < 10 {
 		t.Fatalf("only %d packets received", packets)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	s := oggtest.ReadFile(t, path)
+	s.Check(t, path)
+	if n := uint64(len(s.Packets)); n != packets {
+		t.Errorf("recording has %d audio pages, want one per received packet (%d)", n, packets)
 	}
-	defer f.Close()
-	r, head, err := oggreader.NewWith(f)
-	if err != nil {
-		t.Fatalf("recording %s: %v", path, err)
-	}
-	if head.SampleRate != 48000 {
-		t.Errorf("recording sample rate %d", head.SampleRate)
-	}
-	var pages uint64
-	var granule uint64
-	first := true
-	for {
-		payload, ph, err := r.ParseNextPage()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("recording %s: page %d: %v", path, pages, err)
-		}
-		if bytes.HasPrefix(payload, []byte("OpusTags")) {
-			continue
-		}
-		n, err := opusSamples(payload)
-		if err != nil {
-			t.Fatalf("recording page %d: %v", pages, err)
-		}
-		if first && ph.GranulePosition != uint64(n) {
-			// RFC 7845 section 4; libopusfile refuses the file otherwise.
-			t.Errorf("first audio page has granule %d, want its packet's %d samples", ph.GranulePosition, n)
-		}
-		first = false
-		pages++
-		granule = ph.GranulePosition
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if last := bytes.LastIndex(raw, []byte("OggS")); last < 0 || raw[last+5]&0x04 == 0 {
-		t.Error("the last page is not marked end-of-stream")
-	}
-	if pages != packets {
-		t.Errorf("recording has %d audio pages, want one per received packet (%d)", pages, packets)
-	}
-	got := time.Duration(granule) * time.Second / 48000
+	got := s.Duration()
 	want := time.Duration(packets) * 20 * time.Millisecond
 	if d := got - want; d < -40*time.Millisecond || d > 40*time.Millisecond {
 		t.Errorf("recording lasts %v, want about %v for %d packets", got, want, packets)
@@ -406,33 +331,73 @@ func checkRecording(t *testing.T, path string, st CallStats) {
 
 var callIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// callEnv is what a device's call needs: the embedded broker, the fake
+// hub, a running Sim of a small community and its SOS button, which calls.
+type callEnv struct {
+	b    brokerEnv
+	hub  *fakeHub
+	s    *Sim
+	id   string       // the SOS button
+	stop func() error // runSim's
+}
+
+// startCallEnv starts a callEnv of the community seeded seed, its hub
+// answering in mode; mod, if not nil, changes the Sim's Config.
+func startCallEnv(t *testing.T, seed uint64, mode string, mod func(*Config)) callEnv {
+	t.Helper()
+	specs := community(t, 1, 2, seed)
+	e := callEnv{b: embeddedEnv(t, specs), id: firstOfKind(t, specs, devices.KindSOSButton)}
+	e.hub = startHub(t, e.b, mode)
+	e.s = newSim(t, e.b.url, specs, mod)
+	e.stop = runSim(t, e.s)
+	return e
+}
+
+// call places a call from the SOS button; waitTimeout bounds the wait for
+// the answer (and for a call_request, with AutoCallback).
+func (e callEnv) call(opts CallOptions) (*Call, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	return e.s.Call(ctx, e.id, opts)
+}
+
+// hangupsOf waits until the hub has seen a hang-up of call id and returns
+// those it saw.
+func (h *fakeHub) hangupsOf(t *testing.T, id string) []callSeen {
+	t.Helper()
+	eventually(t, "the hang-up of "+id+" at the hub", func() bool { return len(h.seen(&h.hangups, forCall(id))) > 0 })
+	return h.seen(&h.hangups, forCall(id))
+}
+
+// ended fails the test unless c has ended, everything it ran stopped.
+func ended(t *testing.T, c *Call, when string) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	default:
+		t.Fatalf("the call has not ended %s", when)
+	}
+}
+
 // TestCallFlow places a call from a device through the real embedded
 // broker to the fake hub: a valid offer on the device's own topic, audio
 // both ways, a recording of what the device heard, and a hang-up from the
 // device that the hub receives and that leaves nothing running.
 func TestCallFlow(t *testing.T) {
-	specs := community(t, 1, 2, 11)
-	b := embeddedEnv(t, specs)
-	hub := startHub(t, b, "echo")
-	s := newSim(t, b.url, specs, nil)
-	runSim(t, s)
-	id := firstOfKind(t, specs, devices.KindSOSButton)
+	e := startCallEnv(t, 11, "echo", nil)
 	rec := filepath.Join(t.TempDir(), "device.ogg")
-
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	c, err := s.Call(ctx, id, CallOptions{Record: rec})
+	c, err := e.call(CallOptions{Record: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !callIDPattern.MatchString(c.ID()) {
 		t.Errorf("call id %q does not match %v", c.ID(), callIDPattern)
 	}
-	offers := hub.seen(&hub.offers, forCall(c.ID()))
+	offers := e.hub.seen(&e.hub.offers, forCall(c.ID()))
 	if len(offers) != 1 {
 		t.Fatalf("hub saw %d offers for call %s", len(offers), c.ID())
 	}
-	if want := "shouwang/v1/" + id + "/call/offer"; offers[0].topic != want || offers[0].device != id {
+	if want := "shouwang/v1/" + e.id + "/call/offer"; offers[0].topic != want || offers[0].device != e.id {
 		t.Errorf("offer on %q, want %q", offers[0].topic, want)
 	}
 	sd := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offers[0].msg.SDP}
@@ -452,7 +417,7 @@ func TestCallFlow(t *testing.T) {
 		t.Errorf("offer SDP has %d codecs, want Opus only:\n%s", n, sd.SDP)
 	}
 
-	peer := hub.peer(c.ID())
+	peer := e.hub.peer(c.ID())
 	eventually(t, "50 packets each way", func() bool {
 		return c.Stats().PacketsReceived >= 50 && peer.recv.Load() >= 50
 	})
@@ -462,27 +427,21 @@ func TestCallFlow(t *testing.T) {
 			t.Errorf("stats: %s time not set", name)
 		}
 	}
-	if len(s.Calls(id)) != 1 {
-		t.Errorf("Calls(%s) = %d calls, want 1", id, len(s.Calls(id)))
+	if len(e.s.Calls(e.id)) != 1 {
+		t.Errorf("Calls(%s) = %d calls, want 1", e.id, len(e.s.Calls(e.id)))
 	}
 
 	if err := c.Hangup(); err != nil {
 		t.Fatalf("hangup: %v", err)
 	}
-	select {
-	case <-c.Done():
-	default:
-		t.Fatal("Done not closed after Hangup returned")
-	}
+	ended(t, c, "when Hangup returned")
 	if c.EndReason() != ReasonHangup {
 		t.Errorf("end reason %q, want hangup", c.EndReason())
 	}
-	eventually(t, "the hang-up at the hub", func() bool { return len(hub.seen(&hub.hangups, forCall(c.ID()))) > 0 })
-	got := hub.seen(&hub.hangups, forCall(c.ID()))
-	if len(got) != 1 || got[0].msg.Reason != ReasonHangup || got[0].topic != "shouwang/v1/"+id+"/call/hangup" {
+	if got := e.hub.hangupsOf(t, c.ID()); len(got) != 1 || got[0].msg.Reason != ReasonHangup || got[0].topic != "shouwang/v1/"+e.id+"/call/hangup" {
 		t.Errorf("hub saw hang-ups %+v, want one with reason hangup", got)
 	}
-	if len(s.Calls(id)) != 0 {
+	if len(e.s.Calls(e.id)) != 0 {
 		t.Error("the call is still listed after it ended")
 	}
 	if err := c.Hangup(); err != nil {
@@ -496,7 +455,7 @@ func TestCallFlow(t *testing.T) {
 	if final.PacketsSent < 50 {
 		t.Errorf("stats: %d packets sent", final.PacketsSent)
 	}
-	if n := s.Stats().Published[devices.ChannelCall]; n != 2 {
+	if n := e.s.Stats().Published[devices.ChannelCall]; n != 2 {
 		t.Errorf("published %d call messages, want offer and hangup", n)
 	}
 	noCallGoroutines(t)
@@ -506,21 +465,13 @@ func TestCallFlow(t *testing.T) {
 // reason, and the device does not answer it with one of its own; an offer
 // the hub refuses as busy ends before it is answered.
 func TestCallEndsByHub(t *testing.T) {
-	specs := community(t, 1, 2, 12)
-	b := embeddedEnv(t, specs)
-	hub := startHub(t, b, "echo")
-	s := newSim(t, b.url, specs, nil)
-	runSim(t, s)
-	id := firstOfKind(t, specs, devices.KindSOSButton)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-
-	c, err := s.Call(ctx, id, CallOptions{})
+	e := startCallEnv(t, 12, "echo", nil)
+	c, err := e.call(CallOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "audio at the device", func() bool { return c.Stats().PacketsReceived > 10 })
-	hub.publish(id, "hangup", callMsg{Call: c.ID(), Reason: ReasonError})
+	e.hub.publish(e.id, "hangup", callMsg{Call: c.ID(), Reason: ReasonError})
 	select {
 	case <-c.Done():
 	case <-time.After(waitTimeout):
@@ -529,13 +480,13 @@ func TestCallEndsByHub(t *testing.T) {
 	if c.EndReason() != ReasonError {
 		t.Errorf("end reason %q, want the hub's %q", c.EndReason(), ReasonError)
 	}
-	if n := s.Stats().Published[devices.ChannelCall]; n != 1 {
+	if n := e.s.Stats().Published[devices.ChannelCall]; n != 1 {
 		t.Errorf("device published %d call messages, want only its offer", n)
 	}
-	hub.peer(c.ID()).pc.Close()
+	e.hub.peer(c.ID()).pc.Close()
 
-	hub.setMode("busy")
-	c, err = s.Call(ctx, id, CallOptions{})
+	e.hub.setMode("busy")
+	c, err = e.call(CallOptions{})
 	if !errors.Is(err, ErrCallEnded) || c == nil || c.EndReason() != ReasonBusy {
 		t.Fatalf("busy hub: call %v, err %v; want ErrCallEnded with reason busy", c, err)
 	}
@@ -545,29 +496,16 @@ func TestCallEndsByHub(t *testing.T) {
 // TestCallAnswerTimeout: with no answer, the call ends with reason timeout
 // and the device tells the hub so.
 func TestCallAnswerTimeout(t *testing.T) {
-	specs := community(t, 1, 2, 13)
-	b := embeddedEnv(t, specs)
-	hub := startHub(t, b, "ignore")
-	s := newSim(t, b.url, specs, nil)
-	runSim(t, s)
-	id := firstOfKind(t, specs, devices.KindSOSButton)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-
-	c, err := s.Call(ctx, id, CallOptions{AnswerTimeout: 300 * time.Millisecond})
+	e := startCallEnv(t, 13, "ignore", nil)
+	c, err := e.call(CallOptions{AnswerTimeout: 300 * time.Millisecond})
 	if !errors.Is(err, ErrCallEnded) || c == nil {
 		t.Fatalf("call without answer: %v, %v; want ErrCallEnded", c, err)
 	}
-	select {
-	case <-c.Done():
-	default:
-		t.Fatal("Done not closed when Call returned")
-	}
+	ended(t, c, "when Call returned")
 	if c.EndReason() != ReasonTimeout {
 		t.Errorf("end reason %q, want timeout", c.EndReason())
 	}
-	eventually(t, "the device's hang-up", func() bool { return len(hub.seen(&hub.hangups, forCall(c.ID()))) > 0 })
-	if got := hub.seen(&hub.hangups, forCall(c.ID())); got[0].msg.Reason != ReasonTimeout {
+	if got := e.hub.hangupsOf(t, c.ID()); got[0].msg.Reason != ReasonTimeout {
 		t.Errorf("hang-up reason %q, want timeout", got[0].msg.Reason)
 	}
 	noCallGoroutines(t)
@@ -577,63 +515,55 @@ func TestCallAnswerTimeout(t *testing.T) {
 // AnswerCallRequests offer by itself; a Call waiting with AutoCallback
 // takes the next one; Close hangs up what is left.
 func TestCallRequest(t *testing.T) {
-	specs := community(t, 1, 2, 14)
-	b := embeddedEnv(t, specs)
-	hub := startHub(t, b, "echo")
 	recDir := t.TempDir()
-	s := newSim(t, b.url, specs, func(c *Config) {
+	e := startCallEnv(t, 14, "echo", func(c *Config) {
 		c.AnswerCallRequests = true
 		c.CallRecordDir = recDir
 	})
-	stop := runSim(t, s)
-	id := firstOfKind(t, specs, devices.KindSOSButton)
 
-	sendCmd(t, b, id, []byte(`{"type":"call_request","alert":7}`))
+	sendCmd(t, e.b, e.id, []byte(`{"type":"call_request","alert":7}`))
 	eventually(t, "the device's own call", func() bool {
-		calls := s.Calls(id)
+		calls := e.s.Calls(e.id)
 		return len(calls) == 1 && calls[0].Stats().PacketsReceived > 10
 	})
-	own := s.Calls(id)[0]
-	if len(hub.seen(&hub.offers, forCall(own.ID()))) != 1 {
+	own := e.s.Calls(e.id)[0]
+	if len(e.hub.seen(&e.hub.offers, forCall(own.ID()))) != 1 {
 		t.Error("the hub saw no offer for the called-back call")
 	}
-	hub.publish(id, "hangup", callMsg{Call: own.ID(), Reason: ReasonHangup})
+	e.hub.publish(e.id, "hangup", callMsg{Call: own.ID(), Reason: ReasonHangup})
 	<-own.Done()
-	checkRecording(t, filepath.Join(recDir, id+"-"+own.ID()+".ogg"), own.Stats())
+	checkRecording(t, filepath.Join(recDir, e.id+"-"+own.ID()+".ogg"), own.Stats())
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
 	type result struct {
 		c   *Call
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		c, err := s.Call(ctx, id, CallOptions{AutoCallback: true})
+		c, err := e.call(CallOptions{AutoCallback: true})
 		done <- result{c, err}
 	}()
-	d := s.devs[id]
+	d := e.s.devs[e.id]
 	eventually(t, "the call to wait for a request", func() bool {
 		d.callMu.Lock()
 		defer d.callMu.Unlock()
 		return len(d.waiters) == 1
 	})
-	sendCmd(t, b, id, []byte(`{"type":"call_request","alert":8}`))
+	sendCmd(t, e.b, e.id, []byte(`{"type":"call_request","alert":8}`))
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if calls := s.Calls(id); len(calls) != 1 || calls[0] != r.c {
+	if calls := e.s.Calls(e.id); len(calls) != 1 || calls[0] != r.c {
 		t.Errorf("Calls = %v, want only the AutoCallback call", calls)
 	}
 
 	// Close hangs the call up, telling the hub, before it disconnects.
-	if err := stop(); err != nil {
+	if err := e.stop(); err != nil {
 		t.Fatal(err)
 	}
 	<-r.c.Done()
-	eventually(t, "the hang-up at close", func() bool { return len(hub.seen(&hub.hangups, forCall(r.c.ID()))) > 0 })
-	if got := hub.seen(&hub.hangups, forCall(r.c.ID())); len(got) != 1 || got[0].msg.Reason != ReasonHangup {
+	if got := e.hub.hangupsOf(t, r.c.ID()); len(got) != 1 || got[0].msg.Reason != ReasonHangup {
 		t.Errorf("hub saw %+v at close, want one hang-up", got)
 	}
 	noCallGoroutines(t)
@@ -642,33 +572,22 @@ func TestCallRequest(t *testing.T) {
 // TestCallSilenced: a device that loses power drops its call at once,
 // without a word to the hub.
 func TestCallSilenced(t *testing.T) {
-	specs := community(t, 1, 2, 15)
-	b := embeddedEnv(t, specs)
-	hub := startHub(t, b, "echo")
-	s := newSim(t, b.url, specs, nil)
-	runSim(t, s)
-	id := firstOfKind(t, specs, devices.KindSOSButton)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	c, err := s.Call(ctx, id, CallOptions{})
+	e := startCallEnv(t, 15, "echo", nil)
+	c, err := e.call(CallOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Silence(id); err != nil {
+	if err := e.s.Silence(e.id); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-c.Done():
-	default:
-		t.Fatal("the call outlived Silence")
-	}
+	ended(t, c, "when Silence returned")
 	if c.EndReason() != ReasonSilenced {
 		t.Errorf("end reason %q, want silenced", c.EndReason())
 	}
-	if got := hub.seen(&hub.hangups, forCall(c.ID())); len(got) != 0 {
+	if got := e.hub.seen(&e.hub.hangups, forCall(c.ID())); len(got) != 0 {
 		t.Errorf("a silenced device sent %+v", got)
 	}
-	hub.peer(c.ID()).pc.Close()
+	e.hub.peer(c.ID()).pc.Close()
 	noCallGoroutines(t)
 }
 
