@@ -280,6 +280,9 @@ func (a *Alerting) DeviceChanged(id string) { a.super.deviceChanged(id) }
 // Seen tells supervision a device spoke.
 func (a *Alerting) Seen(id string, at time.Time) { a.super.seen(id, at) }
 
+// seenAt is Seen for a device ingest has already looked up.
+func (a *Alerting) seenAt(slot int32, d IndexedDevice, at time.Time) { a.super.seenAt(slot, d, at) }
+
 func wake(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:

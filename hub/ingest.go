@@ -158,7 +158,7 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 		ack()
 		return
 	}
-	d, ok := in.cfg.Index.Get(id)
+	slot, d, ok := in.cfg.Index.lookup(id)
 	if !ok {
 		in.rejectMsg(devices.ReasonUnregistered, id, topic, errors.New("no registered device with this id"))
 		in.NoteUnregistered(id, "published on "+string(ch), now)
@@ -186,7 +186,7 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 	}
 	m.DeviceID = id
 	if in.cfg.Alerting != nil && (ch != devices.ChannelStatus || m.Status.Online) {
-		in.cfg.Alerting.Seen(id, now)
+		in.cfg.Alerting.seenAt(slot, d, now)
 	}
 	if m.TSFlag != devices.TSOK {
 		in.cfg.Metrics.tsFlagged.WithLabelValues(string(m.TSFlag)).Inc()

@@ -43,10 +43,14 @@ func newSupervision(a *Alerting, rules alerts.RuleSet, start time.Time, logger *
 // seen records a message from a device. It is on the ingest hot path: it
 // takes the lock for an O(1) update and defers any store work.
 func (s *supervision) seen(id string, at time.Time) {
-	slot, d, ok := s.a.cfg.Index.lookup(id)
-	if !ok {
-		return
+	if slot, d, ok := s.a.cfg.Index.lookup(id); ok {
+		s.seenAt(slot, d, at)
 	}
+}
+
+// seenAt is seen for a device already looked up in the index (ingest has,
+// for every message), so the message costs one lookup, not two.
+func (s *supervision) seenAt(slot int32, d IndexedDevice, at time.Time) {
 	s.mu.Lock()
 	silent, watched := s.sv.Seen(slot, at)
 	started := !watched && s.sv.Watch(slot, d.ID, d.Kind, at)
