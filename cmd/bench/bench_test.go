@@ -17,9 +17,6 @@ import (
 // seen by every console, every silent device flagged once. It asserts
 // counts, never speed.
 func TestScenariosSmall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the hub and starts mosquitto and InfluxDB")
-	}
 	mosq := testenv.ToolPath(t, "mosquitto")
 	influxd := testenv.ToolPath(t, "influxd")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -14,9 +14,6 @@ import (
 // both ways, is timed, ends cleanly, and the hub relays nothing afterwards.
 // It asserts counts, never speed.
 func TestVoiceSmall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the hub and starts mosquitto and InfluxDB")
-	}
 	mosq := testenv.ToolPath(t, "mosquitto")
 	influxd := testenv.ToolPath(t, "influxd")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
