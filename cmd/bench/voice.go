@@ -252,16 +252,20 @@ func placeCall(ctx context.Context, st *Stack, s *sim.Sim, id string) (*voicePai
 		time.Sleep(2 * time.Millisecond) // polling for the call to ring
 	}
 	p := &voicePair{dev: dev, con: con}
-	deadline = time.Now().Add(voiceAudioTimeout)
-	for p.con.Stats().FirstPacketAt.IsZero() || p.dev.Stats().FirstPacketAt.IsZero() {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			d, c := p.dev.Stats(), p.con.Stats()
-			dev.Hangup()
-			con.Hangup()
-			return nil, fmt.Errorf("call %s from %s: no audio both ways within %v (device heard %d, console %d; ended %q/%q)",
-				dev.ID(), id, voiceAudioTimeout, d.PacketsReceived, c.PacketsReceived, d.EndReason, c.EndReason)
+	timeout := time.NewTimer(voiceAudioTimeout)
+	defer timeout.Stop()
+	for _, heard := range []<-chan struct{}{con.Heard(), dev.Heard()} {
+		select {
+		case <-heard:
+			continue
+		case <-timeout.C:
+		case <-ctx.Done():
 		}
-		time.Sleep(2 * time.Millisecond) // FirstPacketAt is stamped as it arrives; the poll only notices it
+		d, c := p.dev.Stats(), p.con.Stats()
+		dev.Hangup()
+		con.Hangup()
+		return nil, fmt.Errorf("call %s from %s: no audio both ways within %v (device heard %d, console %d; ended %q/%q)",
+			dev.ID(), id, voiceAudioTimeout, d.PacketsReceived, c.PacketsReceived, d.EndReason, c.EndReason)
 	}
 	return p, nil
 }

@@ -110,6 +110,7 @@ type Call struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	done   chan struct{}
+	heard  chan struct{} // closed when the first audio packet arrives
 
 	sent, recv, recvBytes, recErrs atomic.Uint64
 
@@ -151,6 +152,7 @@ func newCall(id string, opts CallOptions, log *slog.Logger, hooks callHooks) (*C
 		answerc:   make(chan string, 1),
 		connected: make(chan struct{}),
 		done:      make(chan struct{}),
+		heard:     make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Call, error) {
@@ -186,6 +188,9 @@ func (c *Call) ID() string { return c.id }
 // the peer connection is closed, the recording written, its goroutines
 // gone.
 func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Heard is closed when the first audio packet arrives (Stats' FirstPacketAt).
+func (c *Call) Heard() <-chan struct{} { return c.heard }
 
 // EndReason says why the call ended (Reason...; for a hang-up by the hub,
 // the reason it sent); it is empty while the call lasts.
@@ -408,6 +413,7 @@ func (c *Call) onTrack(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 			c.mu.Lock()
 			c.st.FirstPacketAt = time.Now()
 			c.mu.Unlock()
+			close(c.heard)
 		}
 		c.recvBytes.Add(uint64(len(pkt.Payload)))
 		if c.rec != nil {
