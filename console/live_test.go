@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shouwang-hub/shouwang/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -180,13 +181,7 @@ func wantClose(t *testing.T, c *websocket.Conn, code int, text string) {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, what, cond)
 }
 
 // liveAlert is an alert as the hub would publish it, with a timeline the

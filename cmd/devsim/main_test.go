@@ -43,13 +43,7 @@ func (s *syncBuffer) String() string {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, waitTimeout, what, cond)
 }
 
 func TestUsageErrors(t *testing.T) {

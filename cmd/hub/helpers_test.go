@@ -194,17 +194,7 @@ func publishRetry(s *sim.Sim, id string, ch devices.Channel, p []byte) error {
 // eventually polls cond until it holds or the timeout passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s; last state: %s", timeout, what, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.EventuallyState(t, timeout, what, cond)
 }
 
 // metric reads one sample from /metrics; labels as `reason="spoofed"`.

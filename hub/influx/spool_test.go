@@ -3,6 +3,7 @@ package influx
 import (
 	"context"
 	"fmt"
+	"github.com/shouwang-hub/shouwang/internal/testenv"
 	"sync"
 	"testing"
 	"time"
@@ -107,13 +108,7 @@ func (s *memSpool) checkInOrder(t *testing.T) {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, within, what, cond)
 }
 
 // runWriter runs w.Run in the background until the test ends and returns a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shouwang-hub/shouwang/internal/testenv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -124,13 +125,7 @@ func newFake(t *testing.T, cfg Config, f *fakePaho) *Client {
 // waitFor polls cond until it holds, failing the test after d.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testenv.Eventually(t, d, what, cond)
 }
 
 func TestNewValidates(t *testing.T) {
