@@ -55,42 +55,28 @@ func (s *Store) ListAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Aler
 // alertWhere turns a filter into a WHERE clause (with a leading space, or
 // empty) and its arguments.
 func alertWhere(f alerts.Filter) (string, []any) {
-	var (
-		conds []string
-		args  []any
-	)
-	eq := func(col, v string) {
-		if v != "" {
-			conds = append(conds, col+" = ?")
-			args = append(args, v)
-		}
-	}
+	var w where
 	if len(f.States) > 0 {
-		conds = append(conds, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-		for _, st := range f.States {
-			args = append(args, string(st))
+		states := make([]any, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
 		}
+		w.add("state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")", states...)
 	}
-	eq("severity", string(f.Severity))
-	eq("kind", string(f.Kind))
-	eq("community", f.Community)
-	eq("device_id", f.DeviceID)
+	w.eq("severity", string(f.Severity))
+	w.eq("kind", string(f.Kind))
+	w.eq("community", f.Community)
+	w.eq("device_id", f.DeviceID)
 	if f.Test != nil {
-		conds = append(conds, "test = ?")
-		args = append(args, *f.Test)
+		w.add("test = ?", *f.Test)
 	}
 	if !f.From.IsZero() {
-		conds = append(conds, "opened_at >= ?")
-		args = append(args, f.From.UnixMilli())
+		w.add("opened_at >= ?", f.From.UnixMilli())
 	}
 	if !f.To.IsZero() {
-		conds = append(conds, "opened_at < ?")
-		args = append(args, f.To.UnixMilli())
+		w.add("opened_at < ?", f.To.UnixMilli())
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return w.clause()
 }
 
 // OpenAlertsAll implements alerts.Store: every open alert, oldest first,

@@ -240,35 +240,48 @@ func (s *Store) ListDevices(ctx context.Context, f devices.Filter) ([]*devices.D
 // deviceWhere turns a filter into a WHERE clause (with a leading space, or
 // empty) and its arguments.
 func deviceWhere(f devices.Filter) (string, []any) {
-	var (
-		conds []string
-		args  []any
-	)
-	eq := func(col, v string) {
-		if v != "" {
-			conds = append(conds, col+" = ?")
-			args = append(args, v)
-		}
-	}
-	eq("community", f.Community)
-	eq("grid", f.Grid)
-	eq("building", f.Building)
-	eq("kind", string(f.Kind))
+	var w where
+	w.eq("community", f.Community)
+	w.eq("grid", f.Grid)
+	w.eq("building", f.Building)
+	w.eq("kind", string(f.Kind))
 	if f.Online != nil {
-		conds = append(conds, "online = ?")
-		args = append(args, *f.Online)
+		w.add("online = ?", *f.Online)
 	}
 	if f.Query != "" {
 		// LOWER and LIKE … ESCAPE behave alike in SQLite and PostgreSQL;
 		// SQLite's LOWER folds ASCII only, which is what IDs are made of.
 		p := "%" + likeEscaper.Replace(strings.ToLower(f.Query)) + "%"
-		conds = append(conds, `(LOWER(id) LIKE ? ESCAPE '\' OR LOWER(resident_name) LIKE ? ESCAPE '\' OR LOWER(household) LIKE ? ESCAPE '\')`)
-		args = append(args, p, p, p)
+		w.add(`(LOWER(id) LIKE ? ESCAPE '\' OR LOWER(resident_name) LIKE ? ESCAPE '\' OR LOWER(household) LIKE ? ESCAPE '\')`, p, p, p)
 	}
-	if len(conds) == 0 {
+	return w.clause()
+}
+
+// where gathers the conditions of a listing's WHERE clause and their
+// arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// eq adds col = v, unless v is empty (no filter).
+func (w *where) eq(col, v string) {
+	if v != "" {
+		w.add(col+" = ?", v)
+	}
+}
+
+// clause is " WHERE …" (empty without conditions) and its arguments.
+func (w *where) clause() (string, []any) {
+	if len(w.conds) == 0 {
 		return "", nil
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return " WHERE " + strings.Join(w.conds, " AND "), w.args
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
