@@ -279,22 +279,9 @@ type StatsResponse struct {
 
 func (s *Server) alertStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	to, err := timeParam(q.Get("to"), "to", s.cfg.Now())
+	from, to, err := timeRange(q, s.cfg.Now(), defaultStatsRange, maxStatsRange, "366 days")
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	from, err := timeParam(q.Get("from"), "from", to.Add(-defaultStatsRange))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !from.Before(to) {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "from: must be before to"))
-		return
-	}
-	if to.Sub(from) > maxStatsRange {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "from, to: range longer than 366 days"))
 		return
 	}
 	st, err := s.cfg.Alerts.AnswerStats(r.Context(), from, to)

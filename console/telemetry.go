@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -49,22 +50,9 @@ func (s *Server) telemetry(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, devices.Errorf(devices.EINVALID, "field %q: a %s device reports %s", q.Get("field"), d.Kind, strings.Join(names, ", ")))
 		return
 	}
-	to, err := timeParam(q.Get("to"), "to", s.cfg.Now())
+	from, to, err := timeRange(q, s.cfg.Now(), defaultTelemetryRange, maxTelemetryRange, "31 days")
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	from, err := timeParam(q.Get("from"), "from", to.Add(-defaultTelemetryRange))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !from.Before(to) {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "from: must be before to"))
-		return
-	}
-	if to.Sub(from) > maxTelemetryRange {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "from, to: range longer than 31 days"))
 		return
 	}
 	var every time.Duration
@@ -87,6 +75,25 @@ func (s *Server) telemetry(w http.ResponseWriter, r *http.Request) {
 		resp.Every = every.String()
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// timeRange reads the from and to parameters: to defaults to now, from to
+// span before to; from must come before to, and the range be at most limit
+// (limitText names it in the error).
+func timeRange(q url.Values, now time.Time, span, limit time.Duration, limitText string) (from, to time.Time, err error) {
+	if to, err = timeParam(q.Get("to"), "to", now); err != nil {
+		return
+	}
+	if from, err = timeParam(q.Get("from"), "from", to.Add(-span)); err != nil {
+		return
+	}
+	switch {
+	case !from.Before(to):
+		err = devices.Errorf(devices.EINVALID, "from: must be before to")
+	case to.Sub(from) > limit:
+		err = devices.Errorf(devices.EINVALID, "from, to: range longer than %s", limitText)
+	}
+	return from, to, err
 }
 
 func timeParam(v, name string, def time.Time) (time.Time, error) {
