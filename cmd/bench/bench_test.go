@@ -11,21 +11,30 @@ import (
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
 
+// startTestEnv starts the real parts for a small run — mosquitto and
+// InfluxDB (a missing one fails under CI) and the hub built from the tree —
+// and returns them with a context that bounds the test.
+func startTestEnv(t *testing.T) (context.Context, *Env) {
+	t.Helper()
+	mosq := testenv.ToolPath(t, "mosquitto")
+	influxd := testenv.ToolPath(t, "influxd")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	env, err := newEnv(ctx, EnvOptions{Mosquitto: mosq, Influxd: influxd, Autosave: 100, WorkDir: t.TempDir()}, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	return ctx, env
+}
+
 // TestScenariosSmall runs every scenario with tiny sizes against the real
 // parts — mosquitto, InfluxDB and the hub built from the tree — and checks
 // what the benchmark promises: nothing lost, nothing doubled, every press
 // seen by every console, every silent device flagged once. It asserts
 // counts, never speed.
 func TestScenariosSmall(t *testing.T) {
-	mosq := testenv.ToolPath(t, "mosquitto")
-	influxd := testenv.ToolPath(t, "influxd")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	env, err := newEnv(ctx, EnvOptions{Mosquitto: mosq, Influxd: influxd, Autosave: 100, WorkDir: t.TempDir()}, testLog{t})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
+	ctx, env := startTestEnv(t)
 
 	t.Run("ingest", func(t *testing.T) {
 		env.out = testLog{t}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"testing"
 	"time"
-
-	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
 
 // TestVoiceSmall runs the voice scenario with tiny sizes against the real
@@ -14,15 +11,7 @@ import (
 // both ways, is timed, ends cleanly, and the hub relays nothing afterwards.
 // It asserts counts, never speed.
 func TestVoiceSmall(t *testing.T) {
-	mosq := testenv.ToolPath(t, "mosquitto")
-	influxd := testenv.ToolPath(t, "influxd")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	env, err := newEnv(ctx, EnvOptions{Mosquitto: mosq, Influxd: influxd, Autosave: 100, WorkDir: t.TempDir()}, testLog{t})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
+	ctx, env := startTestEnv(t)
 
 	r, err := runVoice(ctx, env, VoiceOptions{SetupCalls: 3, Steps: []int{3}, StepTime: 2 * time.Second,
 		Settle: 200 * time.Millisecond, MaxLoss: 0.5, Connect: 2})

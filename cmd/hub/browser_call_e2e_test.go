@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -241,20 +240,7 @@ func connectCallDevices(t *testing.T, brokerURL string, specs []sim.DeviceSpec, 
 	if err := os.MkdirAll(recordDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sim.New(sim.Config{BrokerURL: brokerURL, Devices: specs, EventsOnly: true, AnswerCallRequests: true, CallRecordDir: recordDir},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); s.Run(context.Background()) }()
-	t.Cleanup(func() { s.Close(); <-done })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := s.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return runSim(t, sim.Config{BrokerURL: brokerURL, Devices: specs, EventsOnly: true, AnswerCallRequests: true, CallRecordDir: recordDir})
 }
 
 // placeCall has device id call the duty room; it returns once the hub has

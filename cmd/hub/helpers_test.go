@@ -122,8 +122,14 @@ func register(t *testing.T, base string, ds []*devices.Device) []sim.DeviceSpec 
 // only what the test tells them to.
 func connectDevices(t *testing.T, brokerURL string, specs []sim.DeviceSpec) *sim.Sim {
 	t.Helper()
-	s, err := sim.New(sim.Config{BrokerURL: brokerURL, Devices: specs, EventsOnly: true, ConnectConcurrency: 32},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return runSim(t, sim.Config{BrokerURL: brokerURL, Devices: specs, EventsOnly: true, ConnectConcurrency: 32})
+}
+
+// runSim runs a simulator until the test ends and returns it once every
+// device is connected.
+func runSim(t *testing.T, cfg sim.Config) *sim.Sim {
+	t.Helper()
+	s, err := sim.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
