@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -65,7 +66,7 @@ var recordingKeys = map[string]string{"device": "recording_device", "console": "
 // malformed update is EINVALID.
 func (s *Service) CallEvent(ctx context.Context, tx Tx, d *devices.Device, u CallUpdate) (Result, error) {
 	if d == nil {
-		return Result{}, devices.Errorf(devices.EINVALID, "call event: missing device")
+		return Result{}, shouwang.Errorf(shouwang.EINVALID, "call event: missing device")
 	}
 	if err := checkCallUpdate(u); err != nil {
 		return Result{}, err
@@ -89,18 +90,18 @@ func (s *Service) CallEvent(ctx context.Context, tx Tx, d *devices.Device, u Cal
 // checkCallUpdate validates u on its own.
 func checkCallUpdate(u CallUpdate) error {
 	if !callIDPattern.MatchString(u.ID) {
-		return devices.Errorf(devices.EINVALID, "call id %q: want 1-64 of A-Z, a-z, 0-9, _ and -", clip(u.ID))
+		return shouwang.Errorf(shouwang.EINVALID, "call id %q: want 1-64 of A-Z, a-z, 0-9, _ and -", clip(u.ID))
 	}
 	switch u.State {
 	case CallRinging, CallAnswered, CallEnded:
 	default:
-		return devices.Errorf(devices.EINVALID, "call %s: state %q: must be ringing, answered or ended", u.ID, clip(u.State))
+		return shouwang.Errorf(shouwang.EINVALID, "call %s: state %q: must be ringing, answered or ended", u.ID, clip(u.State))
 	}
 	if u.At.IsZero() {
-		return devices.Errorf(devices.EINVALID, "call %s: at: required", u.ID)
+		return shouwang.Errorf(shouwang.EINVALID, "call %s: at: required", u.ID)
 	}
 	if u.State == CallAnswered && strings.TrimSpace(u.By) == "" {
-		return devices.Errorf(devices.EINVALID, "call %s: by: required: name the operator who answered", u.ID)
+		return shouwang.Errorf(shouwang.EINVALID, "call %s: by: required: name the operator who answered", u.ID)
 	}
 	if err := checkText("by", u.By, maxCallBy); err != nil {
 		return err
@@ -110,7 +111,7 @@ func checkCallUpdate(u CallUpdate) error {
 	}
 	for side, name := range u.Recordings {
 		if _, ok := recordingKeys[side]; !ok {
-			return devices.Errorf(devices.EINVALID, "call %s: recording side %q: must be device or console", u.ID, clip(side))
+			return shouwang.Errorf(shouwang.EINVALID, "call %s: recording side %q: must be device or console", u.ID, clip(side))
 		}
 		if err := checkText("recording", name, maxRecordName); err != nil {
 			return err

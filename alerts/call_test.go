@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -120,11 +121,11 @@ func TestCallUpdateInvalid(t *testing.T) {
 		u := ok
 		c.edit(&u)
 		_, err := e.call(d, u)
-		if errCode(err) != devices.EINVALID || !strings.Contains(err.Error(), c.want) {
+		if errCode(err) != shouwang.EINVALID || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v; want EINVALID naming %s", c.name, err, c.want)
 		}
 	}
-	if _, err := e.call(nil, ok); errCode(err) != devices.EINVALID {
+	if _, err := e.call(nil, ok); errCode(err) != shouwang.EINVALID {
 		t.Errorf("no device: err = %v; want EINVALID", err)
 	}
 	if n := len(e.store.Alerts()); n != 0 {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -198,7 +199,7 @@ func (c *goldenCase) step(line string) {
 			Note:  opts["note"], DispatchTo: opts["to"], Outcome: alerts.Outcome(opts["outcome"])}
 		a, acks, err := c.e.transition(req, now)
 		if err != nil {
-			fmt.Fprintf(&c.out, "at %s %s %d: error %s: %s\n", d, cmd, id, devices.ErrorCode(err), devices.ErrorMessage(err))
+			fmt.Fprintf(&c.out, "at %s %s %d: error %s: %s\n", d, cmd, id, shouwang.ErrorCode(err), shouwang.ErrorMessage(err))
 			return
 		}
 		c.fold(a)
@@ -269,7 +270,7 @@ func (c *goldenCase) call(args []string, opts map[string]string, now time.Time) 
 	})
 	head := fmt.Sprintf("at %s call %s %s %s", now.Sub(t0), dev.ID, u.State, u.ID)
 	if err != nil {
-		fmt.Fprintf(&c.out, "%s: error %s: %s\n", head, devices.ErrorCode(err), devices.ErrorMessage(err))
+		fmt.Fprintf(&c.out, "%s: error %s: %s\n", head, shouwang.ErrorCode(err), shouwang.ErrorMessage(err))
 		return
 	}
 	if len(res.Changed) == 0 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -35,7 +36,7 @@ func (s *Service) newHandling(ctx context.Context, tx Tx, d *devices.Device, now
 // message but a last will marks an open offline alert cleared.
 func (s *Service) HandleMessage(ctx context.Context, tx Tx, d *devices.Device, m *devices.Message) (Result, error) {
 	if d == nil || m == nil {
-		return Result{}, devices.Errorf(devices.EINVALID, "handle message: missing device or message")
+		return Result{}, shouwang.Errorf(shouwang.EINVALID, "handle message: missing device or message")
 	}
 	h := s.newHandling(ctx, tx, d, m.Received)
 	var err error

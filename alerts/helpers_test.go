@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/alerts/alertstest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -156,4 +157,4 @@ func actions(a *alerts.Alert) []string {
 	return out
 }
 
-func errCode(err error) string { return devices.ErrorCode(err) }
+func errCode(err error) string { return shouwang.ErrorCode(err) }

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // Limits on what a person types into a transition.
@@ -71,7 +71,7 @@ func (s *Service) Transition(ctx context.Context, tx Tx, req TransitionRequest, 
 	}
 	a, err := tx.FindAlert(ctx, req.AlertID)
 	if notFound(err) {
-		return nil, nil, devices.Errorf(devices.ENOTFOUND, "alert %d not found", req.AlertID)
+		return nil, nil, shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", req.AlertID)
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("%s alert %d: %w", req.Action, req.AlertID, err)
 	}
@@ -93,13 +93,13 @@ func (s *Service) Transition(ctx context.Context, tx Tx, req TransitionRequest, 
 // checkRequest validates what does not depend on the alert.
 func checkRequest(req TransitionRequest) error {
 	if !slices.Contains(Actions, req.Action) {
-		return devices.Errorf(devices.EINVALID, "action %q: must be one of %s", clip(string(req.Action)), join(Actions))
+		return shouwang.Errorf(shouwang.EINVALID, "action %q: must be one of %s", clip(string(req.Action)), join(Actions))
 	}
 	if strings.TrimSpace(req.Actor.Name) == "" {
-		return devices.Errorf(devices.EINVALID, "actor: a name is required")
+		return shouwang.Errorf(shouwang.EINVALID, "actor: a name is required")
 	}
 	if !Permitted(req.Actor.Role, req.Action) {
-		return devices.Errorf(devices.EFORBIDDEN, "%s %q may not %s alerts", roleName(req.Actor.Role), req.Actor.Name, req.Action)
+		return shouwang.Errorf(shouwang.EFORBIDDEN, "%s %q may not %s alerts", roleName(req.Actor.Role), req.Actor.Name, req.Action)
 	}
 	if err := checkText("note", req.Note, maxNote); err != nil {
 		return err
@@ -107,18 +107,18 @@ func checkRequest(req TransitionRequest) error {
 	switch req.Action {
 	case ActionDispatch:
 		if strings.TrimSpace(req.DispatchTo) == "" {
-			return devices.Errorf(devices.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)")
+			return shouwang.Errorf(shouwang.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)")
 		}
 		if err := checkText("dispatch_to", req.DispatchTo, maxDispatchTo); err != nil {
 			return err
 		}
 	case ActionResolve:
 		if !slices.Contains(ResolveOutcomes, req.Outcome) {
-			return devices.Errorf(devices.EINVALID, "outcome %q: must be one of %s", clip(string(req.Outcome)), join(ResolveOutcomes))
+			return shouwang.Errorf(shouwang.EINVALID, "outcome %q: must be one of %s", clip(string(req.Outcome)), join(ResolveOutcomes))
 		}
 	case ActionNote:
 		if strings.TrimSpace(req.Note) == "" {
-			return devices.Errorf(devices.EINVALID, "note: required: write what happened")
+			return shouwang.Errorf(shouwang.EINVALID, "note: required: write what happened")
 		}
 	}
 	return nil
@@ -137,9 +137,9 @@ func roleName(role string) string {
 func checkText(field, v string, max int) error {
 	switch {
 	case !utf8.ValidString(v):
-		return devices.Errorf(devices.EINVALID, "%s: not valid UTF-8", field)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8", field)
 	case utf8.RuneCountInString(v) > max:
-		return devices.Errorf(devices.EINVALID, "%s: longer than %d characters", field, max)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: longer than %d characters", field, max)
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ func checkText(field, v string, max int) error {
 // stateConflict explains why the alert's state does not allow the action.
 func stateConflict(a *Alert, action Action) error {
 	if action == ActionAccept && (a.State == StateAccepted || a.State == StateDispatched) {
-		return devices.Errorf(devices.ECONFLICT, "alert %d was already accepted by %s", a.ID, a.Assignee)
+		return shouwang.Errorf(shouwang.ECONFLICT, "alert %d was already accepted by %s", a.ID, a.Assignee)
 	}
 	hint := ""
 	switch {
@@ -159,7 +159,7 @@ func stateConflict(a *Alert, action Action) error {
 	case action == ActionClose:
 		hint = " (only a resolved alert is closed)"
 	}
-	return devices.Errorf(devices.ECONFLICT, "alert %d is %s; it cannot be %s%s", a.ID, a.State, pastTense[action], hint)
+	return shouwang.Errorf(shouwang.ECONFLICT, "alert %d is %s; it cannot be %s%s", a.ID, a.State, pastTense[action], hint)
 }
 
 // apply makes the change of a permitted, valid transition.

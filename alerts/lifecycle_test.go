@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -102,7 +103,7 @@ func TestLifeCycle(t *testing.T) {
 					}
 					return
 				}
-				if errCode(err) != devices.ECONFLICT || devices.ErrorMessage(err) != w {
+				if errCode(err) != shouwang.ECONFLICT || shouwang.ErrorMessage(err) != w {
 					t.Fatalf("error %v, want conflict: %s", err, w)
 				}
 				if a != nil || acks != nil {
@@ -180,29 +181,29 @@ func TestTransitionRequests(t *testing.T) {
 		msg  string
 	}{
 		{"installer cannot accept", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionAccept, Actor: alerts.Actor{Name: "wu", Role: "installer"}},
-			devices.EFORBIDDEN, `an installer "wu" may not accept alerts`},
+			shouwang.EFORBIDDEN, `an installer "wu" may not accept alerts`},
 		{"operator cannot close", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionClose, Actor: op},
-			devices.EFORBIDDEN, `an operator "li" may not close alerts`},
+			shouwang.EFORBIDDEN, `an operator "li" may not close alerts`},
 		{"no role", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionNote, Note: "x", Actor: alerts.Actor{Name: "x"}},
-			devices.EFORBIDDEN, `an account without a role "x" may not note alerts`},
+			shouwang.EFORBIDDEN, `an account without a role "x" may not note alerts`},
 		{"device cannot accept", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionAccept, Actor: alerts.Actor{Name: "sos-1", Role: "device"}},
-			devices.EFORBIDDEN, `a device "sos-1" may not accept alerts`},
+			shouwang.EFORBIDDEN, `a device "sos-1" may not accept alerts`},
 		{"unknown action", alerts.TransitionRequest{AlertID: 1, Action: "escalate", Actor: op},
-			devices.EINVALID, `action "escalate": must be one of accept, dispatch, resolve, close, note`},
+			shouwang.EINVALID, `action "escalate": must be one of accept, dispatch, resolve, close, note`},
 		{"no actor", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionAccept, Actor: alerts.Actor{Role: "operator"}},
-			devices.EINVALID, "actor: a name is required"},
+			shouwang.EINVALID, "actor: a name is required"},
 		{"missing outcome", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionResolve, Actor: op},
-			devices.EINVALID, `outcome "": must be one of genuine, false_alarm, referred, duplicate`},
+			shouwang.EINVALID, `outcome "": must be one of genuine, false_alarm, referred, duplicate`},
 		{"test is not an outcome", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionResolve, Actor: op, Outcome: alerts.OutcomeTest},
-			devices.EINVALID, `outcome "test": must be one of genuine, false_alarm, referred, duplicate`},
+			shouwang.EINVALID, `outcome "test": must be one of genuine, false_alarm, referred, duplicate`},
 		{"missing dispatch target", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionDispatch, Actor: op, DispatchTo: "  "},
-			devices.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)"},
+			shouwang.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)"},
 		{"empty note", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionNote, Actor: op, Note: " \n"},
-			devices.EINVALID, "note: required: write what happened"},
+			shouwang.EINVALID, "note: required: write what happened"},
 		{"note too long", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionNote, Actor: op, Note: strings.Repeat("长", 2001)},
-			devices.EINVALID, "note: longer than 2000 characters"},
+			shouwang.EINVALID, "note: longer than 2000 characters"},
 		{"unknown alert", alerts.TransitionRequest{AlertID: 99, Action: alerts.ActionAccept, Actor: op},
-			devices.ENOTFOUND, "alert 99 not found"},
+			shouwang.ENOTFOUND, "alert 99 not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,7 +211,7 @@ func TestTransitionRequests(t *testing.T) {
 			alertIn(t, e, alerts.StateAccepted)
 			before := e.alert(1)
 			_, _, err := e.transition(tt.req, at(time.Minute))
-			if errCode(err) != tt.code || devices.ErrorMessage(err) != tt.msg {
+			if errCode(err) != tt.code || shouwang.ErrorMessage(err) != tt.msg {
 				t.Errorf("error %v, want %s: %s", err, tt.code, tt.msg)
 			}
 			if got := e.alert(1); !reflect.DeepEqual(got, before) {
@@ -281,7 +282,7 @@ func TestConcurrentAccepts(t *testing.T) {
 		t.Fatalf("%d winners: %v", len(winners), winners)
 	}
 	for _, err := range losers {
-		if errCode(err) != devices.ECONFLICT || devices.ErrorMessage(err) != "alert 1 was already accepted by "+winners[0] {
+		if errCode(err) != shouwang.ECONFLICT || shouwang.ErrorMessage(err) != "alert 1 was already accepted by "+winners[0] {
 			t.Errorf("loser told %v", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -15,7 +16,7 @@ import (
 // that is not supervised.
 func (s *Service) DeviceSilent(ctx context.Context, tx Tx, d *devices.Device, lastSeen, now time.Time) (*Alert, error) {
 	if d == nil {
-		return nil, devices.Errorf(devices.EINVALID, "device silent: missing device")
+		return nil, shouwang.Errorf(shouwang.EINVALID, "device silent: missing device")
 	}
 	h := s.newHandling(ctx, tx, d, now)
 	if !h.rules.Supervised {
@@ -40,7 +41,7 @@ func (s *Service) DeviceSilent(ctx context.Context, tx Tx, d *devices.Device, la
 // heard from again. It returns nil, nil when there is none to clear.
 func (s *Service) DeviceReturned(ctx context.Context, tx Tx, d *devices.Device, now time.Time) (*Alert, error) {
 	if d == nil {
-		return nil, devices.Errorf(devices.EINVALID, "device returned: missing device")
+		return nil, shouwang.Errorf(shouwang.EINVALID, "device returned: missing device")
 	}
 	h := s.newHandling(ctx, tx, d, now)
 	a, err := h.openFamily(string(KindOffline))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -136,7 +137,7 @@ func TestRulesInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := alerts.LoadRules(strings.NewReader(tt.json))
-		if devices.ErrorCode(err) != devices.EINVALID || !strings.HasPrefix(devices.ErrorMessage(err), tt.msg) {
+		if shouwang.ErrorCode(err) != shouwang.EINVALID || !strings.HasPrefix(shouwang.ErrorMessage(err), tt.msg) {
 			t.Errorf("LoadRules(%s):\n got %v\nwant invalid: %s", tt.json, err, tt.msg)
 		}
 	}
@@ -146,7 +147,7 @@ func TestRulesInvalid(t *testing.T) {
 func TestRulesValidateInGo(t *testing.T) {
 	rs := alerts.DefaultRules()
 	delete(rs.Supervision, devices.KindSmoke)
-	if err := rs.Validate(); err == nil || devices.ErrorMessage(err) != "rules: supervision.smoke: required for a life-safety kind" {
+	if err := rs.Validate(); err == nil || shouwang.ErrorMessage(err) != "rules: supervision.smoke: required for a life-safety kind" {
 		t.Errorf("Validate = %v", err)
 	}
 	if _, err := alerts.NewService(alerts.Config{Rules: rs}); err == nil {
@@ -155,7 +156,7 @@ func TestRulesValidateInGo(t *testing.T) {
 	for _, cfg := range []alerts.Config{
 		{WebhookURL: "ftp://x/y"}, {WebhookURL: "http://"}, {MaxNotifyAttempts: -1},
 	} {
-		if _, err := alerts.NewService(cfg); devices.ErrorCode(err) != devices.EINVALID {
+		if _, err := alerts.NewService(cfg); shouwang.ErrorCode(err) != shouwang.EINVALID {
 			t.Errorf("NewService(%+v) = %v, want invalid", cfg, err)
 		}
 	}
@@ -173,7 +174,7 @@ func FuzzLoadRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := alerts.LoadRules(bytes.NewReader(data))
 		if err != nil {
-			if devices.ErrorCode(err) != devices.EINVALID {
+			if shouwang.ErrorCode(err) != shouwang.EINVALID {
 				t.Fatalf("error %v is not EINVALID", err)
 			}
 			return

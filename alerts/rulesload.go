@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -44,10 +45,10 @@ func LoadRules(r io.Reader) (RuleSet, error) {
 	dec.DisallowUnknownFields()
 	var f ruleFile
 	if err := dec.Decode(&f); err != nil {
-		return RuleSet{}, devices.Errorf(devices.EINVALID, "rules: %s", jsonError(err))
+		return RuleSet{}, shouwang.Errorf(shouwang.EINVALID, "rules: %s", jsonError(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return RuleSet{}, devices.Errorf(devices.EINVALID, "rules: unexpected data after the JSON object")
+		return RuleSet{}, shouwang.Errorf(shouwang.EINVALID, "rules: unexpected data after the JSON object")
 	}
 	rs := DefaultRules()
 	if f.Gas != nil || len(f.Air) > 0 || f.Battery != nil {
@@ -233,7 +234,7 @@ func validateEscalation(p string, e EscalationRules) error {
 }
 
 func invalid(format string, args ...any) error {
-	return devices.Errorf(devices.EINVALID, "rules: "+format, args...)
+	return shouwang.Errorf(shouwang.EINVALID, "rules: "+format, args...)
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -49,12 +50,12 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.WebhookURL != "" {
 		u, err := url.Parse(cfg.WebhookURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, devices.Errorf(devices.EINVALID, "alerts: WebhookURL %q: want an http or https URL with a host", cfg.WebhookURL)
+			return nil, shouwang.Errorf(shouwang.EINVALID, "alerts: WebhookURL %q: want an http or https URL with a host", cfg.WebhookURL)
 		}
 	}
 	switch {
 	case cfg.MaxNotifyAttempts < 0:
-		return nil, devices.Errorf(devices.EINVALID, "alerts: MaxNotifyAttempts %d: must not be negative", cfg.MaxNotifyAttempts)
+		return nil, shouwang.Errorf(shouwang.EINVALID, "alerts: MaxNotifyAttempts %d: must not be negative", cfg.MaxNotifyAttempts)
 	case cfg.MaxNotifyAttempts == 0:
 		cfg.MaxNotifyAttempts = DefaultMaxNotifyAttempts
 	}
@@ -265,5 +266,5 @@ func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func fmtT(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// notFound reports whether err is a *devices.Error with ENOTFOUND.
-func notFound(err error) bool { return devices.ErrorCode(err) == devices.ENOTFOUND }
+// notFound reports whether err is a *shouwang.Error with ENOTFOUND.
+func notFound(err error) bool { return shouwang.ErrorCode(err) == shouwang.ENOTFOUND }

@@ -8,7 +8,7 @@ import (
 // Tx is one store transaction as the Service sees it. Everything the
 // Service does for one message, action or timer happens in one Tx, and the
 // caller commits it before acknowledging the message or answering the
-// request. Errors are *devices.Error with ENOTFOUND or ECONFLICT where a
+// request. Errors are *shouwang.Error with ENOTFOUND or ECONFLICT where a
 // caller can act on them.
 type Tx interface {
 	// OpenAlerts returns the device's open alerts (new, accepted,

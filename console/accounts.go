@@ -35,7 +35,7 @@ const (
 )
 
 // AccountStore keeps accounts and their tokens. Tokens are random and only
-// their SHA-256 hashes are stored. Errors are *devices.Error with ENOTFOUND
+// their SHA-256 hashes are stored. Errors are *shouwang.Error with ENOTFOUND
 // or ECONFLICT where a caller can act on them.
 type AccountStore interface {
 	CreateUser(ctx context.Context, username string, role Role, passwordHash string) (*User, error)

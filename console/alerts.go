@@ -12,12 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // AlertService is what the console needs from the hub's alerting. Errors are
-// *devices.Error: ENOTFOUND, ECONFLICT, EINVALID, EFORBIDDEN.
+// *shouwang.Error: ENOTFOUND, ECONFLICT, EINVALID, EFORBIDDEN.
 type AlertService interface {
 	// ListAlerts returns matching alerts without timelines, most urgent
 	// first, and the total that match before f.Offset and f.Limit.
@@ -95,15 +95,15 @@ func parseAlertFilter(r *http.Request) (alerts.Filter, error) {
 			case slices.Contains(alertStates, alerts.State(st)):
 				f.States = appendNew(f.States, alerts.State(st))
 			default:
-				return f, devices.Errorf(devices.EINVALID, "state %q: not an alert state; use %s or open", st, joinStrings(alertStates))
+				return f, shouwang.Errorf(shouwang.EINVALID, "state %q: not an alert state; use %s or open", st, joinStrings(alertStates))
 			}
 		}
 	}
 	if f.Severity != "" && f.Severity.Rank() == 0 {
-		return f, devices.Errorf(devices.EINVALID, "severity %q: not a severity; use critical, major or minor", f.Severity)
+		return f, shouwang.Errorf(shouwang.EINVALID, "severity %q: not a severity; use critical, major or minor", f.Severity)
 	}
 	if f.Kind != "" && !slices.Contains(alerts.Kinds, f.Kind) {
-		return f, devices.Errorf(devices.EINVALID, "kind %q: not an alert kind; use %s", f.Kind, joinStrings(alerts.Kinds))
+		return f, shouwang.Errorf(shouwang.EINVALID, "kind %q: not an alert kind; use %s", f.Kind, joinStrings(alerts.Kinds))
 	}
 	switch v := q.Get("test"); v {
 	case "", "false":
@@ -112,7 +112,7 @@ func parseAlertFilter(r *http.Request) (alerts.Filter, error) {
 		f.Test = new(true)
 	case "all":
 	default:
-		return f, devices.Errorf(devices.EINVALID, "test %q: must be true (tests only), false (no tests, the default) or all", v)
+		return f, shouwang.Errorf(shouwang.EINVALID, "test %q: must be true (tests only), false (no tests, the default) or all", v)
 	}
 	var err error
 	if f.From, err = timeParam(q.Get("from"), "from", time.Time{}); err != nil {
@@ -122,7 +122,7 @@ func parseAlertFilter(r *http.Request) (alerts.Filter, error) {
 		return f, err
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return f, devices.Errorf(devices.EINVALID, "from: must be before to")
+		return f, shouwang.Errorf(shouwang.EINVALID, "from: must be before to")
 	}
 	if f.Offset, err = intParam(q.Get("offset"), "offset", 0, 1<<31-1); err != nil {
 		return f, err
@@ -157,7 +157,7 @@ func alertID(r *http.Request) (int64, error) {
 	v := r.PathValue("id")
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, devices.Errorf(devices.EINVALID, "alert id %q: must be a positive whole number", v)
+		return 0, shouwang.Errorf(shouwang.EINVALID, "alert id %q: must be a positive whole number", v)
 	}
 	return id, nil
 }
@@ -201,7 +201,7 @@ func (s *Server) transition(action alerts.Action) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u := sessionFrom(r.Context()).user
 		if !alerts.Permitted(string(u.Role), action) {
-			s.writeError(w, r, devices.Errorf(devices.EFORBIDDEN, "role %s may not %s alerts", u.Role, action))
+			s.writeError(w, r, shouwang.Errorf(shouwang.EFORBIDDEN, "role %s may not %s alerts", u.Role, action))
 			return
 		}
 		id, err := alertID(r)
@@ -226,7 +226,7 @@ func (s *Server) transition(action alerts.Action) http.HandlerFunc {
 		}
 		if err == nil && action == alerts.ActionDispatch && req.DispatchTo == "" {
 			// Checked here too so that the message names the body's field.
-			err = devices.Errorf(devices.EINVALID, "to: required: name who was sent (the grid worker, 119, 120, the gas company…)")
+			err = shouwang.Errorf(shouwang.EINVALID, "to: required: name who was sent (the grid worker, 119, 120, the gas company…)")
 		}
 		if err != nil {
 			s.writeError(w, r, err)

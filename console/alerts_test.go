@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
@@ -274,9 +275,9 @@ func TestAlertTransitionErrors(t *testing.T) {
 func TestAlertDomainErrors(t *testing.T) {
 	e, _ := alertsEnv(t)
 	for code, status := range map[string]int{
-		devices.ENOTFOUND: 404, devices.ECONFLICT: 409, devices.EINVALID: 400, devices.EFORBIDDEN: 403,
+		shouwang.ENOTFOUND: 404, shouwang.ECONFLICT: 409, shouwang.EINVALID: 400, shouwang.EFORBIDDEN: 403,
 	} {
-		e.Alerts.Fail = devices.Errorf(code, "the domain says %s", code)
+		e.Alerts.Fail = shouwang.Errorf(code, "the domain says %s", code)
 		do(t, e, req{method: "POST", path: "/api/v1/alerts/1/note", token: tok(e, console.RoleSupervisor), body: `{"note":"x"}`}).
 			wantError(t, status, code, "the domain says "+code)
 	}

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // tokenTTL is how long an API token from login lasts.
@@ -68,7 +68,7 @@ func (s *Server) authenticate(r *http.Request) (*session, error) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		return s.cookieSession(r, c.Value)
 	}
-	return nil, devices.Errorf(devices.EUNAUTHORIZED, "authentication required: log in (POST /api/v1/login), then send the session cookie or Authorization: Bearer <token>")
+	return nil, shouwang.Errorf(shouwang.EUNAUTHORIZED, "authentication required: log in (POST /api/v1/login), then send the session cookie or Authorization: Bearer <token>")
 }
 
 // bearer authenticates an API token.
@@ -76,7 +76,7 @@ func (s *Server) bearer(r *http.Request, auth string) (*session, error) {
 	scheme, token, _ := strings.Cut(auth, " ")
 	token = strings.TrimSpace(token)
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil, devices.Errorf(devices.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token> (log in at POST /api/v1/login)")
+		return nil, shouwang.Errorf(shouwang.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token> (log in at POST /api/v1/login)")
 	}
 	h := tokenHash(token)
 	u, err := s.tokenUser(r.Context(), h, TokenAPI, "invalid or expired token; log in again")
@@ -91,8 +91,8 @@ func (s *Server) bearer(r *http.Request, auth string) (*session, error) {
 // a Bearer token, nor an API token as a cookie.
 func (s *Server) tokenUser(ctx context.Context, h string, want TokenKind, msg string) (*User, error) {
 	u, kind, err := s.cfg.Accounts.UserByToken(ctx, h, s.cfg.Now())
-	if devices.ErrorCode(err) == devices.ENOTFOUND || err == nil && (u.Disabled || kind != want) {
-		return nil, devices.Errorf(devices.EUNAUTHORIZED, "%s", msg)
+	if shouwang.ErrorCode(err) == shouwang.ENOTFOUND || err == nil && (u.Disabled || kind != want) {
+		return nil, shouwang.Errorf(shouwang.EUNAUTHORIZED, "%s", msg)
 	} else if err != nil {
 		return nil, fmt.Errorf("look up token: %w", err)
 	}
@@ -105,14 +105,14 @@ func (s *Server) require(roles []Role, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.authenticate(r)
 		if err != nil {
-			if devices.ErrorCode(err) == devices.EUNAUTHORIZED && r.Header.Get("Authorization") == "" && hasSessionCookie(r) {
+			if shouwang.ErrorCode(err) == shouwang.EUNAUTHORIZED && r.Header.Get("Authorization") == "" && hasSessionCookie(r) {
 				clearSessionCookie(w, r) // a dead session is of no further use
 			}
 			s.writeError(w, r, err)
 			return
 		}
 		if roles != nil && !slices.Contains(roles, sess.user.Role) {
-			s.writeError(w, r, devices.Errorf(devices.EFORBIDDEN, "role %s may not do this", sess.user.Role))
+			s.writeError(w, r, shouwang.Errorf(shouwang.EFORBIDDEN, "role %s may not do this", sess.user.Role))
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
@@ -144,21 +144,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Username == "" || req.Password == "" {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "username and password are required"))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "username and password are required"))
 		return
 	}
 	if len(req.Username) > maxUsernameLen {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "username longer than %d bytes", maxUsernameLen))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "username longer than %d bytes", maxUsernameLen))
 		return
 	}
 	now := s.cfg.Now()
 	if wait, ok := s.throttle.attempt(req.Username, now); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.writeError(w, r, devices.Errorf(eRateLimited, "too many failed logins for this user; try again in %s", wait.Round(time.Minute).String()))
+		s.writeError(w, r, shouwang.Errorf(eRateLimited, "too many failed logins for this user; try again in %s", wait.Round(time.Minute).String()))
 		return
 	}
 	u, hash, err := s.cfg.Accounts.UserByName(r.Context(), req.Username)
-	if devices.ErrorCode(err) == devices.ENOTFOUND {
+	if shouwang.ErrorCode(err) == shouwang.ENOTFOUND {
 		hash = dummyHash() // spend the same time as for a real user
 	} else if err != nil {
 		s.writeError(w, r, fmt.Errorf("look up user: %w", err))
@@ -166,7 +166,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !CheckPassword(hash, req.Password) || u == nil || u.Disabled {
 		s.log.Info("login failed", "username", req.Username, "remote", r.RemoteAddr)
-		s.writeError(w, r, devices.Errorf(devices.EUNAUTHORIZED, "wrong username or password"))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EUNAUTHORIZED, "wrong username or password"))
 		return
 	}
 	s.throttle.succeeded(req.Username)
@@ -200,21 +200,21 @@ func (s *Server) issueToken(ctx context.Context, u *User, pwHash string, kind To
 	if err == nil && cur.ID == u.ID && !cur.Disabled && curHash == pwHash {
 		return nil
 	}
-	if derr := s.cfg.Accounts.DeleteToken(ctx, h); derr != nil && devices.ErrorCode(derr) != devices.ENOTFOUND {
+	if derr := s.cfg.Accounts.DeleteToken(ctx, h); derr != nil && shouwang.ErrorCode(derr) != shouwang.ENOTFOUND {
 		// The token was never handed out, so it is of no use to anyone.
 		s.log.Warn("withdraw token", "username", u.Username, "err", derr)
 	}
-	if err != nil && devices.ErrorCode(err) != devices.ENOTFOUND {
+	if err != nil && shouwang.ErrorCode(err) != shouwang.ENOTFOUND {
 		return fmt.Errorf("look up user: %w", err)
 	}
 	s.log.Info("login failed: account changed during login", "username", u.Username)
-	return devices.Errorf(devices.EUNAUTHORIZED, "wrong username or password")
+	return shouwang.Errorf(shouwang.EUNAUTHORIZED, "wrong username or password")
 }
 
 // logout ends the session or revokes the API token the request came with.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	sess := sessionFrom(r.Context())
-	if err := s.cfg.Accounts.DeleteToken(r.Context(), sess.tokenHash); err != nil && devices.ErrorCode(err) != devices.ENOTFOUND {
+	if err := s.cfg.Accounts.DeleteToken(r.Context(), sess.tokenHash); err != nil && shouwang.ErrorCode(err) != shouwang.ENOTFOUND {
 		s.writeError(w, r, fmt.Errorf("delete token: %w", err))
 		return
 	}

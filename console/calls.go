@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -17,7 +18,7 @@ import (
 // CallService is what the console needs from the hub's voice calls: an
 // operator's browser answers a ringing call with its own WebRTC offer, hangs
 // up, asks a voice-capable device to call back, and plays recordings back.
-// Errors are *devices.Error: ENOTFOUND (no such call or recording),
+// Errors are *shouwang.Error: ENOTFOUND (no such call or recording),
 // ECONFLICT (already answered or ended), EINVALID (a bad SDP, a device that
 // cannot call).
 type CallService interface {
@@ -72,7 +73,7 @@ func (s *Server) calls(h http.HandlerFunc) http.HandlerFunc {
 func callID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if !callIDPattern.MatchString(id) {
-		return "", devices.Errorf(devices.EINVALID, "call id %q: must be 1 to 64 letters, digits, _ or -", id)
+		return "", shouwang.Errorf(shouwang.EINVALID, "call id %q: must be 1 to 64 letters, digits, _ or -", id)
 	}
 	return id, nil
 }
@@ -101,11 +102,11 @@ func (s *Server) answerCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.SDP == "" {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "sdp: required: the browser's SDP offer"))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "sdp: required: the browser's SDP offer"))
 		return
 	}
 	if !strings.HasPrefix(b.SDP, "v=0") {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "sdp: not an SDP offer (it must start with v=0)"))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "sdp: not an SDP offer (it must start with v=0)"))
 		return
 	}
 	by := actor(r)
@@ -147,7 +148,7 @@ type callbackResponse struct {
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !devices.ValidID(id) {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "device id %q: not a device id", id))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "device id %q: not a device id", id))
 		return
 	}
 	if err := decodeOptionalJSON(w, r, &struct{}{}); err != nil {
@@ -173,7 +174,7 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	}
 	side := r.PathValue("side")
 	if side != sideDevice && side != sideConsole {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "side %q: must be device or console", side))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "side %q: must be device or console", side))
 		return
 	}
 	path, err := s.cfg.Calls.Recording(r.Context(), id, side)
@@ -183,7 +184,7 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		s.writeError(w, r, devices.Errorf(devices.ENOTFOUND, "call %s has no %s recording", id, side))
+		s.writeError(w, r, shouwang.Errorf(shouwang.ENOTFOUND, "call %s has no %s recording", id, side))
 		return
 	} else if err != nil {
 		s.writeError(w, r, fmt.Errorf("open recording: %w", err))
@@ -196,7 +197,7 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.Mode().IsRegular() {
-		s.writeError(w, r, devices.Errorf(devices.ENOTFOUND, "call %s has no %s recording", id, side))
+		s.writeError(w, r, shouwang.Errorf(shouwang.ENOTFOUND, "call %s has no %s recording", id, side))
 		return
 	}
 	h := w.Header()

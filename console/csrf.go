@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // csrfHeader carries a browser session's CSRF token on every request that
@@ -54,7 +54,7 @@ func unsafeMethod(method string) bool {
 // header and pass.
 func (s *Server) sameOrigin(r *http.Request) error {
 	if err := s.origins.Check(r); err != nil {
-		return devices.Errorf(devices.EFORBIDDEN, "cross-origin request refused")
+		return shouwang.Errorf(shouwang.EFORBIDDEN, "cross-origin request refused")
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -92,12 +93,12 @@ func parseFilter(r *http.Request) (devices.Filter, error) {
 		Query:     q.Get("q"),
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
-		return f, devices.Errorf(devices.EINVALID, "kind %q: not a device kind", f.Kind)
+		return f, shouwang.Errorf(shouwang.EINVALID, "kind %q: not a device kind", f.Kind)
 	}
 	if v := q.Get("online"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return f, devices.Errorf(devices.EINVALID, "online %q: must be true or false", v)
+			return f, shouwang.Errorf(shouwang.EINVALID, "online %q: must be true or false", v)
 		}
 		f.Online = &b
 	}
@@ -117,7 +118,7 @@ func intParam(v, name string, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		return 0, devices.Errorf(devices.EINVALID, "%s %q: must be a whole number from %d to %d", name, v, lo, hi)
+		return 0, shouwang.Errorf(shouwang.EINVALID, "%s %q: must be a whole number from %d to %d", name, v, lo, hi)
 	}
 	return n, nil
 }
@@ -139,7 +140,7 @@ func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.ID != "" && d.ID != id {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "id %q in the body differs from %q in the path; IDs cannot be changed", d.ID, id))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "id %q in the body differs from %q in the path; IDs cannot be changed", d.ID, id))
 		return
 	}
 	d.ID = id

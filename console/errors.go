@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -23,17 +24,17 @@ const (
 // does.
 func statusOf(code string) int {
 	switch code {
-	case devices.EINVALID:
+	case shouwang.EINVALID:
 		return http.StatusBadRequest
-	case devices.EUNAUTHORIZED:
+	case shouwang.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case devices.EFORBIDDEN:
+	case shouwang.EFORBIDDEN:
 		return http.StatusForbidden
-	case devices.ENOTFOUND:
+	case shouwang.ENOTFOUND:
 		return http.StatusNotFound
 	case eMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case devices.ECONFLICT:
+	case shouwang.ECONFLICT:
 		return http.StatusConflict
 	case eTooLarge:
 		return http.StatusRequestEntityTooLarge
@@ -55,7 +56,7 @@ type errorBody struct {
 
 // rowsError is an EINVALID error about rows of an import file.
 type rowsError struct {
-	err  *devices.Error
+	err  *shouwang.Error
 	rows []devices.RowError
 }
 
@@ -69,9 +70,9 @@ const maxRowsShown = 1000
 // writeError answers with err's code and message. Internal errors are logged
 // and answered with a generic message, so they never leak.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := devices.ErrorCode(err)
-	body := errorBody{Error: devices.ErrorMessage(err), Code: code}
-	if code == devices.EINTERNAL {
+	code := shouwang.ErrorCode(err)
+	body := errorBody{Error: shouwang.ErrorMessage(err), Code: code}
+	if code == shouwang.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var re *rowsError
@@ -105,7 +106,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if err != nil {
 			return bodyError(err)
 		}
-		return devices.Errorf(devices.EINVALID, "invalid JSON body: more than one value")
+		return shouwang.Errorf(shouwang.EINVALID, "invalid JSON body: more than one value")
 	}
 	return nil
 }
@@ -120,19 +121,19 @@ func bodyError(err error) error {
 	)
 	switch {
 	case errors.As(err, &tooLarge):
-		return devices.Errorf(eTooLarge, "request body larger than %d bytes", tooLarge.Limit)
+		return shouwang.Errorf(eTooLarge, "request body larger than %d bytes", tooLarge.Limit)
 	case errors.Is(err, io.EOF):
-		return devices.Errorf(devices.EINVALID, "invalid JSON body: empty")
+		return shouwang.Errorf(shouwang.EINVALID, "invalid JSON body: empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return devices.Errorf(devices.EINVALID, "invalid JSON body: unexpected end")
+		return shouwang.Errorf(shouwang.EINVALID, "invalid JSON body: unexpected end")
 	case errors.As(err, &syntax):
-		return devices.Errorf(devices.EINVALID, "invalid JSON body at byte %d: %v", syntax.Offset, syntax)
+		return shouwang.Errorf(shouwang.EINVALID, "invalid JSON body at byte %d: %v", syntax.Offset, syntax)
 	case errors.As(err, &typ):
-		return devices.Errorf(devices.EINVALID, "invalid JSON body: field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
+		return shouwang.Errorf(shouwang.EINVALID, "invalid JSON body: field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
 	}
 	// encoding/json reports unknown fields (and a few others) only as text.
 	if msg, ok := strings.CutPrefix(err.Error(), "json: "); ok {
-		return devices.Errorf(devices.EINVALID, "invalid JSON body: %s", msg)
+		return shouwang.Errorf(shouwang.EINVALID, "invalid JSON body: %s", msg)
 	}
 	return fmt.Errorf("read body: %w", err)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -33,17 +34,17 @@ type importResult struct {
 // listed by line.
 func (s *Server) importDevices(w http.ResponseWriter, r *http.Request) {
 	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
-		s.writeError(w, r, devices.Errorf(eUnsupportedMedia, "Content-Type must be text/csv"))
+		s.writeError(w, r, shouwang.Errorf(eUnsupportedMedia, "Content-Type must be text/csv"))
 		return
 	} else if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") {
-		s.writeError(w, r, devices.Errorf(eUnsupportedMedia, "charset %q: the file must be UTF-8 (save it as \"CSV UTF-8\")", cs))
+		s.writeError(w, r, shouwang.Errorf(eUnsupportedMedia, "charset %q: the file must be UTF-8 (save it as \"CSV UTF-8\")", cs))
 		return
 	}
 	rows, rowErrs, err := devices.ParseCSVRows(http.MaxBytesReader(w, r.Body, maxCSVBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			err = devices.Errorf(eTooLarge, "file larger than %d MiB; split it", maxCSVBody>>20)
+			err = shouwang.Errorf(eTooLarge, "file larger than %d MiB; split it", maxCSVBody>>20)
 		}
 		s.writeError(w, r, err)
 		return
@@ -52,8 +53,8 @@ func (s *Server) importDevices(w http.ResponseWriter, r *http.Request) {
 	// round of fixes is enough.
 	for _, row := range rows {
 		_, err := s.cfg.Registry.FindDevice(r.Context(), row.Device.ID)
-		switch devices.ErrorCode(err) {
-		case devices.ENOTFOUND:
+		switch shouwang.ErrorCode(err) {
+		case shouwang.ENOTFOUND:
 		case "":
 			rowErrs = append(rowErrs, devices.RowError{Line: row.Line, ID: row.Device.ID, Err: "id is already registered"})
 		default:
@@ -64,13 +65,13 @@ func (s *Server) importDevices(w http.ResponseWriter, r *http.Request) {
 	if len(rowErrs) > 0 {
 		slices.SortStableFunc(rowErrs, func(a, b devices.RowError) int { return cmp.Compare(a.Line, b.Line) })
 		s.writeError(w, r, &rowsError{
-			err:  devices.Errorf(devices.EINVALID, "%d rows have errors; nothing was imported", len(rowErrs)),
+			err:  shouwang.Errorf(shouwang.EINVALID, "%d rows have errors; nothing was imported", len(rowErrs)),
 			rows: rowErrs,
 		})
 		return
 	}
 	if len(rows) == 0 {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "the file has no device rows"))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "the file has no device rows"))
 		return
 	}
 

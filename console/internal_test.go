@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 func TestStatusOf(t *testing.T) {
 	for code, status := range map[string]int{
-		devices.EINVALID: 400, devices.EUNAUTHORIZED: 401, devices.EFORBIDDEN: 403,
-		devices.ENOTFOUND: 404, devices.ECONFLICT: 409, devices.EINTERNAL: 500,
+		shouwang.EINVALID: 400, shouwang.EUNAUTHORIZED: 401, shouwang.EFORBIDDEN: 403,
+		shouwang.ENOTFOUND: 404, shouwang.ECONFLICT: 409, shouwang.EINTERNAL: 500,
 		eTooLarge: 413, eUnsupportedMedia: 415, eRateLimited: 429, eMethodNotAllowed: 405,
 		"something new": 500,
 	} {
@@ -21,7 +21,7 @@ func TestStatusOf(t *testing.T) {
 			t.Errorf("statusOf(%q) = %d, want %d", code, got, status)
 		}
 	}
-	if statusOf(devices.ErrorCode(fmt.Errorf("wrapped: %w", devices.Errorf(devices.ECONFLICT, "x")))) != http.StatusConflict {
+	if statusOf(shouwang.ErrorCode(fmt.Errorf("wrapped: %w", shouwang.Errorf(shouwang.ECONFLICT, "x")))) != http.StatusConflict {
 		t.Error("wrapped domain error lost its code")
 	}
 }
@@ -61,10 +61,10 @@ func TestPasswordHash(t *testing.T) {
 			t.Errorf("%s: CheckPassword(%q) accepted", name, bad)
 		}
 	}
-	if _, err := HashPassword(""); devices.ErrorCode(err) != devices.EINVALID {
+	if _, err := HashPassword(""); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("empty password: %v", err)
 	}
-	if _, err := HashPassword(strings.Repeat("x", maxPasswordLen+1)); devices.ErrorCode(err) != devices.EINVALID {
+	if _, err := HashPassword(strings.Repeat("x", maxPasswordLen+1)); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("huge password: %v", err)
 	}
 }

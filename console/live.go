@@ -13,8 +13,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // LiveSource is where the live feed gets alert changes from: the hub's
@@ -182,7 +182,7 @@ func (s *Server) liveFeed(w http.ResponseWriter, r *http.Request) {
 	// session cookie whichever page opened it: this check is what stops
 	// another site from reading the feed with a duty officer's session.
 	if !h.originAllowed(r) {
-		s.writeError(w, r, devices.Errorf(devices.EFORBIDDEN, "origin %q may not open the live feed", r.Header.Get("Origin")))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EFORBIDDEN, "origin %q may not open the live feed", r.Header.Get("Origin")))
 		return
 	}
 	sess, err := s.authenticate(r)
@@ -191,14 +191,14 @@ func (s *Server) liveFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "the live feed is a WebSocket: send an upgrade request"))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "the live feed is a WebSocket: send an upgrade request"))
 		return
 	}
 	since, resume := int64(0), false
 	if v := r.URL.Query().Get("since"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			s.writeError(w, r, devices.Errorf(devices.EINVALID, "since must be a sequence number (a non-negative integer), not %q", v))
+			s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "since must be a sequence number (a non-negative integer), not %q", v))
 			return
 		}
 		since, resume = n, true

@@ -9,8 +9,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // maxLiveRead is the largest message a client may send; it has nothing to
@@ -156,7 +156,7 @@ func (c *liveClient) sessionValid() bool {
 	if c.req.recheck == nil {
 		return true
 	}
-	if err := c.req.recheck(c.ctx); devices.ErrorCode(err) == devices.EUNAUTHORIZED {
+	if err := c.req.recheck(c.ctx); shouwang.ErrorCode(err) == shouwang.EUNAUTHORIZED {
 		c.hub.log.Info("live client's session ended", "user", c.req.user)
 		c.writeClose(websocket.ClosePolicyViolation, "session ended; log in again")
 		return false

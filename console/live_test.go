@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shouwang-hub/shouwang/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/internal/testenv"
 
 	"github.com/gorilla/websocket"
 
@@ -204,15 +206,15 @@ func TestLiveRefusesBeforeUpgrade(t *testing.T) {
 		h.Set("Origin", origin)
 		return h
 	}
-	e.refused(t, "", nil, http.StatusUnauthorized, devices.EUNAUTHORIZED)
-	e.refused(t, "", http.Header{"Authorization": {"Bearer nope"}}, http.StatusUnauthorized, devices.EUNAUTHORIZED)
-	e.refused(t, "", http.Header{"Cookie": {"sw_session=nope"}}, http.StatusUnauthorized, devices.EUNAUTHORIZED)
-	e.refused(t, "", withOrigin("https://evil.example.com"), http.StatusForbidden, devices.EFORBIDDEN)
-	e.refused(t, "", withOrigin("null"), http.StatusForbidden, devices.EFORBIDDEN)
+	e.refused(t, "", nil, http.StatusUnauthorized, shouwang.EUNAUTHORIZED)
+	e.refused(t, "", http.Header{"Authorization": {"Bearer nope"}}, http.StatusUnauthorized, shouwang.EUNAUTHORIZED)
+	e.refused(t, "", http.Header{"Cookie": {"sw_session=nope"}}, http.StatusUnauthorized, shouwang.EUNAUTHORIZED)
+	e.refused(t, "", withOrigin("https://evil.example.com"), http.StatusForbidden, shouwang.EFORBIDDEN)
+	e.refused(t, "", withOrigin("null"), http.StatusForbidden, shouwang.EFORBIDDEN)
 	// A foreign page is refused whether or not the browser sends a session.
-	e.refused(t, "", http.Header{"Origin": {"https://evil.example.com"}}, http.StatusForbidden, devices.EFORBIDDEN)
-	e.refused(t, "since=-1", e.bearer(), http.StatusBadRequest, devices.EINVALID)
-	e.refused(t, "since=abc", e.bearer(), http.StatusBadRequest, devices.EINVALID)
+	e.refused(t, "", http.Header{"Origin": {"https://evil.example.com"}}, http.StatusForbidden, shouwang.EFORBIDDEN)
+	e.refused(t, "since=-1", e.bearer(), http.StatusBadRequest, shouwang.EINVALID)
+	e.refused(t, "since=abc", e.bearer(), http.StatusBadRequest, shouwang.EINVALID)
 
 	// A plain GET (not an upgrade) is answered in JSON too.
 	rq, _ := http.NewRequest("GET", e.url+"/api/v1/live", nil)
@@ -223,7 +225,7 @@ func TestLiveRefusesBeforeUpgrade(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	response{status: resp.StatusCode, body: b}.wantError(t, http.StatusBadRequest, devices.EINVALID, "WebSocket")
+	response{status: resp.StatusCode, body: b}.wantError(t, http.StatusBadRequest, shouwang.EINVALID, "WebSocket")
 
 	if n := e.live.Subscribers(); n != 0 {
 		t.Errorf("refused requests subscribed to the source: %d subscriptions", n)
@@ -712,7 +714,7 @@ func TestLiveWithSessionCookie(t *testing.T) {
 	browser := func(origin string) http.Header {
 		return http.Header{"Cookie": {cookie.String()}, "Origin": {origin}}
 	}
-	e.refused(t, "", browser("https://evil.example.com"), http.StatusForbidden, devices.EFORBIDDEN)
+	e.refused(t, "", browser("https://evil.example.com"), http.StatusForbidden, shouwang.EFORBIDDEN)
 	c := e.connectWith(t, websocket.DefaultDialer, "", browser(e.url))
 	if m := readMsg(t, c); m.Type != "snapshot" {
 		t.Fatalf("got %v, want a snapshot", m)

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // argonParams are the cost parameters of an argon2id hash.
@@ -43,10 +43,10 @@ func HashPassword(pw string) (string, error) {
 
 func hashPassword(pw string, p argonParams) (string, error) {
 	if pw == "" {
-		return "", devices.Errorf(devices.EINVALID, "password: empty")
+		return "", shouwang.Errorf(shouwang.EINVALID, "password: empty")
 	}
 	if len(pw) > maxPasswordLen {
-		return "", devices.Errorf(devices.EINVALID, "password: longer than %d bytes", maxPasswordLen)
+		return "", shouwang.Errorf(shouwang.EINVALID, "password: longer than %d bytes", maxPasswordLen)
 	}
 	salt := make([]byte, argonSaltLen)
 	rand.Read(salt) // never fails; see crypto/rand
@@ -115,7 +115,7 @@ func EnsureAdmin(ctx context.Context, accounts AccountStore, password string) (c
 		return false, fmt.Errorf("admin password: %w", err)
 	}
 	if _, err := accounts.CreateUser(ctx, AdminUsername, RoleAdmin, hash); err != nil {
-		if devices.ErrorCode(err) == devices.ECONFLICT {
+		if shouwang.ErrorCode(err) == shouwang.ECONFLICT {
 			return false, nil // another hub process got there first
 		}
 		return false, fmt.Errorf("create admin: %w", err)

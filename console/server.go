@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -161,9 +162,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(iw, r)
 	switch iw.status {
 	case http.StatusNotFound:
-		s.writeError(w, r, devices.Errorf(devices.ENOTFOUND, "no such route: %s %s", r.Method, r.URL.Path))
+		s.writeError(w, r, shouwang.Errorf(shouwang.ENOTFOUND, "no such route: %s %s", r.Method, r.URL.Path))
 	case http.StatusMethodNotAllowed:
-		s.writeError(w, r, devices.Errorf(eMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+		s.writeError(w, r, shouwang.Errorf(eMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
 	}
 }
 

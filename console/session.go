@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // Browser sessions: a random token in an HttpOnly cookie, stored hashed as
@@ -38,7 +38,7 @@ type sessionResponse struct {
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *User, pwHash string, now time.Time) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		h := tokenHash(c.Value)
-		if err := s.cfg.Accounts.DeleteToken(r.Context(), h); err != nil && devices.ErrorCode(err) != devices.ENOTFOUND {
+		if err := s.cfg.Accounts.DeleteToken(r.Context(), h); err != nil && shouwang.ErrorCode(err) != shouwang.ENOTFOUND {
 			s.log.Warn("end previous session", "username", u.Username, "err", err)
 		}
 		s.renewals.forget(h)
@@ -76,7 +76,7 @@ func (s *Server) cookieSession(r *http.Request, token string) (*session, error) 
 			return nil, err
 		}
 		if !validCSRF(token, r.Header.Get(csrfHeader)) {
-			return nil, devices.Errorf(devices.EFORBIDDEN, "missing or invalid CSRF token")
+			return nil, shouwang.Errorf(shouwang.EFORBIDDEN, "missing or invalid CSRF token")
 		}
 	}
 	s.renew(r.Context(), u, h)
@@ -91,7 +91,7 @@ func (s *Server) renew(ctx context.Context, u *User, h string) {
 		return
 	}
 	err := s.cfg.Accounts.TouchToken(ctx, h, now, now.Add(sessionTTL))
-	if err != nil && devices.ErrorCode(err) != devices.ENOTFOUND { // not found: ended meanwhile
+	if err != nil && shouwang.ErrorCode(err) != shouwang.ENOTFOUND { // not found: ended meanwhile
 		s.log.Warn("renew session", "username", u.Username, "err", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -38,7 +39,7 @@ func (s *Server) telemetry(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	spec := devices.Spec(d.Kind)
 	if spec == nil {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "device %s has unknown kind %q", d.ID, d.Kind))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "device %s has unknown kind %q", d.ID, d.Kind))
 		return
 	}
 	field, ok := spec.Field(q.Get("field"))
@@ -47,7 +48,7 @@ func (s *Server) telemetry(w http.ResponseWriter, r *http.Request) {
 		for _, f := range spec.AllFields() {
 			names = append(names, f.Name)
 		}
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "field %q: a %s device reports %s", q.Get("field"), d.Kind, strings.Join(names, ", ")))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "field %q: a %s device reports %s", q.Get("field"), d.Kind, strings.Join(names, ", ")))
 		return
 	}
 	from, to, err := timeRange(q, s.cfg.Now(), defaultTelemetryRange, maxTelemetryRange, "31 days")
@@ -58,7 +59,7 @@ func (s *Server) telemetry(w http.ResponseWriter, r *http.Request) {
 	var every time.Duration
 	if v := q.Get("every"); v != "" {
 		if every, err = time.ParseDuration(v); err != nil || every != 0 && every < minTelemetryEvery {
-			s.writeError(w, r, devices.Errorf(devices.EINVALID, "every %q: must be a duration of at least 1s, such as 1m or 1h, or 0 for raw readings", v))
+			s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "every %q: must be a duration of at least 1s, such as 1m or 1h, or 0 for raw readings", v))
 			return
 		}
 	}
@@ -89,9 +90,9 @@ func timeRange(q url.Values, now time.Time, span, limit time.Duration, limitText
 	}
 	switch {
 	case !from.Before(to):
-		err = devices.Errorf(devices.EINVALID, "from: must be before to")
+		err = shouwang.Errorf(shouwang.EINVALID, "from: must be before to")
 	case to.Sub(from) > limit:
-		err = devices.Errorf(devices.EINVALID, "from, to: range longer than %s", limitText)
+		err = shouwang.Errorf(shouwang.EINVALID, "from, to: range longer than %s", limitText)
 	}
 	return from, to, err
 }
@@ -102,7 +103,7 @@ func timeParam(v, name string, def time.Time) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, devices.Errorf(devices.EINVALID, "%s %q: must be an RFC 3339 time such as 2025-01-02T15:04:05+08:00", name, v)
+		return time.Time{}, shouwang.Errorf(shouwang.EINVALID, "%s %q: must be an RFC 3339 time such as 2025-01-02T15:04:05+08:00", name, v)
 	}
 	return t, nil
 }

@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // Roles lists every role, from the duty room out.
@@ -41,13 +41,13 @@ func (s *Server) userRoutes() {
 func ValidUsername(name string) error {
 	switch {
 	case name == "":
-		return devices.Errorf(devices.EINVALID, "username: required")
+		return shouwang.Errorf(shouwang.EINVALID, "username: required")
 	case !utf8.ValidString(name):
-		return devices.Errorf(devices.EINVALID, "username: not valid UTF-8")
+		return shouwang.Errorf(shouwang.EINVALID, "username: not valid UTF-8")
 	case utf8.RuneCountInString(name) > maxNewUsernameLen:
-		return devices.Errorf(devices.EINVALID, "username: longer than %d characters", maxNewUsernameLen)
+		return shouwang.Errorf(shouwang.EINVALID, "username: longer than %d characters", maxNewUsernameLen)
 	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
-		return devices.Errorf(devices.EINVALID, "username %q: must not contain spaces or control characters", name)
+		return shouwang.Errorf(shouwang.EINVALID, "username %q: must not contain spaces or control characters", name)
 	}
 	return nil
 }
@@ -57,9 +57,9 @@ func ValidUsername(name string) error {
 func ValidPassword(pw string) error {
 	switch {
 	case utf8.RuneCountInString(pw) < minPasswordLen:
-		return devices.Errorf(devices.EINVALID, "password: at least %d characters", minPasswordLen)
+		return shouwang.Errorf(shouwang.EINVALID, "password: at least %d characters", minPasswordLen)
 	case len(pw) > maxPasswordLen:
-		return devices.Errorf(devices.EINVALID, "password: longer than %d bytes", maxPasswordLen)
+		return shouwang.Errorf(shouwang.EINVALID, "password: longer than %d bytes", maxPasswordLen)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !req.Role.Valid() {
-		s.writeError(w, r, devices.Errorf(devices.EINVALID, "role %q: must be one of %s", req.Role, joinStrings(Roles)))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "role %q: must be one of %s", req.Role, joinStrings(Roles)))
 		return
 	}
 	if err := ValidPassword(req.Password); err != nil {
@@ -114,7 +114,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, u := range us {
 		if strings.EqualFold(u.Username, req.Username) {
-			s.writeError(w, r, devices.Errorf(devices.ECONFLICT, "user %q already exists", u.Username))
+			s.writeError(w, r, shouwang.Errorf(shouwang.ECONFLICT, "user %q already exists", u.Username))
 			return
 		}
 	}
@@ -137,7 +137,7 @@ func userID(r *http.Request) (int64, error) {
 	v := r.PathValue("id")
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, devices.Errorf(devices.EINVALID, "user id %q: must be a positive whole number", v)
+		return 0, shouwang.Errorf(shouwang.EINVALID, "user id %q: must be a positive whole number", v)
 	}
 	return id, nil
 }
@@ -195,7 +195,7 @@ func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
 			return
 		}
 		if disabled && id == sessionFrom(r.Context()).user.ID {
-			s.writeError(w, r, devices.Errorf(devices.ECONFLICT, "you cannot disable your own account; ask another admin"))
+			s.writeError(w, r, shouwang.Errorf(shouwang.ECONFLICT, "you cannot disable your own account; ask another admin"))
 			return
 		}
 		if err := s.cfg.Accounts.SetUserDisabled(r.Context(), id, disabled); err != nil {

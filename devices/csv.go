@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/shouwang-hub/shouwang"
 )
 
 // MaxCSVRows caps the data rows of one bulk-import file. The caller caps the
@@ -52,7 +54,7 @@ func (e RowError) Error() string {
 // (spreadsheets write them) are skipped. A leading UTF-8 byte-order mark is
 // ignored.
 //
-// The error is an EINVALID *Error when the file as a whole is unusable (no
+// The error is an EINVALID *shouwang.Error when the file as a whole is unusable (no
 // header, a bad header, broken CSV quoting, more than MaxCSVRows rows), and
 // the reader's own error, wrapped, when reading fails.
 func ParseCSV(r io.Reader) ([]*Device, []RowError, error) {
@@ -84,7 +86,7 @@ func ParseCSVRows(r io.Reader) ([]CSVRow, []RowError, error) {
 	cr.FieldsPerRecord = -1 // checked per row, so a short row is a row error
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, nil, Errorf(EINVALID, "empty file: the first line must name the columns (%s)", strings.Join(CSVColumns, ","))
+		return nil, nil, shouwang.Errorf(shouwang.EINVALID, "empty file: the first line must name the columns (%s)", strings.Join(CSVColumns, ","))
 	} else if err != nil {
 		return nil, nil, csvReadError(err)
 	}
@@ -111,7 +113,7 @@ func ParseCSVRows(r io.Reader) ([]CSVRow, []RowError, error) {
 			continue
 		}
 		if n++; n > MaxCSVRows {
-			return nil, nil, Errorf(EINVALID, "more than %d rows; split the file", MaxCSVRows)
+			return nil, nil, shouwang.Errorf(shouwang.EINVALID, "more than %d rows; split the file", MaxCSVRows)
 		}
 		id := ""
 		if len(rec) > cols["id"] {
@@ -131,7 +133,7 @@ func ParseCSVRows(r io.Reader) ([]CSVRow, []RowError, error) {
 		}
 		switch {
 		case err != nil:
-			rowErrs = append(rowErrs, RowError{line, id, ErrorMessage(err)})
+			rowErrs = append(rowErrs, RowError{line, id, shouwang.ErrorMessage(err)})
 		case dup:
 			rowErrs = append(rowErrs, RowError{line, id, fmt.Sprintf("duplicate id; first used on line %d", first)})
 		default:
@@ -144,7 +146,7 @@ func ParseCSVRows(r io.Reader) ([]CSVRow, []RowError, error) {
 func csvReadError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return Errorf(EINVALID, "line %d: %v", pe.Line, pe.Err)
+		return shouwang.Errorf(shouwang.EINVALID, "line %d: %v", pe.Line, pe.Err)
 	}
 	return fmt.Errorf("read csv: %w", err)
 }
@@ -155,19 +157,19 @@ func parseCSVHeader(header []string) (map[string]int, error) {
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(h))
 		if name == "" {
-			return nil, Errorf(EINVALID, "line 1: column %d has no name", i+1)
+			return nil, shouwang.Errorf(shouwang.EINVALID, "line 1: column %d has no name", i+1)
 		}
 		if !slices.Contains(CSVColumns, name) {
-			return nil, Errorf(EINVALID, "line 1: unknown column %q (known: %s)", clip(h), strings.Join(CSVColumns, ", "))
+			return nil, shouwang.Errorf(shouwang.EINVALID, "line 1: unknown column %q (known: %s)", clip(h), strings.Join(CSVColumns, ", "))
 		}
 		if _, dup := cols[name]; dup {
-			return nil, Errorf(EINVALID, "line 1: column %q named twice", name)
+			return nil, shouwang.Errorf(shouwang.EINVALID, "line 1: column %q named twice", name)
 		}
 		cols[name] = i
 	}
 	for _, name := range csvRequired {
 		if _, ok := cols[name]; !ok {
-			return nil, Errorf(EINVALID, "line 1: required column %q is missing (required: %s)", name, strings.Join(csvRequired, ", "))
+			return nil, shouwang.Errorf(shouwang.EINVALID, "line 1: required column %q is missing (required: %s)", name, strings.Join(csvRequired, ", "))
 		}
 	}
 	return cols, nil
@@ -193,7 +195,7 @@ func deviceFromRecord(cols map[string]int, rec []string) (*Device, error) {
 	}
 	for _, name := range CSVColumns {
 		if !utf8.ValidString(get(name)) {
-			return nil, Errorf(EINVALID, "%s: not valid UTF-8; save the file as \"CSV UTF-8\"", name)
+			return nil, shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8; save the file as \"CSV UTF-8\"", name)
 		}
 	}
 	d := &Device{
@@ -227,14 +229,14 @@ func deviceFromRecord(cols map[string]int, rec []string) (*Device, error) {
 	if s := get("resident_birth_year"); s != "" {
 		y, err := strconv.Atoi(s)
 		if err != nil {
-			return nil, Errorf(EINVALID, "resident_birth_year %q: not a year", clip(s))
+			return nil, shouwang.Errorf(shouwang.EINVALID, "resident_birth_year %q: not a year", clip(s))
 		}
 		d.Resident.BirthYear = y
 	}
 	if s := get("resident_lives_alone"); s != "" {
 		b, ok := parseCSVBool(s)
 		if !ok {
-			return nil, Errorf(EINVALID, "resident_lives_alone %q: must be true/false, yes/no, 1/0 or 是/否", clip(s))
+			return nil, shouwang.Errorf(shouwang.EINVALID, "resident_lives_alone %q: must be true/false, yes/no, 1/0 or 是/否", clip(s))
 		}
 		d.Resident.LivesAlone = b
 	}
@@ -245,7 +247,7 @@ func deviceFromRecord(cols map[string]int, rec []string) (*Device, error) {
 			}
 			parts := strings.Split(entry, "|")
 			if len(parts) != 3 {
-				return nil, Errorf(EINVALID, "contacts %q: each contact must be name|relation|phone, contacts separated by ';'", clip(entry))
+				return nil, shouwang.Errorf(shouwang.EINVALID, "contacts %q: each contact must be name|relation|phone, contacts separated by ';'", clip(entry))
 			}
 			d.Contacts = append(d.Contacts, Contact{
 				Name:     strings.TrimSpace(parts[0]),
@@ -280,7 +282,7 @@ func WriteCSV(w io.Writer, ds []*Device) error {
 		for i, c := range d.Contacts {
 			for _, f := range []string{c.Name, c.Relation, c.Phone} {
 				if strings.ContainsAny(f, "|;") {
-					return Errorf(EINVALID, "device %s: contacts[%d] contains '|' or ';', which CSV contacts cannot carry", d.ID, i)
+					return shouwang.Errorf(shouwang.EINVALID, "device %s: contacts[%d] contains '|' or ';', which CSV contacts cannot carry", d.ID, i)
 				}
 			}
 			contacts[i] = c.Name + "|" + c.Relation + "|" + c.Phone

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/shouwang-hub/shouwang"
 )
 
 const csvHeader = "id,kind,community\n"
@@ -115,8 +117,8 @@ func TestParseCSV(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
 				}
-				if ErrorCode(err) != EINVALID {
-					t.Errorf("code = %q, want %q", ErrorCode(err), EINVALID)
+				if shouwang.ErrorCode(err) != shouwang.EINVALID {
+					t.Errorf("code = %q, want %q", shouwang.ErrorCode(err), shouwang.EINVALID)
 				}
 				return
 			}
@@ -163,8 +165,8 @@ func TestParseCSVReadError(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the reader's error wrapped", err)
 	}
-	if ErrorCode(err) != EINTERNAL {
-		t.Errorf("code = %q, want %q", ErrorCode(err), EINTERNAL)
+	if shouwang.ErrorCode(err) != shouwang.EINTERNAL {
+		t.Errorf("code = %q, want %q", shouwang.ErrorCode(err), shouwang.EINTERNAL)
 	}
 }
 
@@ -194,8 +196,8 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 
 func TestWriteCSVRejectsSeparatorsInContacts(t *testing.T) {
 	ds := []*Device{{ID: "a", Kind: KindGas, Location: Location{Community: "c"}, Contacts: []Contact{{"A;B", "", "1"}}}}
-	if err := WriteCSV(io.Discard, ds); ErrorCode(err) != EINVALID {
-		t.Fatalf("err = %v, want EINVALID", err)
+	if err := WriteCSV(io.Discard, ds); shouwang.ErrorCode(err) != shouwang.EINVALID {
+		t.Fatalf("err = %v, want shouwang.EINVALID", err)
 	}
 }
 

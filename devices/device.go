@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shouwang-hub/shouwang"
 )
 
 // Kind is the kind of a device. Each kind has its own telemetry fields,
@@ -133,17 +135,17 @@ const (
 // the hub owns them.
 func (d *Device) Validate() error {
 	if !ValidID(d.ID) {
-		return Errorf(EINVALID, "id %q: must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit", d.ID)
+		return shouwang.Errorf(shouwang.EINVALID, "id %q: must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit", d.ID)
 	}
 	if IsReservedID(d.ID) {
-		return Errorf(EINVALID, "id %q: reserved for the hub's own MQTT account", d.ID)
+		return shouwang.Errorf(shouwang.EINVALID, "id %q: reserved for the hub's own MQTT account", d.ID)
 	}
 	if !d.Kind.Valid() {
-		return Errorf(EINVALID, "kind %q: must be one of %s", d.Kind, kindList())
+		return shouwang.Errorf(shouwang.EINVALID, "kind %q: must be one of %s", d.Kind, kindList())
 	}
 	for _, c := range d.Capabilities {
 		if !slices.Contains(KnownCapabilities, c) {
-			return Errorf(EINVALID, "capabilities: unknown capability %q (known: %s)", c, strings.Join(KnownCapabilities, ", "))
+			return shouwang.Errorf(shouwang.EINVALID, "capabilities: unknown capability %q (known: %s)", c, strings.Join(KnownCapabilities, ", "))
 		}
 	}
 	short := map[string]string{
@@ -160,20 +162,20 @@ func (d *Device) Validate() error {
 		}
 	}
 	if d.Location.Community == "" {
-		return Errorf(EINVALID, "location.community: required")
+		return shouwang.Errorf(shouwang.EINVALID, "location.community: required")
 	}
 	if err := checkText("resident.care_notes", d.Resident.CareNotes, maxLongText); err != nil {
 		return err
 	}
 	if y := d.Resident.BirthYear; y != 0 && (y < 1900 || y > time.Now().Year()) {
-		return Errorf(EINVALID, "resident.birth_year %d: must be between 1900 and this year", y)
+		return shouwang.Errorf(shouwang.EINVALID, "resident.birth_year %d: must be between 1900 and this year", y)
 	}
 	if len(d.Contacts) > maxContacts {
-		return Errorf(EINVALID, "contacts: at most %d", maxContacts)
+		return shouwang.Errorf(shouwang.EINVALID, "contacts: at most %d", maxContacts)
 	}
 	for i, c := range d.Contacts {
 		if c.Name == "" || c.Phone == "" {
-			return Errorf(EINVALID, "contacts[%d]: name and phone are required", i)
+			return shouwang.Errorf(shouwang.EINVALID, "contacts[%d]: name and phone are required", i)
 		}
 		for field, v := range map[string]string{"name": c.Name, "relation": c.Relation, "phone": c.Phone} {
 			if err := checkText("contacts["+strconv.Itoa(i)+"]."+field, v, maxShortText); err != nil {
@@ -186,14 +188,14 @@ func (d *Device) Validate() error {
 
 func checkText(name, v string, max int) error {
 	if !utf8.ValidString(v) {
-		return Errorf(EINVALID, "%s: not valid UTF-8", name)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8", name)
 	}
 	if utf8.RuneCountInString(v) > max {
-		return Errorf(EINVALID, "%s: longer than %d characters", name, max)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: longer than %d characters", name, max)
 	}
 	for _, r := range v {
 		if r < 0x20 && r != '\t' && r != '\n' || r == 0x7f {
-			return Errorf(EINVALID, "%s: contains a control character", name)
+			return shouwang.Errorf(shouwang.EINVALID, "%s: contains a control character", name)
 		}
 	}
 	return nil

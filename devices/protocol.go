@@ -3,6 +3,8 @@ package devices
 import (
 	"strings"
 	"time"
+
+	"github.com/shouwang-hub/shouwang"
 )
 
 // TopicPrefix is the root of every native protocol v1 topic. A device's own
@@ -34,24 +36,24 @@ func DeviceFilter(deviceID string) string { return TopicPrefix + deviceID + "/#"
 func ParseTopic(topic string) (deviceID string, ch Channel, rest string, err error) {
 	after, ok := strings.CutPrefix(topic, TopicPrefix)
 	if !ok {
-		return "", "", "", Errorf(EINVALID, "topic %q: does not start with %q", clip(topic), TopicPrefix)
+		return "", "", "", shouwang.Errorf(shouwang.EINVALID, "topic %q: does not start with %q", clip(topic), TopicPrefix)
 	}
 	deviceID, sub, ok := strings.Cut(after, "/")
 	if !ok || !ValidID(deviceID) {
-		return "", "", "", Errorf(EINVALID, "topic %q: bad device id", clip(topic))
+		return "", "", "", shouwang.Errorf(shouwang.EINVALID, "topic %q: bad device id", clip(topic))
 	}
 	name, rest, _ := strings.Cut(sub, "/")
 	switch ch = Channel(name); ch {
 	case ChannelEvent, ChannelTelemetry, ChannelStatus, ChannelCmd:
 		if rest != "" {
-			return "", "", "", Errorf(EINVALID, "topic %q: unexpected levels after %q", clip(topic), name)
+			return "", "", "", shouwang.Errorf(shouwang.EINVALID, "topic %q: unexpected levels after %q", clip(topic), name)
 		}
 	case ChannelCall:
 		if rest == "" {
-			return "", "", "", Errorf(EINVALID, "topic %q: call topics need a sub-topic", clip(topic))
+			return "", "", "", shouwang.Errorf(shouwang.EINVALID, "topic %q: call topics need a sub-topic", clip(topic))
 		}
 	default:
-		return "", "", "", Errorf(EINVALID, "topic %q: unknown channel %q", clip(topic), clip(name))
+		return "", "", "", shouwang.Errorf(shouwang.EINVALID, "topic %q: unknown channel %q", clip(topic), clip(name))
 	}
 	return deviceID, ch, rest, nil
 }

@@ -7,7 +7,7 @@ import (
 
 // Registry is where devices are registered. The hub reads it to route and
 // authorise messages; installers write it through the console and hubctl.
-// Implementations return *Error with ENOTFOUND, ECONFLICT or EINVALID for
+// Implementations return *shouwang.Error with ENOTFOUND, ECONFLICT or EINVALID for
 // the failures a caller can act on.
 type Registry interface {
 	// CreateDevice registers d with the hash of its MQTT password.

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -21,7 +22,7 @@ type DeviceAuthenticator struct {
 // registered is false when no such device exists.
 func (a DeviceAuthenticator) CheckDevice(ctx context.Context, id, password string) (ok, registered bool, err error) {
 	hash, err := a.Source.PasswordHash(ctx, id)
-	if devices.ErrorCode(err) == devices.ENOTFOUND {
+	if shouwang.ErrorCode(err) == shouwang.ENOTFOUND {
 		return false, false, nil
 	} else if err != nil {
 		return false, false, err

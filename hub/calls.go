@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/voice"
@@ -195,10 +196,10 @@ func (c *Calls) Hangup(ctx context.Context, callID string, by alerts.Actor) erro
 func (c *Calls) Callback(ctx context.Context, deviceID string, by alerts.Actor) error {
 	d, ok := c.cfg.Index.Get(deviceID)
 	if !ok {
-		return devices.Errorf(devices.ENOTFOUND, "device %q not found", deviceID)
+		return shouwang.Errorf(shouwang.ENOTFOUND, "device %q not found", deviceID)
 	}
 	if !d.Voice {
-		return devices.Errorf(devices.EINVALID, "device %s cannot make voice calls", deviceID)
+		return shouwang.Errorf(shouwang.EINVALID, "device %s cannot make voice calls", deviceID)
 	}
 	var alertID int64
 	if open, _, err := c.cfg.Alerting.cfg.Store.ListAlerts(ctx, alerts.Filter{DeviceID: deviceID, Kind: alerts.KindSOS,
@@ -218,11 +219,11 @@ func (c *Calls) Callback(ctx context.Context, deviceID string, by alerts.Actor) 
 // Recording returns the path of one side's recording of a call.
 func (c *Calls) Recording(ctx context.Context, callID, side string) (string, error) {
 	if !callIDPattern.MatchString(callID) || (side != "device" && side != "console") {
-		return "", devices.Errorf(devices.EINVALID, "no recording %q of call %q", side, callID)
+		return "", shouwang.Errorf(shouwang.EINVALID, "no recording %q of call %q", side, callID)
 	}
 	p := filepath.Join(c.cfg.Voice.DataDir, "calls", callID, side+".ogg")
 	if _, err := os.Stat(p); err != nil {
-		return "", devices.Errorf(devices.ENOTFOUND, "call %s has no %s recording", callID, side)
+		return "", shouwang.Errorf(shouwang.ENOTFOUND, "call %s has no %s recording", callID, side)
 	}
 	return p, nil
 }

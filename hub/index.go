@@ -7,6 +7,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -269,7 +270,7 @@ func (x *DeviceIndex) slotCount() int {
 // and no error when the device is not registered.
 func (x *DeviceIndex) Full(ctx context.Context, id string) (*devices.Device, error) {
 	d, err := x.src.FindDevice(ctx, id)
-	if devices.ErrorCode(err) == devices.ENOTFOUND {
+	if shouwang.ErrorCode(err) == shouwang.ENOTFOUND {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("read device %s: %w", id, err)
@@ -287,7 +288,7 @@ func (x *DeviceIndex) Len() int {
 // Refresh reloads one device from src, or drops it if it is gone.
 func (x *DeviceIndex) Refresh(ctx context.Context, src IndexSource, id string) error {
 	d, err := src.FindDevice(ctx, id)
-	if devices.ErrorCode(err) == devices.ENOTFOUND {
+	if shouwang.ErrorCode(err) == shouwang.ENOTFOUND {
 		x.mu.Lock()
 		if slot, ok := x.slots.find(id, x.recs); ok {
 			x.remove(slot)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -76,7 +77,7 @@ func (s *memSource) FindDevice(ctx context.Context, id string) (*devices.Device,
 	}
 	d, ok := s.devs[id]
 	if !ok {
-		return nil, devices.Errorf(devices.ENOTFOUND, "device %q is not registered", id)
+		return nil, shouwang.Errorf(shouwang.ENOTFOUND, "device %q is not registered", id)
 	}
 	c := *d
 	return &c, nil
@@ -309,5 +310,5 @@ func (s *countSource) LoadDeviceIndex(ctx context.Context, fn func(*devices.Devi
 }
 
 func (s *countSource) FindDevice(ctx context.Context, id string) (*devices.Device, error) {
-	return nil, devices.Errorf(devices.ENOTFOUND, "device %q is not registered", id)
+	return nil, shouwang.Errorf(shouwang.ENOTFOUND, "device %q is not registered", id)
 }

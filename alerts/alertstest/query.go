@@ -5,15 +5,15 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // ListAlerts implements alerts.Store: most urgent first (open before the
 // rest, then severity, then the oldest, then ID).
 func (s *Store) ListAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, int, error) {
 	if f.Offset < 0 || f.Limit < 0 {
-		return nil, 0, devices.Errorf(devices.EINVALID, "offset and limit must not be negative")
+		return nil, 0, shouwang.Errorf(shouwang.EINVALID, "offset and limit must not be negative")
 	}
 	limit := f.Limit
 	if limit == 0 {
@@ -108,7 +108,7 @@ func (s *Store) UnclearedLatest(ctx context.Context, kind alerts.Kind) ([]*alert
 // DueTimers implements alerts.Store.
 func (s *Store) DueTimers(ctx context.Context, now time.Time, limit int) ([]alerts.Timer, error) {
 	if limit < 0 {
-		return nil, devices.Errorf(devices.EINVALID, "limit must not be negative")
+		return nil, shouwang.Errorf(shouwang.EINVALID, "limit must not be negative")
 	} else if limit == 0 {
 		limit = DefaultListLimit
 	}
@@ -160,7 +160,7 @@ func (s *Store) sortedTimers() []alerts.Timer {
 // DueNotifications implements alerts.Store.
 func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) ([]*alerts.Notification, error) {
 	if limit < 0 {
-		return nil, devices.Errorf(devices.EINVALID, "limit must not be negative")
+		return nil, shouwang.Errorf(shouwang.EINVALID, "limit must not be negative")
 	} else if limit == 0 {
 		limit = DefaultListLimit
 	}
@@ -205,7 +205,7 @@ func (s *Store) sortedNotifications() []*alerts.Notification {
 // lowest Seq kept (0 while the feed is empty).
 func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) ([]alerts.Change, int64, error) {
 	if limit < 0 {
-		return nil, 0, devices.Errorf(devices.EINVALID, "limit must not be negative")
+		return nil, 0, shouwang.Errorf(shouwang.EINVALID, "limit must not be negative")
 	} else if limit == 0 {
 		limit = DefaultListLimit
 	}

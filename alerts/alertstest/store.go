@@ -2,7 +2,7 @@
 // the project. It keeps the contract of the SQL store: transactions are
 // all-or-nothing and serialised, every alert write goes on a change feed
 // with strictly increasing sequence numbers, times are kept to the
-// millisecond in UTC, and errors are *devices.Error with ENOTFOUND,
+// millisecond in UTC, and errors are *shouwang.Error with ENOTFOUND,
 // ECONFLICT or EINVALID where the SQL store returns them.
 //
 // A transaction applies its writes as it goes and keeps an undo log; an
@@ -19,8 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Listing limits, as the SQL store has them.
@@ -209,10 +209,10 @@ func (s *Store) Notifications() []*alerts.Notification {
 	return s.sortedNotifications()
 }
 
-func notFound(id int64) error { return devices.Errorf(devices.ENOTFOUND, "alert %d not found", id) }
+func notFound(id int64) error { return shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id) }
 
 func notificationNotFound(id int64) error {
-	return devices.Errorf(devices.ENOTFOUND, "notification %d not found", id)
+	return shouwang.Errorf(shouwang.ENOTFOUND, "notification %d not found", id)
 }
 
 var errTxDone = fmt.Errorf("alertstest: transaction already committed or rolled back")

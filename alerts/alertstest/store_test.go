@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/alerts/alertstest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -149,7 +150,7 @@ func TestUpdateConflictsAndNotFound(t *testing.T) {
 		stale := *a // Version 1: not incremented
 		return tx.UpdateAlert(ctx, &stale)
 	})
-	if devices.ErrorCode(err) != devices.ECONFLICT {
+	if shouwang.ErrorCode(err) != shouwang.ECONFLICT {
 		t.Errorf("stale update: %v", err)
 	}
 	for name, fn := range map[string]func(tx alerts.Tx) error{
@@ -160,7 +161,7 @@ func TestUpdateConflictsAndNotFound(t *testing.T) {
 		"find":         func(tx alerts.Tx) error { _, err := tx.FindAlert(ctx, 9); return err },
 		"latest":       func(tx alerts.Tx) error { _, err := tx.LatestAlert(ctx, "d1", alerts.KindSmoke); return err },
 	} {
-		if err := s.InTx(ctx, fn); devices.ErrorCode(err) != devices.ENOTFOUND {
+		if err := s.InTx(ctx, fn); shouwang.ErrorCode(err) != shouwang.ENOTFOUND {
 			t.Errorf("%s: %v, want not found", name, err)
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Tx is one transaction of a Store. It is valid only inside the function
@@ -70,7 +70,7 @@ func (tx *Tx) LatestAlert(ctx context.Context, deviceID string, kind alerts.Kind
 		}
 	}
 	if best == nil {
-		return nil, devices.Errorf(devices.ENOTFOUND, "device %q has no %s alert", deviceID, kind)
+		return nil, shouwang.Errorf(shouwang.ENOTFOUND, "device %q has no %s alert", deviceID, kind)
 	}
 	return cloneAlert(best), nil
 }
@@ -82,7 +82,7 @@ func (tx *Tx) CreateAlert(ctx context.Context, a *alerts.Alert) error {
 		return err
 	}
 	if a == nil {
-		return devices.Errorf(devices.EINVALID, "create alert: missing")
+		return shouwang.Errorf(shouwang.EINVALID, "create alert: missing")
 	}
 	s := tx.s
 	prev := s.lastAlert
@@ -107,14 +107,14 @@ func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 		return err
 	}
 	if a == nil {
-		return devices.Errorf(devices.EINVALID, "update alert: missing")
+		return shouwang.Errorf(shouwang.EINVALID, "update alert: missing")
 	}
 	old, ok := tx.s.alerts[a.ID]
 	switch {
 	case !ok:
 		return notFound(a.ID)
 	case old.Version != a.Version-1:
-		return devices.Errorf(devices.ECONFLICT, "alert %d changed meanwhile", a.ID)
+		return shouwang.Errorf(shouwang.ECONFLICT, "alert %d changed meanwhile", a.ID)
 	}
 	c := stored(a)
 	tx.putAlert(c)
@@ -155,7 +155,7 @@ func (tx *Tx) AddTimeline(ctx context.Context, alertID int64, e alerts.TimelineE
 	s := tx.s
 	switch {
 	case e.Action == "":
-		return devices.Errorf(devices.EINVALID, "alert %d: timeline entry without an action", alertID)
+		return shouwang.Errorf(shouwang.EINVALID, "alert %d: timeline entry without an action", alertID)
 	case s.alerts[alertID] == nil:
 		return notFound(alertID)
 	}
@@ -184,7 +184,7 @@ func (tx *Tx) SetTimer(ctx context.Context, t alerts.Timer) error {
 	}
 	switch {
 	case t.Kind == "" || t.Due.IsZero():
-		return devices.Errorf(devices.EINVALID, "alert %d: timer needs a kind and a due time", t.AlertID)
+		return shouwang.Errorf(shouwang.EINVALID, "alert %d: timer needs a kind and a due time", t.AlertID)
 	case tx.s.alerts[t.AlertID] == nil:
 		return notFound(t.AlertID)
 	}
@@ -232,7 +232,7 @@ func (tx *Tx) EnqueueNotification(ctx context.Context, n *alerts.Notification) e
 	s := tx.s
 	switch {
 	case n == nil || n.NextAttempt.IsZero():
-		return devices.Errorf(devices.EINVALID, "enqueue notification: needs a next attempt time")
+		return shouwang.Errorf(shouwang.EINVALID, "enqueue notification: needs a next attempt time")
 	case s.alerts[n.AlertID] == nil:
 		return notFound(n.AlertID)
 	}
@@ -253,7 +253,7 @@ func (tx *Tx) UpdateNotification(ctx context.Context, n *alerts.Notification) er
 		return err
 	}
 	if n == nil || n.NextAttempt.IsZero() {
-		return devices.Errorf(devices.EINVALID, "update notification: needs a next attempt time")
+		return shouwang.Errorf(shouwang.EINVALID, "update notification: needs a next attempt time")
 	}
 	old, ok := tx.s.notifs[n.ID]
 	if !ok {

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/console"
-	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 )
 
@@ -197,7 +197,7 @@ func (c *cli) bootstrapAdmin(args []string) error {
 		return err
 	}
 	if err := console.ValidPassword(pw); err != nil {
-		return fmt.Errorf("bootstrap-admin: %s", devices.ErrorMessage(err))
+		return fmt.Errorf("bootstrap-admin: %s", shouwang.ErrorMessage(err))
 	}
 	st, err := sqlstore.Open(dsn, nil)
 	if err != nil {

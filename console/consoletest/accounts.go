@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/console"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Accounts is an in-memory console.AccountStore.
@@ -78,7 +78,7 @@ func (a *Accounts) CreateUser(_ context.Context, username string, role console.R
 	defer a.mu.Unlock()
 	for _, acc := range a.users {
 		if acc.user.Username == username {
-			return nil, devices.Errorf(devices.ECONFLICT, "user %q exists", username)
+			return nil, shouwang.Errorf(shouwang.ECONFLICT, "user %q exists", username)
 		}
 	}
 	acc := &account{user: console.User{ID: int64(len(a.users) + 1), Username: username, Role: role, CreatedAt: time.Now().UTC()}, hash: hash}
@@ -102,7 +102,7 @@ func (a *Accounts) UserByName(_ context.Context, username string) (*console.User
 	defer a.mu.Unlock()
 	acc, ok := a.find(func(acc *account) bool { return acc.user.Username == username })
 	if !ok {
-		return nil, "", devices.Errorf(devices.ENOTFOUND, "user %q not found", username)
+		return nil, "", shouwang.Errorf(shouwang.ENOTFOUND, "user %q not found", username)
 	}
 	u := acc.user
 	return &u, acc.hash, nil
@@ -114,7 +114,7 @@ func (a *Accounts) UserByID(_ context.Context, id int64) (*console.User, error) 
 	defer a.mu.Unlock()
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
 	if !ok {
-		return nil, devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
+		return nil, shouwang.Errorf(shouwang.ENOTFOUND, "user %d not found", id)
 	}
 	u := acc.user
 	return &u, nil
@@ -139,7 +139,7 @@ func (a *Accounts) SetUserPassword(_ context.Context, id int64, hash, keepTokenH
 	defer a.mu.Unlock()
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
 	if !ok {
-		return devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
+		return shouwang.Errorf(shouwang.ENOTFOUND, "user %d not found", id)
 	}
 	acc.hash = hash
 	a.endTokens(id, keepTokenHash)
@@ -167,7 +167,7 @@ func (a *Accounts) CreateToken(_ context.Context, userID int64, kind console.Tok
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.tokens[hash]; ok {
-		return devices.Errorf(devices.ECONFLICT, "token exists")
+		return shouwang.Errorf(shouwang.ECONFLICT, "token exists")
 	}
 	a.tokens[hash] = token{userID: userID, kind: kind, name: name, expires: expires}
 	return nil
@@ -179,11 +179,11 @@ func (a *Accounts) UserByToken(_ context.Context, hash string, now time.Time) (*
 	defer a.mu.Unlock()
 	t, ok := a.tokens[hash]
 	if !ok || !now.Before(t.expires) {
-		return nil, "", devices.Errorf(devices.ENOTFOUND, "token not found")
+		return nil, "", shouwang.Errorf(shouwang.ENOTFOUND, "token not found")
 	}
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == t.userID })
 	if !ok || acc.user.Disabled {
-		return nil, "", devices.Errorf(devices.ENOTFOUND, "token not found")
+		return nil, "", shouwang.Errorf(shouwang.ENOTFOUND, "token not found")
 	}
 	u := acc.user
 	return &u, t.kind, nil
@@ -194,7 +194,7 @@ func (a *Accounts) DeleteToken(_ context.Context, hash string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.tokens[hash]; !ok {
-		return devices.Errorf(devices.ENOTFOUND, "token not found")
+		return shouwang.Errorf(shouwang.ENOTFOUND, "token not found")
 	}
 	delete(a.tokens, hash)
 	return nil
@@ -207,7 +207,7 @@ func (a *Accounts) TouchToken(_ context.Context, hash string, now, expires time.
 	a.touches++
 	t, ok := a.tokens[hash]
 	if !ok || !now.Before(t.expires) {
-		return devices.Errorf(devices.ENOTFOUND, "token not found")
+		return shouwang.Errorf(shouwang.ENOTFOUND, "token not found")
 	}
 	if t.expires.Before(expires) {
 		t.expires = expires
@@ -223,7 +223,7 @@ func (a *Accounts) SetUserDisabled(_ context.Context, id int64, disabled bool) e
 	defer a.mu.Unlock()
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
 	if !ok {
-		return devices.Errorf(devices.ENOTFOUND, "user %d not found", id)
+		return shouwang.Errorf(shouwang.ENOTFOUND, "user %d not found", id)
 	}
 	acc.user.Disabled = disabled
 	if disabled {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -114,7 +115,7 @@ func (c *Calls) find(id string) (*Call, error) {
 	}
 	call, ok := c.calls[id]
 	if !ok {
-		return nil, devices.Errorf(devices.ENOTFOUND, "call %q not found", id)
+		return nil, shouwang.Errorf(shouwang.ENOTFOUND, "call %q not found", id)
 	}
 	return call, nil
 }
@@ -129,12 +130,12 @@ func (c *Calls) Answer(_ context.Context, id string, by alerts.Actor, offer stri
 	}
 	switch call.State {
 	case CallAnswered:
-		return "", devices.Errorf(devices.ECONFLICT, "call %s was already answered by %s", id, call.AnsweredBy.Name)
+		return "", shouwang.Errorf(shouwang.ECONFLICT, "call %s was already answered by %s", id, call.AnsweredBy.Name)
 	case CallEnded:
-		return "", devices.Errorf(devices.ECONFLICT, "call %s has ended", id)
+		return "", shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", id)
 	}
 	if !strings.HasPrefix(offer, "v=0") || !strings.Contains(offer, "m=audio") {
-		return "", devices.Errorf(devices.EINVALID, "the offer is not an audio SDP offer")
+		return "", shouwang.Errorf(shouwang.EINVALID, "the offer is not an audio SDP offer")
 	}
 	call.State, call.Offer, call.AnsweredBy = CallAnswered, offer, by
 	return FakeAnswerSDP, nil
@@ -149,7 +150,7 @@ func (c *Calls) Hangup(_ context.Context, id string, by alerts.Actor) error {
 		return err
 	}
 	if call.State == CallEnded {
-		return devices.Errorf(devices.ECONFLICT, "call %s has ended", id)
+		return shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", id)
 	}
 	call.State, call.HungUpBy = CallEnded, by
 	return nil
@@ -163,7 +164,7 @@ func (c *Calls) Callback(ctx context.Context, deviceID string, by alerts.Actor) 
 			return err
 		}
 		if !d.HasCapability(devices.CapVoice) {
-			return devices.Errorf(devices.EINVALID, "device %s cannot make voice calls", deviceID)
+			return shouwang.Errorf(shouwang.EINVALID, "device %s cannot make voice calls", deviceID)
 		}
 	}
 	c.mu.Lock()
@@ -185,7 +186,7 @@ func (c *Calls) Recording(_ context.Context, id, side string) (string, error) {
 	}
 	p, ok := call.Recordings[side]
 	if !ok {
-		return "", devices.Errorf(devices.ENOTFOUND, "call %s has no %s recording", id, side)
+		return "", shouwang.Errorf(shouwang.ENOTFOUND, "call %s has no %s recording", id, side)
 	}
 	return p, nil
 }

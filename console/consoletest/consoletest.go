@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -40,7 +41,7 @@ func clone(d *devices.Device) *devices.Device {
 	return &c
 }
 
-func notFound(id string) error { return devices.Errorf(devices.ENOTFOUND, "device %q not found", id) }
+func notFound(id string) error { return shouwang.Errorf(shouwang.ENOTFOUND, "device %q not found", id) }
 
 // CreateDevice implements devices.Registry.
 func (r *Registry) CreateDevice(ctx context.Context, d *devices.Device, hash string) error {
@@ -56,7 +57,7 @@ func (r *Registry) ImportDevices(_ context.Context, ds []*devices.Device, hashes
 	}
 	for _, d := range ds {
 		if _, ok := r.devices[d.ID]; ok {
-			return devices.Errorf(devices.ECONFLICT, "device %q already registered", d.ID)
+			return shouwang.Errorf(shouwang.ECONFLICT, "device %q already registered", d.ID)
 		}
 	}
 	now := time.Now().UTC()

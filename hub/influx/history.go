@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -62,19 +63,19 @@ func (w *Writer) History(ctx context.Context, kind devices.Kind, deviceID, field
 func historyQuery(bucket string, kind devices.Kind, deviceID, field string, from, to time.Time, every time.Duration) (string, error) {
 	spec := devices.Spec(kind)
 	if spec == nil {
-		return "", devices.Errorf(devices.EINVALID, "kind %q: unknown", kind)
+		return "", shouwang.Errorf(shouwang.EINVALID, "kind %q: unknown", kind)
 	}
 	if !devices.ValidID(deviceID) {
-		return "", devices.Errorf(devices.EINVALID, "device id %q: invalid", deviceID)
+		return "", shouwang.Errorf(shouwang.EINVALID, "device id %q: invalid", deviceID)
 	}
 	if _, ok := spec.Field(field); !ok {
-		return "", devices.Errorf(devices.EINVALID, "field %q: not a telemetry field of a %s", field, kind)
+		return "", shouwang.Errorf(shouwang.EINVALID, "field %q: not a telemetry field of a %s", field, kind)
 	}
 	if !from.Before(to) {
-		return "", devices.Errorf(devices.EINVALID, "range: from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return "", shouwang.Errorf(shouwang.EINVALID, "range: from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	if every < 0 || (every > 0 && every < time.Millisecond) {
-		return "", devices.Errorf(devices.EINVALID, "every %v: must be 0 (raw) or at least 1ms", every)
+		return "", shouwang.Errorf(shouwang.EINVALID, "every %v: must be 0 (raw) or at least 1ms", every)
 	}
 	var q strings.Builder
 	fmt.Fprintf(&q, "from(bucket: %s)\n", fluxString(bucket))

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -50,7 +51,7 @@ func TestHistoryQuery(t *testing.T) {
 	}
 	for _, tt := range bad {
 		_, err := historyQuery("db/rp", tt.kind, tt.id, tt.field, tt.from, tt.to, tt.every)
-		if devices.ErrorCode(err) != devices.EINVALID || !strings.Contains(err.Error(), tt.wantInErrMsg) {
+		if shouwang.ErrorCode(err) != shouwang.EINVALID || !strings.Contains(err.Error(), tt.wantInErrMsg) {
 			t.Errorf("%s: err %v, want EINVALID naming %q", tt.name, err, tt.wantInErrMsg)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
@@ -268,7 +269,7 @@ func TestIntegrationHistory(t *testing.T) {
 	if err != nil || len(none) != 0 {
 		t.Fatalf("History of a silent device: %v, %v", none, err)
 	}
-	if _, err := w.History(ctx, devices.KindGas, "gas-01", "pm25", t0, t0.Add(time.Minute), 0); devices.ErrorCode(err) != devices.EINVALID {
+	if _, err := w.History(ctx, devices.KindGas, "gas-01", "pm25", t0, t0.Add(time.Minute), 0); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Fatalf("History of a field gas devices lack: %v", err)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/console"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // tokenTouchEvery is how stale a token's last_used_at may get before
@@ -35,18 +35,18 @@ func scanUser(row scanner, extra ...any) (*console.User, error) {
 }
 
 func userNotFound(format string, args ...any) error {
-	return devices.Errorf(devices.ENOTFOUND, format, args...)
+	return shouwang.Errorf(shouwang.ENOTFOUND, format, args...)
 }
 
 // CreateUser adds a console account. A taken username is ECONFLICT.
 func (s *Store) CreateUser(ctx context.Context, username string, role console.Role, passwordHash string) (*console.User, error) {
 	switch {
 	case username == "":
-		return nil, devices.Errorf(devices.EINVALID, "username: required")
+		return nil, shouwang.Errorf(shouwang.EINVALID, "username: required")
 	case !slices.Contains(roles, role):
-		return nil, devices.Errorf(devices.EINVALID, "role %q: must be operator, supervisor, installer or admin", role)
+		return nil, shouwang.Errorf(shouwang.EINVALID, "role %q: must be operator, supervisor, installer or admin", role)
 	case passwordHash == "":
-		return nil, devices.Errorf(devices.EINVALID, "user %q: empty password hash", username)
+		return nil, shouwang.Errorf(shouwang.EINVALID, "user %q: empty password hash", username)
 	}
 	now := s.nowMillis()
 	var id int64
@@ -54,7 +54,7 @@ func (s *Store) CreateUser(ctx context.Context, username string, role console.Ro
 		VALUES (?, ?, ?, ?, FALSE) ON CONFLICT (username) DO NOTHING RETURNING id`),
 		username, string(role), passwordHash, now).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, devices.Errorf(devices.ECONFLICT, "user %q already exists", username)
+		return nil, shouwang.Errorf(shouwang.ECONFLICT, "user %q already exists", username)
 	} else if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
@@ -112,7 +112,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*console.User, error) {
 // from before still works.
 func (s *Store) SetUserPassword(ctx context.Context, id int64, passwordHash, keepTokenHash string) error {
 	if passwordHash == "" {
-		return devices.Errorf(devices.EINVALID, "user %d: empty password hash", id)
+		return shouwang.Errorf(shouwang.EINVALID, "user %d: empty password hash", id)
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ? WHERE id = ?`), passwordHash, id)
@@ -185,9 +185,9 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 func (s *Store) CreateToken(ctx context.Context, userID int64, kind console.TokenKind, name, tokenHash string, expires time.Time) error {
 	switch {
 	case kind != console.TokenAPI && kind != console.TokenSession:
-		return devices.Errorf(devices.EINVALID, "token kind %q: must be api or session", kind)
+		return shouwang.Errorf(shouwang.EINVALID, "token kind %q: must be api or session", kind)
 	case tokenHash == "":
-		return devices.Errorf(devices.EINVALID, "token: empty hash")
+		return shouwang.Errorf(shouwang.EINVALID, "token: empty hash")
 	}
 	now := s.nowMillis()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
@@ -207,7 +207,7 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, kind console.Toke
 		if err != nil {
 			return err
 		}
-		return mustAffect(res, devices.Errorf(devices.ECONFLICT, "token already exists"))
+		return mustAffect(res, shouwang.Errorf(shouwang.ECONFLICT, "token already exists"))
 	})
 	if err != nil {
 		return fmt.Errorf("create token: %w", err)

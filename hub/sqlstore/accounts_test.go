@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/console"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 func TestUsers(t *testing.T) {
@@ -29,23 +29,23 @@ func TestUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.CreateUser(ctx(t), "admin", console.RoleOperator, "x")
-	wantCode(t, err, devices.ECONFLICT)
+	wantCode(t, err, shouwang.ECONFLICT)
 	_, err = s.CreateUser(ctx(t), "x", "janitor", "x")
-	wantCode(t, err, devices.EINVALID)
+	wantCode(t, err, shouwang.EINVALID)
 	_, err = s.CreateUser(ctx(t), "", console.RoleAdmin, "x")
-	wantCode(t, err, devices.EINVALID)
+	wantCode(t, err, shouwang.EINVALID)
 
 	u, hash, err := s.UserByName(ctx(t), "admin")
 	if err != nil || *u != *admin || hash != "pw-hash" {
 		t.Errorf("UserByName = %+v, %q, %v", u, hash, err)
 	}
 	_, _, err = s.UserByName(ctx(t), "nobody")
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 	if u, err := s.UserByID(ctx(t), op.ID); err != nil || *u != *op {
 		t.Errorf("UserByID = %+v, %v", u, err)
 	}
 	_, err = s.UserByID(ctx(t), 999)
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 
 	list, err := s.ListUsers(ctx(t))
 	if err != nil || len(list) != 2 || list[0].Username != "admin" || list[1].Username != "duty1" {
@@ -61,8 +61,8 @@ func TestUsers(t *testing.T) {
 	if _, hash, _ := s.UserByName(ctx(t), "duty1"); hash != "pw3" {
 		t.Errorf("password hash after SetUserPassword = %q", hash)
 	}
-	wantCode(t, s.SetUserPassword(ctx(t), 999, "x", ""), devices.ENOTFOUND)
-	wantCode(t, s.SetUserPassword(ctx(t), op.ID, "", ""), devices.EINVALID)
+	wantCode(t, s.SetUserPassword(ctx(t), 999, "x", ""), shouwang.ENOTFOUND)
+	wantCode(t, s.SetUserPassword(ctx(t), op.ID, "", ""), shouwang.EINVALID)
 }
 
 func TestTokens(t *testing.T) {
@@ -80,9 +80,9 @@ func TestTokens(t *testing.T) {
 	if err := s.CreateToken(ctx(t), u.ID, console.TokenAPI, "cli", "api-hash", time.Time{}); err != nil {
 		t.Fatalf("CreateToken without expiry: %v", err)
 	}
-	wantCode(t, s.CreateToken(ctx(t), u.ID, console.TokenAPI, "dup", "api-hash", time.Time{}), devices.ECONFLICT)
-	wantCode(t, s.CreateToken(ctx(t), 999, console.TokenAPI, "x", "orphan", time.Time{}), devices.ENOTFOUND)
-	wantCode(t, s.CreateToken(ctx(t), u.ID, "magic", "x", "h", time.Time{}), devices.EINVALID)
+	wantCode(t, s.CreateToken(ctx(t), u.ID, console.TokenAPI, "dup", "api-hash", time.Time{}), shouwang.ECONFLICT)
+	wantCode(t, s.CreateToken(ctx(t), 999, console.TokenAPI, "x", "orphan", time.Time{}), shouwang.ENOTFOUND)
+	wantCode(t, s.CreateToken(ctx(t), u.ID, "magic", "x", "h", time.Time{}), shouwang.EINVALID)
 
 	got, kind, err := s.UserByToken(ctx(t), "sess-hash", t0.Add(time.Hour))
 	if err != nil || got.ID != u.ID || kind != console.TokenSession {
@@ -112,12 +112,12 @@ func TestTokens(t *testing.T) {
 
 	// Expiry: at and after expires_at the token is dead.
 	_, _, err = s.UserByToken(ctx(t), "sess-hash", t0.Add(12*time.Hour))
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 	if _, kind, err := s.UserByToken(ctx(t), "api-hash", t0.Add(10*365*24*time.Hour)); err != nil || kind != console.TokenAPI {
 		t.Errorf("token without expiry: %q, %v", kind, err)
 	}
 	_, _, err = s.UserByToken(ctx(t), "never-issued", t0)
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 
 	// Creating a token sweeps expired ones away.
 	advance(13 * time.Hour)
@@ -134,8 +134,8 @@ func TestTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = s.UserByToken(ctx(t), "sess2", t0.Add(14*time.Hour))
-	wantCode(t, err, devices.ENOTFOUND)
-	wantCode(t, s.DeleteToken(ctx(t), "sess2"), devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
+	wantCode(t, s.DeleteToken(ctx(t), "sess2"), shouwang.ENOTFOUND)
 
 	// Deleting the user deletes its tokens (ON DELETE CASCADE), and no
 	// other user's.
@@ -152,7 +152,7 @@ func TestTokens(t *testing.T) {
 	if got := tokenHashes(t, s); len(got) != 1 || got[0] != "other-api" {
 		t.Errorf("tokens left after deleting duty1 = %q, want only duty2's", got)
 	}
-	wantCode(t, s.DeleteUser(ctx(t), u.ID), devices.ENOTFOUND)
+	wantCode(t, s.DeleteUser(ctx(t), u.ID), shouwang.ENOTFOUND)
 }
 
 func TestTouchToken(t *testing.T) {
@@ -205,11 +205,11 @@ func TestTouchToken(t *testing.T) {
 		t.Errorf("token without expiry got one: %d", *got)
 	}
 	// An expired token is not revived; an unknown one is not found.
-	wantCode(t, s.TouchToken(ctx(t), "sess", at.Add(12*time.Hour), at.Add(24*time.Hour)), devices.ENOTFOUND)
+	wantCode(t, s.TouchToken(ctx(t), "sess", at.Add(12*time.Hour), at.Add(24*time.Hour)), shouwang.ENOTFOUND)
 	if got := expiresAt("sess"); got == nil || *got != at.Add(12*time.Hour).UnixMilli() {
 		t.Errorf("expired token touched: expires_at = %v", got)
 	}
-	wantCode(t, s.TouchToken(ctx(t), "never-issued", at, at.Add(time.Hour)), devices.ENOTFOUND)
+	wantCode(t, s.TouchToken(ctx(t), "never-issued", at, at.Add(time.Hour)), shouwang.ENOTFOUND)
 }
 
 // tokenHashes returns the hashes of every stored token, sorted.
@@ -273,7 +273,7 @@ func TestSetUserPasswordEndsTokens(t *testing.T) {
 	}
 	for _, h := range []string{"b-sess", "b-api"} {
 		_, _, err := s.UserByToken(ctx(t), h, t0.Add(time.Minute))
-		wantCode(t, err, devices.ENOTFOUND)
+		wantCode(t, err, shouwang.ENOTFOUND)
 	}
 	if got := tokenHashes(t, s); !slices.Equal(got, []string{"a-api", "a-sess"}) {
 		t.Errorf("tokens after resetting b's password = %q, want a's two", got)
@@ -307,7 +307,7 @@ func TestSetUserPasswordEndsTokens(t *testing.T) {
 	}
 
 	// A refused reset changes nothing.
-	wantCode(t, s.SetUserPassword(ctx(t), 999, "x", ""), devices.ENOTFOUND)
+	wantCode(t, s.SetUserPassword(ctx(t), 999, "x", ""), shouwang.ENOTFOUND)
 	if got := tokenHashes(t, s); !slices.Equal(got, []string{"b-api2"}) {
 		t.Errorf("tokens after a reset of nobody = %q", got)
 	}
@@ -339,7 +339,7 @@ func TestSetUserDisabledEndsTokens(t *testing.T) {
 	}
 	for _, h := range []string{"b-sess", "b-api"} {
 		_, _, err := s.UserByToken(ctx(t), h, t0.Add(time.Minute))
-		wantCode(t, err, devices.ENOTFOUND)
+		wantCode(t, err, shouwang.ENOTFOUND)
 	}
 	// A token made after enabling works.
 	if err := s.CreateToken(ctx(t), b, console.TokenAPI, "cli", "b-new", time.Time{}); err != nil {
@@ -354,6 +354,6 @@ func TestSetUserDisabledEndsTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := s.UserByToken(ctx(t), "b-new", t0.Add(time.Minute))
-	wantCode(t, err, devices.ENOTFOUND)
-	wantCode(t, s.SetUserDisabled(ctx(t), 999, true), devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
+	wantCode(t, s.SetUserDisabled(ctx(t), 999, true), shouwang.ENOTFOUND)
 }

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Alerts are stored one row each, with the device snapshot and the call
@@ -139,7 +139,7 @@ func (s *Store) queryAlerts(ctx context.Context, db querier, query string, args 
 }
 
 func alertNotFound(id int64) error {
-	return devices.Errorf(devices.ENOTFOUND, "alert %d not found", id)
+	return shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id)
 }
 
 // findAlert reads one alert and its timeline through db.
@@ -223,7 +223,7 @@ func (tx *Tx) LatestAlert(ctx context.Context, deviceID string, kind alerts.Kind
 		return nil, fmt.Errorf("latest alert: %w", err)
 	}
 	if len(list) == 0 {
-		return nil, devices.Errorf(devices.ENOTFOUND, "device %q has no %s alert", deviceID, kind)
+		return nil, shouwang.Errorf(shouwang.ENOTFOUND, "device %q has no %s alert", deviceID, kind)
 	}
 	return list[0], nil
 }
@@ -233,7 +233,7 @@ func (tx *Tx) LatestAlert(ctx context.Context, deviceID string, kind alerts.Kind
 // stored: entries go in with AddTimeline.
 func (tx *Tx) CreateAlert(ctx context.Context, a *alerts.Alert) error {
 	if a == nil {
-		return devices.Errorf(devices.EINVALID, "create alert: missing")
+		return shouwang.Errorf(shouwang.EINVALID, "create alert: missing")
 	}
 	version := a.Version
 	if version == 0 {
@@ -261,7 +261,7 @@ func (tx *Tx) CreateAlert(ctx context.Context, a *alerts.Alert) error {
 // with ENOTFOUND.
 func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 	if a == nil {
-		return devices.Errorf(devices.EINVALID, "update alert: missing")
+		return shouwang.Errorf(shouwang.EINVALID, "update alert: missing")
 	}
 	args, err := alertArgs(a)
 	if err != nil {
@@ -284,7 +284,7 @@ func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 		case err != nil:
 			return fmt.Errorf("update alert %d: %w", a.ID, err)
 		}
-		return devices.Errorf(devices.ECONFLICT, "alert %d changed meanwhile", a.ID)
+		return shouwang.Errorf(shouwang.ECONFLICT, "alert %d changed meanwhile", a.ID)
 	}
 	if err := tx.appendChange(ctx, a); err != nil {
 		return fmt.Errorf("update alert %d: %w", a.ID, err)
@@ -296,7 +296,7 @@ func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 // zero e.At means now.
 func (tx *Tx) AddTimeline(ctx context.Context, alertID int64, e alerts.TimelineEntry) error {
 	if e.Action == "" {
-		return devices.Errorf(devices.EINVALID, "alert %d: timeline entry without an action", alertID)
+		return shouwang.Errorf(shouwang.EINVALID, "alert %d: timeline entry without an action", alertID)
 	}
 	at := e.At
 	if at.IsZero() {

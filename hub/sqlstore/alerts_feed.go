@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Retention of the alert change feed and of the applied-trigger keys, as
@@ -106,7 +106,7 @@ func (s *Store) LastChangeSeq(ctx context.Context) (int64, error) {
 // calls it every few minutes.
 func (s *Store) PruneAlertFeed(ctx context.Context, keepChanges int, triggersOlderThan time.Time) error {
 	if keepChanges < 0 {
-		return devices.Errorf(devices.EINVALID, "prune alert feed: keepChanges must not be negative")
+		return shouwang.Errorf(shouwang.EINVALID, "prune alert feed: keepChanges must not be negative")
 	} else if keepChanges == 0 {
 		keepChanges = DefaultKeepChanges
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 func TestChangeFeed(t *testing.T) {
@@ -110,7 +110,7 @@ func TestChangeFeed(t *testing.T) {
 	if rest, _, err := s.ChangesSince(ctx(t), last, 0); err != nil || len(rest) != 0 {
 		t.Errorf("ChangesSince(last) = %d changes, %v", len(rest), err)
 	}
-	if _, _, err := s.ChangesSince(ctx(t), 0, -1); devices.ErrorCode(err) != devices.EINVALID {
+	if _, _, err := s.ChangesSince(ctx(t), 0, -1); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("negative limit: %v", err)
 	}
 }
@@ -143,7 +143,7 @@ func TestPruneAlertFeed(t *testing.T) {
 	if cs, oldest, _ := s.ChangesSince(ctx(t), 0, 0); oldest != 5 || len(cs) != 2 || cs[1].Seq != 6 {
 		t.Errorf("after keeping 1 and one more change: oldest %d, %+v", oldest, cs)
 	}
-	if err := s.PruneAlertFeed(ctx(t), -1, time.Time{}); devices.ErrorCode(err) != devices.EINVALID {
+	if err := s.PruneAlertFeed(ctx(t), -1, time.Time{}); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("negative keep: %v", err)
 	}
 
@@ -217,7 +217,7 @@ func TestRecordTrigger(t *testing.T) {
 			t.Errorf("%s: RecordTrigger = %v, %v; want %v", c.name, got, err, c.want)
 		}
 	}
-	if _, err := try("gas-1", 1<<63, ms, false); devices.ErrorCode(err) != devices.EINVALID {
+	if _, err := try("gas-1", 1<<63, ms, false); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("seq out of range: %v", err)
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 func TestListAlerts(t *testing.T) {
@@ -70,7 +70,7 @@ func TestListAlerts(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := s.ListAlerts(ctx(t), alerts.Filter{Limit: -1}); devices.ErrorCode(err) != devices.EINVALID {
+	if _, _, err := s.ListAlerts(ctx(t), alerts.Filter{Limit: -1}); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("negative limit: %v", err)
 	}
 	// The community filter reads the snapshot's community, kept through
@@ -213,7 +213,7 @@ func TestTimers(t *testing.T) {
 	err = s.InTx(ctx(t), func(tx alerts.Tx) error {
 		return tx.SetTimer(ctx(t), alerts.Timer{AlertID: a1.ID, Kind: alerts.TimerReminder})
 	})
-	wantCode(t, err, devices.EINVALID)
+	wantCode(t, err, shouwang.EINVALID)
 }
 
 func TestNotifications(t *testing.T) {
@@ -262,9 +262,9 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("after delete: NextNotification = %v, %v, %v", next, ok, err)
 	}
 	err := s.InTx(ctx(t), func(tx alerts.Tx) error { return tx.DeleteNotification(ctx(t), n2.ID) })
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 	err = s.InTx(ctx(t), func(tx alerts.Tx) error { return tx.UpdateNotification(ctx(t), n2) })
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 	must(t, s.InTx(ctx(t), func(tx alerts.Tx) error { return tx.DeleteNotification(ctx(t), n1.ID) }))
 	if _, ok, err := s.NextNotification(ctx(t)); ok || err != nil {
 		t.Errorf("none left: NextNotification = %v, %v", ok, err)

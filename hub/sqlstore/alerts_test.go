@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -125,7 +126,7 @@ func TestAlertRoundTrip(t *testing.T) {
 	}
 
 	_, err = s.FindAlert(ctx(t), a.ID+100)
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 	if !strings.Contains(err.Error(), fmt.Sprint(a.ID+100)) {
 		t.Errorf("not-found error does not name the alert: %v", err)
 	}
@@ -147,9 +148,9 @@ func TestUpdateAlertVersion(t *testing.T) {
 	stale := *a
 	stale.State, stale.Assignee, stale.Version = alerts.StateAccepted, "wu", 2
 	err := s.InTx(ctx(t), func(tx alerts.Tx) error { return tx.UpdateAlert(ctx(t), &stale) })
-	wantCode(t, err, devices.ECONFLICT)
-	if want := fmt.Sprintf("alert %d changed meanwhile", a.ID); devices.ErrorMessage(err) != want {
-		t.Errorf("conflict message = %q, want %q", devices.ErrorMessage(err), want)
+	wantCode(t, err, shouwang.ECONFLICT)
+	if want := fmt.Sprintf("alert %d changed meanwhile", a.ID); shouwang.ErrorMessage(err) != want {
+		t.Errorf("conflict message = %q, want %q", shouwang.ErrorMessage(err), want)
 	}
 	got, err := s.FindAlert(ctx(t), a.ID)
 	if err != nil {
@@ -162,7 +163,7 @@ func TestUpdateAlertVersion(t *testing.T) {
 	missing := *a
 	missing.ID, missing.Version = a.ID+1, 2
 	err = s.InTx(ctx(t), func(tx alerts.Tx) error { return tx.UpdateAlert(ctx(t), &missing) })
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 
 	// Everything that points at an alert refuses an unknown one by name.
 	for name, fn := range map[string]func(alerts.Tx) error{
@@ -177,7 +178,7 @@ func TestUpdateAlertVersion(t *testing.T) {
 		},
 	} {
 		err := s.InTx(ctx(t), fn)
-		wantCode(t, err, devices.ENOTFOUND)
+		wantCode(t, err, shouwang.ENOTFOUND)
 		if !strings.Contains(err.Error(), "999") {
 			t.Errorf("%s: error does not name the alert: %v", name, err)
 		}
@@ -212,7 +213,7 @@ func TestOpenAndLatestAlerts(t *testing.T) {
 			t.Errorf("LatestAlert(d1, smoke) = %d, want %d", latest.ID, smoke.ID)
 		}
 		_, err = tx.LatestAlert(ctx(t), "d2", alerts.KindSmoke)
-		wantCode(t, err, devices.ENOTFOUND)
+		wantCode(t, err, shouwang.ENOTFOUND)
 		return nil
 	})
 	if err != nil {
@@ -299,7 +300,7 @@ func TestConcurrentAcceptsOneWins(t *testing.T) {
 					mu.Unlock()
 					return tx.AddTimeline(ctx(t), a.ID, alerts.TimelineEntry{At: cur.AcceptedAt, Actor: alerts.Actor{Name: name, Role: "operator"}, Action: alerts.TimelineAccepted})
 				})
-				if err != nil && devices.ErrorCode(err) != devices.ECONFLICT {
+				if err != nil && shouwang.ErrorCode(err) != shouwang.ECONFLICT {
 					mu.Lock()
 					unexpected = append(unexpected, err)
 					mu.Unlock()
@@ -350,7 +351,7 @@ func TestConcurrentAcceptsOneWins(t *testing.T) {
 				switch {
 				case err == nil:
 					winners = append(winners, name)
-				case devices.ErrorCode(err) == devices.ECONFLICT:
+				case shouwang.ErrorCode(err) == shouwang.ECONFLICT:
 					conflicts++
 				default:
 					others = append(others, err.Error())
@@ -505,5 +506,5 @@ func TestRecordEventsInTxWithAlert(t *testing.T) {
 	tel := event("sos-1", 6, t0, devices.EventSOS)
 	tel.Channel = devices.ChannelTelemetry
 	err := s.Tx(ctx(t), func(tx *Tx) error { _, err := tx.RecordEvents(ctx(t), []*devices.Message{tel}); return err })
-	wantCode(t, err, devices.EINVALID)
+	wantCode(t, err, shouwang.EINVALID)
 }

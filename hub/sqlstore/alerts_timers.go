@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Durable timers, webhook notifications and applied-trigger keys: the
@@ -21,7 +21,7 @@ import (
 // moves it to t.Due.
 func (tx *Tx) SetTimer(ctx context.Context, t alerts.Timer) error {
 	if t.Kind == "" || t.Due.IsZero() {
-		return devices.Errorf(devices.EINVALID, "alert %d: timer needs a kind and a due time", t.AlertID)
+		return shouwang.Errorf(shouwang.EINVALID, "alert %d: timer needs a kind and a due time", t.AlertID)
 	}
 	// The WHERE clause turns a missing alert into no row (ENOTFOUND); SQLite
 	// also needs it to parse ON CONFLICT after INSERT … SELECT.
@@ -96,7 +96,7 @@ func (s *Store) NextTimer(ctx context.Context) (time.Time, bool, error) {
 // EnqueueNotification implements alerts.Tx: it stores n and sets n.ID.
 func (tx *Tx) EnqueueNotification(ctx context.Context, n *alerts.Notification) error {
 	if n == nil || n.NextAttempt.IsZero() {
-		return devices.Errorf(devices.EINVALID, "enqueue notification: needs a next attempt time")
+		return shouwang.Errorf(shouwang.EINVALID, "enqueue notification: needs a next attempt time")
 	}
 	err := tx.tx.QueryRowContext(ctx, tx.q(`INSERT INTO alert_notifications (alert_id, level, attempts, next_attempt, payload)
 		SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?) RETURNING id`),
@@ -113,7 +113,7 @@ func (tx *Tx) EnqueueNotification(ctx context.Context, n *alerts.Notification) e
 // (Attempts and NextAttempt; the payload stays as enqueued).
 func (tx *Tx) UpdateNotification(ctx context.Context, n *alerts.Notification) error {
 	if n == nil || n.NextAttempt.IsZero() {
-		return devices.Errorf(devices.EINVALID, "update notification: needs a next attempt time")
+		return shouwang.Errorf(shouwang.EINVALID, "update notification: needs a next attempt time")
 	}
 	res, err := tx.tx.ExecContext(ctx, tx.q(`UPDATE alert_notifications SET attempts = ?, next_attempt = ? WHERE id = ?`),
 		n.Attempts, n.NextAttempt.UnixMilli(), n.ID)
@@ -134,7 +134,7 @@ func (tx *Tx) DeleteNotification(ctx context.Context, id int64) error {
 }
 
 func notificationNotFound(id int64) error {
-	return devices.Errorf(devices.ENOTFOUND, "notification %d not found", id)
+	return shouwang.Errorf(shouwang.ENOTFOUND, "notification %d not found", id)
 }
 
 // DueNotifications implements alerts.Store: notifications whose next
@@ -190,7 +190,7 @@ func (s *Store) earliest(ctx context.Context, query string) (time.Time, bool, er
 
 func dueLimit(limit int) (int, error) {
 	if limit < 0 {
-		return 0, devices.Errorf(devices.EINVALID, "limit must not be negative")
+		return 0, shouwang.Errorf(shouwang.EINVALID, "limit must not be negative")
 	} else if limit == 0 {
 		return DefaultListLimit, nil
 	}
@@ -203,7 +203,7 @@ func dueLimit(limit int) (int, error) {
 // PruneAlertFeed), far longer than any redelivery takes.
 func (tx *Tx) RecordTrigger(ctx context.Context, deviceID string, seq uint64, tsMillis int64) (bool, error) {
 	if seq > math.MaxInt64 {
-		return false, devices.Errorf(devices.EINVALID, "record trigger: device %q: seq %d out of range", deviceID, seq)
+		return false, shouwang.Errorf(shouwang.EINVALID, "record trigger: device %q: seq %d out of range", deviceID, seq)
 	}
 	res, err := tx.tx.ExecContext(ctx, tx.q(`INSERT INTO alert_triggers (device_id, seq, ts, applied_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (device_id, seq, ts) DO NOTHING`), deviceID, int64(seq), tsMillis, tx.s.nowMillis())

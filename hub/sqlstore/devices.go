@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -129,19 +130,19 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*devices.Device, hashes 
 
 func (s *Store) insertDevices(ctx context.Context, ds []*devices.Device, hashes []string) error {
 	if len(ds) != len(hashes) {
-		return devices.Errorf(devices.EINVALID, "%d devices but %d password hashes", len(ds), len(hashes))
+		return shouwang.Errorf(shouwang.EINVALID, "%d devices but %d password hashes", len(ds), len(hashes))
 	}
 	rows := make([][]any, len(ds))
 	now := s.nowMillis()
 	for i, d := range ds {
 		if d == nil {
-			return devices.Errorf(devices.EINVALID, "device %d: missing", i)
+			return shouwang.Errorf(shouwang.EINVALID, "device %d: missing", i)
 		}
 		if err := d.Validate(); err != nil {
 			return err
 		}
 		if hashes[i] == "" {
-			return devices.Errorf(devices.EINVALID, "device %q: empty password hash", d.ID)
+			return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", d.ID)
 		}
 		args, err := installerArgs(d)
 		if err != nil {
@@ -168,7 +169,7 @@ func (s *Store) insertDevices(ctx context.Context, ds []*devices.Device, hashes 
 			if n, err := res.RowsAffected(); err != nil {
 				return err
 			} else if n == 0 {
-				return devices.Errorf(devices.ECONFLICT, "device %q is already registered", ds[i].ID)
+				return shouwang.Errorf(shouwang.ECONFLICT, "device %q is already registered", ds[i].ID)
 			}
 			if _, err := del.ExecContext(ctx, ds[i].ID); err != nil {
 				return err
@@ -199,7 +200,7 @@ func (s *Store) FindDevice(ctx context.Context, id string) (*devices.Device, err
 }
 
 func notFound(id string) error {
-	return devices.Errorf(devices.ENOTFOUND, "device %q is not registered", id)
+	return shouwang.Errorf(shouwang.ENOTFOUND, "device %q is not registered", id)
 }
 
 // ListDevices returns one page of the devices matching f, ordered by ID, and
@@ -334,7 +335,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 // SetPasswordHash replaces a device's MQTT password hash.
 func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
 	if hash == "" {
-		return devices.Errorf(devices.EINVALID, "device %q: empty password hash", id)
+		return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", id)
 	}
 	res, err := s.db.w.ExecContext(ctx, s.q(`UPDATE devices SET password_hash = ? WHERE id = ?`), hash, id)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -87,9 +88,9 @@ func TestDeviceCRUD(t *testing.T) {
 		t.Fatalf("DeleteDevice: %v", err)
 	}
 	_, err = s.FindDevice(ctx(t), "sos-001")
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 	_, err = s.PasswordHash(ctx(t), "sos-001")
-	wantCode(t, err, devices.ENOTFOUND)
+	wantCode(t, err, shouwang.ENOTFOUND)
 }
 
 func TestDeviceErrors(t *testing.T) {
@@ -97,8 +98,8 @@ func TestDeviceErrors(t *testing.T) {
 	mustCreate(t, s, device("d1", "c", "g", "b"))
 
 	err := s.CreateDevice(ctx(t), device("d1", "other", "g", "b"), "h")
-	wantCode(t, err, devices.ECONFLICT)
-	if msg := devices.ErrorMessage(err); msg != `device "d1" is already registered` {
+	wantCode(t, err, shouwang.ECONFLICT)
+	if msg := shouwang.ErrorMessage(err); msg != `device "d1" is already registered` {
 		t.Errorf("conflict message = %q", msg)
 	}
 
@@ -109,16 +110,16 @@ func TestDeviceErrors(t *testing.T) {
 		"SetPasswordHash": s.SetPasswordHash(ctx(t), "ghost", "h"),
 		"PasswordHash":    func() error { _, err := s.PasswordHash(ctx(t), "ghost"); return err }(),
 	} {
-		if devices.ErrorCode(err) != devices.ENOTFOUND || !strings.Contains(devices.ErrorMessage(err), `"ghost"`) {
+		if shouwang.ErrorCode(err) != shouwang.ENOTFOUND || !strings.Contains(shouwang.ErrorMessage(err), `"ghost"`) {
 			t.Errorf("%s of a missing device: %v; want not_found naming the id", name, err)
 		}
 	}
 
 	bad := device("has space", "c", "g", "b")
-	wantCode(t, s.CreateDevice(ctx(t), bad, "h"), devices.EINVALID)
-	wantCode(t, s.CreateDevice(ctx(t), device("d2", "c", "g", "b"), ""), devices.EINVALID)
+	wantCode(t, s.CreateDevice(ctx(t), bad, "h"), shouwang.EINVALID)
+	wantCode(t, s.CreateDevice(ctx(t), device("d2", "c", "g", "b"), ""), shouwang.EINVALID)
 	_, _, err = s.ListDevices(ctx(t), devices.Filter{Offset: -1})
-	wantCode(t, err, devices.EINVALID)
+	wantCode(t, err, shouwang.EINVALID)
 }
 
 func TestImportDevicesAllOrNothing(t *testing.T) {
@@ -138,8 +139,8 @@ func TestImportDevicesAllOrNothing(t *testing.T) {
 	// b-105 is already registered: nothing of the batch may be stored.
 	ds, hs := batch("b-101", "b-102", "b-103", "b-104", "b-105", "b-106")
 	err := s.ImportDevices(ctx(t), ds, hs)
-	wantCode(t, err, devices.ECONFLICT)
-	if !strings.Contains(devices.ErrorMessage(err), `"b-105"`) {
+	wantCode(t, err, shouwang.ECONFLICT)
+	if !strings.Contains(shouwang.ErrorMessage(err), `"b-105"`) {
 		t.Errorf("import conflict does not name the device: %v", err)
 	}
 	if _, n, _ := s.ListDevices(ctx(t), devices.Filter{}); n != 1 {
@@ -149,16 +150,16 @@ func TestImportDevicesAllOrNothing(t *testing.T) {
 	// A repeat inside the batch is a conflict too.
 	ds, hs = batch("x1", "x2", "x1")
 	err = s.ImportDevices(ctx(t), ds, hs)
-	wantCode(t, err, devices.ECONFLICT)
-	if !strings.Contains(devices.ErrorMessage(err), `"x1"`) {
+	wantCode(t, err, shouwang.ECONFLICT)
+	if !strings.Contains(shouwang.ErrorMessage(err), `"x1"`) {
 		t.Errorf("repeat conflict does not name the device: %v", err)
 	}
 
 	// An invalid device is caught before anything is written.
 	ds, hs = batch("y1", "y2")
 	ds[1].Kind = "toaster"
-	wantCode(t, s.ImportDevices(ctx(t), ds, hs), devices.EINVALID)
-	wantCode(t, s.ImportDevices(ctx(t), ds[:1], nil), devices.EINVALID)
+	wantCode(t, s.ImportDevices(ctx(t), ds, hs), shouwang.EINVALID)
+	wantCode(t, s.ImportDevices(ctx(t), ds[:1], nil), shouwang.EINVALID)
 
 	ds, hs = batch("b-101", "b-102", "b-103")
 	if err := s.ImportDevices(ctx(t), ds, hs); err != nil {
@@ -346,7 +347,7 @@ func TestUnregistered(t *testing.T) {
 	must("stranger", "publish shouwang/v1/stranger/event", t0.Add(time.Minute))
 	must("stranger", "late, out of order", t0.Add(30*time.Second))
 	must("newbie", "connect", t0.Add(2*time.Minute))
-	wantCode(t, s.RecordUnregistered(ctx(t), "", "x", t0), devices.EINVALID)
+	wantCode(t, s.RecordUnregistered(ctx(t), "", "x", t0), shouwang.EINVALID)
 
 	list, err := s.ListUnregistered(ctx(t))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -64,10 +65,10 @@ func (s *Store) RecordEvents(ctx context.Context, msgs []*devices.Message) ([]bo
 func validateEvents(msgs []*devices.Message) error {
 	for i, m := range msgs {
 		if m == nil || m.Channel != devices.ChannelEvent || m.Event == nil {
-			return devices.Errorf(devices.EINVALID, "record events: message %d is not an event", i)
+			return shouwang.Errorf(shouwang.EINVALID, "record events: message %d is not an event", i)
 		}
 		if m.Seq > math.MaxInt64 {
-			return devices.Errorf(devices.EINVALID, "record events: message %d: seq %d out of range", i, m.Seq)
+			return shouwang.Errorf(shouwang.EINVALID, "record events: message %d: seq %d out of range", i, m.Seq)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -79,7 +80,7 @@ func TestRecordEventsDeduplicates(t *testing.T) {
 	tel := event("sos-1", 99, t0, devices.EventSOS)
 	tel.Channel, tel.Event = devices.ChannelTelemetry, nil
 	_, err = s.RecordEvents(ctx(t), []*devices.Message{event("sos-1", 98, t0, devices.EventSOS), tel})
-	wantCode(t, err, devices.EINVALID)
+	wantCode(t, err, shouwang.EINVALID)
 	if list, _ := s.ListEvents(ctx(t), "sos-1", 0); len(list) != 3 {
 		t.Errorf("a rejected batch stored events: %d", len(list))
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -93,7 +94,7 @@ const pruneUnregistered = `DELETE FROM unregistered WHERE last_seen <
 // keeps the latest time and detail. A zero at means now.
 func (s *Store) RecordUnregistered(ctx context.Context, id, detail string, at time.Time) error {
 	if id == "" {
-		return devices.Errorf(devices.EINVALID, "unregistered device: empty id")
+		return shouwang.Errorf(shouwang.EINVALID, "unregistered device: empty id")
 	}
 	if at.IsZero() {
 		at = s.now()

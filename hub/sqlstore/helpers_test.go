@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -91,7 +92,7 @@ func device(id, community, grid, building string) *devices.Device {
 // wantCode fails the test unless err carries the domain error code.
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
-	if got := devices.ErrorCode(err); got != code {
+	if got := shouwang.ErrorCode(err); got != code {
 		t.Fatalf("error code = %q, want %q (err: %v)", got, code, err)
 	}
 }

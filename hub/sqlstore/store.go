@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -107,7 +108,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // use: 0 means DefaultListLimit, and larger limits are cut to MaxListLimit.
 func pageLimit(offset, limit int) (int, error) {
 	if offset < 0 || limit < 0 {
-		return 0, devices.Errorf(devices.EINVALID, "offset and limit must not be negative")
+		return 0, shouwang.Errorf(shouwang.EINVALID, "offset and limit must not be negative")
 	}
 	if limit == 0 {
 		return DefaultListLimit, nil

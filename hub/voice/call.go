@@ -15,7 +15,7 @@ import (
 
 	"github.com/pion/webrtc/v3"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // errEnded reports that the call ended while a step of it was under way.
@@ -133,7 +133,7 @@ func (c *call) refuse(ctx context.Context, endReason, deviceReason string, err e
 // MQTT; then the call rings.
 func (c *call) start(ctx context.Context, offer string) error {
 	if err := os.Mkdir(c.dir, 0o750); errors.Is(err, fs.ErrExist) {
-		return c.refuse(ctx, EndError, reasonRefused, devices.Errorf(devices.ECONFLICT, "call id %s was used before", c.id))
+		return c.refuse(ctx, EndError, reasonRefused, shouwang.Errorf(shouwang.ECONFLICT, "call id %s was used before", c.id))
 	} else if err != nil {
 		return c.refuse(ctx, EndError, reasonError, fmt.Errorf("call folder: %w", err))
 	}
@@ -176,7 +176,7 @@ func (c *call) start(ctx context.Context, offer string) error {
 		return c.wait(ctx)
 	}
 	if err != nil {
-		if devices.ErrorCode(err) == devices.EINVALID {
+		if shouwang.ErrorCode(err) == shouwang.EINVALID {
 			c.m.refused.Add(1)
 			return c.refuse(ctx, EndError, reasonRefused, err)
 		}
@@ -208,15 +208,15 @@ func (c *call) answer(ctx context.Context, operator, offer string) (string, erro
 	switch {
 	case c.ending:
 		c.mu.Unlock()
-		return "", devices.Errorf(devices.ECONFLICT, "call %s has ended", c.id)
+		return "", shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", c.id)
 	case c.ci.State == CallAnswered:
 		by := c.ci.AnsweredBy
 		c.mu.Unlock()
-		return "", devices.Errorf(devices.ECONFLICT, "call %s was answered by %s", c.id, by)
+		return "", shouwang.Errorf(shouwang.ECONFLICT, "call %s was answered by %s", c.id, by)
 	case c.answering != "":
 		by := c.answering
 		c.mu.Unlock()
-		return "", devices.Errorf(devices.ECONFLICT, "call %s is being answered by %s", c.id, by)
+		return "", shouwang.Errorf(shouwang.ECONFLICT, "call %s is being answered by %s", c.id, by)
 	}
 	c.answering = operator
 	c.mu.Unlock()
@@ -242,7 +242,7 @@ func (c *call) answer(ctx context.Context, operator, offer string) (string, erro
 			os.Remove(rec.path)
 		}
 		if ending || errors.Is(err, errEnded) {
-			return "", devices.Errorf(devices.ECONFLICT, "call %s has ended", c.id)
+			return "", shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", c.id)
 		}
 		return "", err
 	}
@@ -252,7 +252,7 @@ func (c *call) answer(ctx context.Context, operator, offer string) (string, erro
 	c.mu.Lock()
 	if c.ending { // the teardown closes the console's connection
 		c.mu.Unlock()
-		return "", devices.Errorf(devices.ECONFLICT, "call %s has ended", c.id)
+		return "", shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", c.id)
 	}
 	c.toConsole.Store(track)
 	c.ci.State, c.ci.AnsweredBy, c.ci.AnsweredAt = CallAnswered, operator, c.m.cfg.Now()
@@ -348,11 +348,11 @@ func (c *call) spawn(f func()) {
 // ICE candidate gathered (or those found within GatherTimeout).
 func (c *call) negotiate(ctx context.Context, pc *webrtc.PeerConnection, offer string) (string, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return "", devices.Errorf(devices.EINVALID, "the SDP offer was refused: %v", err)
+		return "", shouwang.Errorf(shouwang.EINVALID, "the SDP offer was refused: %v", err)
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return "", devices.Errorf(devices.EINVALID, "the SDP offer cannot be answered: %v", err)
+		return "", shouwang.Errorf(shouwang.EINVALID, "the SDP offer cannot be answered: %v", err)
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {

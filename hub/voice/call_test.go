@@ -13,7 +13,7 @@ import (
 
 	"github.com/pion/webrtc/v3"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/hub/voice/ogg/oggtest"
 )
 
@@ -94,7 +94,7 @@ func TestCallRelaysBothWaysAndRecords(t *testing.T) {
 	if err := f.m.Hangup(context.Background(), "c1", "bob"); err != nil {
 		t.Errorf("second hang-up: %v", err)
 	}
-	if _, err := f.m.Answer(context.Background(), "c1", "bob", con.pc.LocalDescription().SDP); devices.ErrorCode(err) != devices.ECONFLICT {
+	if _, err := f.m.Answer(context.Background(), "c1", "bob", con.pc.LocalDescription().SDP); shouwang.ErrorCode(err) != shouwang.ECONFLICT {
 		t.Errorf("answer after the end: %v, want conflict", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/pion/webrtc/v3"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // historySize is how many ended calls Call still answers for, and how far
@@ -70,7 +70,7 @@ func New(cfg Config, logger *slog.Logger) (*Manager, error) {
 
 // DeviceMessage handles a device's message on its call topics: sub is
 // "offer" or "hangup". The hub has already checked that the device may
-// call. A bad payload or SDP returns a *devices.Error EINVALID, and the
+// call. A bad payload or SDP returns a *shouwang.Error EINVALID, and the
 // device is told (call/hangup reason refused) when its call id is readable.
 // An offer beyond MaxCalls is answered with reason busy and returns nil;
 // a redelivered offer for a call already known is ignored; a call id in
@@ -85,7 +85,7 @@ func (m *Manager) DeviceMessage(ctx context.Context, deviceID, sub string, paylo
 	case "hangup":
 		return m.deviceHangup(ctx, deviceID, payload)
 	default:
-		return devices.Errorf(devices.EINVALID, "unknown call message %q", sub)
+		return shouwang.Errorf(shouwang.EINVALID, "unknown call message %q", sub)
 	}
 }
 
@@ -140,9 +140,9 @@ func (m *Manager) reserve(deviceID, id string) (*call, int, error) {
 		return nil, duplicate, nil
 	case owner != "":
 		m.refused.Add(1)
-		return nil, refusedID, devices.Errorf(devices.ECONFLICT, "call id %s is in use by another device", id)
+		return nil, refusedID, shouwang.Errorf(shouwang.ECONFLICT, "call id %s is in use by another device", id)
 	case m.closed:
-		return nil, busy, devices.Errorf(devices.ECONFLICT, "the hub is shutting down")
+		return nil, busy, shouwang.Errorf(shouwang.ECONFLICT, "the hub is shutting down")
 	case len(m.calls) >= m.cfg.MaxCalls:
 		m.busy.Add(1)
 		m.log.Warn("call refused: busy", "device", deviceID, "call", id, "max_calls", m.cfg.MaxCalls)
@@ -182,7 +182,7 @@ func (m *Manager) deviceHangup(ctx context.Context, deviceID string, payload []b
 // who answered) or ended, EINVALID for a bad SDP (the call keeps ringing).
 func (m *Manager) Answer(ctx context.Context, callID, operator, offerSDP string) (string, error) {
 	if operator == "" {
-		return "", devices.Errorf(devices.EINVALID, "an operator is required to answer")
+		return "", shouwang.Errorf(shouwang.EINVALID, "an operator is required to answer")
 	}
 	if err := checkOffer(offerSDP); err != nil {
 		return "", err
@@ -200,7 +200,7 @@ func (m *Manager) Answer(ctx context.Context, callID, operator, offerSDP string)
 func (m *Manager) Hangup(ctx context.Context, callID, by string) error {
 	c, err := m.find(callID)
 	if err != nil {
-		if devices.ErrorCode(err) == devices.ECONFLICT { // ended already
+		if shouwang.ErrorCode(err) == shouwang.ECONFLICT { // ended already
 			return nil
 		}
 		return err
@@ -217,9 +217,9 @@ func (m *Manager) find(id string) (*call, error) {
 		return c, nil
 	}
 	if _, ok := m.ended[id]; ok {
-		return nil, devices.Errorf(devices.ECONFLICT, "call %s has ended", id)
+		return nil, shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", id)
 	}
-	return nil, devices.Errorf(devices.ENOTFOUND, "call %q not found", id)
+	return nil, shouwang.Errorf(shouwang.ENOTFOUND, "call %q not found", id)
 }
 
 // Call returns a call, ringing, answered or recently ended.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/pion/sdp/v3"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 // MaxPayload caps a call signalling message (it carries SDP).
@@ -57,13 +57,13 @@ func deviceReason(endReason string) string {
 func decode(payload []byte, v any, id func() string) error {
 	if len(payload) > MaxPayload {
 		json.Unmarshal(payload, v) // for the call id, to refuse the call by name
-		return devices.Errorf(devices.EINVALID, "call message of %d bytes exceeds %d", len(payload), MaxPayload)
+		return shouwang.Errorf(shouwang.EINVALID, "call message of %d bytes exceeds %d", len(payload), MaxPayload)
 	}
 	if err := json.Unmarshal(payload, v); err != nil {
-		return devices.Errorf(devices.EINVALID, "call message is not valid JSON: %v", err)
+		return shouwang.Errorf(shouwang.EINVALID, "call message is not valid JSON: %v", err)
 	}
 	if !ValidCallID(id()) {
-		return devices.Errorf(devices.EINVALID, "call id %q: want 1-64 of A-Z a-z 0-9 _ -", id())
+		return shouwang.Errorf(shouwang.EINVALID, "call id %q: want 1-64 of A-Z a-z 0-9 _ -", id())
 	}
 	return nil
 }
@@ -73,11 +73,11 @@ func decode(payload []byte, v any, id func() string) error {
 // credentials) pion checks when the offer is applied.
 func checkOffer(s string) error {
 	if strings.TrimSpace(s) == "" {
-		return devices.Errorf(devices.EINVALID, "the SDP offer is empty")
+		return shouwang.Errorf(shouwang.EINVALID, "the SDP offer is empty")
 	}
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal([]byte(s)); err != nil {
-		return devices.Errorf(devices.EINVALID, "the SDP offer does not parse: %v", err)
+		return shouwang.Errorf(shouwang.EINVALID, "the SDP offer does not parse: %v", err)
 	}
 	for _, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "audio" {
@@ -89,5 +89,5 @@ func checkOffer(s string) error {
 			}
 		}
 	}
-	return devices.Errorf(devices.EINVALID, "the SDP offer has no Opus audio")
+	return shouwang.Errorf(shouwang.EINVALID, "the SDP offer has no Opus audio")
 }

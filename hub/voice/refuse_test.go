@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang"
 )
 
 const videoOnlySDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\n"
@@ -50,7 +50,7 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := f.m.DeviceMessage(context.Background(), "dev-1", tc.sub, tc.payload)
-		if devices.ErrorCode(err) != devices.EINVALID {
+		if shouwang.ErrorCode(err) != shouwang.EINVALID {
 			t.Errorf("%s: %v, want invalid", tc.name, err)
 		}
 		if tc.told != "" {
@@ -94,7 +94,7 @@ func TestDuplicateOffers(t *testing.T) {
 	if n := len(f.events.of("c1")); n != 1 {
 		t.Errorf("%d events", n)
 	}
-	if err := f.m.DeviceMessage(context.Background(), "dev-2", "offer", payload); devices.ErrorCode(err) != devices.ECONFLICT {
+	if err := f.m.DeviceMessage(context.Background(), "dev-2", "offer", payload); shouwang.ErrorCode(err) != shouwang.ECONFLICT {
 		t.Errorf("another device's offer with the same id: %v", err)
 	}
 	if h := f.sig.find("c1", "hangup"); len(h) != 1 || h[0].DeviceID != "dev-2" || h[0].Reason != "refused" {
@@ -116,7 +116,7 @@ func TestDuplicateOffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	old, _ := json.Marshal(offerMsg{Call: "old", SDP: dev.offer()})
-	if err := f.m.DeviceMessage(context.Background(), "dev-1", "offer", old); devices.ErrorCode(err) != devices.ECONFLICT {
+	if err := f.m.DeviceMessage(context.Background(), "dev-1", "offer", old); shouwang.ErrorCode(err) != shouwang.ECONFLICT {
 		t.Errorf("offer for a used call id: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, "calls", "old")); err != nil {
@@ -132,17 +132,17 @@ func TestAnswerConflicts(t *testing.T) {
 	con := newTestPeer(t, "console bob", true)
 	offer := con.offer()
 	ctx := context.Background()
-	if _, err := f.m.Answer(ctx, "nope", "bob", offer); devices.ErrorCode(err) != devices.ENOTFOUND {
+	if _, err := f.m.Answer(ctx, "nope", "bob", offer); shouwang.ErrorCode(err) != shouwang.ENOTFOUND {
 		t.Errorf("unknown call: %v", err)
 	}
-	if _, err := f.m.Answer(ctx, "c1", "bob", "garbage"); devices.ErrorCode(err) != devices.EINVALID {
+	if _, err := f.m.Answer(ctx, "c1", "bob", "garbage"); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("bad SDP: %v", err)
 	}
 	noFingerprint := regexp.MustCompile(`(?m)^a=fingerprint:.*\r\n`).ReplaceAllString(offer, "")
-	if _, err := f.m.Answer(ctx, "c1", "bob", noFingerprint); devices.ErrorCode(err) != devices.EINVALID {
+	if _, err := f.m.Answer(ctx, "c1", "bob", noFingerprint); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("SDP without a fingerprint: %v", err)
 	}
-	if _, err := f.m.Answer(ctx, "c1", "", offer); devices.ErrorCode(err) != devices.EINVALID {
+	if _, err := f.m.Answer(ctx, "c1", "", offer); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Errorf("no operator: %v", err)
 	}
 	if ci, _ := f.m.Call("c1"); ci.State != CallRinging || ci.Recordings["console"] != "" {
@@ -150,8 +150,8 @@ func TestAnswerConflicts(t *testing.T) {
 	}
 	f.answer(t, "c1", "alice")
 	_, err := f.m.Answer(ctx, "c1", "bob", offer)
-	var de *devices.Error
-	if !errors.As(err, &de) || de.Code != devices.ECONFLICT || !strings.Contains(de.Message, "alice") {
+	var de *shouwang.Error
+	if !errors.As(err, &de) || de.Code != shouwang.ECONFLICT || !strings.Contains(de.Message, "alice") {
 		t.Errorf("second answer: %v, want a conflict naming alice", err)
 	}
 }
