@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
@@ -79,7 +80,7 @@ func TestListAlerts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			r := do(t, e, req{method: "GET", path: "/api/v1/alerts" + tt.query, token: tok(e, console.RoleInstaller)})
+			r := do(t, e, req{method: "GET", path: "/api/v1/alerts" + tt.query, token: tok(e, accounts.RoleInstaller)})
 			var lr alertListResp
 			r.decode(t, &lr)
 			ids := []int64{}
@@ -95,7 +96,7 @@ func TestListAlerts(t *testing.T) {
 		})
 	}
 	// Listings carry the device snapshot but not timelines.
-	r := do(t, e, req{method: "GET", path: "/api/v1/alerts?device=b-1", token: tok(e, console.RoleOperator)})
+	r := do(t, e, req{method: "GET", path: "/api/v1/alerts?device=b-1", token: tok(e, accounts.RoleOperator)})
 	var lr alertListResp
 	r.decode(t, &lr)
 	if len(lr.Alerts) != 1 || lr.Alerts[0].Device.Resident.Name != "王秀英" || lr.Alerts[0].Timeline != nil {
@@ -115,7 +116,7 @@ func TestListAlerts(t *testing.T) {
 	}
 	for query, msg := range bad {
 		t.Run(query, func(t *testing.T) {
-			do(t, e, req{method: "GET", path: "/api/v1/alerts" + query, token: tok(e, console.RoleOperator)}).
+			do(t, e, req{method: "GET", path: "/api/v1/alerts" + query, token: tok(e, accounts.RoleOperator)}).
 				wantError(t, 400, "invalid", msg)
 		})
 	}
@@ -129,7 +130,7 @@ func TestGetAlert(t *testing.T) {
 	e, clk := alertsEnv(t)
 	a := e.Alerts.Add(alertAt(alerts.KindSOS, alerts.SeverityCritical, "b-1", "青山", clk.Now()))
 
-	r := do(t, e, req{method: "GET", path: fmt.Sprintf("/api/v1/alerts/%d", a.ID), token: tok(e, console.RoleInstaller)})
+	r := do(t, e, req{method: "GET", path: fmt.Sprintf("/api/v1/alerts/%d", a.ID), token: tok(e, accounts.RoleInstaller)})
 	var ar alertResp
 	r.decode(t, &ar)
 	if r.status != 200 || ar.Alert.ID != a.ID || ar.Alert.Kind != alerts.KindSOS || len(ar.Alert.Timeline) != 1 || ar.Alert.Timeline[0].Action != alerts.TimelineOpened {
@@ -145,7 +146,7 @@ func TestGetAlert(t *testing.T) {
 		"/api/v1/alerts/99":    {404, "not_found", "alert 99 not found"},
 	} {
 		t.Run(path, func(t *testing.T) {
-			do(t, e, req{method: "GET", path: path, token: tok(e, console.RoleOperator)}).wantError(t, want.status, want.code, want.msg)
+			do(t, e, req{method: "GET", path: path, token: tok(e, accounts.RoleOperator)}).wantError(t, want.status, want.code, want.msg)
 		})
 	}
 }
@@ -157,17 +158,17 @@ func TestAlertLifeCycle(t *testing.T) {
 
 	steps := []struct {
 		action string
-		role   console.Role
+		role   accounts.Role
 		body   string
 		state  alerts.State
 		check  func(alerts.Alert) bool
 	}{
-		{"accept", console.RoleOperator, "", alerts.StateAccepted, func(a alerts.Alert) bool { return a.Assignee == "operator" }},
-		{"note", console.RoleOperator, `{"note":"家属已联系"}`, alerts.StateAccepted, func(a alerts.Alert) bool { return true }},
-		{"dispatch", console.RoleOperator, `{"to":" 120 ","note":"跌倒"}`, alerts.StateDispatched, func(a alerts.Alert) bool { return a.DispatchedTo == "120" }},
-		{"resolve", console.RoleOperator, `{"outcome":"genuine"}`, alerts.StateResolved, func(a alerts.Alert) bool { return a.Outcome == alerts.OutcomeGenuine }},
-		{"close", console.RoleSupervisor, `{"note":"复核完毕"}`, alerts.StateClosed, func(a alerts.Alert) bool { return true }},
-		{"note", console.RoleAdmin, `{"note":"回访"}`, alerts.StateClosed, func(a alerts.Alert) bool { return true }},
+		{"accept", accounts.RoleOperator, "", alerts.StateAccepted, func(a alerts.Alert) bool { return a.Assignee == "operator" }},
+		{"note", accounts.RoleOperator, `{"note":"家属已联系"}`, alerts.StateAccepted, func(a alerts.Alert) bool { return true }},
+		{"dispatch", accounts.RoleOperator, `{"to":" 120 ","note":"跌倒"}`, alerts.StateDispatched, func(a alerts.Alert) bool { return a.DispatchedTo == "120" }},
+		{"resolve", accounts.RoleOperator, `{"outcome":"genuine"}`, alerts.StateResolved, func(a alerts.Alert) bool { return a.Outcome == alerts.OutcomeGenuine }},
+		{"close", accounts.RoleSupervisor, `{"note":"复核完毕"}`, alerts.StateClosed, func(a alerts.Alert) bool { return true }},
+		{"note", accounts.RoleAdmin, `{"note":"回访"}`, alerts.StateClosed, func(a alerts.Alert) bool { return true }},
 	}
 	for i, st := range steps {
 		r := do(t, e, req{method: "POST", path: path + st.action, token: tok(e, st.role), body: st.body})
@@ -185,7 +186,7 @@ func TestAlertLifeCycle(t *testing.T) {
 	if reqs[1].Note != "家属已联系" || reqs[2].DispatchTo != "120" || reqs[2].Note != "跌倒" || reqs[3].Outcome != alerts.OutcomeGenuine {
 		t.Errorf("request fields lost: %+v", reqs)
 	}
-	r := do(t, e, req{method: "GET", path: fmt.Sprintf("/api/v1/alerts/%d", a.ID), token: tok(e, console.RoleOperator)})
+	r := do(t, e, req{method: "GET", path: fmt.Sprintf("/api/v1/alerts/%d", a.ID), token: tok(e, accounts.RoleOperator)})
 	var ar alertResp
 	r.decode(t, &ar)
 	var actions []string
@@ -208,7 +209,7 @@ func TestAlertTransitionErrors(t *testing.T) {
 	accepted := add(alerts.StateAccepted, "alice")
 	closed := add(alerts.StateClosed, "alice")
 	resolved := add(alerts.StateResolved, "alice")
-	op, sup := tok(e, console.RoleOperator), tok(e, console.RoleSupervisor)
+	op, sup := tok(e, accounts.RoleOperator), tok(e, accounts.RoleSupervisor)
 
 	tests := []struct {
 		name, path, token, body string
@@ -251,7 +252,7 @@ func TestAlertTransitionErrors(t *testing.T) {
 	// refused at the edge, before the service is asked.
 	before := len(e.Alerts.Requests())
 	for _, action := range []string{"accept", "dispatch", "resolve", "close", "note"} {
-		do(t, e, req{method: "POST", path: fresh + action, token: tok(e, console.RoleInstaller), body: `{"note":"x"}`}).
+		do(t, e, req{method: "POST", path: fresh + action, token: tok(e, accounts.RoleInstaller), body: `{"note":"x"}`}).
 			wantError(t, 403, "forbidden", "role installer may not "+action+" alerts")
 	}
 	do(t, e, req{method: "POST", path: resolved + "close", token: op}).wantError(t, 403, "forbidden", "role operator may not close alerts")
@@ -278,7 +279,7 @@ func TestAlertDomainErrors(t *testing.T) {
 		shouwang.ENOTFOUND: 404, shouwang.ECONFLICT: 409, shouwang.EINVALID: 400, shouwang.EFORBIDDEN: 403,
 	} {
 		e.Alerts.Fail = shouwang.Errorf(code, "the domain says %s", code)
-		do(t, e, req{method: "POST", path: "/api/v1/alerts/1/note", token: tok(e, console.RoleSupervisor), body: `{"note":"x"}`}).
+		do(t, e, req{method: "POST", path: "/api/v1/alerts/1/note", token: tok(e, accounts.RoleSupervisor), body: `{"note":"x"}`}).
 			wantError(t, status, code, "the domain says "+code)
 	}
 }
@@ -292,7 +293,7 @@ func TestAlertServiceFailure(t *testing.T) {
 		{method: "POST", path: "/api/v1/alerts/1/accept"},
 		{method: "GET", path: "/api/v1/alerts/stats"},
 	} {
-		rq.token = tok(e, console.RoleAdmin)
+		rq.token = tok(e, accounts.RoleAdmin)
 		r := do(t, e, rq)
 		r.wantError(t, 500, "internal", "internal error")
 		if strings.Contains(string(r.body), "locked") {
@@ -340,7 +341,7 @@ func TestAlertStats(t *testing.T) {
 	e.Alerts.Add(test)
 
 	get := func(query string) (response, statsResp) {
-		r := do(t, e, req{method: "GET", path: "/api/v1/alerts/stats" + query, token: tok(e, console.RoleSupervisor)})
+		r := do(t, e, req{method: "GET", path: "/api/v1/alerts/stats" + query, token: tok(e, accounts.RoleSupervisor)})
 		var sr statsResp
 		if r.status == 200 {
 			r.decode(t, &sr)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/accounts"
 )
 
 // tokenTTL is how long an API token from login lasts.
@@ -39,8 +40,8 @@ func tokenHash(token string) string {
 
 // session is who made a request, and with which token.
 type session struct {
-	user      *User
-	kind      TokenKind
+	user      *accounts.User
+	kind      accounts.TokenKind
 	tokenHash string
 	// csrf is the browser session's CSRF token; empty for API tokens.
 	csrf string
@@ -79,17 +80,17 @@ func (s *Server) bearer(r *http.Request, auth string) (*session, error) {
 		return nil, shouwang.Errorf(shouwang.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token> (log in at POST /api/v1/login)")
 	}
 	h := tokenHash(token)
-	u, err := s.tokenUser(r.Context(), h, TokenAPI, "invalid or expired token; log in again")
+	u, err := s.tokenUser(r.Context(), h, accounts.TokenAPI, "invalid or expired token; log in again")
 	if err != nil {
 		return nil, err
 	}
-	return &session{user: u, kind: TokenAPI, tokenHash: h}, nil
+	return &session{user: u, kind: accounts.TokenAPI, tokenHash: h}, nil
 }
 
 // tokenUser returns the user of the live token with hash h and kind want;
 // anything else is EUNAUTHORIZED with msg. A session token does not work as
 // a Bearer token, nor an API token as a cookie.
-func (s *Server) tokenUser(ctx context.Context, h string, want TokenKind, msg string) (*User, error) {
+func (s *Server) tokenUser(ctx context.Context, h string, want accounts.TokenKind, msg string) (*accounts.User, error) {
 	u, kind, err := s.cfg.Accounts.UserByToken(ctx, h, s.cfg.Now())
 	if shouwang.ErrorCode(err) == shouwang.ENOTFOUND || err == nil && (u.Disabled || kind != want) {
 		return nil, shouwang.Errorf(shouwang.EUNAUTHORIZED, "%s", msg)
@@ -101,7 +102,7 @@ func (s *Server) tokenUser(ctx context.Context, h string, want TokenKind, msg st
 
 // require wraps h so that it runs only for an authenticated user holding one
 // of roles (any role if roles is nil).
-func (s *Server) require(roles []Role, h http.HandlerFunc) http.Handler {
+func (s *Server) require(roles []accounts.Role, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.authenticate(r)
 		if err != nil {
@@ -128,9 +129,9 @@ type loginRequest struct {
 }
 
 type loginResponse struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	User      *User     `json:"user"`
+	Token     string         `json:"token"`
+	ExpiresAt time.Time      `json:"expires_at"`
+	User      *accounts.User `json:"user"`
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +165,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("look up user: %w", err))
 		return
 	}
-	if !CheckPassword(hash, req.Password) || u == nil || u.Disabled {
+	if !accounts.CheckPassword(hash, req.Password) || u == nil || u.Disabled {
 		s.log.Info("login failed", "username", req.Username, "remote", r.RemoteAddr)
 		s.writeError(w, r, shouwang.Errorf(shouwang.EUNAUTHORIZED, "wrong username or password"))
 		return
@@ -176,7 +177,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, expires := newToken(), now.Add(tokenTTL)
-	if err := s.issueToken(r.Context(), u, hash, TokenAPI, "login", tokenHash(token), expires); err != nil {
+	if err := s.issueToken(r.Context(), u, hash, accounts.TokenAPI, "login", tokenHash(token), expires); err != nil {
 		s.writeError(w, r, fmt.Errorf("create token: %w", err))
 		return
 	}
@@ -192,7 +193,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // withdrawn (EUNAUTHORIZED) if the password hash or the disabled flag
 // changed meanwhile: in either order, no token won with an old password
 // outlives the reset.
-func (s *Server) issueToken(ctx context.Context, u *User, pwHash string, kind TokenKind, name, h string, expires time.Time) error {
+func (s *Server) issueToken(ctx context.Context, u *accounts.User, pwHash string, kind accounts.TokenKind, name, h string, expires time.Time) error {
 	if err := s.cfg.Accounts.CreateToken(ctx, u.ID, kind, name, h, expires); err != nil {
 		return err
 	}
@@ -218,7 +219,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("delete token: %w", err))
 		return
 	}
-	if sess.kind == TokenSession {
+	if sess.kind == accounts.TokenSession {
 		s.renewals.forget(sess.tokenHash)
 		clearSessionCookie(w, r)
 	}
@@ -227,7 +228,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 var dummyHash = sync.OnceValue(func() string {
-	h, err := HashPassword(newToken())
+	h, err := accounts.HashPassword(newToken())
 	if err != nil {
 		panic("console: hash dummy password: " + err.Error())
 	}

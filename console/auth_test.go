@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 )
@@ -18,7 +20,7 @@ func TestAuthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	expired := "expired-token"
-	if err := e.Accounts.CreateToken(context.Background(), u.ID, console.TokenAPI, "old", consoletest.TokenHash(expired), time.Now().Add(-time.Minute)); err != nil {
+	if err := e.Accounts.CreateToken(context.Background(), u.ID, accounts.TokenAPI, "old", accountstest.TokenHash(expired), time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	routes := []req{
@@ -50,25 +52,25 @@ func TestRoles(t *testing.T) {
 	e := consoletest.Start(t)
 	tests := []struct {
 		rq    req
-		role  console.Role
+		role  accounts.Role
 		allow bool
 	}{
-		{req{method: "POST", path: "/api/v1/devices", body: gasDevice}, console.RoleOperator, false},
-		{req{method: "POST", path: "/api/v1/devices", body: gasDevice}, console.RoleSupervisor, false},
-		{req{method: "POST", path: "/api/v1/devices", body: gasDevice}, console.RoleInstaller, true},
-		{req{method: "GET", path: "/api/v1/devices"}, console.RoleOperator, true},
-		{req{method: "GET", path: "/api/v1/devices/g-1"}, console.RoleSupervisor, true},
-		{req{method: "GET", path: "/api/v1/devices/g-1/telemetry?field=lel"}, console.RoleOperator, true},
-		{req{method: "GET", path: "/api/v1/devices/unregistered"}, console.RoleOperator, false},
-		{req{method: "GET", path: "/api/v1/devices/unregistered"}, console.RoleInstaller, true},
-		{req{method: "PUT", path: "/api/v1/devices/g-1", body: gasDevice}, console.RoleOperator, false},
-		{req{method: "PUT", path: "/api/v1/devices/g-1", body: gasDevice}, console.RoleAdmin, true},
-		{req{method: "POST", path: "/api/v1/devices/g-1/password"}, console.RoleSupervisor, false},
-		{req{method: "POST", path: "/api/v1/devices/g-1/password"}, console.RoleAdmin, true},
-		{req{method: "POST", path: "/api/v1/devices/import", contentType: "text/csv", body: "id,kind,community\ng-2,gas,c\n"}, console.RoleOperator, false},
-		{req{method: "POST", path: "/api/v1/devices/import", contentType: "text/csv", body: "id,kind,community\ng-2,gas,c\n"}, console.RoleInstaller, true},
-		{req{method: "DELETE", path: "/api/v1/devices/g-1"}, console.RoleOperator, false},
-		{req{method: "DELETE", path: "/api/v1/devices/g-1"}, console.RoleInstaller, true},
+		{req{method: "POST", path: "/api/v1/devices", body: gasDevice}, accounts.RoleOperator, false},
+		{req{method: "POST", path: "/api/v1/devices", body: gasDevice}, accounts.RoleSupervisor, false},
+		{req{method: "POST", path: "/api/v1/devices", body: gasDevice}, accounts.RoleInstaller, true},
+		{req{method: "GET", path: "/api/v1/devices"}, accounts.RoleOperator, true},
+		{req{method: "GET", path: "/api/v1/devices/g-1"}, accounts.RoleSupervisor, true},
+		{req{method: "GET", path: "/api/v1/devices/g-1/telemetry?field=lel"}, accounts.RoleOperator, true},
+		{req{method: "GET", path: "/api/v1/devices/unregistered"}, accounts.RoleOperator, false},
+		{req{method: "GET", path: "/api/v1/devices/unregistered"}, accounts.RoleInstaller, true},
+		{req{method: "PUT", path: "/api/v1/devices/g-1", body: gasDevice}, accounts.RoleOperator, false},
+		{req{method: "PUT", path: "/api/v1/devices/g-1", body: gasDevice}, accounts.RoleAdmin, true},
+		{req{method: "POST", path: "/api/v1/devices/g-1/password"}, accounts.RoleSupervisor, false},
+		{req{method: "POST", path: "/api/v1/devices/g-1/password"}, accounts.RoleAdmin, true},
+		{req{method: "POST", path: "/api/v1/devices/import", contentType: "text/csv", body: "id,kind,community\ng-2,gas,c\n"}, accounts.RoleOperator, false},
+		{req{method: "POST", path: "/api/v1/devices/import", contentType: "text/csv", body: "id,kind,community\ng-2,gas,c\n"}, accounts.RoleInstaller, true},
+		{req{method: "DELETE", path: "/api/v1/devices/g-1"}, accounts.RoleOperator, false},
+		{req{method: "DELETE", path: "/api/v1/devices/g-1"}, accounts.RoleInstaller, true},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.role)+" "+tt.rq.method+" "+tt.rq.path, func(t *testing.T) {
@@ -104,15 +106,15 @@ func TestLoginLogout(t *testing.T) {
 		t.Fatalf("login: %d %s", r.status, r.body)
 	}
 	var lr struct {
-		Token     string       `json:"token"`
-		ExpiresAt time.Time    `json:"expires_at"`
-		User      console.User `json:"user"`
+		Token     string        `json:"token"`
+		ExpiresAt time.Time     `json:"expires_at"`
+		User      accounts.User `json:"user"`
 	}
 	r.decode(t, &lr)
 	if len(lr.Token) != 43 {
 		t.Errorf("token %q: want 43 base64url characters (32 bytes)", lr.Token)
 	}
-	if lr.User.Username != "installer" || lr.User.Role != console.RoleInstaller {
+	if lr.User.Username != "installer" || lr.User.Role != accounts.RoleInstaller {
 		t.Errorf("user = %+v", lr.User)
 	}
 	if want := clk.Now().Add(30 * 24 * time.Hour); !lr.ExpiresAt.Equal(want) {
@@ -122,7 +124,7 @@ func TestLoginLogout(t *testing.T) {
 		t.Fatalf("tokens = %d, want %d", got, tokensBefore+1)
 	}
 	// The store holds the token's hash, not the token.
-	if _, _, err := e.Accounts.UserByToken(context.Background(), consoletest.TokenHash(lr.Token), clk.Now()); err != nil {
+	if _, _, err := e.Accounts.UserByToken(context.Background(), accountstest.TokenHash(lr.Token), clk.Now()); err != nil {
 		t.Fatalf("token not stored by its SHA-256: %v", err)
 	}
 
@@ -190,29 +192,5 @@ func TestLoginThrottle(t *testing.T) {
 	}
 	if r := login("operator", "pw-operator"); r.status != http.StatusOK {
 		t.Fatalf("failures across windows: %d %s", r.status, r.body)
-	}
-}
-
-func TestEnsureAdmin(t *testing.T) {
-	ctx := context.Background()
-	accounts := consoletest.NewAccounts()
-	if created, err := console.EnsureAdmin(ctx, accounts, ""); created || err != nil {
-		t.Fatalf("empty password: created=%v err=%v", created, err)
-	}
-	if n, _ := accounts.CountUsers(ctx); n != 0 {
-		t.Fatalf("empty password created %d users", n)
-	}
-	if created, err := console.EnsureAdmin(ctx, accounts, "s3cret"); !created || err != nil {
-		t.Fatalf("first start: created=%v err=%v", created, err)
-	}
-	u, hash, err := accounts.UserByName(ctx, "admin")
-	if err != nil || u.Role != console.RoleAdmin || !console.CheckPassword(hash, "s3cret") {
-		t.Fatalf("admin = %+v, %v; password matches: %v", u, err, console.CheckPassword(hash, "s3cret"))
-	}
-	if created, err := console.EnsureAdmin(ctx, accounts, "other"); created || err != nil {
-		t.Fatalf("second start: created=%v err=%v", created, err)
-	}
-	if _, hash, _ := accounts.UserByName(ctx, "admin"); !console.CheckPassword(hash, "s3cret") {
-		t.Error("second start changed the admin password")
 	}
 }

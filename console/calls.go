@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -49,7 +50,7 @@ var callIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // callAnswerers may answer, hang up, call back and hear recordings:
 // everyone who answers alerts, not installers.
-var callAnswerers = []Role{RoleOperator, RoleSupervisor, RoleAdmin}
+var callAnswerers = []accounts.Role{accounts.RoleOperator, accounts.RoleSupervisor, accounts.RoleAdmin}
 
 func (s *Server) callRoutes() {
 	s.mux.Handle("POST /api/v1/calls/{id}/answer", s.require(callAnswerers, s.calls(s.answerCall)))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
@@ -47,7 +48,7 @@ func answerBody(sdp string) string {
 
 func TestCallsUnavailableWithoutService(t *testing.T) {
 	e := consoletest.Start(t)
-	op := tok(e, console.RoleOperator)
+	op := tok(e, accounts.RoleOperator)
 	for _, rq := range []req{
 		{method: "POST", path: "/api/v1/calls/c1/answer", body: answerBody(browserOffer)},
 		{method: "POST", path: "/api/v1/calls/c1/hangup"},
@@ -62,7 +63,7 @@ func TestCallsUnavailableWithoutService(t *testing.T) {
 func TestAnswerCall(t *testing.T) {
 	e, calls := callsEnv(t)
 	calls.Ring("call-1", "b-voice")
-	r := do(t, e, req{method: "POST", path: "/api/v1/calls/call-1/answer", token: tok(e, console.RoleOperator), body: answerBody(browserOffer)})
+	r := do(t, e, req{method: "POST", path: "/api/v1/calls/call-1/answer", token: tok(e, accounts.RoleOperator), body: answerBody(browserOffer)})
 	if r.status != http.StatusOK {
 		t.Fatalf("answer: %d %s", r.status, r.body)
 	}
@@ -77,19 +78,19 @@ func TestAnswerCall(t *testing.T) {
 	}
 
 	// The service's refusals come back with their codes.
-	do(t, e, req{method: "POST", path: "/api/v1/calls/call-1/answer", token: tok(e, console.RoleSupervisor), body: answerBody(browserOffer)}).
+	do(t, e, req{method: "POST", path: "/api/v1/calls/call-1/answer", token: tok(e, accounts.RoleSupervisor), body: answerBody(browserOffer)}).
 		wantError(t, http.StatusConflict, "conflict", "already answered by operator")
-	do(t, e, req{method: "POST", path: "/api/v1/calls/nope/answer", token: tok(e, console.RoleOperator), body: answerBody(browserOffer)}).
+	do(t, e, req{method: "POST", path: "/api/v1/calls/nope/answer", token: tok(e, accounts.RoleOperator), body: answerBody(browserOffer)}).
 		wantError(t, http.StatusNotFound, "not_found", `call "nope" not found`)
 	calls.Ring("call-2", "b-voice")
-	do(t, e, req{method: "POST", path: "/api/v1/calls/call-2/answer", token: tok(e, console.RoleOperator), body: answerBody("v=0\r\nm=video 9 RTP/AVP 96\r\n")}).
+	do(t, e, req{method: "POST", path: "/api/v1/calls/call-2/answer", token: tok(e, accounts.RoleOperator), body: answerBody("v=0\r\nm=video 9 RTP/AVP 96\r\n")}).
 		wantError(t, http.StatusBadRequest, "invalid", "not an audio SDP offer")
 }
 
 func TestAnswerCallBody(t *testing.T) {
 	e, calls := callsEnv(t)
 	calls.Ring("c1", "b-voice")
-	op := tok(e, console.RoleOperator)
+	op := tok(e, accounts.RoleOperator)
 	answer := func(body string) response {
 		return do(t, e, req{method: "POST", path: "/api/v1/calls/c1/answer", token: op, body: body})
 	}
@@ -127,7 +128,7 @@ func TestCallIDs(t *testing.T) {
 	long := strings.Repeat("a", 64)
 	calls.Ring(long, "b-voice")
 	calls.Ring("A_z-9", "b-voice")
-	op := tok(e, console.RoleOperator)
+	op := tok(e, accounts.RoleOperator)
 	for _, id := range []string{strings.Repeat("a", 65), "bad.id", "with%20space", "%C3%BC", "a%2Fb", "semi%3Bcolon"} {
 		t.Run(id, func(t *testing.T) {
 			do(t, e, req{method: "POST", path: "/api/v1/calls/" + id + "/answer", token: op, body: answerBody(browserOffer)}).
@@ -164,13 +165,13 @@ func TestCallRoles(t *testing.T) {
 	calls.SetRecording("c-inst", "device", rec)
 	for _, rq := range routes("c-inst") {
 		do(t, e, rq).wantError(t, http.StatusUnauthorized, "unauthorized", "authentication required")
-		rq.token = tok(e, console.RoleInstaller)
+		rq.token = tok(e, accounts.RoleInstaller)
 		do(t, e, rq).wantError(t, http.StatusForbidden, "forbidden", "role installer may not")
 	}
 	if c, _ := calls.Call("c-inst"); c.State != consoletest.CallRinging || len(calls.Callbacks()) != 0 {
 		t.Fatalf("an installer's or an anonymous request reached the service: %+v, %v", c, calls.Callbacks())
 	}
-	for _, role := range []console.Role{console.RoleOperator, console.RoleSupervisor, console.RoleAdmin} {
+	for _, role := range []accounts.Role{accounts.RoleOperator, accounts.RoleSupervisor, accounts.RoleAdmin} {
 		id := "c-" + string(role)
 		calls.Ring(id, "b-voice")
 		calls.SetRecording(id, "device", rec)
@@ -233,7 +234,7 @@ func TestCallsCSRF(t *testing.T) {
 func TestHangupCall(t *testing.T) {
 	e, calls := callsEnv(t)
 	calls.Ring("c1", "b-voice")
-	op := tok(e, console.RoleOperator)
+	op := tok(e, accounts.RoleOperator)
 	if r := do(t, e, req{method: "POST", path: "/api/v1/calls/c1/hangup", token: op}); r.status != http.StatusNoContent || len(r.body) != 0 {
 		t.Fatalf("hang up: %d %q", r.status, r.body)
 	}
@@ -250,7 +251,7 @@ func TestHangupCall(t *testing.T) {
 
 func TestCallback(t *testing.T) {
 	e, calls := callsEnv(t)
-	sup := tok(e, console.RoleSupervisor)
+	sup := tok(e, accounts.RoleSupervisor)
 	r := do(t, e, req{method: "POST", path: "/api/v1/devices/b-voice/callback", token: sup})
 	if r.status != http.StatusAccepted {
 		t.Fatalf("call back: %d %s", r.status, r.body)
@@ -283,7 +284,7 @@ func TestRecordings(t *testing.T) {
 	calls.Ring("c1", "b-voice")
 	calls.SetRecording("c1", "device", path)
 	calls.SetRecording("c1", "console", filepath.Join(dir, "missing.ogg"))
-	op := tok(e, console.RoleOperator)
+	op := tok(e, accounts.RoleOperator)
 
 	r := do(t, e, req{method: "GET", path: "/api/v1/calls/c1/recordings/device", token: op})
 	if r.status != http.StatusOK || string(r.body) != body {
@@ -329,7 +330,7 @@ func TestCallServiceFailure(t *testing.T) {
 	e, calls := callsEnv(t)
 	calls.Ring("c1", "b-voice")
 	calls.Fail = errors.New("pion: secret internals")
-	op := tok(e, console.RoleOperator)
+	op := tok(e, accounts.RoleOperator)
 	for _, rq := range []req{
 		{method: "POST", path: "/api/v1/calls/c1/answer", body: answerBody(browserOffer)},
 		{method: "POST", path: "/api/v1/calls/c1/hangup"},

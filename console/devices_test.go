@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -21,7 +21,7 @@ type createdResp struct {
 
 func TestCreateDevice(t *testing.T) {
 	e := consoletest.Start(t)
-	inst := tok(e, console.RoleInstaller)
+	inst := tok(e, accounts.RoleInstaller)
 
 	body := `{"id":"b-1","kind":"sos_button","capabilities":["voice"],"location":{"community":"青山社区"},` +
 		`"resident":{"name":"王秀英","birth_year":1941},"contacts":[{"name":"王芳","relation":"女儿","phone":"13800000001"}],` +
@@ -105,7 +105,7 @@ func TestListDevices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			r := do(t, e, req{method: "GET", path: "/api/v1/devices" + tt.query, token: tok(e, console.RoleOperator)})
+			r := do(t, e, req{method: "GET", path: "/api/v1/devices" + tt.query, token: tok(e, accounts.RoleOperator)})
 			var lr struct {
 				Devices []devices.Device `json:"devices"`
 				Total   int              `json:"total"`
@@ -130,7 +130,7 @@ func TestListDevices(t *testing.T) {
 	}
 	for query, param := range bad {
 		t.Run(query, func(t *testing.T) {
-			do(t, e, req{method: "GET", path: "/api/v1/devices" + query, token: tok(e, console.RoleOperator)}).
+			do(t, e, req{method: "GET", path: "/api/v1/devices" + query, token: tok(e, accounts.RoleOperator)}).
 				wantError(t, 400, "invalid", param+" ")
 		})
 	}
@@ -138,12 +138,12 @@ func TestListDevices(t *testing.T) {
 
 func TestDeviceLifecycle(t *testing.T) {
 	e := consoletest.Start(t)
-	inst := tok(e, console.RoleInstaller)
+	inst := tok(e, accounts.RoleInstaller)
 	r := do(t, e, req{method: "POST", path: "/api/v1/devices", token: inst, body: gasDevice})
 	var cr createdResp
 	r.decode(t, &cr)
 
-	r = do(t, e, req{method: "GET", path: "/api/v1/devices/g-1", token: tok(e, console.RoleOperator)})
+	r = do(t, e, req{method: "GET", path: "/api/v1/devices/g-1", token: tok(e, accounts.RoleOperator)})
 	var gr struct{ Device devices.Device }
 	r.decode(t, &gr)
 	if r.status != 200 || gr.Device.Location.Building != "5栋" {
@@ -187,12 +187,12 @@ func TestDeviceLifecycle(t *testing.T) {
 
 func TestUnregistered(t *testing.T) {
 	e := consoletest.Start(t)
-	r := do(t, e, req{method: "GET", path: "/api/v1/devices/unregistered", token: tok(e, console.RoleInstaller)})
+	r := do(t, e, req{method: "GET", path: "/api/v1/devices/unregistered", token: tok(e, accounts.RoleInstaller)})
 	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"devices":[]}` {
 		t.Fatalf("empty: %d %s", r.status, r.body)
 	}
 	e.Registry.RecordUnregistered(context.Background(), "stranger", "connect", newClock().Now())
-	r = do(t, e, req{method: "GET", path: "/api/v1/devices/unregistered", token: tok(e, console.RoleAdmin)})
+	r = do(t, e, req{method: "GET", path: "/api/v1/devices/unregistered", token: tok(e, accounts.RoleAdmin)})
 	var ur struct{ Devices []devices.Unregistered }
 	r.decode(t, &ur)
 	if len(ur.Devices) != 1 || ur.Devices[0].ID != "stranger" || ur.Devices[0].Count != 1 {
@@ -203,7 +203,7 @@ func TestUnregistered(t *testing.T) {
 func TestInternalErrorsDoNotLeak(t *testing.T) {
 	e := consoletest.Start(t)
 	e.Registry.Fail = errors.New("disk on fire at /var/lib/secret")
-	r := do(t, e, req{method: "GET", path: "/api/v1/devices", token: tok(e, console.RoleOperator)})
+	r := do(t, e, req{method: "GET", path: "/api/v1/devices", token: tok(e, accounts.RoleOperator)})
 	r.wantError(t, 500, "internal", "internal error")
 	if strings.Contains(string(r.body), "disk") {
 		t.Errorf("internal error leaked: %s", r.body)

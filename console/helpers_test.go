@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 )
 
@@ -88,7 +88,7 @@ func do(t *testing.T, e *consoletest.Env, rq req) response {
 	return response{resp.StatusCode, resp.Header, b}
 }
 
-func tok(e *consoletest.Env, role console.Role) string { return e.Tokens[role] }
+func tok(e *consoletest.Env, role accounts.Role) string { return e.Tokens[role] }
 
 // clock is a settable clock for Config.Now.
 type clock struct {

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
 func importCSV(t *testing.T, e *consoletest.Env, contentType, body string) response {
 	t.Helper()
-	return do(t, e, req{method: "POST", path: "/api/v1/devices/import", token: tok(e, console.RoleInstaller), contentType: contentType, body: body})
+	return do(t, e, req{method: "POST", path: "/api/v1/devices/import", token: tok(e, accounts.RoleInstaller), contentType: contentType, body: body})
 }
 
 func TestImport(t *testing.T) {
@@ -111,7 +111,7 @@ func TestImportRejections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := do(t, e, req{method: "POST", path: "/api/v1/devices/import", token: tok(e, console.RoleInstaller), contentType: tt.contentType, body: tt.body})
+			r := do(t, e, req{method: "POST", path: "/api/v1/devices/import", token: tok(e, accounts.RoleInstaller), contentType: tt.contentType, body: tt.body})
 			r.wantError(t, tt.status, tt.code, tt.msg)
 		})
 	}

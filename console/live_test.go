@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 
 	"github.com/gorilla/websocket"
@@ -30,15 +32,15 @@ type liveEnv struct {
 	srv      *console.Server
 	url      string // http://127.0.0.1:port
 	live     *consoletest.Live
-	accounts *consoletest.Accounts
+	accounts *accountstest.Accounts
 	token    string
 }
 
 // startLive serves a console whose live feed runs on a fresh fake source.
 func startLive(t *testing.T, opts console.LiveOptions, origins ...string) *liveEnv {
 	t.Helper()
-	e := &liveEnv{live: consoletest.NewLive(map[string]any{"total": 2, "online": 1, "offline": 1}), accounts: consoletest.NewAccounts()}
-	u := e.accounts.AddUser("op", console.RoleOperator, "pw-op")
+	e := &liveEnv{live: consoletest.NewLive(map[string]any{"total": 2, "online": 1, "offline": 1}), accounts: accountstest.NewAccounts()}
+	u := e.accounts.AddUser("op", accounts.RoleOperator, "pw-op")
 	e.token = e.accounts.AddToken(u.ID, "token-op")
 	srv, err := console.New(console.Config{
 		Registry: consoletest.NewRegistry(),
@@ -246,7 +248,7 @@ func TestLiveRefusesBeforeUpgrade(t *testing.T) {
 
 func TestLiveUnavailable(t *testing.T) {
 	e := consoletest.Start(t)
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.URL, "http")+"/api/v1/live", http.Header{"Authorization": {"Bearer " + tok(e, console.RoleOperator)}})
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.URL, "http")+"/api/v1/live", http.Header{"Authorization": {"Bearer " + tok(e, accounts.RoleOperator)}})
 	if err == nil {
 		c.Close()
 		t.Fatal("live feed without a source accepted a client")
@@ -263,7 +265,7 @@ func TestLiveBadOptions(t *testing.T) {
 		"SendBuffer":     func(c *console.Config) { c.LiveOptions = console.LiveOptions{SendBuffer: -1} },
 		"AllowedOrigins": func(c *console.Config) { c.AllowedOrigins = []string{"duty.example.org"} },
 	} {
-		c := console.Config{Registry: consoletest.NewRegistry(), Accounts: consoletest.NewAccounts(), Alerts: consoletest.NewAlerts(),
+		c := console.Config{Registry: consoletest.NewRegistry(), Accounts: accountstest.NewAccounts(), Alerts: consoletest.NewAlerts(),
 			History: func(context.Context, devices.Kind, string, string, time.Time, time.Time, time.Duration) ([]devices.Reading, error) {
 				return nil, nil
 			},
@@ -603,7 +605,7 @@ func TestLiveSessionEnds(t *testing.T) {
 	e := startLive(t, console.LiveOptions{PingPeriod: 20 * time.Millisecond, PongWait: 5 * time.Second})
 	c := e.connect(t, "")
 	readMsg(t, c)
-	if err := e.accounts.DeleteToken(context.Background(), consoletest.TokenHash(e.token)); err != nil {
+	if err := e.accounts.DeleteToken(context.Background(), accountstest.TokenHash(e.token)); err != nil {
 		t.Fatal(err)
 	}
 	wantClose(t, c, websocket.ClosePolicyViolation, "")
@@ -618,7 +620,7 @@ func TestLiveClosesWhenAnAdminEndsTheSessions(t *testing.T) {
 	} {
 		t.Run(strings.TrimPrefix(action.path, "/"), func(t *testing.T) {
 			e := startLive(t, console.LiveOptions{PingPeriod: time.Hour, PongWait: 2 * time.Hour})
-			admin := e.accounts.AddUser("boss", console.RoleAdmin, "pw-boss")
+			admin := e.accounts.AddUser("boss", accounts.RoleAdmin, "pw-boss")
 			adminToken := e.accounts.AddToken(admin.ID, "token-boss")
 			c := e.connect(t, "")
 			readMsg(t, c)
@@ -719,7 +721,7 @@ func TestLiveWithSessionCookie(t *testing.T) {
 	if m := readMsg(t, c); m.Type != "snapshot" {
 		t.Fatalf("got %v, want a snapshot", m)
 	}
-	if err := e.accounts.DeleteToken(context.Background(), consoletest.TokenHash(cookie.Value)); err != nil {
+	if err := e.accounts.DeleteToken(context.Background(), accountstest.TokenHash(cookie.Value)); err != nil {
 		t.Fatal(err)
 	}
 	wantClose(t, c, websocket.ClosePolicyViolation, "session ended; log in again")
@@ -733,13 +735,13 @@ func TestLiveSnapshotWithConsoleSummary(t *testing.T) {
 	if err := e.Registry.CreateDevice(context.Background(), &devices.Device{ID: "g-1", Kind: devices.KindGas}, "hash"); err != nil {
 		t.Fatal(err)
 	}
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.URL, "http")+"/api/v1/live", http.Header{"Authorization": {"Bearer " + tok(e, console.RoleOperator)}})
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.URL, "http")+"/api/v1/live", http.Header{"Authorization": {"Bearer " + tok(e, accounts.RoleOperator)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	m := readMsg(t, c)
-	want := do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, console.RoleOperator)}).json(t)
+	want := do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, accounts.RoleOperator)}).json(t)
 	if m.Type != "snapshot" || fmt.Sprint(m.Devices) != fmt.Sprint(want) || m.Devices["total"] != float64(1) {
 		t.Fatalf("snapshot devices %v, want the summary %v", m.Devices, want)
 	}

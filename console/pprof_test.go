@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 )
 
@@ -15,9 +15,9 @@ func TestPprofIsForAdminsOnly(t *testing.T) {
 		want  int
 	}{
 		{"", http.StatusUnauthorized},
-		{e.Tokens[console.RoleOperator], http.StatusForbidden},
-		{e.Tokens[console.RoleSupervisor], http.StatusForbidden},
-		{e.Tokens[console.RoleAdmin], http.StatusOK},
+		{e.Tokens[accounts.RoleOperator], http.StatusForbidden},
+		{e.Tokens[accounts.RoleSupervisor], http.StatusForbidden},
+		{e.Tokens[accounts.RoleAdmin], http.StatusOK},
 	}
 	for _, c := range cases {
 		req, _ := http.NewRequest("GET", e.URL+"/debug/pprof/heap?debug=1", nil)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 )
@@ -39,7 +41,7 @@ func TestPasswordResetEndsSessions(t *testing.T) {
 	admin := loginBrowser(t, e, "admin", "pw-admin", nil)
 
 	// Before: all of them work.
-	for name, token := range map[string]string{"fixture token": tok(e, console.RoleOperator), "login token": victimToken} {
+	for name, token := range map[string]string{"fixture token": tok(e, accounts.RoleOperator), "login token": victimToken} {
 		if r := do(t, e, req{method: "GET", path: "/api/v1/me", token: token}); r.status != http.StatusOK {
 			t.Fatalf("operator's %s before the reset: %d %s", name, r.status, r.body)
 		}
@@ -55,14 +57,14 @@ func TestPasswordResetEndsSessions(t *testing.T) {
 
 	victim.do(t, breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "session expired or ended")
 	victim.do(t, breq{method: "POST", path: "/api/v1/logout", csrf: victim.csrf}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
-	for _, token := range []string{tok(e, console.RoleOperator), victimToken} {
+	for _, token := range []string{tok(e, accounts.RoleOperator), victimToken} {
 		do(t, e, req{method: "GET", path: "/api/v1/alerts", token: token}).wantError(t, http.StatusUnauthorized, "unauthorized", "invalid or expired token")
 	}
 	// Nobody else's sessions or tokens ended.
 	if r := admin.do(t, breq{method: "GET", path: "/api/v1/users"}); r.status != http.StatusOK {
 		t.Errorf("the admin's session after the reset: %d %s", r.status, r.body)
 	}
-	for _, role := range []console.Role{console.RoleAdmin, console.RoleSupervisor, console.RoleInstaller} {
+	for _, role := range []accounts.Role{accounts.RoleAdmin, accounts.RoleSupervisor, accounts.RoleInstaller} {
 		if r := do(t, e, req{method: "GET", path: "/api/v1/me", token: tok(e, role)}); r.status != http.StatusOK {
 			t.Errorf("%s's token after the operator's reset: %d %s", role, r.status, r.body)
 		}
@@ -96,7 +98,7 @@ func TestOwnPasswordChangeKeepsThisSession(t *testing.T) {
 		t.Errorf("the session the change was made from: %d %s", r.status, r.body)
 	}
 	elsewhere.do(t, breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "session expired or ended")
-	do(t, e, req{method: "GET", path: "/api/v1/me", token: tok(e, console.RoleAdmin)}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+	do(t, e, req{method: "GET", path: "/api/v1/me", token: tok(e, accounts.RoleAdmin)}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
 
 	// From an API token: that token stays, the session above ends.
 	script := apiLogin(t, e, "admin", "second secret")
@@ -110,7 +112,7 @@ func TestOwnPasswordChangeKeepsThisSession(t *testing.T) {
 	do(t, e, req{method: "GET", path: "/api/v1/me", token: other}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
 	here.do(t, breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
 	// Other accounts keep theirs.
-	if r := do(t, e, req{method: "GET", path: "/api/v1/me", token: tok(e, console.RoleOperator)}); r.status != http.StatusOK {
+	if r := do(t, e, req{method: "GET", path: "/api/v1/me", token: tok(e, accounts.RoleOperator)}); r.status != http.StatusOK {
 		t.Errorf("the operator's token after the admin's own change: %d %s", r.status, r.body)
 	}
 }
@@ -119,7 +121,7 @@ func TestOwnPasswordChangeKeepsThisSession(t *testing.T) {
 // CreateToken: as a reset or a disable committing while a login is between
 // its password check and storing its token.
 type racyAccounts struct {
-	*consoletest.Accounts
+	*accountstest.Accounts
 	mu            sync.Mutex
 	before, after func()
 }
@@ -131,7 +133,7 @@ func (a *racyAccounts) hooks() (before, after func()) {
 	return before, after
 }
 
-func (a *racyAccounts) CreateToken(ctx context.Context, userID int64, kind console.TokenKind, name, hash string, expires time.Time) error {
+func (a *racyAccounts) CreateToken(ctx context.Context, userID int64, kind accounts.TokenKind, name, hash string, expires time.Time) error {
 	before, after := a.hooks()
 	if before != nil {
 		before()
@@ -147,17 +149,17 @@ func (a *racyAccounts) CreateToken(ctx context.Context, userID int64, kind conso
 // just before a reset (or a disable) committed gets no token that outlives
 // it, whichever side of the login's token write the change lands on.
 func TestLoginRacingAReset(t *testing.T) {
-	newHash, err := console.HashPassword("a new secret")
+	newHash, err := accounts.HashPassword("a new secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	changes := map[string]func(a *consoletest.Accounts, id int64){
-		"reset": func(a *consoletest.Accounts, id int64) {
+	changes := map[string]func(a *accountstest.Accounts, id int64){
+		"reset": func(a *accountstest.Accounts, id int64) {
 			if err := a.SetUserPassword(context.Background(), id, newHash, ""); err != nil {
 				t.Error(err)
 			}
 		},
-		"disable": func(a *consoletest.Accounts, id int64) {
+		"disable": func(a *accountstest.Accounts, id int64) {
 			if err := a.SetUserDisabled(context.Background(), id, true); err != nil {
 				t.Error(err)
 			}
@@ -173,7 +175,7 @@ func TestLoginRacingAReset(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					racy := &racyAccounts{}
 					e := consoletest.Start(t, func(c *console.Config) {
-						racy.Accounts = c.Accounts.(*consoletest.Accounts)
+						racy.Accounts = c.Accounts.(*accountstest.Accounts)
 						c.Accounts = racy
 					})
 					op, _, _ := e.Accounts.UserByName(context.Background(), "operator")

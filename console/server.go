@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -21,7 +22,7 @@ type Config struct {
 	// Registry is where devices are registered.
 	Registry devices.Registry
 	// Accounts keeps console users and their tokens.
-	Accounts AccountStore
+	Accounts accounts.Store
 	// Alerts lists alerts and applies people's actions on them.
 	Alerts AlertService
 	// History returns a device's readings of one field between from and to,
@@ -116,7 +117,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Roles allowed to change devices and to see unregistered ones.
-var deviceWriters = []Role{RoleInstaller, RoleAdmin}
+var deviceWriters = []accounts.Role{accounts.RoleInstaller, accounts.RoleAdmin}
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)

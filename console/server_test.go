@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -18,7 +20,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	full := func() console.Config {
 		return console.Config{
 			Registry: consoletest.NewRegistry(),
-			Accounts: consoletest.NewAccounts(),
+			Accounts: accountstest.NewAccounts(),
 			Alerts:   consoletest.NewAlerts(),
 			History: func(context.Context, devices.Kind, string, string, time.Time, time.Time, time.Duration) ([]devices.Reading, error) {
 				return nil, nil
@@ -77,9 +79,9 @@ func TestProbes(t *testing.T) {
 
 func TestRoutingErrorsAreJSON(t *testing.T) {
 	e := consoletest.Start(t)
-	do(t, e, req{method: "GET", path: "/api/v1/nothing", token: tok(e, console.RoleAdmin)}).
+	do(t, e, req{method: "GET", path: "/api/v1/nothing", token: tok(e, accounts.RoleAdmin)}).
 		wantError(t, 404, "not_found", "no such route")
-	r := do(t, e, req{method: "PATCH", path: "/api/v1/devices/g-1", token: tok(e, console.RoleAdmin)})
+	r := do(t, e, req{method: "PATCH", path: "/api/v1/devices/g-1", token: tok(e, accounts.RoleAdmin)})
 	r.wantError(t, 405, "method_not_allowed", "PATCH")
 	if allow := r.header.Get("Allow"); !strings.Contains(allow, "PUT") || !strings.Contains(allow, "DELETE") {
 		t.Errorf("Allow = %q", allow)
@@ -96,7 +98,7 @@ func TestPanicIsRecovered(t *testing.T) {
 	if err := e.Registry.CreateDevice(context.Background(), &devices.Device{ID: "g-1", Kind: devices.KindGas, Location: devices.Location{Community: "c"}}, "h"); err != nil {
 		t.Fatal(err)
 	}
-	r := do(t, e, req{method: "GET", path: "/api/v1/devices/g-1/telemetry?field=lel", token: tok(e, console.RoleAdmin)})
+	r := do(t, e, req{method: "GET", path: "/api/v1/devices/g-1/telemetry?field=lel", token: tok(e, accounts.RoleAdmin)})
 	r.wantError(t, 500, "internal", "internal error")
 	if strings.Contains(string(r.body), "exploded") {
 		t.Errorf("panic leaked: %s", r.body)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/accounts"
 )
 
 // Browser sessions: a random token in an HttpOnly cookie, stored hashed as
@@ -27,15 +28,15 @@ const (
 // sessionResponse answers a browser login. The session token itself is
 // only ever in the cookie, out of reach of scripts on the page.
 type sessionResponse struct {
-	User      *User     `json:"user"`
-	CSRFToken string    `json:"csrf_token"`
-	ExpiresAt time.Time `json:"expires_at"`
+	User      *accounts.User `json:"user"`
+	CSRFToken string         `json:"csrf_token"`
+	ExpiresAt time.Time      `json:"expires_at"`
 }
 
 // startSession logs u in, who gave the password whose stored hash is
 // pwHash, with a new session cookie, ending the session the request came
 // with, if any.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *User, pwHash string, now time.Time) {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *accounts.User, pwHash string, now time.Time) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		h := tokenHash(c.Value)
 		if err := s.cfg.Accounts.DeleteToken(r.Context(), h); err != nil && shouwang.ErrorCode(err) != shouwang.ENOTFOUND {
@@ -45,7 +46,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *User, p
 	}
 	token, expires := newToken(), now.Add(sessionTTL)
 	h := tokenHash(token)
-	if err := s.issueToken(r.Context(), u, pwHash, TokenSession, "browser", h, expires); err != nil {
+	if err := s.issueToken(r.Context(), u, pwHash, accounts.TokenSession, "browser", h, expires); err != nil {
 		s.writeError(w, r, fmt.Errorf("create session: %w", err))
 		return
 	}
@@ -60,14 +61,14 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *User, p
 		// No Expires: the store holds the sliding expiry, and the cookie
 		// goes when the browser closes.
 	})
-	s.log.Info("login", "username", u.Username, "kind", TokenSession, "remote", r.RemoteAddr)
+	s.log.Info("login", "username", u.Username, "kind", accounts.TokenSession, "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, sessionResponse{User: u, CSRFToken: csrfToken(token), ExpiresAt: expires})
 }
 
 // cookieSession authenticates a browser session from its cookie's token.
 func (s *Server) cookieSession(r *http.Request, token string) (*session, error) {
 	h := tokenHash(token)
-	u, err := s.tokenUser(r.Context(), h, TokenSession, "session expired or ended; log in again")
+	u, err := s.tokenUser(r.Context(), h, accounts.TokenSession, "session expired or ended; log in again")
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +81,12 @@ func (s *Server) cookieSession(r *http.Request, token string) (*session, error) 
 		}
 	}
 	s.renew(r.Context(), u, h)
-	return &session{user: u, kind: TokenSession, tokenHash: h, csrf: csrfToken(token)}, nil
+	return &session{user: u, kind: accounts.TokenSession, tokenHash: h, csrf: csrfToken(token)}, nil
 }
 
 // renew slides a session's expiry to sessionTTL from now, at most once per
 // sessionRenewEvery. A failure is logged: the session is still good for now.
-func (s *Server) renew(ctx context.Context, u *User, h string) {
+func (s *Server) renew(ctx context.Context, u *accounts.User, h string) {
 	now := s.cfg.Now()
 	if !s.renewals.due(h, now) {
 		return
@@ -98,8 +99,8 @@ func (s *Server) renew(ctx context.Context, u *User, h string) {
 
 // meResponse tells the page who is logged in and the CSRF token to send.
 type meResponse struct {
-	User      *User  `json:"user"`
-	CSRFToken string `json:"csrf_token,omitempty"`
+	User      *accounts.User `json:"user"`
+	CSRFToken string         `json:"csrf_token,omitempty"`
 }
 
 // me answers GET /api/v1/me: the page asks on load whether it is logged in.

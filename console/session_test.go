@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -126,19 +128,19 @@ func TestSessionLogin(t *testing.T) {
 		t.Errorf("a session login put the token in the body, where scripts can read it: %s", b.login.body)
 	}
 	var lr struct {
-		User      console.User `json:"user"`
-		ExpiresAt time.Time    `json:"expires_at"`
+		User      accounts.User `json:"user"`
+		ExpiresAt time.Time     `json:"expires_at"`
 	}
 	b.login.decode(t, &lr)
-	if lr.User.Username != "operator" || lr.User.Role != console.RoleOperator {
+	if lr.User.Username != "operator" || lr.User.Role != accounts.RoleOperator {
 		t.Errorf("user = %+v", lr.User)
 	}
 	if want := clk.Now().Add(12 * time.Hour); !lr.ExpiresAt.Equal(want) {
 		t.Errorf("expires_at = %v, want %v (12 h)", lr.ExpiresAt, want)
 	}
 	// Stored as a session token, by its hash.
-	kind, expires, ok := e.Accounts.TokenInfo(consoletest.TokenHash(b.cookie))
-	if !ok || kind != console.TokenSession || !expires.Equal(lr.ExpiresAt) {
+	kind, expires, ok := e.Accounts.TokenInfo(accountstest.TokenHash(b.cookie))
+	if !ok || kind != accounts.TokenSession || !expires.Equal(lr.ExpiresAt) {
 		t.Errorf("stored token: ok=%v kind=%q expires=%v", ok, kind, expires)
 	}
 
@@ -148,17 +150,17 @@ func TestSessionLogin(t *testing.T) {
 		t.Fatalf("/me: %d %s", r.status, r.body)
 	}
 	var me struct {
-		User      console.User `json:"user"`
-		CSRFToken string       `json:"csrf_token"`
+		User      accounts.User `json:"user"`
+		CSRFToken string        `json:"csrf_token"`
 	}
 	r.decode(t, &me)
-	if me.User.Username != "operator" || me.User.Role != console.RoleOperator || me.CSRFToken != b.csrf {
+	if me.User.Username != "operator" || me.User.Role != accounts.RoleOperator || me.CSRFToken != b.csrf {
 		t.Errorf("/me = %s; login's csrf_token %q", r.body, b.csrf)
 	}
 	send(t, e, "", breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "authentication required")
 	send(t, e, "forged", breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "session expired or ended")
 	// With a token, /me names the user and has no CSRF token to give.
-	r = do(t, e, req{method: "GET", path: "/api/v1/me", token: tok(e, console.RoleAdmin)})
+	r = do(t, e, req{method: "GET", path: "/api/v1/me", token: tok(e, accounts.RoleAdmin)})
 	if m := r.json(t); r.status != http.StatusOK || m["csrf_token"] != nil || m["user"].(map[string]any)["username"] != "admin" {
 		t.Errorf("/me with a token: %d %s", r.status, r.body)
 	}
@@ -221,7 +223,7 @@ func TestCSRF(t *testing.T) {
 		t.Fatalf("POST with the CSRF token: %d %s", r.status, r.body)
 	}
 	// So does a token, with no CSRF header at all.
-	if r := do(t, e, req{method: "POST", path: "/api/v1/devices", token: tok(e, console.RoleInstaller), body: strings.Replace(gasDevice, `"g-1"`, `"g-2"`, 1)}); r.status != http.StatusCreated {
+	if r := do(t, e, req{method: "POST", path: "/api/v1/devices", token: tok(e, accounts.RoleInstaller), body: strings.Replace(gasDevice, `"g-1"`, `"g-2"`, 1)}); r.status != http.StatusCreated {
 		t.Fatalf("POST with a bearer token: %d %s", r.status, r.body)
 	}
 
@@ -258,11 +260,11 @@ func TestTokenKindsStayInTheirLane(t *testing.T) {
 	// The session's token is only good in its cookie...
 	do(t, e, req{method: "GET", path: "/api/v1/devices", token: b.cookie}).wantError(t, http.StatusUnauthorized, "unauthorized", "invalid or expired token")
 	// ...and an API token only as a Bearer token.
-	send(t, e, tok(e, console.RoleAdmin), breq{method: "GET", path: "/api/v1/devices"}).wantError(t, http.StatusUnauthorized, "unauthorized", "session expired or ended")
+	send(t, e, tok(e, accounts.RoleAdmin), breq{method: "GET", path: "/api/v1/devices"}).wantError(t, http.StatusUnauthorized, "unauthorized", "session expired or ended")
 	// A Bearer header wins over a cookie: no CSRF token is needed, and the
 	// token's user acts.
 	r := send(t, e, b.cookie, breq{method: "POST", path: "/api/v1/devices", body: gasDevice,
-		header: map[string]string{"Authorization": "Bearer " + tok(e, console.RoleOperator)}})
+		header: map[string]string{"Authorization": "Bearer " + tok(e, accounts.RoleOperator)}})
 	r.wantError(t, http.StatusForbidden, "forbidden", "role operator")
 }
 
@@ -336,7 +338,7 @@ func TestSessionSlides(t *testing.T) {
 	t0 := clk.Now()
 	me := func() response { return b.do(t, breq{method: "GET", path: "/api/v1/me"}) }
 	expiry := func() time.Time {
-		_, exp, ok := e.Accounts.TokenInfo(consoletest.TokenHash(b.cookie))
+		_, exp, ok := e.Accounts.TokenInfo(accountstest.TokenHash(b.cookie))
 		if !ok {
 			t.Fatal("session token gone")
 		}
@@ -386,7 +388,7 @@ func TestSessionSlides(t *testing.T) {
 
 func TestDisabledUser(t *testing.T) {
 	e := consoletest.Start(t)
-	admin := tok(e, console.RoleAdmin)
+	admin := tok(e, accounts.RoleAdmin)
 	b := loginBrowser(t, e, "operator", "pw-operator", nil)
 	op, _, _ := e.Accounts.UserByName(context.Background(), "operator")
 
@@ -395,7 +397,7 @@ func TestDisabledUser(t *testing.T) {
 		t.Fatalf("disable: %d %s", r.status, r.body)
 	}
 	b.do(t, breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
-	do(t, e, req{method: "GET", path: "/api/v1/alerts", token: tok(e, console.RoleOperator)}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+	do(t, e, req{method: "GET", path: "/api/v1/alerts", token: tok(e, accounts.RoleOperator)}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
 	do(t, e, req{method: "POST", path: "/api/v1/login", body: `{"username":"operator","password":"pw-operator","session":true}`}).
 		wantError(t, http.StatusUnauthorized, "unauthorized", "wrong username or password")
 
@@ -403,7 +405,7 @@ func TestDisabledUser(t *testing.T) {
 		t.Fatalf("enable: %d %s", r.status, r.body)
 	}
 	// Disabling ended the sessions and tokens: enabling brings none back.
-	do(t, e, req{method: "GET", path: "/api/v1/alerts", token: tok(e, console.RoleOperator)}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+	do(t, e, req{method: "GET", path: "/api/v1/alerts", token: tok(e, accounts.RoleOperator)}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
 	b.do(t, breq{method: "GET", path: "/api/v1/me"}).wantError(t, http.StatusUnauthorized, "unauthorized", "")
 	if b2 := loginBrowser(t, e, "operator", "pw-operator", nil); b2.do(t, breq{method: "GET", path: "/api/v1/me"}).status != http.StatusOK {
 		t.Error("a fresh session of the re-enabled user does not work")

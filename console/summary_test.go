@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -39,7 +40,7 @@ type summaryResp struct {
 
 func TestDevicesSummary(t *testing.T) {
 	e := consoletest.Start(t)
-	r := do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, console.RoleOperator)})
+	r := do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, accounts.RoleOperator)})
 	if r.status != http.StatusOK || string(r.body) != `{"total":0,"online":0,"offline":0,"by_kind":{},"silent":[],"silent_total":0}`+"\n" {
 		t.Fatalf("empty summary: %d %s", r.status, r.body)
 	}
@@ -53,14 +54,14 @@ func TestDevicesSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, role := range []console.Role{console.RoleOperator, console.RoleSupervisor, console.RoleInstaller, console.RoleAdmin} {
+	for _, role := range []accounts.Role{accounts.RoleOperator, accounts.RoleSupervisor, accounts.RoleInstaller, accounts.RoleAdmin} {
 		r := do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, role)})
 		if r.status != http.StatusOK {
 			t.Fatalf("%s: %d %s", role, r.status, r.body)
 		}
 	}
 	var s summaryResp
-	do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, console.RoleOperator)}).decode(t, &s)
+	do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, accounts.RoleOperator)}).decode(t, &s)
 	if s.Total != 11 || s.Online != 5 || s.Offline != 6 {
 		t.Errorf("totals = %d/%d/%d, want 11 total, 5 online, 6 offline", s.Total, s.Online, s.Offline)
 	}
@@ -102,7 +103,7 @@ func TestDevicesSummarySilent(t *testing.T) {
 		}
 	})
 	var s summaryResp
-	r := do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, console.RoleOperator)})
+	r := do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, accounts.RoleOperator)})
 	r.decode(t, &s)
 	if s.SilentTotal != 250 || len(s.Silent) != 200 {
 		t.Fatalf("silent: %d listed of %d, want 200 of 250", len(s.Silent), s.SilentTotal)
@@ -112,8 +113,8 @@ func TestDevicesSummarySilent(t *testing.T) {
 	}
 
 	fail = errors.New("store down")
-	do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, console.RoleOperator)}).wantError(t, http.StatusInternalServerError, "internal", "")
+	do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, accounts.RoleOperator)}).wantError(t, http.StatusInternalServerError, "internal", "")
 	fail = nil
 	e.Registry.Fail = errors.New("disk on fire")
-	do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, console.RoleOperator)}).wantError(t, http.StatusInternalServerError, "internal", "")
+	do(t, e, req{method: "GET", path: "/api/v1/devices/summary", token: tok(e, accounts.RoleOperator)}).wantError(t, http.StatusInternalServerError, "internal", "")
 }

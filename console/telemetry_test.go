@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -41,7 +42,7 @@ func TestTelemetry(t *testing.T) {
 	}
 	now := clk.Now()
 	get := func(query string) response {
-		return do(t, e, req{method: "GET", path: "/api/v1/devices/g-1/telemetry?" + query, token: tok(e, console.RoleOperator)})
+		return do(t, e, req{method: "GET", path: "/api/v1/devices/g-1/telemetry?" + query, token: tok(e, accounts.RoleOperator)})
 	}
 	lastCall := func() historyCall {
 		mu.Lock()
@@ -87,6 +88,6 @@ func TestTelemetry(t *testing.T) {
 	for _, tt := range bad {
 		t.Run(tt.query, func(t *testing.T) { get(tt.query).wantError(t, http.StatusBadRequest, "invalid", tt.msg) })
 	}
-	do(t, e, req{method: "GET", path: "/api/v1/devices/nope/telemetry?field=lel", token: tok(e, console.RoleOperator)}).
+	do(t, e, req{method: "GET", path: "/api/v1/devices/nope/telemetry?field=lel", token: tok(e, accounts.RoleOperator)}).
 		wantError(t, http.StatusNotFound, "not_found", "nope")
 }

@@ -3,29 +3,15 @@ package console
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/shouwang-hub/shouwang"
-)
-
-// Roles lists every role, from the duty room out.
-var Roles = []Role{RoleOperator, RoleSupervisor, RoleInstaller, RoleAdmin}
-
-// Valid reports whether r is a known role.
-func (r Role) Valid() bool { return slices.Contains(Roles, r) }
-
-// Bounds on new accounts.
-const (
-	maxNewUsernameLen = 64 // characters
-	minPasswordLen    = 8  // characters
+	"github.com/shouwang-hub/shouwang/accounts"
 )
 
 // admins may manage accounts.
-var admins = []Role{RoleAdmin}
+var admins = []accounts.Role{accounts.RoleAdmin}
 
 func (s *Server) userRoutes() {
 	s.mux.Handle("GET /api/v1/users", s.require(admins, s.listUsers))
@@ -35,37 +21,8 @@ func (s *Server) userRoutes() {
 	s.mux.Handle("POST /api/v1/users/{id}/enable", s.require(admins, s.setUserDisabled(false)))
 }
 
-// ValidUsername checks a new account's username and returns an EINVALID
-// error saying what is wrong: 1 to 64 characters, no spaces or control
-// characters. Chinese names are fine.
-func ValidUsername(name string) error {
-	switch {
-	case name == "":
-		return shouwang.Errorf(shouwang.EINVALID, "username: required")
-	case !utf8.ValidString(name):
-		return shouwang.Errorf(shouwang.EINVALID, "username: not valid UTF-8")
-	case utf8.RuneCountInString(name) > maxNewUsernameLen:
-		return shouwang.Errorf(shouwang.EINVALID, "username: longer than %d characters", maxNewUsernameLen)
-	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
-		return shouwang.Errorf(shouwang.EINVALID, "username %q: must not contain spaces or control characters", name)
-	}
-	return nil
-}
-
-// ValidPassword checks a new console password: at least 8 characters and
-// at most 1024 bytes.
-func ValidPassword(pw string) error {
-	switch {
-	case utf8.RuneCountInString(pw) < minPasswordLen:
-		return shouwang.Errorf(shouwang.EINVALID, "password: at least %d characters", minPasswordLen)
-	case len(pw) > maxPasswordLen:
-		return shouwang.Errorf(shouwang.EINVALID, "password: longer than %d bytes", maxPasswordLen)
-	}
-	return nil
-}
-
 type userList struct {
-	Users []*User `json:"users"`
+	Users []*accounts.User `json:"users"`
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -75,15 +32,15 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if us == nil {
-		us = []*User{}
+		us = []*accounts.User{}
 	}
 	writeJSON(w, http.StatusOK, userList{Users: us})
 }
 
 type createUserRequest struct {
-	Username string `json:"username"`
-	Role     Role   `json:"role"`
-	Password string `json:"password"`
+	Username string        `json:"username"`
+	Role     accounts.Role `json:"role"`
+	Password string        `json:"password"`
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
@@ -92,15 +49,15 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := ValidUsername(req.Username); err != nil {
+	if err := accounts.ValidUsername(req.Username); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if !req.Role.Valid() {
-		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "role %q: must be one of %s", req.Role, joinStrings(Roles)))
+		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "role %q: must be one of %s", req.Role, joinStrings(accounts.Roles)))
 		return
 	}
-	if err := ValidPassword(req.Password); err != nil {
+	if err := accounts.ValidPassword(req.Password); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -118,7 +75,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hash, err := HashPassword(req.Password)
+	hash, err := accounts.HashPassword(req.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -162,11 +119,11 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := ValidPassword(req.Password); err != nil {
+	if err := accounts.ValidPassword(req.Password); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	hash, err := HashPassword(req.Password)
+	hash, err := accounts.HashPassword(req.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

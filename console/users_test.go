@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 )
 
@@ -17,11 +17,11 @@ func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 func TestUsersAPI(t *testing.T) {
 	e := consoletest.Start(t)
-	admin := tok(e, console.RoleAdmin)
+	admin := tok(e, accounts.RoleAdmin)
 
 	r := do(t, e, req{method: "GET", path: "/api/v1/users", token: admin})
 	var list struct {
-		Users []console.User `json:"users"`
+		Users []accounts.User `json:"users"`
 	}
 	r.decode(t, &list)
 	if r.status != http.StatusOK || len(list.Users) != 4 {
@@ -36,10 +36,10 @@ func TestUsersAPI(t *testing.T) {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	var created struct {
-		User console.User `json:"user"`
+		User accounts.User `json:"user"`
 	}
 	r.decode(t, &created)
-	if created.User.ID == 0 || created.User.Username != "值班员1" || created.User.Role != console.RoleOperator {
+	if created.User.ID == 0 || created.User.Username != "值班员1" || created.User.Role != accounts.RoleOperator {
 		t.Errorf("created = %+v", created.User)
 	}
 	// The new account can log in, and its password is stored hashed.
@@ -122,24 +122,24 @@ func TestForbiddenActions(t *testing.T) {
 	newUser := `{"username":"x1","role":"admin","password":"long enough"}`
 
 	tests := []struct {
-		role console.Role
+		role accounts.Role
 		rq   req
 		msg  string
 	}{
-		{console.RoleInstaller, req{method: "POST", path: "/api/v1/alerts/1/accept"}, "role installer may not accept alerts"},
-		{console.RoleInstaller, req{method: "POST", path: "/api/v1/alerts/1/note", body: `{"note":"x"}`}, "role installer may not note alerts"},
-		{console.RoleInstaller, req{method: "POST", path: "/api/v1/alerts/2/close"}, "role installer may not close alerts"},
-		{console.RoleOperator, req{method: "POST", path: "/api/v1/alerts/2/close"}, "role operator may not close alerts"},
-		{console.RoleOperator, req{method: "POST", path: "/api/v1/devices", body: gasDevice}, "role operator"},
-		{console.RoleSupervisor, req{method: "POST", path: "/api/v1/devices", body: gasDevice}, "role supervisor"},
-		{console.RoleOperator, req{method: "GET", path: "/api/v1/devices/unregistered"}, "role operator"},
-		{console.RoleOperator, req{method: "POST", path: "/api/v1/users", body: newUser}, "role operator"},
-		{console.RoleSupervisor, req{method: "POST", path: "/api/v1/users", body: newUser}, "role supervisor"},
-		{console.RoleInstaller, req{method: "POST", path: "/api/v1/users", body: newUser}, "role installer"},
-		{console.RoleInstaller, req{method: "GET", path: "/api/v1/users"}, "role installer"},
-		{console.RoleOperator, req{method: "GET", path: "/api/v1/users"}, "role operator"},
-		{console.RoleSupervisor, req{method: "POST", path: "/api/v1/users/" + itoa(op.ID) + "/disable"}, "role supervisor"},
-		{console.RoleInstaller, req{method: "POST", path: "/api/v1/users/" + itoa(op.ID) + "/password", body: `{"password":"long enough"}`}, "role installer"},
+		{accounts.RoleInstaller, req{method: "POST", path: "/api/v1/alerts/1/accept"}, "role installer may not accept alerts"},
+		{accounts.RoleInstaller, req{method: "POST", path: "/api/v1/alerts/1/note", body: `{"note":"x"}`}, "role installer may not note alerts"},
+		{accounts.RoleInstaller, req{method: "POST", path: "/api/v1/alerts/2/close"}, "role installer may not close alerts"},
+		{accounts.RoleOperator, req{method: "POST", path: "/api/v1/alerts/2/close"}, "role operator may not close alerts"},
+		{accounts.RoleOperator, req{method: "POST", path: "/api/v1/devices", body: gasDevice}, "role operator"},
+		{accounts.RoleSupervisor, req{method: "POST", path: "/api/v1/devices", body: gasDevice}, "role supervisor"},
+		{accounts.RoleOperator, req{method: "GET", path: "/api/v1/devices/unregistered"}, "role operator"},
+		{accounts.RoleOperator, req{method: "POST", path: "/api/v1/users", body: newUser}, "role operator"},
+		{accounts.RoleSupervisor, req{method: "POST", path: "/api/v1/users", body: newUser}, "role supervisor"},
+		{accounts.RoleInstaller, req{method: "POST", path: "/api/v1/users", body: newUser}, "role installer"},
+		{accounts.RoleInstaller, req{method: "GET", path: "/api/v1/users"}, "role installer"},
+		{accounts.RoleOperator, req{method: "GET", path: "/api/v1/users"}, "role operator"},
+		{accounts.RoleSupervisor, req{method: "POST", path: "/api/v1/users/" + itoa(op.ID) + "/disable"}, "role supervisor"},
+		{accounts.RoleInstaller, req{method: "POST", path: "/api/v1/users/" + itoa(op.ID) + "/password", body: `{"password":"long enough"}`}, "role installer"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.role)+" "+tt.rq.method+" "+tt.rq.path, func(t *testing.T) {
@@ -148,8 +148,8 @@ func TestForbiddenActions(t *testing.T) {
 		})
 	}
 	// The same through browser sessions, with a valid CSRF token.
-	sessions := map[console.Role]*browser{}
-	for _, role := range []console.Role{console.RoleOperator, console.RoleSupervisor, console.RoleInstaller} {
+	sessions := map[accounts.Role]*browser{}
+	for _, role := range []accounts.Role{accounts.RoleOperator, accounts.RoleSupervisor, accounts.RoleInstaller} {
 		sessions[role] = loginBrowser(t, e, string(role), "pw-"+string(role), nil)
 	}
 	for _, tt := range tests {
@@ -170,10 +170,10 @@ func TestForbiddenActions(t *testing.T) {
 
 	// And what they may do, for contrast: a supervisor closes, an operator
 	// accepts.
-	if r := do(t, e, req{method: "POST", path: "/api/v1/alerts/2/close", token: tok(e, console.RoleSupervisor)}); r.status != http.StatusOK {
+	if r := do(t, e, req{method: "POST", path: "/api/v1/alerts/2/close", token: tok(e, accounts.RoleSupervisor)}); r.status != http.StatusOK {
 		t.Errorf("supervisor close: %d %s", r.status, r.body)
 	}
-	b := sessions[console.RoleOperator]
+	b := sessions[accounts.RoleOperator]
 	if r := b.do(t, breq{method: "POST", path: "/api/v1/alerts/1/accept", csrf: b.csrf}); r.status != http.StatusOK {
 		t.Errorf("operator accept with a session: %d %s", r.status, r.body)
 	}

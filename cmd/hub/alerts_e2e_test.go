@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/sim"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
@@ -239,14 +239,14 @@ func TestAlertsEndToEnd(t *testing.T) {
 // operators creates n operator accounts and returns their tokens.
 func operators(t *testing.T, m *Main, base string, n int) []string {
 	t.Helper()
-	hash, err := console.HashPassword("operator-password")
+	hash, err := accounts.HashPassword("operator-password")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var tokens []string
 	for i := range n {
 		name := fmt.Sprintf("op%d", i+1)
-		if _, err := m.store.CreateUser(context.Background(), name, console.RoleOperator, hash); err != nil {
+		if _, err := m.store.CreateUser(context.Background(), name, accounts.RoleOperator, hash); err != nil {
 			t.Fatal(err)
 		}
 		body := fmt.Sprintf(`{"username":%q,"password":"operator-password"}`, name)

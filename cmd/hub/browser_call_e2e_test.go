@@ -16,8 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pion/webrtc/v3/pkg/media/oggreader"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/sim"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
@@ -51,7 +51,7 @@ func TestBrowserCall(t *testing.T) {
 	m := startHub(t, hubOptions{Influx: influx})
 	base := "http://" + m.HTTPAddr()
 	admin := login(t, base)
-	createUser(t, m, base, admin, "op1", console.RoleOperator, consolePassword)
+	createUser(t, m, base, admin, "op1", accounts.RoleOperator, consolePassword)
 	dir := t.TempDir()
 	s := connectCallDevices(t, "tcp://"+m.BrokerAddr(), register(t, base, callDevices()), filepath.Join(dir, "callbacks"))
 	op := newPage(t, base, "op1")

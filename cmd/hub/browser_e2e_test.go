@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/sim"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
@@ -64,9 +65,9 @@ func TestBrowserConsole(t *testing.T) {
 	m := startHub(t, hubOptions{Influx: influx})
 	base := "http://" + m.HTTPAddr()
 	admin := login(t, base)
-	createUser(t, m, base, admin, "op1", console.RoleOperator, consolePassword)
-	createUser(t, m, base, admin, "op2", console.RoleOperator, consolePassword)
-	createUser(t, m, base, admin, "inst1", console.RoleInstaller, consolePassword)
+	createUser(t, m, base, admin, "op1", accounts.RoleOperator, consolePassword)
+	createUser(t, m, base, admin, "op2", accounts.RoleOperator, consolePassword)
+	createUser(t, m, base, admin, "inst1", accounts.RoleInstaller, consolePassword)
 	s := connectDevices(t, "tcp://"+m.BrokerAddr(), register(t, base, browserDevices()))
 
 	// The first console reaches the hub through a proxy the test can cut.

@@ -19,7 +19,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/shouwang-hub/shouwang/console"
+
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
 
@@ -266,7 +267,7 @@ func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
 // createUser makes a console account: through the users API as the admin
 // when the hub has it, else directly in the store.
-func createUser(t *testing.T, m *Main, base, adminToken, name string, role console.Role, password string) {
+func createUser(t *testing.T, m *Main, base, adminToken, name string, role accounts.Role, password string) {
 	t.Helper()
 	code, body := apiCall(t, "POST", base+"/api/v1/users", adminToken,
 		map[string]string{"username": name, "role": string(role), "password": password}, nil)
@@ -274,7 +275,7 @@ func createUser(t *testing.T, m *Main, base, adminToken, name string, role conso
 	case code == http.StatusOK || code == http.StatusCreated:
 		return
 	case code == http.StatusNotFound || code == http.StatusMethodNotAllowed:
-		hash, err := console.HashPassword(password)
+		hash, err := accounts.HashPassword(password)
 		if err != nil {
 			t.Fatal(err)
 		}

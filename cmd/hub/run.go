@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -94,7 +95,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = sqlstore.Open(c.DB, log.With("part", "store")); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	if created, err := console.EnsureAdmin(ctx, m.store, c.AdminPassword); err != nil {
+	if created, err := accounts.EnsureAdmin(ctx, m.store, c.AdminPassword); err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)
 	} else if created {
 		log.Info("created the admin account from HUB_ADMIN_PASSWORD")

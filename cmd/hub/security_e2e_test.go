@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
@@ -122,9 +123,9 @@ func TestConsoleSecurityE2E(t *testing.T) {
 	m := startHub(t, hubOptions{Influx: testenv.Influx(t)})
 	base := "http://" + m.HTTPAddr()
 	admin := login(t, base)
-	createUser(t, m, base, admin, "op1", console.RoleOperator, consolePassword)
-	createUser(t, m, base, admin, "inst1", console.RoleInstaller, consolePassword)
-	createUser(t, m, base, admin, "victim", console.RoleOperator, consolePassword)
+	createUser(t, m, base, admin, "op1", accounts.RoleOperator, consolePassword)
+	createUser(t, m, base, admin, "inst1", accounts.RoleInstaller, consolePassword)
+	createUser(t, m, base, admin, "victim", accounts.RoleOperator, consolePassword)
 	ds := browserDevices()[:1]
 	s := connectDevices(t, "tcp://"+m.BrokerAddr(), register(t, base, ds))
 	if _, err := s.Press(ds[0].ID); err != nil {
@@ -216,7 +217,7 @@ func TestConsoleSecurityE2E(t *testing.T) {
 	})
 
 	t.Run("password reset ends sessions and tokens", func(t *testing.T) {
-		createUser(t, m, base, admin, "reset1", console.RoleOperator, consolePassword)
+		createUser(t, m, base, admin, "reset1", accounts.RoleOperator, consolePassword)
 		sess := sessionLogin(t, base, "reset1", consolePassword)
 		resp, err := http.Post(base+"/api/v1/login", "application/json",
 			strings.NewReader(fmt.Sprintf(`{"username":"reset1","password":%q}`, consolePassword)))
@@ -224,8 +225,8 @@ func TestConsoleSecurityE2E(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out struct {
-			Token string       `json:"token"`
-			User  console.User `json:"user"`
+			Token string        `json:"token"`
+			User  accounts.User `json:"user"`
 		}
 		err = json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()

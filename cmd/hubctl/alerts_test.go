@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -27,7 +27,7 @@ func addAlert(e *consoletest.Env, kind alerts.Kind, sev alerts.Severity, device 
 func TestAlertsListAndGet(t *testing.T) {
 	isolate(t)
 	e := consoletest.Start(t)
-	op := e.Tokens[console.RoleOperator]
+	op := e.Tokens[accounts.RoleOperator]
 	now := time.Now()
 	addAlert(e, alerts.KindSOS, alerts.SeverityCritical, "b-1", now.Add(-2*time.Minute))
 	addAlert(e, alerts.KindLowBattery, alerts.SeverityMinor, "g-7", now.Add(-3*time.Hour), func(a *alerts.Alert) {
@@ -85,7 +85,7 @@ func TestAlertsListAndGet(t *testing.T) {
 func TestAlertsActions(t *testing.T) {
 	isolate(t)
 	e := consoletest.Start(t)
-	op, sup, inst := e.Tokens[console.RoleOperator], e.Tokens[console.RoleSupervisor], e.Tokens[console.RoleInstaller]
+	op, sup, inst := e.Tokens[accounts.RoleOperator], e.Tokens[accounts.RoleSupervisor], e.Tokens[accounts.RoleInstaller]
 	addAlert(e, alerts.KindSOS, alerts.SeverityCritical, "b-1", time.Now().Add(-time.Minute))
 
 	hubctl(t, e, "", "-token", inst, "alerts", "accept", "1").want(t, 1, "", "role installer may not")
@@ -130,7 +130,7 @@ func TestAlertsActions(t *testing.T) {
 func TestAlertsStats(t *testing.T) {
 	isolate(t)
 	e := consoletest.Start(t)
-	sup := e.Tokens[console.RoleSupervisor]
+	sup := e.Tokens[accounts.RoleSupervisor]
 	now := time.Now()
 	for i, accept := range []time.Duration{20 * time.Second, 40 * time.Second, 100 * time.Second, 0} {
 		addAlert(e, alerts.KindSOS, alerts.SeverityCritical, "b-1", now.Add(-time.Duration(i+1)*time.Hour), func(a *alerts.Alert) {

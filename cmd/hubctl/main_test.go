@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -103,7 +103,7 @@ func TestLoginCreateListGet(t *testing.T) {
 func TestImport(t *testing.T) {
 	dir := isolate(t)
 	e := consoletest.Start(t)
-	inst := e.Tokens[console.RoleInstaller]
+	inst := e.Tokens[accounts.RoleInstaller]
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("id,kind,community\nok-1,gas,c\nx-1,toaster,c\nok-1,gas,c\n"), 0o644)
 
@@ -154,7 +154,7 @@ func TestImport(t *testing.T) {
 func TestOtherCommands(t *testing.T) {
 	isolate(t)
 	e := consoletest.Start(t)
-	inst, op := e.Tokens[console.RoleInstaller], e.Tokens[console.RoleOperator]
+	inst, op := e.Tokens[accounts.RoleInstaller], e.Tokens[accounts.RoleOperator]
 	hubctl(t, e, "", "-token", inst, "devices", "create", "-id", "g-1", "-kind", "gas", "-community", "c").want(t, 0, "", "")
 
 	old, _ := e.Registry.PasswordHash(context.Background(), "g-1")
@@ -231,13 +231,13 @@ func TestEnvironment(t *testing.T) {
 	isolate(t)
 	e := consoletest.Start(t)
 	t.Setenv("HUBCTL_SERVER", e.URL)
-	t.Setenv("HUBCTL_TOKEN", e.Tokens[console.RoleOperator])
+	t.Setenv("HUBCTL_TOKEN", e.Tokens[accounts.RoleOperator])
 	hubctl(t, nil, "", "devices", "list").want(t, 0, "0 devices", "")
 	// -token wins over the environment.
 	hubctl(t, nil, "", "-token", "bogus", "devices", "list").want(t, 1, "", "invalid or expired token")
 	// -h shows the defaults but never the token itself.
 	r := hubctl(t, nil, "", "devices", "list", "-h")
-	if strings.Contains(r.stdout+r.stderr, e.Tokens[console.RoleOperator]) {
+	if strings.Contains(r.stdout+r.stderr, e.Tokens[accounts.RoleOperator]) {
 		t.Error("-h printed the token")
 	}
 }

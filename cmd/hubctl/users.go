@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/shouwang-hub/shouwang"
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 )
 
@@ -34,10 +34,10 @@ func (c *cli) users(args []string) error {
 }
 
 type userList struct {
-	Users []console.User `json:"users"`
+	Users []accounts.User `json:"users"`
 }
 
-func (c *cli) listUsers() ([]console.User, error) {
+func (c *cli) listUsers() ([]accounts.User, error) {
 	var resp userList
 	if err := c.call(request{method: http.MethodGet, path: "/api/v1/users", auth: true}, &resp); err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (c *cli) usersCreate(args []string) error {
 	if *username == "" || *role == "" {
 		return usagef("users create: -username and -role are required")
 	}
-	if !console.Role(*role).Valid() {
+	if !accounts.Role(*role).Valid() {
 		return usagef("users create: -role %q: want operator, supervisor, installer or admin", *role)
 	}
 	pw, err := c.readPassword("users create", *fromStdin)
@@ -93,7 +93,7 @@ func (c *cli) usersCreate(args []string) error {
 		return err
 	}
 	var resp struct {
-		User console.User `json:"user"`
+		User accounts.User `json:"user"`
 	}
 	body := jsonBody(map[string]string{"username": *username, "role": *role, "password": pw})
 	if err := c.call(request{method: http.MethodPost, path: "/api/v1/users", body: body, contentType: "application/json", auth: true}, &resp); err != nil {
@@ -104,10 +104,10 @@ func (c *cli) usersCreate(args []string) error {
 }
 
 // findUser resolves a username, or a numeric id, to an account.
-func (c *cli) findUser(ref string) (console.User, error) {
+func (c *cli) findUser(ref string) (accounts.User, error) {
 	us, err := c.listUsers()
 	if err != nil {
-		return console.User{}, err
+		return accounts.User{}, err
 	}
 	for _, u := range us {
 		if u.Username == ref {
@@ -121,7 +121,7 @@ func (c *cli) findUser(ref string) (console.User, error) {
 			}
 		}
 	}
-	return console.User{}, fmt.Errorf("no user %q (see hubctl users list)", ref)
+	return accounts.User{}, fmt.Errorf("no user %q (see hubctl users list)", ref)
 }
 
 func (c *cli) usersSetDisabled(disabled bool, args []string) error {
@@ -171,7 +171,7 @@ func (c *cli) usersResetPassword(args []string) error {
 	// The hub ended the account's sessions and tokens, all but the one this
 	// command used if the account is the caller's own.
 	var me struct {
-		User console.User `json:"user"`
+		User accounts.User `json:"user"`
 	}
 	if err := c.call(request{method: http.MethodGet, path: "/api/v1/me", auth: true}, &me); err == nil && me.User.ID == u.ID {
 		fmt.Fprintf(c.stdout, "Set a new password for %s. Your other sessions and tokens have ended; this one still works.\n", u.Username)
@@ -196,7 +196,7 @@ func (c *cli) bootstrapAdmin(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := console.ValidPassword(pw); err != nil {
+	if err := accounts.ValidPassword(pw); err != nil {
 		return fmt.Errorf("bootstrap-admin: %s", shouwang.ErrorMessage(err))
 	}
 	st, err := sqlstore.Open(dsn, nil)
@@ -204,7 +204,7 @@ func (c *cli) bootstrapAdmin(args []string) error {
 		return fmt.Errorf("bootstrap-admin: %w", err)
 	}
 	defer st.Close()
-	created, err := console.EnsureAdmin(c.ctx, st, pw)
+	created, err := accounts.EnsureAdmin(c.ctx, st, pw)
 	if err != nil {
 		return fmt.Errorf("bootstrap-admin: %w", err)
 	}
@@ -213,6 +213,6 @@ func (c *cli) bootstrapAdmin(args []string) error {
 		return nil
 	}
 	fmt.Fprintf(c.stdout, "Created the account %q (admin) in %s. Log in with: hubctl login -user %s\n",
-		console.AdminUsername, dsn, console.AdminUsername)
+		accounts.AdminUsername, dsn, accounts.AdminUsername)
 	return nil
 }

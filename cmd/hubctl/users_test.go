@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
@@ -17,7 +19,7 @@ import (
 func TestUsersCommands(t *testing.T) {
 	isolate(t)
 	e := consoletest.Start(t)
-	admin := e.Tokens[console.RoleAdmin]
+	admin := e.Tokens[accounts.RoleAdmin]
 	as := func(stdin string, args ...string) result {
 		return hubctl(t, e, stdin, append([]string{"-token", admin}, args...)...)
 	}
@@ -38,7 +40,7 @@ func TestUsersCommands(t *testing.T) {
 	as("", "users", "create", "-username", "x", "-role", "operator").want(t, 2, "", "stdin is not a terminal")
 	as("short\n", "users", "create", "-username", "x", "-role", "operator", "-password-stdin").want(t, 1, "", "at least 8 characters")
 	as("long enough\n", "users", "create", "-username", "duty2", "-role", "admin", "-password-stdin").want(t, 1, "", `user "duty2" already exists`)
-	hubctl(t, e, "long enough\n", "-token", e.Tokens[console.RoleOperator], "users", "create", "-username", "x", "-role", "admin", "-password-stdin").
+	hubctl(t, e, "long enough\n", "-token", e.Tokens[accounts.RoleOperator], "users", "create", "-username", "x", "-role", "admin", "-password-stdin").
 		want(t, 1, "", "role operator may not do this")
 	as("", "users", "frobnicate").want(t, 2, "", `unknown subcommand "frobnicate"`)
 
@@ -57,13 +59,13 @@ func TestUsersCommands(t *testing.T) {
 	// the one hubctl used, and only that.
 	stolen := e.Accounts.AddToken(u.ID, "duty2-stolen")
 	as("a new secret\n", "users", "reset-password", "duty2", "-password-stdin").want(t, 0, "Set a new password for duty2. Its sessions and tokens have ended", "")
-	if _, _, ok := e.Accounts.TokenInfo(consoletest.TokenHash(stolen)); ok {
+	if _, _, ok := e.Accounts.TokenInfo(accountstest.TokenHash(stolen)); ok {
 		t.Error("duty2's token outlived the password reset")
 	}
 	self, _, _ := e.Accounts.UserByName(context.Background(), "admin")
 	otherAdmin := e.Accounts.AddToken(self.ID, "admin-elsewhere")
 	as("admin secret\n", "users", "reset-password", "admin", "-password-stdin").want(t, 0, "Your other sessions and tokens have ended; this one still works", "")
-	if _, _, ok := e.Accounts.TokenInfo(consoletest.TokenHash(otherAdmin)); ok {
+	if _, _, ok := e.Accounts.TokenInfo(accountstest.TokenHash(otherAdmin)); ok {
 		t.Error("the admin's other token outlived their own password change")
 	}
 	as("", "users", "list").want(t, 0, "duty2", "")
@@ -73,7 +75,7 @@ func TestUsersCommands(t *testing.T) {
 
 	r = as("", "users", "list", "-json")
 	var lr struct {
-		Users []console.User `json:"users"`
+		Users []accounts.User `json:"users"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &lr); err != nil || len(lr.Users) != 5 {
 		t.Fatalf("users list -json: %v\n%s", err, r.stdout)
@@ -98,8 +100,8 @@ func TestBootstrapAdmin(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	u, hash, err := st.UserByName(context.Background(), "admin")
-	if err != nil || u.Role != console.RoleAdmin || !console.CheckPassword(hash, "first secret") {
-		t.Fatalf("admin = %+v, %v; first password matches: %v", u, err, console.CheckPassword(hash, "first secret"))
+	if err != nil || u.Role != accounts.RoleAdmin || !accounts.CheckPassword(hash, "first secret") {
+		t.Fatalf("admin = %+v, %v; first password matches: %v", u, err, accounts.CheckPassword(hash, "first secret"))
 	}
 	if n, _ := st.CountUsers(context.Background()); n != 1 {
 		t.Errorf("%d accounts, want 1", n)

@@ -1,5 +1,5 @@
 // Package consoletest provides small in-memory fakes of devices.Registry,
-// console.AccountStore and console.AlertService, for tests of the console and
+// accounts.Store and console.AlertService, for tests of the console and
 // of its clients such as hubctl. They keep the contracts the real stores keep
 // (error codes, all-or-nothing imports, token expiry, the alert life cycle's
 // refusals) and nothing more.

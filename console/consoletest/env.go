@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -21,11 +23,11 @@ type Env struct {
 	// Client talks to URL; under StartTLS it trusts the test certificate.
 	Client   *http.Client
 	Registry *Registry
-	Accounts *Accounts
+	Accounts *accountstest.Accounts
 	Alerts   *Alerts
 	// Tokens holds a bearer token for each role's account, named after the
 	// role ("admin", "installer", ...), whose password is "pw-" + the role.
-	Tokens map[console.Role]string
+	Tokens map[accounts.Role]string
 
 	mu      sync.Mutex
 	changed []string
@@ -48,8 +50,8 @@ func StartTLS(t testing.TB, configure ...func(*console.Config)) *Env {
 
 func start(t testing.TB, tls bool, configure []func(*console.Config)) *Env {
 	t.Helper()
-	e := &Env{Registry: NewRegistry(), Accounts: NewAccounts(), Alerts: NewAlerts(), Tokens: make(map[console.Role]string)}
-	for _, role := range []console.Role{console.RoleAdmin, console.RoleInstaller, console.RoleOperator, console.RoleSupervisor} {
+	e := &Env{Registry: NewRegistry(), Accounts: accountstest.NewAccounts(), Alerts: NewAlerts(), Tokens: make(map[accounts.Role]string)}
+	for _, role := range []accounts.Role{accounts.RoleAdmin, accounts.RoleInstaller, accounts.RoleOperator, accounts.RoleSupervisor} {
 		u := e.Accounts.AddUser(string(role), role, "pw-"+string(role))
 		e.Tokens[role] = e.Accounts.AddToken(u.ID, "token-"+string(role))
 	}

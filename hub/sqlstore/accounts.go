@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 )
 
 // tokenTouchEvery is how stale a token's last_used_at may get before
@@ -17,20 +17,20 @@ import (
 // write every time.
 const tokenTouchEvery = time.Minute
 
-var roles = []console.Role{console.RoleOperator, console.RoleSupervisor, console.RoleInstaller, console.RoleAdmin}
+var roles = []accounts.Role{accounts.RoleOperator, accounts.RoleSupervisor, accounts.RoleInstaller, accounts.RoleAdmin}
 
 const userCols = `id, username, role, created_at, disabled`
 
-func scanUser(row scanner, extra ...any) (*console.User, error) {
+func scanUser(row scanner, extra ...any) (*accounts.User, error) {
 	var (
-		u       console.User
+		u       accounts.User
 		role    string
 		created sql.NullInt64
 	)
 	if err := row.Scan(append([]any{&u.ID, &u.Username, &role, &created, &u.Disabled}, extra...)...); err != nil {
 		return nil, err
 	}
-	u.Role, u.CreatedAt = console.Role(role), fromMillis(created)
+	u.Role, u.CreatedAt = accounts.Role(role), fromMillis(created)
 	return &u, nil
 }
 
@@ -39,7 +39,7 @@ func userNotFound(format string, args ...any) error {
 }
 
 // CreateUser adds a console account. A taken username is ECONFLICT.
-func (s *Store) CreateUser(ctx context.Context, username string, role console.Role, passwordHash string) (*console.User, error) {
+func (s *Store) CreateUser(ctx context.Context, username string, role accounts.Role, passwordHash string) (*accounts.User, error) {
 	switch {
 	case username == "":
 		return nil, shouwang.Errorf(shouwang.EINVALID, "username: required")
@@ -58,11 +58,11 @@ func (s *Store) CreateUser(ctx context.Context, username string, role console.Ro
 	} else if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	return &console.User{ID: id, Username: username, Role: role, CreatedAt: fromMillis(sql.NullInt64{Int64: now, Valid: true})}, nil
+	return &accounts.User{ID: id, Username: username, Role: role, CreatedAt: fromMillis(sql.NullInt64{Int64: now, Valid: true})}, nil
 }
 
 // UserByName returns the user and its password hash, for login.
-func (s *Store) UserByName(ctx context.Context, username string) (*console.User, string, error) {
+func (s *Store) UserByName(ctx context.Context, username string) (*accounts.User, string, error) {
 	var hash string
 	u, err := scanUser(s.db.r.QueryRowContext(ctx, s.q(`SELECT `+userCols+`, password_hash FROM users WHERE username = ?`), username), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -74,7 +74,7 @@ func (s *Store) UserByName(ctx context.Context, username string) (*console.User,
 }
 
 // UserByID returns one user.
-func (s *Store) UserByID(ctx context.Context, id int64) (*console.User, error) {
+func (s *Store) UserByID(ctx context.Context, id int64) (*accounts.User, error) {
 	u, err := scanUser(s.db.r.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, userNotFound("user %d not found", id)
@@ -85,13 +85,13 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*console.User, error) {
 }
 
 // ListUsers returns every user, ordered by username.
-func (s *Store) ListUsers(ctx context.Context) ([]*console.User, error) {
+func (s *Store) ListUsers(ctx context.Context) ([]*accounts.User, error) {
 	rows, err := s.db.r.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
-	var list []*console.User
+	var list []*accounts.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -182,9 +182,9 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 // CreateToken stores the hash of a new token for a user. A zero expires
 // means the token never expires. Expired tokens of every user are deleted
 // on the way.
-func (s *Store) CreateToken(ctx context.Context, userID int64, kind console.TokenKind, name, tokenHash string, expires time.Time) error {
+func (s *Store) CreateToken(ctx context.Context, userID int64, kind accounts.TokenKind, name, tokenHash string, expires time.Time) error {
 	switch {
-	case kind != console.TokenAPI && kind != console.TokenSession:
+	case kind != accounts.TokenAPI && kind != accounts.TokenSession:
 		return shouwang.Errorf(shouwang.EINVALID, "token kind %q: must be api or session", kind)
 	case tokenHash == "":
 		return shouwang.Errorf(shouwang.EINVALID, "token: empty hash")
@@ -218,7 +218,7 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, kind console.Toke
 // UserByToken returns the user of a live token: one that exists, has not
 // expired by now and whose user is not disabled. Anything else is
 // ENOTFOUND. It records when the token was last used, to the minute.
-func (s *Store) UserByToken(ctx context.Context, tokenHash string, now time.Time) (*console.User, console.TokenKind, error) {
+func (s *Store) UserByToken(ctx context.Context, tokenHash string, now time.Time) (*accounts.User, accounts.TokenKind, error) {
 	var (
 		kind     string
 		lastUsed sql.NullInt64
@@ -238,7 +238,7 @@ func (s *Store) UserByToken(ctx context.Context, tokenHash string, now time.Time
 			s.logger.Warn("record token use", "err", err)
 		}
 	}
-	return u, console.TokenKind(kind), nil
+	return u, accounts.TokenKind(kind), nil
 }
 
 // TouchToken moves the expiry of a token live at now forward to expires,

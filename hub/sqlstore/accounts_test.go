@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 )
 
 func TestUsers(t *testing.T) {
@@ -17,22 +17,22 @@ func TestUsers(t *testing.T) {
 	if n, err := s.CountUsers(ctx(t)); err != nil || n != 0 {
 		t.Fatalf("CountUsers on a new store = %d, %v", n, err)
 	}
-	admin, err := s.CreateUser(ctx(t), "admin", console.RoleAdmin, "pw-hash")
+	admin, err := s.CreateUser(ctx(t), "admin", accounts.RoleAdmin, "pw-hash")
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
-	if admin.ID == 0 || admin.Username != "admin" || admin.Role != console.RoleAdmin || !admin.CreatedAt.Equal(t0) {
+	if admin.ID == 0 || admin.Username != "admin" || admin.Role != accounts.RoleAdmin || !admin.CreatedAt.Equal(t0) {
 		t.Errorf("CreateUser returned %+v", admin)
 	}
-	op, err := s.CreateUser(ctx(t), "duty1", console.RoleOperator, "pw2")
+	op, err := s.CreateUser(ctx(t), "duty1", accounts.RoleOperator, "pw2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CreateUser(ctx(t), "admin", console.RoleOperator, "x")
+	_, err = s.CreateUser(ctx(t), "admin", accounts.RoleOperator, "x")
 	wantCode(t, err, shouwang.ECONFLICT)
 	_, err = s.CreateUser(ctx(t), "x", "janitor", "x")
 	wantCode(t, err, shouwang.EINVALID)
-	_, err = s.CreateUser(ctx(t), "", console.RoleAdmin, "x")
+	_, err = s.CreateUser(ctx(t), "", accounts.RoleAdmin, "x")
 	wantCode(t, err, shouwang.EINVALID)
 
 	u, hash, err := s.UserByName(ctx(t), "admin")
@@ -70,22 +70,22 @@ func TestTokens(t *testing.T) {
 	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 	advance := fixClock(s, t0)
 
-	u, err := s.CreateUser(ctx(t), "duty1", console.RoleOperator, "pw")
+	u, err := s.CreateUser(ctx(t), "duty1", accounts.RoleOperator, "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateToken(ctx(t), u.ID, console.TokenSession, "browser", "sess-hash", t0.Add(12*time.Hour)); err != nil {
+	if err := s.CreateToken(ctx(t), u.ID, accounts.TokenSession, "browser", "sess-hash", t0.Add(12*time.Hour)); err != nil {
 		t.Fatalf("CreateToken: %v", err)
 	}
-	if err := s.CreateToken(ctx(t), u.ID, console.TokenAPI, "cli", "api-hash", time.Time{}); err != nil {
+	if err := s.CreateToken(ctx(t), u.ID, accounts.TokenAPI, "cli", "api-hash", time.Time{}); err != nil {
 		t.Fatalf("CreateToken without expiry: %v", err)
 	}
-	wantCode(t, s.CreateToken(ctx(t), u.ID, console.TokenAPI, "dup", "api-hash", time.Time{}), shouwang.ECONFLICT)
-	wantCode(t, s.CreateToken(ctx(t), 999, console.TokenAPI, "x", "orphan", time.Time{}), shouwang.ENOTFOUND)
+	wantCode(t, s.CreateToken(ctx(t), u.ID, accounts.TokenAPI, "dup", "api-hash", time.Time{}), shouwang.ECONFLICT)
+	wantCode(t, s.CreateToken(ctx(t), 999, accounts.TokenAPI, "x", "orphan", time.Time{}), shouwang.ENOTFOUND)
 	wantCode(t, s.CreateToken(ctx(t), u.ID, "magic", "x", "h", time.Time{}), shouwang.EINVALID)
 
 	got, kind, err := s.UserByToken(ctx(t), "sess-hash", t0.Add(time.Hour))
-	if err != nil || got.ID != u.ID || kind != console.TokenSession {
+	if err != nil || got.ID != u.ID || kind != accounts.TokenSession {
 		t.Fatalf("UserByToken(session) = %+v, %q, %v", got, kind, err)
 	}
 	lastUsed := func(hash string) int64 {
@@ -113,7 +113,7 @@ func TestTokens(t *testing.T) {
 	// Expiry: at and after expires_at the token is dead.
 	_, _, err = s.UserByToken(ctx(t), "sess-hash", t0.Add(12*time.Hour))
 	wantCode(t, err, shouwang.ENOTFOUND)
-	if _, kind, err := s.UserByToken(ctx(t), "api-hash", t0.Add(10*365*24*time.Hour)); err != nil || kind != console.TokenAPI {
+	if _, kind, err := s.UserByToken(ctx(t), "api-hash", t0.Add(10*365*24*time.Hour)); err != nil || kind != accounts.TokenAPI {
 		t.Errorf("token without expiry: %q, %v", kind, err)
 	}
 	_, _, err = s.UserByToken(ctx(t), "never-issued", t0)
@@ -121,7 +121,7 @@ func TestTokens(t *testing.T) {
 
 	// Creating a token sweeps expired ones away.
 	advance(13 * time.Hour)
-	if err := s.CreateToken(ctx(t), u.ID, console.TokenSession, "browser", "sess2", t0.Add(20*time.Hour)); err != nil {
+	if err := s.CreateToken(ctx(t), u.ID, accounts.TokenSession, "browser", "sess2", t0.Add(20*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -139,11 +139,11 @@ func TestTokens(t *testing.T) {
 
 	// Deleting the user deletes its tokens (ON DELETE CASCADE), and no
 	// other user's.
-	other, err := s.CreateUser(ctx(t), "duty2", console.RoleOperator, "pw")
+	other, err := s.CreateUser(ctx(t), "duty2", accounts.RoleOperator, "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateToken(ctx(t), other.ID, console.TokenAPI, "cli", "other-api", time.Time{}); err != nil {
+	if err := s.CreateToken(ctx(t), other.ID, accounts.TokenAPI, "cli", "other-api", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteUser(ctx(t), u.ID); err != nil {
@@ -159,14 +159,14 @@ func TestTouchToken(t *testing.T) {
 	s := openStore(t)
 	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 	fixClock(s, t0)
-	u, err := s.CreateUser(ctx(t), "duty1", console.RoleOperator, "pw")
+	u, err := s.CreateUser(ctx(t), "duty1", accounts.RoleOperator, "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateToken(ctx(t), u.ID, console.TokenSession, "browser", "sess", t0.Add(12*time.Hour)); err != nil {
+	if err := s.CreateToken(ctx(t), u.ID, accounts.TokenSession, "browser", "sess", t0.Add(12*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateToken(ctx(t), u.ID, console.TokenAPI, "cli", "forever", time.Time{}); err != nil {
+	if err := s.CreateToken(ctx(t), u.ID, accounts.TokenAPI, "cli", "forever", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	expiresAt := func(hash string) *int64 {
@@ -239,14 +239,14 @@ func tokenHashes(t *testing.T, s *Store) []string {
 func accountsWithTokens(t *testing.T, s *Store, expires time.Time) (a, b int64) {
 	t.Helper()
 	for _, name := range []string{"a", "b"} {
-		u, err := s.CreateUser(ctx(t), name, console.RoleOperator, "pw-"+name)
+		u, err := s.CreateUser(ctx(t), name, accounts.RoleOperator, "pw-"+name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateToken(ctx(t), u.ID, console.TokenSession, "browser", name+"-sess", expires); err != nil {
+		if err := s.CreateToken(ctx(t), u.ID, accounts.TokenSession, "browser", name+"-sess", expires); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateToken(ctx(t), u.ID, console.TokenAPI, "cli", name+"-api", time.Time{}); err != nil {
+		if err := s.CreateToken(ctx(t), u.ID, accounts.TokenAPI, "cli", name+"-api", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if name == "a" {
@@ -296,7 +296,7 @@ func TestSetUserPasswordEndsTokens(t *testing.T) {
 
 	// Another user's token named as the one to keep protects nothing of
 	// theirs, and does not end theirs either.
-	if err := s.CreateToken(ctx(t), b, console.TokenAPI, "cli", "b-api2", time.Time{}); err != nil {
+	if err := s.CreateToken(ctx(t), b, accounts.TokenAPI, "cli", "b-api2", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetUserPassword(ctx(t), a, "newer-a", "b-api2"); err != nil {
@@ -342,7 +342,7 @@ func TestSetUserDisabledEndsTokens(t *testing.T) {
 		wantCode(t, err, shouwang.ENOTFOUND)
 	}
 	// A token made after enabling works.
-	if err := s.CreateToken(ctx(t), b, console.TokenAPI, "cli", "b-new", time.Time{}); err != nil {
+	if err := s.CreateToken(ctx(t), b, accounts.TokenAPI, "cli", "b-new", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if u, _, err := s.UserByToken(ctx(t), "b-new", t0.Add(time.Minute)); err != nil || u.ID != b {

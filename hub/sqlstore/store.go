@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -36,8 +36,8 @@ type Store struct {
 
 // The interfaces Store implements.
 var (
-	_ devices.Registry     = (*Store)(nil)
-	_ console.AccountStore = (*Store)(nil)
+	_ devices.Registry = (*Store)(nil)
+	_ accounts.Store   = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the store named by dsn and brings its

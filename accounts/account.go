@@ -1,7 +1,8 @@
-package console
+package accounts
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -15,6 +16,12 @@ const (
 	RoleInstaller  Role = "installer"  // registers and commissions devices
 	RoleAdmin      Role = "admin"      // everything, including accounts
 )
+
+// Roles lists every role, from the duty room out.
+var Roles = []Role{RoleOperator, RoleSupervisor, RoleInstaller, RoleAdmin}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
 // User is a console account.
 type User struct {
@@ -34,10 +41,10 @@ const (
 	TokenSession TokenKind = "session"
 )
 
-// AccountStore keeps accounts and their tokens. Tokens are random and only
-// their SHA-256 hashes are stored. Errors are *shouwang.Error with ENOTFOUND
-// or ECONFLICT where a caller can act on them.
-type AccountStore interface {
+// Store keeps accounts and their tokens. Tokens are random and only their
+// SHA-256 hashes are stored. Errors are *shouwang.Error with ENOTFOUND or
+// ECONFLICT where a caller can act on them.
+type Store interface {
 	CreateUser(ctx context.Context, username string, role Role, passwordHash string) (*User, error)
 	// UserByName returns the user and its password hash (for login).
 	UserByName(ctx context.Context, username string) (*User, string, error)

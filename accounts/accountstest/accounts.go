@@ -1,4 +1,4 @@
-package consoletest
+package accountstest
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
-	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/accounts"
 )
 
-// Accounts is an in-memory console.AccountStore.
+// Accounts is an in-memory accounts.Store.
 type Accounts struct {
 	mu     sync.Mutex
 	users  []*account
@@ -21,25 +21,25 @@ type Accounts struct {
 }
 
 type account struct {
-	user console.User
+	user accounts.User
 	hash string
 }
 
 type token struct {
 	userID  int64
-	kind    console.TokenKind
+	kind    accounts.TokenKind
 	name    string
 	expires time.Time
 }
 
-var _ console.AccountStore = (*Accounts)(nil)
+var _ accounts.Store = (*Accounts)(nil)
 
 // NewAccounts returns a store with no accounts.
 func NewAccounts() *Accounts { return &Accounts{tokens: make(map[string]token)} }
 
 // AddUser creates an account with the given password, for test setup.
-func (a *Accounts) AddUser(username string, role console.Role, password string) *console.User {
-	hash, err := console.HashPassword(password)
+func (a *Accounts) AddUser(username string, role accounts.Role, password string) *accounts.User {
+	hash, err := accounts.HashPassword(password)
 	if err != nil {
 		panic("consoletest: " + err.Error())
 	}
@@ -53,7 +53,7 @@ func (a *Accounts) AddUser(username string, role console.Role, password string) 
 // AddToken gives a user a token valid for a day, without logging in (which
 // costs a password hash), and returns it.
 func (a *Accounts) AddToken(userID int64, tok string) string {
-	if err := a.CreateToken(context.Background(), userID, console.TokenAPI, "test", TokenHash(tok), time.Now().Add(24*time.Hour)); err != nil {
+	if err := a.CreateToken(context.Background(), userID, accounts.TokenAPI, "test", TokenHash(tok), time.Now().Add(24*time.Hour)); err != nil {
 		panic("consoletest: " + err.Error())
 	}
 	return tok
@@ -72,8 +72,8 @@ func (a *Accounts) Tokens() int {
 	return len(a.tokens)
 }
 
-// CreateUser implements console.AccountStore.
-func (a *Accounts) CreateUser(_ context.Context, username string, role console.Role, hash string) (*console.User, error) {
+// CreateUser implements accounts.Store.
+func (a *Accounts) CreateUser(_ context.Context, username string, role accounts.Role, hash string) (*accounts.User, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, acc := range a.users {
@@ -81,7 +81,7 @@ func (a *Accounts) CreateUser(_ context.Context, username string, role console.R
 			return nil, shouwang.Errorf(shouwang.ECONFLICT, "user %q exists", username)
 		}
 	}
-	acc := &account{user: console.User{ID: int64(len(a.users) + 1), Username: username, Role: role, CreatedAt: time.Now().UTC()}, hash: hash}
+	acc := &account{user: accounts.User{ID: int64(len(a.users) + 1), Username: username, Role: role, CreatedAt: time.Now().UTC()}, hash: hash}
 	a.users = append(a.users, acc)
 	u := acc.user
 	return &u, nil
@@ -96,8 +96,8 @@ func (a *Accounts) find(match func(*account) bool) (*account, bool) {
 	return nil, false
 }
 
-// UserByName implements console.AccountStore.
-func (a *Accounts) UserByName(_ context.Context, username string) (*console.User, string, error) {
+// UserByName implements accounts.Store.
+func (a *Accounts) UserByName(_ context.Context, username string) (*accounts.User, string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	acc, ok := a.find(func(acc *account) bool { return acc.user.Username == username })
@@ -108,8 +108,8 @@ func (a *Accounts) UserByName(_ context.Context, username string) (*console.User
 	return &u, acc.hash, nil
 }
 
-// UserByID implements console.AccountStore.
-func (a *Accounts) UserByID(_ context.Context, id int64) (*console.User, error) {
+// UserByID implements accounts.Store.
+func (a *Accounts) UserByID(_ context.Context, id int64) (*accounts.User, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
@@ -120,11 +120,11 @@ func (a *Accounts) UserByID(_ context.Context, id int64) (*console.User, error) 
 	return &u, nil
 }
 
-// ListUsers implements console.AccountStore.
-func (a *Accounts) ListUsers(context.Context) ([]*console.User, error) {
+// ListUsers implements accounts.Store.
+func (a *Accounts) ListUsers(context.Context) ([]*accounts.User, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	us := make([]*console.User, len(a.users))
+	us := make([]*accounts.User, len(a.users))
 	for i, acc := range a.users {
 		u := acc.user
 		us[i] = &u
@@ -132,7 +132,7 @@ func (a *Accounts) ListUsers(context.Context) ([]*console.User, error) {
 	return us, nil
 }
 
-// SetUserPassword implements console.AccountStore: like the SQL store, it
+// SetUserPassword implements accounts.Store: like the SQL store, it
 // ends the user's tokens but keepTokenHash under the same lock.
 func (a *Accounts) SetUserPassword(_ context.Context, id int64, hash, keepTokenHash string) error {
 	a.mu.Lock()
@@ -155,15 +155,15 @@ func (a *Accounts) endTokens(id int64, keep string) {
 	}
 }
 
-// CountUsers implements console.AccountStore.
+// CountUsers implements accounts.Store.
 func (a *Accounts) CountUsers(context.Context) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return len(a.users), nil
 }
 
-// CreateToken implements console.AccountStore.
-func (a *Accounts) CreateToken(_ context.Context, userID int64, kind console.TokenKind, name, hash string, expires time.Time) error {
+// CreateToken implements accounts.Store.
+func (a *Accounts) CreateToken(_ context.Context, userID int64, kind accounts.TokenKind, name, hash string, expires time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.tokens[hash]; ok {
@@ -173,8 +173,8 @@ func (a *Accounts) CreateToken(_ context.Context, userID int64, kind console.Tok
 	return nil
 }
 
-// UserByToken implements console.AccountStore.
-func (a *Accounts) UserByToken(_ context.Context, hash string, now time.Time) (*console.User, console.TokenKind, error) {
+// UserByToken implements accounts.Store.
+func (a *Accounts) UserByToken(_ context.Context, hash string, now time.Time) (*accounts.User, accounts.TokenKind, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	t, ok := a.tokens[hash]
@@ -189,7 +189,7 @@ func (a *Accounts) UserByToken(_ context.Context, hash string, now time.Time) (*
 	return &u, t.kind, nil
 }
 
-// DeleteToken implements console.AccountStore.
+// DeleteToken implements accounts.Store.
 func (a *Accounts) DeleteToken(_ context.Context, hash string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -200,7 +200,7 @@ func (a *Accounts) DeleteToken(_ context.Context, hash string) error {
 	return nil
 }
 
-// TouchToken implements console.AccountStore.
+// TouchToken implements accounts.Store.
 func (a *Accounts) TouchToken(_ context.Context, hash string, now, expires time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -216,7 +216,7 @@ func (a *Accounts) TouchToken(_ context.Context, hash string, now, expires time.
 	return nil
 }
 
-// SetUserDisabled implements console.AccountStore: like the SQL store,
+// SetUserDisabled implements accounts.Store: like the SQL store,
 // disabling ends all the user's tokens.
 func (a *Accounts) SetUserDisabled(_ context.Context, id int64, disabled bool) error {
 	a.mu.Lock()
@@ -240,7 +240,7 @@ func (a *Accounts) Touches() int {
 }
 
 // TokenInfo returns the kind and expiry of the token stored under hash.
-func (a *Accounts) TokenInfo(hash string) (kind console.TokenKind, expires time.Time, ok bool) {
+func (a *Accounts) TokenInfo(hash string) (kind accounts.TokenKind, expires time.Time, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	t, ok := a.tokens[hash]

@@ -1,7 +1,6 @@
-package console
+package accounts
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -32,7 +31,6 @@ const (
 	maxArgonThreads = 64
 	argonSaltLen    = 16
 	argonKeyLen     = 32
-	maxPasswordLen  = 1024
 )
 
 // HashPassword hashes a console password with argon2id and returns it in the
@@ -90,35 +88,4 @@ func parseArgonHash(hash string) (p argonParams, salt, key []byte, err error) {
 		return p, nil, nil, fmt.Errorf("bad key")
 	}
 	return p, salt, key, nil
-}
-
-// AdminUsername is the account EnsureAdmin creates.
-const AdminUsername = "admin"
-
-// EnsureAdmin creates the account "admin" with role admin and the given
-// password if no account exists yet, and reports whether it did. An empty
-// password does nothing, so HUB_ADMIN_PASSWORD may be left unset once the
-// first start is done.
-func EnsureAdmin(ctx context.Context, accounts AccountStore, password string) (created bool, err error) {
-	if password == "" {
-		return false, nil
-	}
-	n, err := accounts.CountUsers(ctx)
-	if err != nil {
-		return false, fmt.Errorf("count users: %w", err)
-	}
-	if n > 0 {
-		return false, nil
-	}
-	hash, err := HashPassword(password)
-	if err != nil {
-		return false, fmt.Errorf("admin password: %w", err)
-	}
-	if _, err := accounts.CreateUser(ctx, AdminUsername, RoleAdmin, hash); err != nil {
-		if shouwang.ErrorCode(err) == shouwang.ECONFLICT {
-			return false, nil // another hub process got there first
-		}
-		return false, fmt.Errorf("create admin: %w", err)
-	}
-	return true, nil
 }
