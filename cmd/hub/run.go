@@ -179,14 +179,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.client, err = mqttc.New(mqttc.Config{
 		URL: brokerURL, ClientID: c.MQTTClientID, Username: user, Password: pass,
-		Subscriptions: []string{
-			devices.TopicPrefix + "+/" + string(devices.ChannelEvent),
-			devices.TopicPrefix + "+/" + string(devices.ChannelTelemetry),
-			devices.TopicPrefix + "+/" + string(devices.ChannelStatus),
-			devices.TopicPrefix + "+/" + string(devices.ChannelCall) + "/offer",
-			devices.TopicPrefix + "+/" + string(devices.ChannelCall) + "/hangup",
-		},
-		Handler: func(msg *mqttc.Message) { m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack) },
+		Subscriptions: subscriptionFilters(devices.NewPolicy().Subscriptions(nil)),
+		Handler:       func(msg *mqttc.Message) { m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack) },
 		OnConnectionChange: func(up bool) {
 			if up {
 				log.Info("MQTT connected", "broker", brokerURL)
@@ -317,6 +311,15 @@ func (m *Main) close() error {
 func (m *Main) goRun(f func()) {
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); f() }()
+}
+
+// subscriptionFilters are the filters of subs, derived from the codecs.
+func subscriptionFilters(subs []devices.Subscription) []string {
+	fs := make([]string, len(subs))
+	for i, s := range subs {
+		fs[i] = s.Filter
+	}
+	return fs
 }
 
 func (m *Main) onBrokerReject(reason devices.Reason, clientID, detail string) {
