@@ -157,6 +157,18 @@ func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
 
+// LabeledGaugeFunc is GaugeFunc for one series of a family with constant
+// labels (register one per label value).
+func (m *Metrics) LabeledGaugeFunc(name, help string, labels map[string]string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
+}
+
+// LabeledCounterFunc is CounterFunc for one series of a family with
+// constant labels.
+func (m *Metrics) LabeledCounterFunc(name, help string, labels map[string]string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
+}
+
 func (m *Metrics) observeCommit(path string) func(int, time.Duration, error) {
 	t, s, e := m.commitTime.WithLabelValues(path), m.commitSize.WithLabelValues(path), m.commitErrs.WithLabelValues(path)
 	return func(size int, took time.Duration, err error) {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,7 +46,7 @@ type Main struct {
 	calls     *hub.Calls
 	ingest    *hub.Ingest
 	broker    *broker.Broker
-	client    *mqttc.Client
+	lanes     []*laneClient // the MQTT sessions that take device traffic, see lane
 	pubClient *mqttc.Client
 	watch     *hub.SpoolWatch
 	http      *http.Server
@@ -177,26 +178,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		brokerURL = "tcp://" + loopback(m.brokerAt)
 		log.Info("embedded MQTT broker listening", "addr", m.brokerAt)
 	}
-	m.client, err = mqttc.New(mqttc.Config{
-		URL: brokerURL, ClientID: c.MQTTClientID, Username: user, Password: pass,
-		Subscriptions: subscriptionFilters(devices.NewPolicy().Subscriptions(nil)),
-		Handler:       func(msg *mqttc.Message) { m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack) },
-		OnConnectionChange: func(up bool) {
-			if up {
-				log.Info("MQTT connected", "broker", brokerURL)
-			} else {
-				log.Warn("MQTT connection lost; reconnecting", "broker", brokerURL)
-			}
-		},
-	}, log.With("part", "mqtt"))
-	if err != nil {
-		return fmt.Errorf("mqtt client: %w", err)
-	}
 	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelStart()
-	if err := m.client.Start(startCtx); err != nil {
-		return fmt.Errorf("connect to MQTT broker %s: %w", brokerURL, err)
-	}
 	// Downlink (acknowledgements, call signalling) goes over a connection of
 	// its own: the ingest session's packet identifiers then only ever name
 	// messages coming in, which brokers that share one identifier space per
@@ -212,6 +195,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.alerting.SetPublisher(m.pubClient)
 	m.calls.SetPublisher(m.pubClient)
+	// The lanes last, once acknowledgements and call answers can go out:
+	// a backlog of events is delivered the moment the alarm lane connects.
+	lanes, err := hubLanes(devices.NewPolicy().Subscriptions(nil))
+	if err != nil {
+		return err
+	}
+	m.lanes, err = startLanes(startCtx, lanes, mqttc.Config{
+		URL: brokerURL, ClientID: c.MQTTClientID, Username: user, Password: pass,
+	}, m.onMessage, log.With("part", "mqtt"))
+	if err != nil {
+		return err
+	}
 	m.registerMetrics()
 
 	srv, err := console.New(console.Config{
@@ -276,8 +271,8 @@ func (m *Main) close() error {
 	if m.alerting != nil {
 		m.alerting.Close()
 	}
-	if m.client != nil {
-		m.client.Stop()
+	for _, l := range slices.Backward(m.lanes) {
+		l.client.Stop()
 	}
 	if m.pubClient != nil {
 		m.pubClient.Stop()
@@ -308,18 +303,14 @@ func (m *Main) close() error {
 	return errors.Join(errs...)
 }
 
+// onMessage takes a message from any lane.
+func (m *Main) onMessage(msg *mqttc.Message) {
+	m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack)
+}
+
 func (m *Main) goRun(f func()) {
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); f() }()
-}
-
-// subscriptionFilters are the filters of subs, derived from the codecs.
-func subscriptionFilters(subs []devices.Subscription) []string {
-	fs := make([]string, len(subs))
-	for i, s := range subs {
-		fs[i] = s.Filter
-	}
-	return fs
 }
 
 func (m *Main) onBrokerReject(reason devices.Reason, clientID, detail string) {
@@ -384,12 +375,9 @@ func loadRules(path string) (alerts.RuleSet, error) {
 func (m *Main) ready(ctx context.Context) (bool, map[string]string) {
 	checks := map[string]string{}
 	ok := true
-	if m.client.Connected() {
-		checks["mqtt"] = "connected"
-	} else {
-		ok = false
-		checks["mqtt"] = "disconnected"
-	}
+	connected, state := lanesConnected(m.lanes)
+	ok = ok && connected
+	checks["mqtt"] = state
 	if err := m.store.Ping(ctx); err != nil {
 		ok = false
 		checks["store"] = "error: " + err.Error()
@@ -419,7 +407,16 @@ func (m *Main) registerMetrics() {
 	mt.CounterFunc("shouwang_influx_write_failures_total", "Failed InfluxDB write attempts (retried).", func() float64 { return float64(m.writer.Stats().Failures) })
 	mt.CounterFunc("shouwang_influx_dead_lettered_total", "Lines InfluxDB refused permanently, kept in the dead-letter file.", func() float64 { return float64(m.writer.Stats().DeadLettered) })
 	mt.GaugeFunc("shouwang_influx_reachable", "1 when the last InfluxDB write or ping succeeded.", func() float64 { return b2f(m.writer.Stats().Reachable) })
-	mt.GaugeFunc("shouwang_mqtt_connected", "1 when the hub's MQTT client is connected.", func() float64 { return b2f(m.client.Connected()) })
+	mt.GaugeFunc("shouwang_mqtt_connected", "1 when every MQTT session of the hub that takes device traffic is connected.", func() float64 {
+		ok, _ := lanesConnected(m.lanes)
+		return b2f(ok)
+	})
+	for _, l := range m.lanes {
+		lbl := map[string]string{"lane": string(l.name)}
+		mt.LabeledGaugeFunc("shouwang_mqtt_lane_connected", "1 when the lane's MQTT session is connected.", lbl, func() float64 { return b2f(l.client.Connected()) })
+		mt.LabeledCounterFunc("shouwang_mqtt_received_total", "Messages taken from the broker, by lane.", lbl, func() float64 { return float64(l.client.Stats().Received) })
+		mt.LabeledCounterFunc("shouwang_mqtt_redelivered_total", "Messages the broker resent (DUP flag: sent before and not acknowledged), by lane.", lbl, func() float64 { return float64(l.client.Stats().Redelivered) })
+	}
 	mt.GaugeFunc("shouwang_devices_registered", "Registered devices.", func() float64 { return float64(m.index.Len()) })
 	mt.GaugeFunc("shouwang_calls_active", "Voice calls being relayed.", func() float64 { return float64(len(m.calls.Manager().Calls())) })
 	if m.broker != nil {

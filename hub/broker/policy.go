@@ -214,10 +214,27 @@ func (p *policy) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
 // commands while it receives events, so this would silently drop events
 // from its session. The message is put back once the publish is processed;
 // a client's packets are processed one at a time, so nothing interleaves.
+//
+// The same shared map makes mochi refuse an UNSUBSCRIBE whose packet ID
+// names a message it is redelivering (0x91), which an MQTT 3.1.1 client
+// cannot see in the UNSUBACK: the hub's session would silently keep a
+// filter it gave up (see mqttc.Config.Unsubscribe). Such an UNSUBSCRIBE is
+// carried out here; mochi then answers it and tells the store.
 func (p *policy) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if pk.FixedHeader.Type == packets.Publish && pk.FixedHeader.Qos > 0 {
+	switch {
+	case pk.FixedHeader.Type == packets.Publish && pk.FixedHeader.Qos > 0:
 		if prev, ok := cl.State.Inflight.Get(pk.PacketID); ok && prev.FixedHeader.Type == packets.Publish {
 			p.shadows.Store(cl, prev)
+		}
+	case pk.FixedHeader.Type == packets.Unsubscribe:
+		if _, ok := cl.State.Inflight.Get(pk.PacketID); ok {
+			s := p.server()
+			for _, f := range pk.Filters {
+				if s.Topics.Unsubscribe(f.Filter, cl.ID) {
+					atomic.AddInt64(&s.Info.Subscriptions, -1)
+				}
+				cl.State.Subscriptions.Delete(f.Filter)
+			}
 		}
 	}
 	return pk, nil

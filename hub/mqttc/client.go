@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,15 @@ type Config struct {
 	Username      string   // optional
 	Password      string   // optional
 	Subscriptions []string // topic filters, all subscribed at QoS 1; none makes a publisher-only client
-	MaxInFlight   int      // bound on concurrent handler calls, and on messages waiting for one; default 64
-	Handler       Handler
+	// Unsubscribe are filters this session must no longer hold. The broker
+	// keeps a persistent session's subscriptions across the hub's
+	// restarts, so a filter moved to another session is removed from this
+	// one explicitly: at every connect, before Subscriptions are made.
+	// Messages the broker had already queued under them are still
+	// delivered (and handled) here.
+	Unsubscribe []string
+	MaxInFlight int // bound on concurrent handler calls, and on messages waiting for one; default 64
+	Handler     Handler
 	// OnConnectionChange, if set, is called with true after each
 	// (re)connect once the subscriptions are made, and with false after
 	// each loss of the connection. It runs on paho's goroutines.
@@ -69,7 +77,9 @@ type Client struct {
 	subscribed  chan struct{} // closed after the first successful subscribe
 	subOnce     sync.Once
 	quit        chan struct{} // closed by Stop
-	received    atomic.Int64  // messages taken from paho, for tests
+	received    atomic.Int64  // messages taken from paho
+	redelivered atomic.Int64  // of which the broker flagged as resent (DUP)
+	retained    atomic.Int64  // of which were retained messages (sent on subscribe)
 
 	mu       sync.Mutex // guards stopping and the Add side of running
 	stopping bool
@@ -100,6 +110,11 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	for _, f := range cfg.Subscriptions {
 		if f == "" {
 			return nil, errors.New("mqttc: Subscriptions: empty filter")
+		}
+	}
+	for _, f := range cfg.Unsubscribe {
+		if f == "" || slices.Contains(cfg.Subscriptions, f) {
+			return nil, fmt.Errorf("mqttc: Unsubscribe: %q is empty or also in Subscriptions", f)
 		}
 	}
 	if cfg.MaxInFlight == 0 {
@@ -259,44 +274,81 @@ func (c *Client) Stop() {
 	})
 }
 
+// Stats are a client's message counts since Start.
+type Stats struct {
+	Received    int64 // messages taken from the broker
+	Redelivered int64 // of which the broker flagged as sent before (DUP): it resends what was not acknowledged
+	Retained    int64 // of which were retained messages, sent because a subscription was made
+}
+
+// Stats returns the client's message counts.
+func (c *Client) Stats() Stats {
+	return Stats{Received: c.received.Load(), Redelivered: c.redelivered.Load(), Retained: c.retained.Load()}
+}
+
 func (c *Client) onConnect(paho.Client) {
 	c.log.Debug("mqtt connected", "broker", c.cfg.URL)
-	if c.subscribe() {
+	if c.unsubscribe() && c.subscribe() {
+		c.subOnce.Do(func() { close(c.subscribed) })
 		c.notify(true)
 	}
 }
 
-// subscribe makes the subscriptions, retrying while this connection lasts;
-// a failure is logged and remembered for Start's error. It reports whether
-// the subscriptions are in place.
+// unsubscribe removes the filters of Config.Unsubscribe, retrying while
+// this connection lasts. It reports whether that is done.
+func (c *Client) unsubscribe() bool {
+	if len(c.cfg.Unsubscribe) == 0 {
+		return true
+	}
+	return c.retry("unsubscribe", func() error {
+		tok := c.paho.Unsubscribe(c.cfg.Unsubscribe...)
+		select {
+		case <-tok.Done():
+		case <-time.After(c.cfg.ConnectTimeout):
+			return errors.New("unsubscribe: no UNSUBACK in time")
+		}
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("unsubscribe: %w", err)
+		}
+		return nil
+	})
+}
+
+// subscribe makes the subscriptions, retrying while this connection lasts.
+// It reports whether the subscriptions are in place.
 func (c *Client) subscribe() bool {
 	if len(c.cfg.Subscriptions) == 0 { // a publisher only
-		c.subOnce.Do(func() { close(c.subscribed) })
 		return true
 	}
 	filters := make(map[string]byte, len(c.cfg.Subscriptions))
 	for _, f := range c.cfg.Subscriptions {
 		filters[f] = 1
 	}
+	// mosquitto, for one, refuses a SUBSCRIBE whose packet ID equals one
+	// of the messages it is redelivering (0x91); a retry gets a new ID.
+	return c.retry("subscribe", func() error { return c.subscribeOnce(filters) })
+}
+
+// retry runs op until it succeeds, backing off, while this connection
+// lasts; a failure is logged and remembered for Start's error. It reports
+// whether op succeeded (false: stopped, or the connection was lost and the
+// next OnConnect starts again).
+func (c *Client) retry(what string, op func() error) bool {
 	backoff := 500 * time.Millisecond
 	for {
-		err := c.subscribeOnce(filters)
+		err := op()
 		if err == nil {
-			c.subOnce.Do(func() { close(c.subscribed) })
 			return true
 		}
 		c.setLastErr(err)
-		// mosquitto, for one, refuses a SUBSCRIBE whose packet ID equals
-		// one of the messages it is redelivering (0x91); a retry gets a
-		// new ID.
-		c.log.Warn("mqtt subscribe failed; retrying", "err", err, "in", backoff)
+		c.log.Warn("mqtt "+what+" failed; retrying", "err", err, "in", backoff)
 		select {
 		case <-c.quit:
 			return false
 		case <-time.After(backoff):
 		}
 		if !c.paho.IsConnectionOpen() {
-			return false // the next OnConnect subscribes again
+			return false
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shouwang-hub/shouwang/internal/testenv"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
 
 // fakeToken is a paho.Token (and a SUBACK result).
@@ -43,13 +46,14 @@ func (t *fakeToken) Result() map[string]byte { return t.result }
 
 // fakeMessage is a paho.Message that counts its acks.
 type fakeMessage struct {
-	topic string
-	acks  *atomic.Int64
+	topic         string
+	acks          *atomic.Int64
+	dup, retained bool
 }
 
-func (m *fakeMessage) Duplicate() bool   { return false }
+func (m *fakeMessage) Duplicate() bool   { return m.dup }
 func (m *fakeMessage) Qos() byte         { return 1 }
-func (m *fakeMessage) Retained() bool    { return false }
+func (m *fakeMessage) Retained() bool    { return m.retained }
 func (m *fakeMessage) Topic() string     { return m.topic }
 func (m *fakeMessage) MessageID() uint16 { return 1 }
 func (m *fakeMessage) Payload() []byte   { return []byte(m.topic) }
@@ -65,6 +69,9 @@ type fakePaho struct {
 	disconnects atomic.Int64
 	open        atomic.Bool
 	acks        atomic.Int64
+
+	mu  sync.Mutex
+	ops []string // "sub a/+", "unsub b/+ c/+", in order
 }
 
 func (f *fakePaho) Connect() paho.Token {
@@ -83,7 +90,26 @@ func (f *fakePaho) Publish(string, byte, bool, any) paho.Token {
 	return doneToken(nil, nil)
 }
 
+func (f *fakePaho) Unsubscribe(topics ...string) paho.Token {
+	f.record("unsub " + strings.Join(topics, " "))
+	return doneToken(nil, nil)
+}
+
+func (f *fakePaho) record(op string) {
+	f.mu.Lock()
+	f.ops = append(f.ops, op)
+	f.mu.Unlock()
+}
+
+func (f *fakePaho) recorded() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.ops)
+}
+
 func (f *fakePaho) SubscribeMultiple(filters map[string]byte, _ paho.MessageHandler) paho.Token {
+	keys := slices.Sorted(maps.Keys(filters))
+	f.record("sub " + strings.Join(keys, " "))
 	n := int(f.subscribes.Add(1)) - 1
 	code := byte(1)
 	if n < len(f.codes) {
@@ -102,6 +128,12 @@ func (f *fakePaho) deliver(topic string) {
 	go f.opts.DefaultPublishHandler(nil, &fakeMessage{topic: topic, acks: &f.acks})
 }
 
+// deliverFlagged is deliver for a message the broker flags as resent
+// (DUP) or retained.
+func (f *fakePaho) deliverFlagged(topic string, dup, retained bool) {
+	go f.opts.DefaultPublishHandler(nil, &fakeMessage{topic: topic, acks: &f.acks, dup: dup, retained: retained})
+}
+
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func newFake(t *testing.T, cfg Config, f *fakePaho) *Client {
@@ -109,7 +141,10 @@ func newFake(t *testing.T, cfg Config, f *fakePaho) *Client {
 	if cfg.URL == "" {
 		cfg.URL = "tcp://127.0.0.1:1883"
 	}
-	cfg.ClientID, cfg.Subscriptions = "hub", []string{"a/+"}
+	cfg.ClientID = "hub"
+	if cfg.Subscriptions == nil {
+		cfg.Subscriptions = []string{"a/+"}
+	}
 	if _, err := New(cfg, discard()); err != nil { // validates and fills defaults
 		t.Fatal(err)
 	}
@@ -140,6 +175,8 @@ func TestNewValidates(t *testing.T) {
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{""}, Handler: h}, "Subscriptions"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}}, "Handler"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h, MaxInFlight: -1}, "MaxInFlight"},
+		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h, Unsubscribe: []string{""}}, "Unsubscribe"},
+		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h, Unsubscribe: []string{"a"}}, "Unsubscribe"},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg, discard())
@@ -279,5 +316,37 @@ func TestPanickingHandlerDoesNotAckOrStopTheClient(t *testing.T) {
 	defer mu.Unlock()
 	if len(handled) != 1 || handled[0] != "a/good" {
 		t.Errorf("handled %v, want [a/good]", handled)
+	}
+}
+
+// TestUnsubscribeBeforeSubscribeOnEveryConnect checks the order a session
+// whose filters moved elsewhere needs: the old filters are removed before
+// the new ones are made, on the first connect and on every reconnect.
+func TestUnsubscribeBeforeSubscribeOnEveryConnect(t *testing.T) {
+	f := &fakePaho{}
+	c := newFake(t, Config{Subscriptions: []string{"t/+"}, Unsubscribe: []string{"e/+", "s/+"},
+		Handler: func(m *Message) { m.Ack() }}, f)
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.opts.OnConnect(nil) // a reconnect
+	want := []string{"unsub e/+ s/+", "sub t/+", "unsub e/+ s/+", "sub t/+"}
+	if got := f.recorded(); !slices.Equal(got, want) {
+		t.Errorf("operations %q, want %q", got, want)
+	}
+}
+
+func TestStatsCountRedeliveredAndRetained(t *testing.T) {
+	f := &fakePaho{}
+	c := newFake(t, Config{Handler: func(m *Message) { m.Ack() }}, f)
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.deliverFlagged("a/1", true, false)
+	f.deliverFlagged("a/2", false, true)
+	f.deliverFlagged("a/3", false, false)
+	waitFor(t, "three acks", 10*time.Second, func() bool { return f.acks.Load() == 3 })
+	if got, want := c.Stats(), (Stats{Received: 3, Redelivered: 1, Retained: 1}); got != want {
+		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }

@@ -93,11 +93,17 @@ func clientLogger() *slog.Logger {
 // startHub starts a Client with the hub's settings and stops it at the end.
 func startHub(t *testing.T, e *env, maxInFlight int, h Handler, onConn func(bool)) *Client {
 	t.Helper()
-	c, err := New(Config{
-		URL: e.url, ClientID: "shouwang-hub", Username: e.hubUser, Password: e.hubPass,
-		Subscriptions: hubFilters, MaxInFlight: maxInFlight, Handler: h, OnConnectionChange: onConn,
-		KeepAlive: 10 * time.Second, ConnectTimeout: 5 * time.Second,
-	}, clientLogger())
+	return startSession(t, e, Config{ClientID: "shouwang-hub", Subscriptions: hubFilters,
+		MaxInFlight: maxInFlight, Handler: h, OnConnectionChange: onConn})
+}
+
+// startSession starts a Client on e with cfg's session, filters and
+// handler, and stops it at the end.
+func startSession(t *testing.T, e *env, cfg Config) *Client {
+	t.Helper()
+	cfg.URL, cfg.Username, cfg.Password = e.url, e.hubUser, e.hubPass
+	cfg.KeepAlive, cfg.ConnectTimeout = 10*time.Second, 5*time.Second
+	c, err := New(cfg, clientLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +120,12 @@ func startHub(t *testing.T, e *env, maxInFlight int, h Handler, onConn func(bool
 // payloads prefix0..prefix(n-1), waiting for every PUBACK.
 func publishEvents(t *testing.T, e *env, prefix string, n int) {
 	t.Helper()
+	publishOn(t, e, devices.ChannelEvent, prefix, n)
+}
+
+// publishOn is publishEvents on another of d1's channels.
+func publishOn(t *testing.T, e *env, ch devices.Channel, prefix string, n int) {
+	t.Helper()
 	o := paho.NewClientOptions().AddBroker(e.url).SetClientID("d1").SetUsername(e.devUser).
 		SetPassword(e.devPass).SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
 	d := paho.NewClient(o)
@@ -123,7 +135,7 @@ func publishEvents(t *testing.T, e *env, prefix string, n int) {
 	defer d.Disconnect(250)
 	toks := make([]paho.Token, n)
 	for i := range n {
-		toks[i] = d.Publish(devices.Topic("d1", devices.ChannelEvent), 1, false, fmt.Sprint(prefix, i))
+		toks[i] = d.Publish(devices.Topic("d1", ch), 1, false, fmt.Sprint(prefix, i))
 	}
 	for i, tok := range toks {
 		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
@@ -213,6 +225,41 @@ func TestMaxInFlightBoundsHandlerCalls(t *testing.T) {
 		waitFor(t, "all 40 handled", 20*time.Second, func() bool { return col.has("c", total) })
 		if p := peak.Load(); p != maxInFlight {
 			t.Errorf("peak concurrency %d, want %d", p, maxInFlight)
+		}
+	})
+}
+
+// TestFiltersMoveToAnotherSession is the hub's upgrade from one session to
+// one per lane: the old session keeps its ID and its queue, gives up the
+// event filter at connect, and a new session takes events. What the old
+// session had queued still arrives there; new events arrive only on the
+// new session.
+func TestFiltersMoveToAnotherSession(t *testing.T) {
+	brokers(t, func(t *testing.T, e *env) {
+		events, telemetry := "shouwang/v1/+/event", "shouwang/v1/+/telemetry"
+		old := startSession(t, e, Config{ClientID: "hub", Subscriptions: []string{events, telemetry},
+			Handler: func(*Message) {}}) // takes nothing for good
+		old.Stop()
+		publishEvents(t, e, "queued", 5) // queued for the old session while it is away
+		publishOn(t, e, devices.ChannelTelemetry, "tq", 5)
+
+		alarm, tele := newCollector(), newCollector()
+		startSession(t, e, Config{ClientID: "hub-alarm", Subscriptions: []string{events},
+			Handler: func(m *Message) { alarm.add(m); m.Ack() }})
+		startSession(t, e, Config{ClientID: "hub", Subscriptions: []string{telemetry}, Unsubscribe: []string{events},
+			Handler: func(m *Message) { tele.add(m); m.Ack() }})
+		waitFor(t, "the old session's queue", 20*time.Second, func() bool { return tele.has("queued", 5) && tele.has("tq", 5) })
+
+		publishEvents(t, e, "new", 5)
+		publishOn(t, e, devices.ChannelTelemetry, "tn", 5)
+		waitFor(t, "new events on the alarm session", 20*time.Second, func() bool { return alarm.has("new", 5) })
+		waitFor(t, "new telemetry on the old session", 20*time.Second, func() bool { return tele.has("tn", 5) })
+		tele.mu.Lock()
+		defer tele.mu.Unlock()
+		for p := range tele.seen {
+			if strings.HasPrefix(p, "new") {
+				t.Errorf("event %q published after the move reached the old session", p)
+			}
 		}
 	})
 }

@@ -38,6 +38,12 @@ type Handler func(m *Message)
 // stops paho reading from the socket: that is the back-pressure.
 func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 	c.received.Add(1)
+	if pm.Duplicate() {
+		c.redelivered.Add(1)
+	}
+	if pm.Retained() {
+		c.retained.Add(1)
+	}
 	c.queueMu.RLock()
 	defer c.queueMu.RUnlock()
 	if c.queueClosed {

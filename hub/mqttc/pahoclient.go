@@ -19,6 +19,7 @@ type pahoClient interface {
 	IsConnectionOpen() bool
 	Publish(topic string, qos byte, retained bool, payload any) paho.Token
 	SubscribeMultiple(filters map[string]byte, callback paho.MessageHandler) paho.Token
+	Unsubscribe(topics ...string) paho.Token
 }
 
 func newPahoClient(o *paho.ClientOptions) pahoClient { return paho.NewClient(o) }
