@@ -72,12 +72,18 @@ func (h *handling) event(m *devices.Message) error {
 		err error
 	)
 	switch ev.Type {
-	case devices.EventSOS, devices.EventSmoke, devices.EventFault, devices.EventTamper:
+	case devices.EventSOS, devices.EventSmoke, devices.EventCO, devices.EventFault, devices.EventTamper:
 		k := eventKind(ev.Type)
 		a, err = h.occur(k, severityOf(k), nil, actor, data)
 	case devices.EventGas:
-		a, err = h.gas(ev.LEL, true, data)
-	case devices.EventSmokeClear, devices.EventGasClear, devices.EventFaultClear:
+		if ev.Severe {
+			// The device's own highest grade (Shelly Gas "heavy").
+			data["grade"] = "severe"
+			a, err = h.occur(KindGasHigh, severityOf(KindGasHigh), ev.LEL, actor, data)
+		} else {
+			a, err = h.gas(ev.LEL, true, data)
+		}
+	case devices.EventSmokeClear, devices.EventGasClear, devices.EventCOClear, devices.EventFaultClear:
 		if a, err = h.openFamily(eventKind(ev.Type).Family()); err == nil && a != nil {
 			err = h.clear(a, actor, data)
 		}
@@ -122,6 +128,8 @@ func (h *handling) testKind(ev *devices.Event) Kind {
 		return KindSmoke
 	case devices.KindGas:
 		return KindGasHigh
+	case devices.KindCO:
+		return KindCO
 	case devices.KindAir:
 		return KindAirQuality
 	}
@@ -137,6 +145,8 @@ func eventKind(t devices.EventType) Kind {
 		return KindSmoke
 	case devices.EventGas, devices.EventGasClear:
 		return KindGasLow
+	case devices.EventCO, devices.EventCOClear:
+		return KindCO
 	case devices.EventFault, devices.EventFaultClear:
 		return KindFault
 	case devices.EventTamper:

@@ -21,10 +21,11 @@ const (
 	KindLowBattery Kind = "low_battery"
 	KindOffline    Kind = "offline"
 	KindAirQuality Kind = "air_quality"
+	KindCO         Kind = "co" // carbon monoxide: critical, like smoke
 )
 
 // Kinds lists every alert kind.
-var Kinds = []Kind{KindSOS, KindSmoke, KindGasLow, KindGasHigh, KindFault, KindTamper, KindLowBattery, KindOffline, KindAirQuality}
+var Kinds = []Kind{KindSOS, KindSmoke, KindGasLow, KindGasHigh, KindFault, KindTamper, KindLowBattery, KindOffline, KindAirQuality, KindCO}
 
 // Family groups kinds of which a device may have only one open alert.
 func (k Kind) Family() string {

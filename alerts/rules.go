@@ -182,6 +182,7 @@ func DefaultRules() RuleSet {
 			devices.KindSOSButton: {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second)},
 			devices.KindSmoke:     {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second)},
 			devices.KindGas:       {Heartbeat: Duration(30 * time.Second), Reporting: Duration(90 * time.Second)},
+			devices.KindCO:        {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second)},
 		},
 		Escalation: map[Severity]EscalationRules{
 			SeverityCritical: {T1: Duration(30 * time.Second), T2: Duration(120 * time.Second), Reminder: Duration(15 * time.Minute)},

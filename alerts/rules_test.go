@@ -131,7 +131,7 @@ func TestRulesInvalid(t *testing.T) {
 		{`{"devices": {"a/b": {}}}`, `rules: devices["a/b"]: not a valid device id`},
 		{`{"devices": {"gas-1": {"gas": {"low": 26}}}}`, `rules: devices["gas-1"].gas.high 25: must be above gas.low (26) and at most 100 %LEL`},
 		{`{"devices": {"air-1": {"air": {"co2": {"limit": -1}}}}}`, `rules: devices["air-1"].air.co2.limit -1: must be above 0 and at most 40000 ppm`},
-		{`{"devices": {"gas-1": {"supervision": {"reporting": "20s"}}}}`, `rules: devices["gas-1"].supervision.reporting 20s: must be at least the heartbeat (30s) and at most 168h0m0s`},
+		{`{"devices": {"gas-1": {"supervision": {"reporting": "20s"}}}}`, `rules: devices["gas-1"].supervision.reporting 20s: must be at least the heartbeat (1m0s) and at most 168h0m0s`},
 		{`{} {}`, "rules: unexpected data after the JSON object"},
 		{`{"gas": `, "rules: unexpected EOF"},
 	}

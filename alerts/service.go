@@ -246,7 +246,7 @@ func priority(sev Severity, d *devices.Device) int {
 // severityOf is the severity an alert of kind opens with.
 func severityOf(k Kind) Severity {
 	switch k {
-	case KindSOS, KindSmoke, KindGasHigh:
+	case KindSOS, KindSmoke, KindGasHigh, KindCO:
 		return SeverityCritical
 	case KindGasLow, KindFault, KindTamper, KindOffline:
 		return SeverityMajor

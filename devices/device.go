@@ -21,10 +21,15 @@ const (
 	KindSmoke     Kind = "smoke"
 	KindGas       Kind = "gas"
 	KindAir       Kind = "air"
+	KindCO        Kind = "co" // carbon monoxide alarm
+	// KindGateway is a bridge that publishes for other devices (a
+	// Zigbee2MQTT bridge): it has credentials and a base topic, and raises
+	// no alerts of its own.
+	KindGateway Kind = "gateway"
 )
 
 // Kinds lists every known kind in a stable order.
-var Kinds = []Kind{KindSOSButton, KindSmoke, KindGas, KindAir}
+var Kinds = []Kind{KindSOSButton, KindSmoke, KindGas, KindAir, KindCO, KindGateway}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }

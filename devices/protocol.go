@@ -75,6 +75,8 @@ const (
 	EventSmokeClear EventType = "smoke_clear"
 	EventGas        EventType = "gas"
 	EventGasClear   EventType = "gas_clear"
+	EventCO         EventType = "co" // carbon monoxide detected
+	EventCOClear    EventType = "co_clear"
 	EventFault      EventType = "fault"
 	EventFaultClear EventType = "fault_clear"
 	EventTamper     EventType = "tamper"
@@ -122,6 +124,10 @@ type Event struct {
 	Type EventType
 	Test bool     // commissioning test: recorded, never a real alert
 	LEL  *float64 // gas events: % of the lower explosive limit
+	// Severe marks a gas event at the device's own highest grade (Shelly
+	// Gas "heavy"), for devices that report grades instead of %LEL. The
+	// native protocol does not carry it.
+	Severe bool
 }
 
 // Telemetry is a set of readings, by field name. Only fields the device's

@@ -39,8 +39,10 @@ var specs = map[Kind]*KindSpec{
 		Fields: []FieldSpec{
 			{"smoke", "%/m", 0, 100}, // optical obscuration
 			{"temperature", "°C", -40, 125},
+			{"humidity", "%RH", 0, 100},
+			{"co", "ppm", 0, 10000}, // combined smoke and CO alarms
 		},
-		Events:     append([]EventType{EventSmoke, EventSmokeClear}, commonEvents...),
+		Events:     append([]EventType{EventSmoke, EventSmokeClear, EventCO, EventCOClear}, commonEvents...),
 		LifeSafety: true,
 	},
 	KindGas: {
@@ -48,9 +50,23 @@ var specs = map[Kind]*KindSpec{
 		Fields: []FieldSpec{
 			{"lel", "%LEL", 0, 100},
 			{"temperature", "°C", -40, 125},
+			{"gas_ppm", "ppm", 0, 100000}, // Shelly Gas: methane or LPG concentration
+			{"co", "ppm", 0, 10000},       // combined gas and CO detectors
 		},
-		Events:     append([]EventType{EventGas, EventGasClear}, commonEvents...),
+		Events:     append([]EventType{EventGas, EventGasClear, EventCO, EventCOClear}, commonEvents...),
 		LifeSafety: true,
+	},
+	KindCO: {
+		Kind: KindCO,
+		Fields: []FieldSpec{
+			{"co", "ppm", 0, 10000},
+			{"temperature", "°C", -40, 125},
+		},
+		Events:     append([]EventType{EventCO, EventCOClear}, commonEvents...),
+		LifeSafety: true,
+	},
+	KindGateway: {
+		Kind: KindGateway,
 	},
 	KindAir: {
 		Kind: KindAir,
@@ -61,6 +77,8 @@ var specs = map[Kind]*KindSpec{
 			{"pm10", "µg/m³", 0, 2000},
 			{"co2", "ppm", 0, 40000},
 			{"tvoc", "mg/m³", 0, 100},
+			{"voc_ppb", "ppb", 0, 100000}, // VOC as some sensors report it
+			{"hcho", "mg/m³", 0, 10},      // formaldehyde
 		},
 		Events: commonEvents,
 	},

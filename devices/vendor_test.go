@@ -1,0 +1,56 @@
+package devices
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func evTypes(out Outcome) []EventType {
+	var ts []EventType
+	for _, e := range out.Events {
+		ts = append(ts, e.Type)
+	}
+	return ts
+}
+
+func TestVendorStateEdges(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	obs := func(set map[Condition]bool, press string) *Observation {
+		o := &Observation{Press: press}
+		for c, on := range set {
+			o.Set(c, on)
+		}
+		return o
+	}
+	steps := []struct {
+		name     string
+		o        *Observation
+		at       time.Duration
+		retained bool
+		want     []EventType
+	}{
+		{"first clear state", obs(map[Condition]bool{CondSmoke: false, CondBatteryLow: false}, ""), 0, false, nil},
+		{"onset", obs(map[Condition]bool{CondSmoke: true}, ""), time.Second, false, []EventType{EventSmoke}},
+		{"repeat", obs(map[Condition]bool{CondSmoke: true}, ""), 2 * time.Second, false, nil},
+		{"silent: smoke not stated", obs(map[Condition]bool{CondBatteryLow: false}, ""), 3 * time.Second, false, nil},
+		{"clear", obs(map[Condition]bool{CondSmoke: false}, ""), 4 * time.Second, false, []EventType{EventSmokeClear}},
+		{"test with smoke", obs(map[Condition]bool{CondSmoke: true, CondTest: true}, ""), 5 * time.Second, false, []EventType{EventTest}},
+		{"test ends", obs(map[Condition]bool{CondSmoke: false, CondTest: false}, ""), 6 * time.Second, false, nil},
+		{"test ends but smoke stays", obs(map[Condition]bool{CondSmoke: true, CondTest: true}, ""), 7 * time.Second, false, []EventType{EventTest}},
+		{"real now", obs(map[Condition]bool{CondSmoke: true, CondTest: false}, ""), 8 * time.Second, false, []EventType{EventSmoke}},
+		{"press", obs(nil, "emergency"), 9 * time.Second, false, []EventType{EventSOS}},
+		{"press copy", obs(nil, "emergency"), 10 * time.Second, false, nil},
+		{"press later", obs(nil, "emergency"), 20 * time.Second, false, []EventType{EventSOS}},
+		{"retained press", obs(nil, "emergency"), 60 * time.Second, true, nil},
+		{"fault", obs(map[Condition]bool{CondFault: true, CondBatteryLow: true}, ""), 61 * time.Second, false, []EventType{EventLowBattery, EventFault}},
+		{"fault clear", obs(map[Condition]bool{CondFault: false, CondBatteryLow: false}, ""), 62 * time.Second, false, []EventType{EventFaultClear}},
+	}
+	var s VendorState
+	for _, st := range steps {
+		got := evTypes(s.Apply(st.o, t0.Add(st.at), st.retained))
+		if !slices.Equal(got, st.want) {
+			t.Errorf("%s: events %v, want %v", st.name, got, st.want)
+		}
+	}
+}
