@@ -51,13 +51,13 @@ type Observation struct {
 	LEL *float64
 }
 
-// Set records that the message states condition c as on or off.
+// Set records that the message states condition c as on or off. When
+// several properties of one message state c, on wins: an alarm is never
+// hidden by another property saying all is well.
 func (o *Observation) Set(c Condition, on bool) {
 	o.known |= 1 << c
 	if on {
 		o.on |= 1 << c
-	} else {
-		o.on &^= 1 << c
 	}
 }
 
