@@ -55,6 +55,10 @@ Commands:
   users disable USERNAME|ID            the account can no longer log in; its sessions and tokens stop working
   users enable USERNAME|ID
   users reset-password USERNAME|ID [-password-stdin]
+  decode [FILE]                        read captured device messages as JSON lines
+                                       {"source","model","topic","payload"} and print what the hub
+                                       makes of each, one JSON line per input, keeping each
+                                       device's state across lines as the hub does; offline
   bootstrap-admin [-data DIR] [-db PATH] < password
                                        create the first account, "admin", directly in the hub's
                                        SQLite store (default $HUB_DATA_DIR or ./data, file hub.db)
@@ -159,6 +163,8 @@ func (c *cli) dispatch(args []string) error {
 		return c.users(args)
 	case "bootstrap-admin":
 		return c.bootstrapAdmin(args)
+	case "decode":
+		return c.decode(args)
 	case "help":
 		fmt.Fprint(c.stdout, usage)
 		return nil
