@@ -11,36 +11,74 @@ import (
 	"github.com/shouwang-hub/shouwang/alerts"
 )
 
+// Retry pacing of the timer runner and the notifier when the store fails
+// (a full disk, say): the next attempt waits retryFirst, doubling up to
+// retryMax, and each kind of failure is logged at most once per
+// retryLogEvery, saying how many were suppressed.
+const (
+	retryFirst    = time.Second
+	retryMax      = 30 * time.Second
+	retryLogEvery = 30 * time.Second
+)
+
+// retryPace is the back-off of one runner.
+type retryPace struct{ wait time.Duration }
+
+// failed returns how long to wait before the next attempt.
+func (r *retryPace) failed() time.Duration {
+	r.wait = min(max(2*r.wait, retryFirst), retryMax)
+	return r.wait
+}
+
+func (r *retryPace) ok() { r.wait = 0 }
+
 // runTimers fires the store's alert timers as they fall due. Timers live in
 // the store, so one that fell due while the hub was down fires at start,
 // and each fires in the same transaction that removes or re-arms it: a
-// crash cannot fire one twice.
+// crash cannot fire one twice. When the store fails the runner backs off:
+// a due timer it cannot fire is tried again after retryPace, not at once.
 func (a *Alerting) runTimers(ctx context.Context) {
+	log := newLimitedLogger(a.logger, retryLogEvery, time.Now)
+	var pace retryPace
 	for {
 		due, ok, err := a.cfg.Store.NextTimer(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			a.logger.Error("read next alert timer", "err", err)
-			ok, due = true, a.cfg.Now().Add(time.Second)
+			log.Error("next", "read next alert timer; retrying", "err", err)
+			ok, due = true, a.cfg.Now().Add(pace.failed())
 		}
 		if !sleepUntil(ctx, a.cfg.Now(), due, ok, time.Minute, a.timersWake) {
 			return
 		}
-		a.fireDue(ctx)
+		if err != nil {
+			continue
+		}
+		if a.fireDue(ctx, log) {
+			pace.ok()
+			continue
+		}
+		// Some timer did not fire: wait before trying again (or until a
+		// commit wakes the runner, which means the store writes again).
+		if !sleepUntil(ctx, a.cfg.Now(), a.cfg.Now().Add(pace.failed()), true, retryMax, a.timersWake) {
+			return
+		}
 	}
 }
 
-func (a *Alerting) fireDue(ctx context.Context) {
+// fireDue fires the timers due now, each in its own transaction. It
+// reports whether every one fired.
+func (a *Alerting) fireDue(ctx context.Context, log *limitedLogger) bool {
 	now := a.cfg.Now()
 	timers, err := a.cfg.Store.DueTimers(ctx, now, 200)
 	if err != nil {
 		if ctx.Err() == nil {
-			a.logger.Error("read due alert timers", "err", err)
+			log.Error("due", "read due alert timers; retrying", "err", err)
 		}
-		return
+		return false
 	}
+	all := true
 	for _, t := range timers {
 		var res alerts.Result
 		err := a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
@@ -51,42 +89,59 @@ func (a *Alerting) fireDue(ctx context.Context) {
 			return err
 		})
 		if err != nil {
+			all = false
 			if ctx.Err() == nil {
-				a.logger.Error("fire alert timer", "alert", t.AlertID, "timer", t.Kind, "err", err)
+				log.Error("fire", "fire alert timer; retrying", "alert", t.AlertID, "timer", t.Kind, "err", err)
 			}
 			continue
 		}
 		a.committed(res)
 	}
+	return all
 }
 
 // runNotifier delivers level-2 notifications to the webhook, each attempt
-// and its result recorded on the alert's timeline in one transaction.
+// and its result recorded on the alert's timeline in one transaction. When
+// the store fails it backs off like runTimers; a delivery whose result
+// could not be recorded is made again at the next attempt (the webhook
+// may see it twice).
 func (a *Alerting) runNotifier(ctx context.Context) {
 	client := &http.Client{Timeout: 10 * time.Second}
+	log := newLimitedLogger(a.logger, retryLogEvery, time.Now)
+	var pace retryPace
 	for {
 		due, ok, err := a.cfg.Store.NextNotification(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			a.logger.Error("read next notification", "err", err)
-			ok, due = true, a.cfg.Now().Add(time.Second)
+			log.Error("next", "read next notification; retrying", "err", err)
+			ok, due = true, a.cfg.Now().Add(pace.failed())
 		}
 		if !sleepUntil(ctx, a.cfg.Now(), due, ok, time.Minute, a.notifyWake) {
 			return
 		}
+		if err != nil {
+			continue
+		}
 		ns, err := a.cfg.Store.DueNotifications(ctx, a.cfg.Now(), 50)
 		if err != nil {
 			if ctx.Err() == nil {
-				a.logger.Error("read due notifications", "err", err)
+				log.Error("due", "read due notifications; retrying", "err", err)
+			}
+			if !sleepUntil(ctx, a.cfg.Now(), a.cfg.Now().Add(pace.failed()), true, retryMax, a.notifyWake) {
+				return
 			}
 			continue
 		}
+		recorded := true
 		for _, n := range ns {
 			status, sendErr := a.deliver(ctx, client, n)
 			if ctx.Err() != nil {
 				return // shutting down: the attempt is not recorded and runs again at start
+			}
+			if sendErr != nil || status/100 != 2 {
+				a.cfg.Metrics.notifyFailures.Inc()
 			}
 			var res alerts.Result
 			err := a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
@@ -97,13 +152,16 @@ func (a *Alerting) runNotifier(ctx context.Context) {
 				return err
 			})
 			if err != nil {
-				a.logger.Error("record notification attempt", "alert", n.AlertID, "err", err)
+				recorded = false
+				log.Error("record", "record notification attempt; retrying", "alert", n.AlertID, "err", err)
 				continue
 			}
-			if sendErr != nil || status/100 != 2 {
-				a.cfg.Metrics.notifyFailures.Inc()
-			}
 			a.committed(res)
+		}
+		if recorded {
+			pace.ok()
+		} else if !sleepUntil(ctx, a.cfg.Now(), a.cfg.Now().Add(pace.failed()), true, retryMax, a.notifyWake) {
+			return
 		}
 	}
 }

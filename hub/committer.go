@@ -2,7 +2,10 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +20,9 @@ type pending[T any] struct {
 // commit (group commit): it takes whatever has queued up while the last
 // commit ran, commits it in one transaction and only then acknowledges every
 // message in it. A failed commit is retried with back-off and nothing is
-// acknowledged, so a full disk slows ingest down but loses nothing.
+// acknowledged, so a full disk slows ingest down but loses nothing. While
+// a batch is being retried the committer reports itself failing (readiness
+// says so), and its log lines are limited to one per commitLogEvery.
 type committer[T any] struct {
 	name     string
 	in       chan pending[T]
@@ -30,16 +35,45 @@ type committer[T any] struct {
 	lingerBelow int
 	commit      func(ctx context.Context, batch []T) error
 	observe     func(size int, took time.Duration, err error)
-	logger      *slog.Logger
+	logger      *limitedLogger
 	done        chan struct{}
+
+	// failing is set while a batch is being retried.
+	failing atomic.Pointer[commitFailure]
 }
+
+// commitFailure describes a commit path that cannot commit.
+type commitFailure struct {
+	Path     string
+	Since    time.Time
+	Attempts int
+	Err      string
+}
+
+func (f commitFailure) String() string {
+	return fmt.Sprintf("%s commits failing since %s (%d attempts, nothing acknowledged): %s",
+		f.Path, f.Since.Format(time.RFC3339), f.Attempts, f.Err)
+}
+
+// commitLogEvery bounds the committer's log: a failing commit is retried
+// every few seconds, and a disk that stays full must not flood the log.
+const commitLogEvery = 30 * time.Second
 
 func newCommitter[T any](name string, queue, maxBatch int, commit func(context.Context, []T) error,
 	observe func(int, time.Duration, error), logger *slog.Logger) *committer[T] {
 	return &committer[T]{
 		name: name, in: make(chan pending[T], queue), maxBatch: maxBatch,
-		commit: commit, observe: observe, logger: logger, done: make(chan struct{}),
+		commit: commit, observe: observe, done: make(chan struct{}),
+		logger: newLimitedLogger(logger, commitLogEvery, time.Now),
 	}
+}
+
+// failure returns the failure in progress, if any.
+func (c *committer[T]) failure() (commitFailure, bool) {
+	if f := c.failing.Load(); f != nil {
+		return *f, true
+	}
+	return commitFailure{}, false
 }
 
 // run commits until c.in is closed and drained. Cancelling ctx abandons the
@@ -104,23 +138,29 @@ func (c *committer[T]) gatherFor(batch []pending[T]) []pending[T] {
 
 func (c *committer[T]) commitWithRetry(ctx context.Context, items []T) bool {
 	backoff := 50 * time.Millisecond
+	var since time.Time
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		err := c.commit(ctx, items)
 		c.observe(len(items), time.Since(start), err)
 		if err == nil {
 			if attempt > 1 {
-				c.logger.Info("commit recovered", "path", c.name, "attempts", attempt)
+				c.failing.Store(nil)
+				c.logger.Log(slog.LevelInfo, "recovered", "commit recovered", "path", c.name, "attempts", attempt,
+					"failed_for", time.Since(since).Round(time.Millisecond))
 			}
 			return true
 		}
 		if ctx.Err() != nil {
-			c.logger.Warn("commit abandoned at shutdown; the broker will redeliver", "path", c.name, "messages", len(items))
+			c.logger.logger.Warn("commit abandoned at shutdown; the broker will redeliver", "path", c.name, "messages", len(items))
 			return false
 		}
-		if attempt == 1 || attempt%20 == 0 {
-			c.logger.Error("commit failed; retrying, nothing acknowledged", "path", c.name, "messages", len(items), "attempt", attempt, "err", err)
+		if attempt == 1 {
+			since = start
 		}
+		c.failing.Store(&commitFailure{Path: c.name, Since: since, Attempts: attempt, Err: err.Error()})
+		c.logger.Error("failed", "commit failed; retrying, nothing acknowledged", "path", c.name,
+			"messages", len(items), "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 			return false
@@ -128,4 +168,57 @@ func (c *committer[T]) commitWithRetry(ctx context.Context, items []T) bool {
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
+}
+
+// storeGate lets the event committer's transactions go before telemetry's
+// writes to the main store (the device health flush, and the few readings
+// that may open an alert): SQLite has one writer, so such a write would
+// otherwise hold up an SOS while it ran. A telemetry writer waits while an
+// event commit waits for the store or runs; one already running is not
+// interrupted, so each is kept short (healthFlushChunk devices at a time).
+// The spool, where telemetry commits, is a file of its own with its own
+// writer, so those commits never meet events at all.
+type storeGate struct {
+	mu     sync.Mutex
+	urgent int           // event commits waiting or running
+	clear  chan struct{} // closed while urgent is 0
+}
+
+func newStoreGate() *storeGate {
+	g := &storeGate{clear: make(chan struct{})}
+	close(g.clear)
+	return g
+}
+
+// urgentStart marks an event commit as waiting or running; urgentDone ends
+// it.
+func (g *storeGate) urgentStart() {
+	g.mu.Lock()
+	if g.urgent == 0 {
+		g.clear = make(chan struct{})
+	}
+	g.urgent++
+	g.mu.Unlock()
+}
+
+func (g *storeGate) urgentDone() {
+	g.mu.Lock()
+	if g.urgent--; g.urgent == 0 {
+		close(g.clear)
+	}
+	g.mu.Unlock()
+}
+
+// background runs fn once no event commit waits or runs, or returns ctx's
+// error.
+func (g *storeGate) background(ctx context.Context, fn func() error) error {
+	g.mu.Lock()
+	clear := g.clear
+	g.mu.Unlock()
+	select {
+	case <-clear:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return fn()
 }

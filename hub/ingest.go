@@ -51,6 +51,14 @@ type IngestConfig struct {
 	HealthFlushEvery time.Duration
 }
 
+// Device health is written healthFlushChunk devices to a transaction, so an
+// event commit waits for at most one such chunk; a failing flush is retried
+// at growing intervals up to healthFlushMaxWait.
+const (
+	healthFlushChunk   = 128
+	healthFlushMaxWait = time.Minute
+)
+
 // A telemetry commit that finds fewer than telemetryLingerBelow messages
 // queued waits up to telemetryLinger for more (see committer.linger).
 const (
@@ -67,6 +75,9 @@ type Ingest struct {
 
 	telemetry *committer[*devices.Message]
 	store     *committer[*devices.Message]
+	// gate puts the event committer's store transactions before
+	// telemetry's (health, telemetry alerts).
+	gate *storeGate
 
 	// windows is owned by the telemetry committer goroutine, and so is
 	// changed, the scratch map of a batch's windows, kept between batches
@@ -123,6 +134,7 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		limited: newLimitedLogger(logger, 10*time.Second, cfg.Now),
 		health:  newHealthTracker(),
 		quit:    make(chan struct{}),
+		gate:    newStoreGate(),
 	}
 	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger)
 	// Telemetry may wait a little to share a transaction; events never do.
@@ -285,30 +297,33 @@ func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.
 		return nil
 	}
 	var results []alerts.Result
-	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
-		results = results[:0]
-		for _, m := range relevant {
-			d, err := in.cfg.Index.Full(ctx, m.DeviceID)
-			if err != nil {
-				return err
+	// Behind any event commit: SQLite has one writer (see storeGate).
+	err := in.gate.background(ctx, func() error {
+		return in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
+			results = results[:0]
+			for _, m := range relevant {
+				d, err := in.cfg.Index.Full(ctx, m.DeviceID)
+				if err != nil {
+					return err
+				}
+				if d == nil {
+					continue
+				}
+				fresh, err := tx.RecordTrigger(ctx, m.DeviceID, m.Seq, m.TS.UnixMilli())
+				if err != nil {
+					return err
+				}
+				if !fresh {
+					continue
+				}
+				res, err := in.cfg.Alerting.svc.HandleMessage(ctx, tx, d, m)
+				if err != nil {
+					return fmt.Errorf("alerts for %s telemetry %d: %w", m.DeviceID, m.Seq, err)
+				}
+				results = append(results, res)
 			}
-			if d == nil {
-				continue
-			}
-			fresh, err := tx.RecordTrigger(ctx, m.DeviceID, m.Seq, m.TS.UnixMilli())
-			if err != nil {
-				return err
-			}
-			if !fresh {
-				continue
-			}
-			res, err := in.cfg.Alerting.svc.HandleMessage(ctx, tx, d, m)
-			if err != nil {
-				return fmt.Errorf("alerts for %s telemetry %d: %w", m.DeviceID, m.Seq, err)
-			}
-			results = append(results, res)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("apply telemetry to alerts: %w", err)
@@ -341,6 +356,8 @@ func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) err
 	}
 	var results []alerts.Result
 	var dups int
+	in.gate.urgentStart()
+	defer in.gate.urgentDone()
 	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
 		results, dups = results[:0], 0
 		inserted, err := tx.RecordEvents(ctx, events)
@@ -409,28 +426,44 @@ func (in *Ingest) applyAlerts(ctx context.Context, tx IngestTx, m *devices.Messa
 	return nil
 }
 
+// flushHealthEvery writes device health every HealthFlushEvery; after a
+// failure it waits twice as long each time, up to healthFlushMaxWait.
 func (in *Ingest) flushHealthEvery(ctx context.Context) {
-	t := time.NewTicker(in.cfg.HealthFlushEvery)
+	wait := in.cfg.HealthFlushEvery
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			in.flushHealth(ctx)
 		}
+		if in.flushHealth(ctx) {
+			wait = in.cfg.HealthFlushEvery
+		} else {
+			wait = min(2*wait, max(healthFlushMaxWait, in.cfg.HealthFlushEvery))
+		}
+		t.Reset(wait)
 	}
 }
 
-func (in *Ingest) flushHealth(ctx context.Context) {
+// flushHealth writes the pending health updates, healthFlushChunk devices
+// to a transaction, each behind any event commit (storeGate). What fails
+// is kept for the next flush. It reports whether everything was written.
+func (in *Ingest) flushHealth(ctx context.Context) bool {
 	updates := in.health.take()
-	if len(updates) == 0 {
-		return
+	for i := 0; i < len(updates); i += healthFlushChunk {
+		chunk := updates[i:min(i+healthFlushChunk, len(updates))]
+		err := in.gate.background(ctx, func() error { return in.cfg.Store.UpdateHealth(ctx, chunk) })
+		if err != nil {
+			in.health.restore(updates[i:])
+			if ctx.Err() == nil {
+				in.limited.Warn("health-flush", "flush device health; keeping it for the next flush", "devices", len(updates)-i, "err", err)
+			}
+			return false
+		}
 	}
-	if err := in.cfg.Store.UpdateHealth(ctx, updates); err != nil {
-		in.logger.Warn("flush device health", "devices", len(updates), "err", err)
-		in.health.restore(updates)
-	}
+	return true
 }
 
 // Close stops ingest in order: no new deliveries, then the queued messages
@@ -465,6 +498,18 @@ func (in *Ingest) Close(ctx context.Context) {
 		defer cancel()
 		in.flushHealth(flushCtx)
 	})
+}
+
+// CommitFailures describes the commit paths that cannot commit now, for
+// readiness; none means both commit.
+func (in *Ingest) CommitFailures() []string {
+	var out []string
+	for _, c := range []*committer[*devices.Message]{in.store, in.telemetry} {
+		if f, ok := c.failure(); ok {
+			out = append(out, f.String())
+		}
+	}
+	return out
 }
 
 func clipTopic(t string) string {

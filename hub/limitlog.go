@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -31,6 +32,17 @@ func newLimitedLogger(l *slog.Logger, interval time.Duration, now func() time.Ti
 
 // Warn logs at warn level unless key logged within the interval.
 func (l *limitedLogger) Warn(key, msg string, args ...any) {
+	l.Log(slog.LevelWarn, key, msg, args...)
+}
+
+// Error logs at error level unless key logged within the interval.
+func (l *limitedLogger) Error(key, msg string, args ...any) {
+	l.Log(slog.LevelError, key, msg, args...)
+}
+
+// Log logs at level unless key logged within the interval; the line says
+// how many were suppressed since the last.
+func (l *limitedLogger) Log(level slog.Level, key, msg string, args ...any) {
 	ok, suppressed := l.allow(key, l.interval)
 	if !ok {
 		return
@@ -38,7 +50,7 @@ func (l *limitedLogger) Warn(key, msg string, args ...any) {
 	if suppressed > 0 {
 		args = append(args, "suppressed", suppressed)
 	}
-	l.logger.Warn(msg, args...)
+	l.logger.Log(context.Background(), level, msg, args...)
 }
 
 // Allow reports whether key may act now, at most once per interval.

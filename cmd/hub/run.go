@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -370,14 +371,23 @@ func loadRules(path string) (alerts.RuleSet, error) {
 	return rules, nil
 }
 
-// ready is /readyz: MQTT connected and the store answering; InfluxDB may
-// be down as long as the spool takes the telemetry.
+// ready is /readyz: MQTT connected, durable commits going through and the
+// store answering; InfluxDB may be down as long as the spool takes the
+// telemetry.
 func (m *Main) ready(ctx context.Context) (bool, map[string]string) {
 	checks := map[string]string{}
 	ok := true
 	connected, state := lanesConnected(m.lanes)
 	ok = ok && connected
 	checks["mqtt"] = state
+	// Durable commits failing (a full or failing disk) means nothing is
+	// being acknowledged: not ready until a commit goes through again.
+	if fails := m.ingest.CommitFailures(); len(fails) > 0 {
+		ok = false
+		checks["commits"] = strings.Join(fails, "; ")
+	} else {
+		checks["commits"] = "ok"
+	}
 	if err := m.store.Ping(ctx); err != nil {
 		ok = false
 		checks["store"] = "error: " + err.Error()
