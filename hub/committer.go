@@ -36,6 +36,7 @@ type committer[T any] struct {
 	commit      func(ctx context.Context, batch []T) error
 	observe     func(size int, took time.Duration, err error)
 	logger      *limitedLogger
+	plain       *slog.Logger // for what happens once, at shutdown
 	done        chan struct{}
 
 	// failing is set while a batch is being retried.
@@ -64,7 +65,7 @@ func newCommitter[T any](name string, queue, maxBatch int, commit func(context.C
 	return &committer[T]{
 		name: name, in: make(chan pending[T], queue), maxBatch: maxBatch,
 		commit: commit, observe: observe, done: make(chan struct{}),
-		logger: newLimitedLogger(logger, commitLogEvery, time.Now),
+		logger: newLimitedLogger(logger, commitLogEvery, time.Now), plain: logger,
 	}
 }
 
@@ -152,7 +153,7 @@ func (c *committer[T]) commitWithRetry(ctx context.Context, items []T) bool {
 			return true
 		}
 		if ctx.Err() != nil {
-			c.logger.logger.Warn("commit abandoned at shutdown; the broker will redeliver", "path", c.name, "messages", len(items))
+			c.plain.Warn("commit abandoned at shutdown; the broker will redeliver", "path", c.name, "messages", len(items))
 			return false
 		}
 		if attempt == 1 {

@@ -139,6 +139,14 @@ func (m *Metrics) countReceived(ch devices.Channel) {
 	m.received.WithLabelValues(string(ch)).Inc()
 }
 
+// AddReasons makes the rejection counter's series for reasons beyond
+// devices.Reasons (the embedded broker's), so they start at zero.
+func (m *Metrics) AddReasons(reasons ...devices.Reason) {
+	for _, r := range reasons {
+		m.rejected.WithLabelValues(string(r))
+	}
+}
+
 // Reject counts a rejection found outside ingest (the broker's refusals).
 func (m *Metrics) Reject(reason devices.Reason) { m.rejected.WithLabelValues(string(reason)).Inc() }
 

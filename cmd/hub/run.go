@@ -24,6 +24,7 @@ import (
 	"github.com/shouwang-hub/shouwang/hub"
 	"github.com/shouwang-hub/shouwang/hub/broker"
 	"github.com/shouwang-hub/shouwang/hub/influx"
+	"github.com/shouwang-hub/shouwang/hub/limitlog"
 	"github.com/shouwang-hub/shouwang/hub/mqttc"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 	"github.com/shouwang-hub/shouwang/hub/voice"
@@ -49,6 +50,7 @@ type Main struct {
 	broker    *broker.Broker
 	lanes     []*laneClient // the MQTT sessions that take device traffic, see lane
 	pubClient *mqttc.Client
+	refusals  *limitlog.Logger // bounded log of messages refused here
 	watch     *hub.SpoolWatch
 	http      *http.Server
 	httpLn    net.Listener
@@ -93,6 +95,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	m.metrics = hub.NewMetrics()
+	m.metrics.AddReasons(broker.Reasons...)
+	m.refusals = limitlog.New(log, 10*time.Second, time.Now)
 
 	if m.store, err = sqlstore.Open(c.DB, log.With("part", "store")); err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -304,8 +308,21 @@ func (m *Main) close() error {
 	return errors.Join(errs...)
 }
 
-// onMessage takes a message from any lane.
+// onMessage takes a message from any lane. A retained copy of a message
+// that may not be retained (an event, a reading, call signalling: see
+// broker.RetainRefused) is a replay: a broker sends it to every new
+// subscription, so it would raise an old SOS again at every hub start. The
+// message itself reached the hub, without the retain flag, when it was
+// published; the replay is acknowledged, counted as "retained" and not
+// stored. (The embedded broker keeps no such copies; mosquitto does.)
 func (m *Main) onMessage(msg *mqttc.Message) {
+	if msg.Retained && broker.RetainRefused(msg.Topic) {
+		m.metrics.Reject(broker.ReasonRetained)
+		m.refusals.Warn("retained", "a retained copy of a message that may not be retained was replayed by the broker; not stored again (clear it on the broker: publish an empty retained message to the topic)",
+			"topic", msg.Topic)
+		msg.Ack()
+		return
+	}
 	m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack)
 }
 
@@ -388,6 +405,14 @@ func (m *Main) ready(ctx context.Context) (bool, map[string]string) {
 	} else {
 		checks["commits"] = "ok"
 	}
+	if m.broker != nil {
+		if f := m.broker.StoreFailure(); f != "" {
+			ok = false
+			checks["broker"] = f
+		} else {
+			checks["broker"] = "ok"
+		}
+	}
 	if err := m.store.Ping(ctx); err != nil {
 		ok = false
 		checks["store"] = "error: " + err.Error()
@@ -425,6 +450,7 @@ func (m *Main) registerMetrics() {
 		lbl := map[string]string{"lane": string(l.name)}
 		mt.LabeledGaugeFunc("shouwang_mqtt_lane_connected", "1 when the lane's MQTT session is connected.", lbl, func() float64 { return b2f(l.client.Connected()) })
 		mt.LabeledCounterFunc("shouwang_mqtt_received_total", "Messages taken from the broker, by lane.", lbl, func() float64 { return float64(l.client.Stats().Received) })
+		mt.LabeledCounterFunc("shouwang_mqtt_retained_total", "Retained messages the broker sent because the lane subscribed, by lane.", lbl, func() float64 { return float64(l.client.Stats().Retained) })
 		mt.LabeledCounterFunc("shouwang_mqtt_redelivered_total", "Messages the broker resent (DUP flag: sent before and not acknowledged), by lane.", lbl, func() float64 { return float64(l.client.Stats().Redelivered) })
 	}
 	mt.GaugeFunc("shouwang_devices_registered", "Registered devices.", func() float64 { return float64(m.index.Len()) })

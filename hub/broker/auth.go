@@ -51,7 +51,7 @@ func (p *policy) authenticate(cl *mqtt.Client, user string, pk packets.Packet) (
 	switch {
 	case err != nil:
 		// Not the device's fault, so not reported as a rejection.
-		p.log.Warn("device credential check failed", "device", clip(user), "err", err)
+		p.limited.Warn("auth", "device credential check failed", "device", clip(user), "err", err)
 		return ReasonBadCredentials, "credential check failed: " + err.Error()
 	case !registered:
 		return devices.ReasonUnregistered, "no registered device with this id"

@@ -113,6 +113,7 @@ func New(cfg Config, logger *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	st.dropRetained = RetainRefused
 	b := &Broker{cfg: cfg, log: logger, store: st, stats: &counters{}}
 	b.server = mqtt.New(&mqtt.Options{
 		Capabilities:           capabilities(),
@@ -188,6 +189,11 @@ func (b *Broker) Close() error {
 	b.closeOnce.Do(func() { b.closeErr = b.server.Close() })
 	return b.closeErr
 }
+
+// StoreFailure describes the broker store's failing commits (a full or
+// failing disk: device publishes are not acknowledged meanwhile), or is
+// "" when the last commit went through.
+func (b *Broker) StoreFailure() string { return b.store.failure() }
 
 // Stats returns the broker's counters.
 func (b *Broker) Stats() BrokerStats {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/shouwang-hub/shouwang/hub/limitlog"
 )
 
 // mochiHandler is the slog handler given to mochi. mochi logs every hook,
@@ -14,11 +17,17 @@ import (
 // included, which OnReject already reports) as a warning with an empty
 // message: those become debug records. Packets mochi attaches to a record
 // are reduced to their type, topic and ID, so payloads and passwords stay
-// out of the log.
-type mochiHandler struct{ next slog.Handler }
+// out of the log. mochi logs some warnings once per packet a client sends
+// ("error processing packet"), so each message is passed on at most once
+// per refusalLogEvery.
+type mochiHandler struct {
+	next  slog.Handler
+	limit *limitlog.Logger
+}
 
 func newMochiHandler(next slog.Handler) slog.Handler {
-	return mochiHandler{next: next.WithAttrs([]slog.Attr{slog.String("component", "mochi")})}
+	return mochiHandler{next: next.WithAttrs([]slog.Attr{slog.String("component", "mochi")}),
+		limit: limitlog.New(slog.New(slog.DiscardHandler), refusalLogEvery, time.Now)}
 }
 
 func (h mochiHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -33,6 +42,9 @@ func (h mochiHandler) Handle(ctx context.Context, r slog.Record) error {
 			return nil
 		}
 	}
+	if level >= slog.LevelWarn && !h.limit.Allow(msg, refusalLogEvery) {
+		return nil
+	}
 	out := slog.NewRecord(r.Time, level, msg, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(summarise(a))
@@ -45,11 +57,11 @@ func (h mochiHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	for i := range as {
 		as[i] = summarise(as[i])
 	}
-	return mochiHandler{next: h.next.WithAttrs(as)}
+	return mochiHandler{next: h.next.WithAttrs(as), limit: h.limit}
 }
 
 func (h mochiHandler) WithGroup(name string) slog.Handler {
-	return mochiHandler{next: h.next.WithGroup(name)}
+	return mochiHandler{next: h.next.WithGroup(name), limit: h.limit}
 }
 
 // summarise replaces a packet value by a short description of it.

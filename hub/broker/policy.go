@@ -11,6 +11,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/limitlog"
 )
 
 // policy is the mochi hook that decides who may connect, publish and
@@ -18,11 +19,12 @@ import (
 // subscriber" (see OnPublish).
 type policy struct {
 	mqtt.HookBase
-	cfg   Config
-	log   *slog.Logger
-	stats *counters
-	cache *authCache
-	store *store
+	cfg     Config
+	log     *slog.Logger
+	limited *limitlog.Logger // for what a client can repeat at will
+	stats   *counters
+	cache   *authCache
+	store   *store
 
 	srv     atomic.Pointer[mqtt.Server]
 	inline  [6]*mqtt.Client // per protocol version, for re-injecting publishes
@@ -39,7 +41,8 @@ type counters struct {
 }
 
 func newPolicy(cfg Config, log *slog.Logger, st *store, stats *counters) *policy {
-	return &policy{cfg: cfg, log: log, store: st, stats: stats, cache: newAuthCache(time.Now)}
+	return &policy{cfg: cfg, log: log, store: st, stats: stats, cache: newAuthCache(time.Now),
+		limited: limitlog.New(log, refusalLogEvery, time.Now)}
 }
 
 // attach gives the policy the server it guards and builds the inline
@@ -77,10 +80,13 @@ func (p *policy) isService(cl *mqtt.Client) bool {
 	return string(cl.Properties.Username) == p.cfg.ServiceUser
 }
 
+// reject reports a refusal through Config.OnReject and logs it at a
+// bounded rate (one line per reason per refusalLogEvery).
 func (p *policy) reject(reason devices.Reason, who, detail string) {
 	if p.cfg.OnReject != nil {
 		p.cfg.OnReject(reason, who, detail)
 	}
+	p.limited.Warn(string(reason), "refused", "reason", reason, "who", clip(who), "detail", detail)
 }
 
 // OnACLCheck enforces the topic rules of acl.go. mochi calls it with
@@ -146,13 +152,14 @@ func (p *policy) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet 
 // resends) while the hub's backlog is full, instead of being acknowledged
 // and then dropped by mochi's inflight quota.
 func (p *policy) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	pk = p.dropRetain(cl, pk)
 	if cl.Net.Inline || pk.FixedHeader.Qos == 0 {
 		return pk, nil
 	}
 	s := p.server()
 	if !p.isService(cl) && p.hubBacklogFull(s, pk.TopicName) {
 		p.stats.backlogRefused.Add(1)
-		p.log.Warn("hub backlog full: device publish refused, device disconnected to resend later",
+		p.limited.Warn("backlog", "hub backlog full: device publish refused, device disconnected to resend later",
 			"device", cl.ID, "topic", clip(pk.TopicName))
 		// mochi treats a connection closed from a hook as a clean
 		// disconnect, so the device's will is not sent; it reconnects.
@@ -167,7 +174,7 @@ func (p *policy) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, 
 	out.Properties.TopicAlias, out.Properties.TopicAliasFlag = 0, false // resolved already
 	failures := p.store.failures.Load()
 	if err := s.InjectPacket(relay, out); err != nil {
-		p.log.Error("relay publish failed; not acknowledging it", "client", cl.ID, "topic", clip(pk.TopicName), "err", err)
+		p.limited.Error("relay", "relay publish failed; not acknowledging it", "client", cl.ID, "topic", clip(pk.TopicName), "err", err)
 		return pk, packets.ErrRejectPacket
 	}
 	// InjectPacket counted the relayed copy as a second received message.
@@ -176,7 +183,7 @@ func (p *policy) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, 
 	if p.store.failures.Load() != failures {
 		// The message may not be stored for every subscriber: no PUBACK,
 		// and disconnect so the publisher sends it again.
-		p.log.Error("broker store write failed; publish not acknowledged", "client", cl.ID, "topic", clip(pk.TopicName))
+		p.limited.Error("store", "broker store write failed; publish not acknowledged, publisher disconnected to resend", "client", cl.ID, "topic", clip(pk.TopicName))
 		_ = s.DisconnectClient(cl, packets.ErrUnspecifiedError)
 		return pk, packets.ErrRejectPacket
 	}
@@ -204,7 +211,7 @@ const backlogMargin = 1024
 // outbound queue was full.
 func (p *policy) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
 	p.stats.dropped.Add(1)
-	p.log.Warn("message dropped: client's outbound queue is full", "client", cl.ID, "topic", clip(pk.TopicName))
+	p.limited.Warn("dropped", "message dropped: client's outbound queue is full", "client", cl.ID, "topic", clip(pk.TopicName))
 }
 
 // OnPacketRead and OnPacketProcessed work around mochi keeping one inflight
@@ -222,7 +229,11 @@ func (p *policy) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
 // carried out here; mochi then answers it and tells the store.
 func (p *policy) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	switch {
-	case pk.FixedHeader.Type == packets.Publish && pk.FixedHeader.Qos > 0:
+	case pk.FixedHeader.Type == packets.Publish:
+		p.checkPublish(cl, pk)
+		if pk.FixedHeader.Qos == 0 {
+			break
+		}
 		if prev, ok := cl.State.Inflight.Get(pk.PacketID); ok && prev.FixedHeader.Type == packets.Publish {
 			p.shadows.Store(cl, prev)
 		}
@@ -252,9 +263,11 @@ func (p *policy) OnPacketProcessed(cl *mqtt.Client, pk packets.Packet, _ error) 
 	}
 }
 
-// OnDisconnect forgets a shadow left by a publish that failed validation.
-func (p *policy) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+// OnDisconnect forgets a shadow left by a publish that failed validation,
+// and counts a connection closed for an oversized packet.
+func (p *policy) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	p.shadows.Delete(cl)
+	p.checkDisconnect(cl, err)
 }
 
 func clip(s string) string {

@@ -15,6 +15,8 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"go.etcd.io/bbolt"
+
+	"github.com/shouwang-hub/shouwang/hub/limitlog"
 )
 
 // store is a mochi storage hook over bbolt. mochi ships a bolt hook, but it
@@ -42,6 +44,11 @@ type store struct {
 	ops      chan storeOp
 	stopped  chan struct{}
 	failures atomic.Int64 // failed commits, read by policy.OnPublish
+	failing  atomic.Pointer[storeFailure]
+	limited  *limitlog.Logger
+	// dropRetained, if set, says which stored retained messages to delete
+	// at start instead of restoring them.
+	dropRetained func(topic string) bool
 
 	mu       sync.Mutex
 	closed   bool
@@ -71,6 +78,12 @@ const maxGroup = 4096
 
 var errStoreClosed = errors.New("broker store closed")
 
+// storeFailure describes commits that fail: since when, and the last error.
+type storeFailure struct {
+	since time.Time
+	err   string
+}
+
 func openStore(path string, log *slog.Logger) (*store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
@@ -95,6 +108,7 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		path: path, log: log, db: db,
 		ops: make(chan storeOp, maxGroup), stopped: make(chan struct{}),
 		inflight: map[string]uint64{}, acks: map[string]struct{}{},
+		limited: limitlog.New(log, refusalLogEvery, time.Now),
 	}
 	go s.writer()
 	return s, nil
@@ -168,10 +182,7 @@ func (s *store) writer() {
 			}
 			return nil
 		})
-		if err != nil {
-			s.failures.Add(1)
-			s.log.Error("broker store commit failed", "ops", len(group), "err", err)
-		}
+		s.noteCommit(err, len(group))
 		for _, op := range group {
 			if op.done != nil {
 				op.done <- err
@@ -179,6 +190,32 @@ func (s *store) writer() {
 		}
 		clear(group)
 	}
+}
+
+// noteCommit keeps the failure state readiness reads, and logs failures at
+// a bounded rate.
+func (s *store) noteCommit(err error, ops int) {
+	if err == nil {
+		if f := s.failing.Swap(nil); f != nil {
+			s.log.Info("broker store commits recovered", "failed_for", time.Since(f.since).Round(time.Millisecond))
+		}
+		return
+	}
+	s.failures.Add(1)
+	since := time.Now()
+	if f := s.failing.Load(); f != nil {
+		since = f.since
+	}
+	s.failing.Store(&storeFailure{since: since, err: err.Error()})
+	s.limited.Error("commit", "broker store commit failed; publishes are not acknowledged until it works", "ops", ops, "err", err)
+}
+
+// failure returns a description of failing commits, or "".
+func (s *store) failure() string {
+	if f := s.failing.Load(); f != nil {
+		return fmt.Sprintf("broker store commits failing since %s: %s", f.since.Format(time.RFC3339), f.err)
+	}
+	return ""
 }
 
 func apply(tx *bbolt.Tx, op storeOp) error {

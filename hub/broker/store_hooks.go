@@ -200,17 +200,30 @@ func (s *store) StoredInflightMessages() ([]storage.Message, error) {
 	return out, err
 }
 
-// StoredRetainedMessages returns the stored retained messages.
+// StoredRetainedMessages returns the stored retained messages, deleting
+// instead those dropRetained refuses (kept by a broker from before that
+// rule, they would be replayed to every new subscription).
 func (s *store) StoredRetainedMessages() ([]storage.Message, error) {
 	var out []storage.Message
-	err := s.each(bucketRetained, func(_, v []byte) error {
+	var drop []string
+	err := s.each(bucketRetained, func(k, v []byte) error {
 		var m storage.Message
 		if err := m.UnmarshalBinary(v); err != nil {
 			return err
 		}
+		if s.dropRetained != nil && s.dropRetained(m.TopicName) {
+			drop = append(drop, string(k))
+			return nil
+		}
 		out = append(out, m)
 		return nil
 	})
+	for _, k := range drop {
+		s.del(bucketRetained, k, false)
+	}
+	if len(drop) > 0 {
+		s.log.Warn("deleted retained messages on topics that may not be retained", "count", len(drop), "first", clip(drop[0]))
+	}
 	return out, err
 }
 
