@@ -51,6 +51,7 @@ type Main struct {
 	lanes     []*laneClient // the MQTT sessions that take device traffic, see lane
 	pubClient *mqttc.Client
 	refusals  *limitlog.Logger // bounded log of messages refused here
+	lock      *os.File         // the data directory's lock, held until Close
 	watch     *hub.SpoolWatch
 	http      *http.Server
 	httpLn    net.Listener
@@ -84,13 +85,17 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	return nil
 }
 
-// Run starts the hub, sinks before sources: store and spool, the InfluxDB
-// writer, ingest, the broker, the MQTT client, and last the HTTP server. It
-// returns once everything is up. Close undoes a partial start.
+// Run starts the hub, sinks before sources: the data directory's lock
+// first, store and spool, the InfluxDB writer, ingest, the broker, the MQTT
+// clients, and last the HTTP server. It returns once everything is up.
+// Close undoes a partial start.
 func (m *Main) Run(ctx context.Context) (err error) {
 	c, log := m.Config, m.Logger
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("-data / HUB_DATA_DIR %q: %w", c.DataDir, err)
+	}
+	if m.lock, err = lockDataDir(c.DataDir); err != nil {
+		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -304,6 +309,9 @@ func (m *Main) close() error {
 	}
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
+	}
+	if m.lock != nil {
+		errs = append(errs, m.lock.Close()) // last: another hub may now open the files
 	}
 	return errors.Join(errs...)
 }
