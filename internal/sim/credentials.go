@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/internal/atomicfile"
 )
 
 // The files of a credentials directory. devices.csv is the import format
@@ -46,34 +47,13 @@ func SaveCredentials(dir string, specs []DeviceSpec) error {
 	if err := devices.WriteCSV(&list, ds); err != nil {
 		return fmt.Errorf("save credentials: %w", err)
 	}
-	if err := writeFile(filepath.Join(dir, DevicesFile), list.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, DevicesFile), list.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("save credentials: %w", err)
 	}
-	if err := writeFile(filepath.Join(dir, CredentialsFile), creds.Bytes(), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, CredentialsFile), creds.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("save credentials: %w", err)
 	}
 	return nil
-}
-
-// writeFile replaces path atomically, so a crash never leaves half a file.
-func writeFile(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // a no-op once renamed
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // LoadCredentials reads a directory written by SaveCredentials and returns
