@@ -57,6 +57,21 @@ func (s *Server) callRoutes() {
 	s.mux.Handle("POST /api/v1/calls/{id}/hangup", s.require(callAnswerers, s.calls(s.hangupCall)))
 	s.mux.Handle("POST /api/v1/devices/{id}/callback", s.require(callAnswerers, s.calls(s.callback)))
 	s.mux.Handle("GET /api/v1/calls/{id}/recordings/{side}", s.require(callAnswerers, s.calls(s.recording)))
+	s.mux.Handle("GET /api/v1/calls/ice-servers", s.require(callAnswerers, s.iceServers))
+}
+
+// iceServersResponse lists the STUN and TURN servers for the browser's
+// RTCPeerConnection.
+type iceServersResponse struct {
+	ICEServers []ICEServer `json:"ice_servers"`
+}
+
+// iceServers tells the page which STUN and TURN servers to use, so a
+// console across NAT gathers the candidates the hub's relay can reach. It
+// is behind login: TURN credentials are in it.
+func (s *Server) iceServers(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, iceServersResponse{ICEServers: append([]ICEServer{}, s.cfg.ICEServers...)})
 }
 
 // calls answers 503 when the hub has no voice calls.

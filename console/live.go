@@ -123,6 +123,10 @@ func parseOrigins(origins []string) ([]string, error) {
 	return out, nil
 }
 
+// refusalLogEvery bounds how often each kind of refused live-feed upgrade
+// is logged.
+const refusalLogEvery = 10 * time.Second
+
 // Live-feed close codes besides the standard ones.
 const (
 	// closeLagging tells a client it fell too far behind; it reconnects
@@ -182,15 +186,25 @@ func (s *Server) liveFeed(w http.ResponseWriter, r *http.Request) {
 	// session cookie whichever page opened it: this check is what stops
 	// another site from reading the feed with a duty officer's session.
 	if !h.originAllowed(r) {
+		// Behind a proxy that rewrites Host this refuses every console,
+		// and the page can only say it cannot connect: the log must say why.
+		s.refusals.Warn("live:origin", "live feed refused: the page's origin is not this host's; behind a reverse proxy set -public-url to the address browsers use (or pass X-Forwarded-Host from a -trusted-proxies address)",
+			"origin", r.Header.Get("Origin"), "host", r.Host, "x_forwarded_host", r.Header.Get("X-Forwarded-Host"), "remote", r.RemoteAddr)
 		s.writeError(w, r, shouwang.Errorf(shouwang.EFORBIDDEN, "origin %q may not open the live feed", r.Header.Get("Origin")))
 		return
 	}
 	sess, err := s.authenticate(r)
 	if err != nil {
+		s.refusals.Warn("live:auth", "live feed refused: no valid session", "err", err, "cookie", hasSessionCookie(r), "remote", r.RemoteAddr)
 		s.writeError(w, r, err)
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
+		// A proxy that drops the Upgrade and Connection headers (nginx
+		// without proxy_http_version 1.1 and proxy_set_header Upgrade) ends
+		// here.
+		s.refusals.Warn("live:upgrade", "live feed refused: not a WebSocket upgrade; a reverse proxy must pass the Upgrade and Connection headers",
+			"upgrade", r.Header.Get("Upgrade"), "connection", r.Header.Get("Connection"), "proto", r.Proto, "remote", r.RemoteAddr)
 		s.writeError(w, r, shouwang.Errorf(shouwang.EINVALID, "the live feed is a WebSocket: send an upgrade request"))
 		return
 	}

@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/internal/ratelog"
 )
 
 // Config is what the console serves from. Registry, Accounts, Alerts,
@@ -52,6 +56,22 @@ type Config struct {
 	// AllowedOrigins lists origins besides the console's own (such as
 	// "https://duty.example.org") whose pages may open the live feed.
 	AllowedOrigins []string
+	// PublicURL is the console's address as browsers use it
+	// ("https://duty.example.org"), when that is not the host the hub sees:
+	// behind a reverse proxy that rewrites the Host header. Its origin may
+	// open the live feed and send state-changing requests, and an https
+	// one makes the session cookie Secure.
+	PublicURL string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For,
+	// X-Forwarded-Host and X-Forwarded-Proto headers are believed.
+	TrustedProxies []netip.Prefix
+	// LocalCA, if set, is the hub's own certificate authority, offered for
+	// download at GET /ca.crt and named on the login page.
+	LocalCA *LocalCA
+	// ICEServers are the STUN and TURN servers the browser is given for
+	// calls (GET /api/v1/calls/ice-servers), so a console behind NAT can
+	// reach the hub's relay.
+	ICEServers []ICEServer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -66,6 +86,9 @@ type Server struct {
 	renewals *renewals                   // when each browser session last slid
 	origins  *http.CrossOriginProtection // refuses cross-site browser writes
 	live     *liveHub                    // nil without Config.Live
+	refusals *ratelog.Logger             // refused live-feed upgrades, at a bounded rate
+
+	publicHTTPS bool // Config.PublicURL is https: browsers are on HTTPS
 }
 
 // New checks cfg and returns a server whose Handler serves the API.
@@ -92,14 +115,22 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if cfg.OnDeviceChange == nil {
 		cfg.OnDeviceChange = func(string) {}
 	}
-	s := &Server{
-		cfg:      cfg,
-		log:      logger,
-		mux:      http.NewServeMux(),
-		throttle: newLoginThrottle(),
-		renewals: newRenewals(),
+	public, err := publicOrigin(cfg.PublicURL)
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	if public != "" {
+		cfg.AllowedOrigins = append(slices.Clip(cfg.AllowedOrigins), public)
+	}
+	s := &Server{
+		cfg:         cfg,
+		log:         logger,
+		mux:         http.NewServeMux(),
+		throttle:    newLoginThrottle(),
+		renewals:    newRenewals(),
+		refusals:    ratelog.New(logger, refusalLogEvery, nil),
+		publicHTTPS: strings.HasPrefix(public, "https://"),
+	}
 	if s.origins, err = originCheck(cfg.AllowedOrigins); err != nil {
 		return nil, err
 	}
@@ -109,7 +140,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.live = live
 	s.routes()
-	s.handler = s.observe(http.HandlerFunc(s.route))
+	s.handler = s.observe(s.transport(http.HandlerFunc(s.route)))
 	return s, nil
 }
 
@@ -124,6 +155,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", s.cfg.Metrics)
 
+	s.transportRoutes()
 	s.mux.HandleFunc("POST /api/v1/login", s.login)
 	s.mux.Handle("POST /api/v1/logout", s.require(nil, s.logout))
 	s.mux.Handle("GET /api/v1/me", s.require(nil, s.me))

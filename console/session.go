@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -107,17 +106,6 @@ type meResponse struct {
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	sess := sessionFrom(r.Context())
 	writeJSON(w, http.StatusOK, meResponse{User: sess.user, CSRFToken: sess.csrf})
-}
-
-// secureRequest reports whether r reached the hub, or the proxy in front of
-// it, over TLS; only then is the cookie marked Secure, so that a plain-HTTP
-// duty-room LAN still works.
-func secureRequest(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
-	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }
 
 func hasSessionCookie(r *http.Request) bool {
