@@ -17,7 +17,7 @@ import (
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/devices"
-	"github.com/shouwang-hub/shouwang/internal/ratelog"
+	"github.com/shouwang-hub/shouwang/hub/limitlog"
 )
 
 // Config is what the console serves from. Registry, Accounts, Alerts,
@@ -86,7 +86,7 @@ type Server struct {
 	renewals *renewals                   // when each browser session last slid
 	origins  *http.CrossOriginProtection // refuses cross-site browser writes
 	live     *liveHub                    // nil without Config.Live
-	refusals *ratelog.Logger             // refused live-feed upgrades, at a bounded rate
+	refusals *limitlog.Logger            // refused live-feed upgrades, at a bounded rate
 
 	publicHTTPS bool // Config.PublicURL is https: browsers are on HTTPS
 }
@@ -128,7 +128,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		mux:         http.NewServeMux(),
 		throttle:    newLoginThrottle(),
 		renewals:    newRenewals(),
-		refusals:    ratelog.New(logger, refusalLogEvery, nil),
+		refusals:    limitlog.New(logger, refusalLogEvery, time.Now),
 		publicHTTPS: strings.HasPrefix(public, "https://"),
 	}
 	if s.origins, err = originCheck(cfg.AllowedOrigins); err != nil {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/accounts/accountstest"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/console/consoletest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -47,12 +49,12 @@ type proxyEnv struct {
 
 func startBehindProxy(t *testing.T, configure func(*console.Config)) *proxyEnv {
 	t.Helper()
-	accounts := consoletest.NewAccounts()
-	u := accounts.AddUser("op", console.RoleOperator, "pw-op")
-	e := &proxyEnv{token: accounts.AddToken(u.ID, "token-op"), log: &syncBuffer{}}
+	accts := accountstest.NewAccounts()
+	u := accts.AddUser("op", accounts.RoleOperator, "pw-op")
+	e := &proxyEnv{token: accts.AddToken(u.ID, "token-op"), log: &syncBuffer{}}
 	cfg := console.Config{
 		Registry: consoletest.NewRegistry(),
-		Accounts: accounts,
+		Accounts: accts,
 		Alerts:   consoletest.NewAlerts(),
 		History: func(context.Context, devices.Kind, string, string, time.Time, time.Time, time.Duration) ([]devices.Reading, error) {
 			return nil, nil
@@ -222,7 +224,7 @@ func TestLocalCADownloadAndSiteInfo(t *testing.T) {
 func TestICEServersForAnswerersOnly(t *testing.T) {
 	servers := []console.ICEServer{{URLs: []string{"turn:turn.street.lan:3478"}, Username: "u", Credential: "c"}}
 	e := consoletest.Start(t, func(c *console.Config) { c.ICEServers = servers })
-	r := do(t, e, req{method: "GET", path: "/api/v1/calls/ice-servers", token: tok(e, console.RoleOperator)})
+	r := do(t, e, req{method: "GET", path: "/api/v1/calls/ice-servers", token: tok(e, accounts.RoleOperator)})
 	var got struct {
 		ICEServers []console.ICEServer `json:"ice_servers"`
 	}
@@ -230,9 +232,9 @@ func TestICEServersForAnswerersOnly(t *testing.T) {
 	if r.status != 200 || len(got.ICEServers) != 1 || got.ICEServers[0].URLs[0] != "turn:turn.street.lan:3478" || got.ICEServers[0].Credential != "c" {
 		t.Errorf("ICE servers: %d %s", r.status, r.body)
 	}
-	do(t, e, req{method: "GET", path: "/api/v1/calls/ice-servers", token: tok(e, console.RoleInstaller)}).wantError(t, 403, "forbidden", "")
+	do(t, e, req{method: "GET", path: "/api/v1/calls/ice-servers", token: tok(e, accounts.RoleInstaller)}).wantError(t, 403, "forbidden", "")
 	do(t, e, req{method: "GET", path: "/api/v1/calls/ice-servers"}).wantError(t, 401, "unauthorized", "")
-	if r := do(t, consoletest.Start(t), req{method: "GET", path: "/api/v1/calls/ice-servers", token: tok(e, console.RoleOperator)}); r.status == 200 && !strings.Contains(string(r.body), `"ice_servers":[]`) {
+	if r := do(t, consoletest.Start(t), req{method: "GET", path: "/api/v1/calls/ice-servers", token: tok(e, accounts.RoleOperator)}); r.status == 200 && !strings.Contains(string(r.body), `"ice_servers":[]`) {
 		t.Errorf("no ICE servers: %s", r.body)
 	}
 }

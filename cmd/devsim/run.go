@@ -18,7 +18,8 @@ const progressEvery = 10 * time.Second
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "[flags]", stderr)
-	broker := fs.String("mqtt", "tcp://127.0.0.1:1883", "MQTT broker URL")
+	broker := fs.String("mqtt", "tcp://127.0.0.1:1883", "MQTT broker URL (tls://host:8883 for MQTT over TLS)")
+	cafile := caFlag(fs)
 	creds := fs.String("creds", "data/demo-devices", "directory written by devsim seed")
 	control := fs.String("control", "127.0.0.1:8091", "loopback address of the control endpoint for devsim trigger (empty: none)")
 	speedup := fs.Float64("speedup", 1, "divide every reporting interval by this factor")
@@ -48,6 +49,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("-call-record: %w", err)
 		}
 	}
+	tc, err := tlsConfig(*cafile)
+	if err != nil {
+		return err
+	}
 	specs, err := sim.LoadCredentials(*creds)
 	if err != nil {
 		return err
@@ -59,6 +64,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	log := newLogger(stderr, *verbose)
 	s, err := sim.New(sim.Config{
 		BrokerURL:          *broker,
+		TLSConfig:          tc,
 		Devices:            specs,
 		TelemetryEvery:     every,
 		ConnectConcurrency: *concurrency,

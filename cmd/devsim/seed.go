@@ -23,6 +23,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	out := fs.String("out", "data/demo-devices", "directory to save the devices and their passwords in")
 	seed := fs.Uint64("seed", 0, "random seed of the community (0: time-based)")
 	force := fs.Bool("force", false, "overwrite credentials already saved in -out")
+	cafile := caFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,6 +37,10 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *buildings < 1 || *households < 1:
 		return badUsage(fs, "-buildings and -households must be at least 1")
 	}
+	client, err := httpClient(*cafile)
+	if err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(*out, sim.CredentialsFile)); err == nil && !*force {
 		return fmt.Errorf("%s already holds credentials; use -force to replace them, or another -out", *out)
 	}
@@ -43,7 +48,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*seed = uint64(time.Now().UnixNano())
 	}
 	ds := sim.Community(*community, *buildings, *households, rand.New(rand.NewPCG(*seed, *seed)))
-	specs, err := sim.Register(ctx, *server, *token, ds)
+	specs, err := sim.RegisterWith(ctx, client, *server, *token, ds)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,8 @@ var eventActions = []string{"press", "test", "smoke", "smoke-clear", "gas", "gas
 
 func cmdEvent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("event", "[flags] "+strings.Join(eventActions, "|")+" DEVICE-ID", stderr)
-	broker := fs.String("mqtt", "tcp://127.0.0.1:1883", "MQTT broker URL")
+	broker := fs.String("mqtt", "tcp://127.0.0.1:1883", "MQTT broker URL (tls://host:8883 for MQTT over TLS)")
+	cafile := caFlag(fs)
 	creds := fs.String("creds", "data/demo-devices", "directory written by devsim seed")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up connecting and sending after this long")
 	verbose := fs.Bool("v", false, "log debug detail")
@@ -112,6 +113,10 @@ func cmdEvent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return badUsage(fs, "%v", err)
 	}
+	tc, err := tlsConfig(*cafile)
+	if err != nil {
+		return err
+	}
 	specs, err := sim.LoadCredentials(*creds)
 	if err != nil {
 		return err
@@ -122,7 +127,7 @@ func cmdEvent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Events only: no will, status or telemetry, so the one-shot does not
 	// mark the device offline when it leaves.
-	s, err := sim.New(sim.Config{BrokerURL: *broker, Devices: specs[i : i+1], EventsOnly: true}, newLogger(stderr, *verbose))
+	s, err := sim.New(sim.Config{BrokerURL: *broker, TLSConfig: tc, Devices: specs[i : i+1], EventsOnly: true}, newLogger(stderr, *verbose))
 	if err != nil {
 		return err
 	}

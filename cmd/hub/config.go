@@ -45,6 +45,9 @@ type Config struct {
 	UDPPortMin    uint16   // WebRTC media ports; 0,0 = any
 	UDPPortMax    uint16
 	CallRetention time.Duration // recordings older than this are deleted; 0 keeps them
+
+	TLS TLSSettings // HTTPS and MQTT over TLS (tls.go)
+	Web WebSettings // behind a reverse proxy (tls.go)
 }
 
 // env pairs each flag with its environment twin.
@@ -114,6 +117,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&publicIPs, "public-ips", "", "comma-separated public IP addresses to advertise for voice (1:1 NAT)")
 	str(&udpPorts, "udp-ports", "", "UDP port range for voice media, e.g. 40000-40999 (empty: any)")
 	str(&retention, "call-retention", "2160h", "how long call recordings are kept (0 keeps them)")
+	finishTLS := tlsFlags(str, &c)
 	var depth, grace string
 	str(&depth, "spool-warn-depth", "5000000", "warn when this many telemetry lines wait for InfluxDB")
 	str(&grace, "shutdown-grace", "20s", "how long shutdown may take to drain before abandoning (unacknowledged) work")
@@ -122,6 +126,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := finishTLS(); err != nil {
+		return c, err
 	}
 	var err error
 	if _, err = fmt.Sscan(depth, &c.SpoolWarnDepth); err != nil || c.SpoolWarnDepth <= 0 {
@@ -163,11 +170,11 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 
 // Validate checks the configuration and names the first bad setting.
 func (c Config) Validate() error {
-	if err := checkAddr(c.HTTPAddr); err != nil {
+	if err := checkAddr(c.HTTPAddr); err != nil && c.HTTPAddr != off {
 		return fmt.Errorf("-http / HUB_HTTP_ADDR %q: %w", c.HTTPAddr, err)
 	}
 	if c.MQTTURL == "" {
-		if err := checkAddr(c.MQTTListen); err != nil {
+		if err := checkAddr(c.MQTTListen); err != nil && c.MQTTListen != off {
 			return fmt.Errorf("-mqtt-listen / HUB_MQTT_LISTEN %q: %w", c.MQTTListen, err)
 		}
 	} else if u, err := url.Parse(c.MQTTURL); err != nil || !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}, u.Scheme) || u.Host == "" {
@@ -199,7 +206,7 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("-log-format / HUB_LOG_FORMAT %q: want text or json", c.LogFormat)
 	}
-	return nil
+	return c.validateTLS()
 }
 
 func checkAddr(addr string) error {

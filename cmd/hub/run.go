@@ -56,6 +56,7 @@ type Main struct {
 	http      *http.Server
 	httpLn    net.Listener
 	brokerAt  string
+	tls       tlsParts
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -167,13 +168,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.alerting.Start()
 	m.goRun(func() { m.pruneEvery(runCtx, 5*time.Minute) })
 
+	if err := m.startTLS(runCtx); err != nil {
+		return err
+	}
 	brokerURL, user, pass := c.MQTTURL, c.MQTTUsername, c.MQTTPassword
+	brokerTLS, err := externalBrokerTLS(c)
+	if err != nil {
+		return err
+	}
 	if brokerURL == "" {
 		// The hub's own client talks to the embedded broker with a fresh
 		// secret each start; its session is keyed by client ID, not secret.
 		user, pass = "shouwang-hub-service", randomSecret()
+		plain, secure, tlsCfg := m.brokerListeners()
 		m.broker, err = broker.New(broker.Config{
-			Listen: c.MQTTListen, DataDir: filepath.Join(c.DataDir, "broker"),
+			Listen: plain, TLSListen: secure, TLSConfig: tlsCfg, DataDir: filepath.Join(c.DataDir, "broker"),
 			ServiceUser: user, ServicePassword: pass,
 			Auth:     hub.DeviceAuthenticator{Source: m.store},
 			OnReject: m.onBrokerReject,
@@ -182,11 +191,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return fmt.Errorf("embedded broker: %w", err)
 		}
 		if err := m.broker.Start(); err != nil {
-			return fmt.Errorf("embedded broker on %s: %w", c.MQTTListen, err)
+			return fmt.Errorf("embedded broker: %w", err)
 		}
 		m.brokerAt = m.broker.Addr()
-		brokerURL = "tcp://" + loopback(m.brokerAt)
-		log.Info("embedded MQTT broker listening", "addr", m.brokerAt)
+		brokerURL, brokerTLS = m.embeddedClientURL()
+		log.Info("embedded MQTT broker listening", "addr", m.brokerAt, "tls", m.broker.TLSAddr())
 	}
 	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelStart()
@@ -195,7 +204,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// messages coming in, which brokers that share one identifier space per
 	// client (mochi) cannot confuse with the hub's own publishes.
 	m.pubClient, err = mqttc.New(mqttc.Config{
-		URL: brokerURL, ClientID: c.MQTTClientID + "-pub", Username: user, Password: pass,
+		URL: brokerURL, TLS: brokerTLS, ClientID: c.MQTTClientID + "-pub", Username: user, Password: pass,
 	}, log.With("part", "mqtt-pub"))
 	if err != nil {
 		return fmt.Errorf("mqtt publisher: %w", err)
@@ -212,39 +221,41 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.lanes, err = startLanes(startCtx, lanes, mqttc.Config{
-		URL: brokerURL, ClientID: c.MQTTClientID, Username: user, Password: pass,
+		URL: brokerURL, TLS: brokerTLS, ClientID: c.MQTTClientID, Username: user, Password: pass,
 	}, m.onMessage, log.With("part", "mqtt"))
 	if err != nil {
 		return err
 	}
 	m.registerMetrics()
 
-	srv, err := console.New(console.Config{
+	consoleCfg := console.Config{
 		Registry: m.store, Accounts: m.store, History: m.writer.History, Alerts: m.alerting,
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
-	}, log.With("part", "console"))
+	}
+	m.consoleTLS(&consoleCfg)
+	srv, err := console.New(consoleCfg, log.With("part", "console"))
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	if m.httpLn, err = net.Listen("tcp", c.HTTPAddr); err != nil {
-		return fmt.Errorf("-http / HUB_HTTP_ADDR %s: %w", c.HTTPAddr, err)
-	}
 	m.console = srv
 	m.metrics.GaugeFunc("shouwang_console_live_clients", "Consoles connected to the live feed.", func() float64 { return float64(srv.LiveClients()) })
-	m.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	m.goRun(func() {
-		if err := m.http.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", "err", err)
-		}
-	})
-	log.Info("hub running", "http", m.httpLn.Addr().String(), "devices", m.index.Len())
+	if err := m.serveHTTP(srv.Handler()); err != nil {
+		return err
+	}
+	log.Info("hub running", "http", m.HTTPAddr(), "https", m.HTTPSAddr(), "devices", m.index.Len())
 	return nil
 }
 
-// HTTPAddr is the address the console listens on (useful with :0).
-func (m *Main) HTTPAddr() string { return m.httpLn.Addr().String() }
+// HTTPAddr is the address the console listens on in plain HTTP (useful
+// with :0); with TLS on, the one that redirects to HTTPSAddr ("" if off).
+func (m *Main) HTTPAddr() string {
+	if m.httpLn == nil {
+		return ""
+	}
+	return m.httpLn.Addr().String()
+}
 
 // BrokerAddr is the embedded broker's address, or "" with an external one.
 func (m *Main) BrokerAddr() string { return m.brokerAt }
@@ -270,7 +281,7 @@ func (m *Main) close() error {
 		m.console.CloseLive() // WebSockets are hijacked: Shutdown does not wait for them
 	}
 	if m.http != nil {
-		errs = append(errs, m.http.Shutdown(ctx))
+		errs = append(errs, m.http.Shutdown(ctx), m.closeRedirect(ctx))
 	}
 	if m.ingest != nil {
 		m.ingest.Close(ctx)

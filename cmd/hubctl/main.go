@@ -70,6 +70,8 @@ Passwords of console accounts are at least 8 characters.
 Global flags:
   -server URL    hub console (default $HUBCTL_SERVER or http://127.0.0.1:8080)
   -token TOKEN   API token (default $HUBCTL_TOKEN or the one saved by login)
+  -cafile FILE   CA certificate(s) to verify an https:// server with (default $HUBCTL_CAFILE;
+                 the hub's own CA in -tls auto is <data>/tls/ca.crt, also at https://HUB/ca.crt)
 `
 
 // usageError is a mistake in the command line; it exits with status 2.
@@ -106,10 +108,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	server := fs.String("server", envOr("HUBCTL_SERVER", "http://127.0.0.1:8080"), "hub console URL")
 	token := fs.String("token", "", "API token (default $HUBCTL_TOKEN or the one saved by login)")
+	cafile := fs.String("cafile", os.Getenv("HUBCTL_CAFILE"), "CA certificate(s) to verify the hub's HTTPS with")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	client, err := httpClient(*cafile)
+	if err != nil {
+		fmt.Fprintf(stderr, "hubctl: %v\n", err)
 		return 2
 	}
 	c := &cli{
@@ -119,11 +127,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		stdin:   stdin,
 		stdout:  stdout,
 		stderr:  stderr,
-		http:    &http.Client{Timeout: 10 * time.Minute}, // a large import hashes many passwords
+		http:    client,
 		now:     time.Now,
 		cfgFile: tokenFile,
 	}
-	err := c.dispatch(fs.Args())
+	err = c.dispatch(fs.Args())
 	var ue usageError
 	switch {
 	case err == nil:

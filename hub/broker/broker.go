@@ -10,6 +10,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,8 +34,15 @@ type Authenticator interface {
 
 // Config configures the embedded broker.
 type Config struct {
-	Listen  string // TCP listen address, e.g. ":1883" or "127.0.0.1:0"
-	DataDir string // where the broker's store lives (e.g. <data>/broker)
+	// Listen is the plain TCP listen address, e.g. ":1883" or
+	// "127.0.0.1:0"; empty for none (then TLSListen is required).
+	Listen string
+	// TLSListen is the MQTT-over-TLS listen address, e.g. ":8883"; empty
+	// for none. TLSConfig gives its certificate (GetCertificate, so a
+	// renewed one is served without a restart).
+	TLSListen string
+	TLSConfig *tls.Config
+	DataDir   string // where the broker's store lives (e.g. <data>/broker)
 
 	// ServiceUser and ServicePassword are the hub's own client credential.
 	// A registered device whose ID equals ServiceUser cannot connect as a
@@ -68,13 +76,14 @@ type BrokerStats struct {
 
 // Broker is the embedded MQTT broker.
 type Broker struct {
-	cfg      Config
-	log      *slog.Logger
-	server   *mqtt.Server
-	store    *store
-	policy   *policy
-	stats    *counters
-	listener *listeners.TCP
+	cfg         Config
+	log         *slog.Logger
+	server      *mqtt.Server
+	store       *store
+	policy      *policy
+	stats       *counters
+	listener    *listeners.TCP // plain; nil without Config.Listen
+	tlsListener *listeners.TCP // nil without Config.TLSListen
 
 	closeOnce sync.Once
 	closeErr  error
@@ -93,8 +102,10 @@ const (
 // listens only after Start.
 func New(cfg Config, logger *slog.Logger) (*Broker, error) {
 	switch {
-	case cfg.Listen == "":
-		return nil, errors.New("broker: Listen is required")
+	case cfg.Listen == "" && cfg.TLSListen == "":
+		return nil, errors.New("broker: Listen or TLSListen is required")
+	case cfg.TLSListen != "" && (cfg.TLSConfig == nil || (cfg.TLSConfig.GetCertificate == nil && len(cfg.TLSConfig.Certificates) == 0)):
+		return nil, errors.New("broker: TLSConfig with a certificate is required with TLSListen")
 	case cfg.DataDir == "":
 		return nil, errors.New("broker: DataDir is required")
 	case cfg.ServiceUser == "":
@@ -161,12 +172,26 @@ func capabilities() *mqtt.Capabilities {
 	return c
 }
 
-// Start binds the listener, restores stored sessions and starts serving. It
-// returns once the broker accepts connections.
+// Start binds the listeners, restores stored sessions and starts serving.
+// It returns once the broker accepts connections.
 func (b *Broker) Start() error {
-	b.listener = listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.cfg.Listen})
-	if err := b.server.AddListener(b.listener); err != nil {
-		return fmt.Errorf("broker: listen on %s: %w", b.cfg.Listen, err)
+	if b.cfg.Listen != "" {
+		b.listener = listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.cfg.Listen})
+		if err := b.server.AddListener(b.listener); err != nil {
+			return fmt.Errorf("broker: listen on %s: %w", b.cfg.Listen, err)
+		}
+	}
+	if b.cfg.TLSListen != "" {
+		// Devices are slow to handshake on a bad link; a TLS 1.2 floor
+		// keeps out what is no longer safe.
+		tc := b.cfg.TLSConfig.Clone()
+		if tc.MinVersion < tls.VersionTLS12 {
+			tc.MinVersion = tls.VersionTLS12
+		}
+		b.tlsListener = listeners.NewTCP(listeners.Config{ID: "tls", Address: b.cfg.TLSListen, TLSConfig: tc})
+		if err := b.server.AddListener(b.tlsListener); err != nil {
+			return fmt.Errorf("broker: listen (TLS) on %s: %w", b.cfg.TLSListen, err)
+		}
 	}
 	if err := b.server.Serve(); err != nil {
 		return fmt.Errorf("broker: serve: %w", err)
@@ -174,13 +199,22 @@ func (b *Broker) Start() error {
 	return nil
 }
 
-// Addr is the address the broker listens on, e.g. "127.0.0.1:41234"; before
-// Start it is the configured one.
+// Addr is the address the plain listener listens on, e.g.
+// "127.0.0.1:41234"; before Start it is the configured one, and "" when
+// there is none.
 func (b *Broker) Addr() string {
 	if b.listener == nil {
 		return b.cfg.Listen
 	}
 	return b.listener.Address()
+}
+
+// TLSAddr is the address of the MQTT-over-TLS listener, as Addr.
+func (b *Broker) TLSAddr() string {
+	if b.tlsListener == nil {
+		return b.cfg.TLSListen
+	}
+	return b.tlsListener.Address()
 }
 
 // Close disconnects every client, commits what the store has queued and

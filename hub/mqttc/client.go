@@ -14,6 +14,7 @@ package mqttc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,11 +29,12 @@ import (
 
 // Config configures a Client.
 type Config struct {
-	URL           string   // tcp://host:port
-	ClientID      string   // stable, e.g. "shouwang-hub": it names the persistent session
-	Username      string   // optional
-	Password      string   // optional
-	Subscriptions []string // topic filters, all subscribed at QoS 1; none makes a publisher-only client
+	URL           string      // tcp://host:port, or tls://host:port for MQTT over TLS
+	TLS           *tls.Config // for tls:// (also ssl://, mqtts://); nil verifies the broker with the system's CAs
+	ClientID      string      // stable, e.g. "shouwang-hub": it names the persistent session
+	Username      string      // optional
+	Password      string      // optional
+	Subscriptions []string    // topic filters, all subscribed at QoS 1; none makes a publisher-only client
 	// Unsubscribe are filters this session must no longer hold. The broker
 	// keeps a persistent session's subscriptions across the hub's
 	// restarts, so a filter moved to another session is removed from this
@@ -97,7 +99,9 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	case cfg.URL == "":
 		return nil, errors.New("mqttc: URL is required")
 	case err != nil || u.Host == "" || (u.Scheme != "tcp" && u.Scheme != "mqtt" && u.Scheme != "ssl" && u.Scheme != "tls" && u.Scheme != "mqtts"):
-		return nil, fmt.Errorf("mqttc: URL %q: want tcp://host:port", cfg.URL)
+		return nil, fmt.Errorf("mqttc: URL %q: want tcp://host:port or tls://host:port", cfg.URL)
+	case cfg.TLS != nil && (u.Scheme == "tcp" || u.Scheme == "mqtt"):
+		return nil, fmt.Errorf("mqttc: TLS is set but URL %q is plain TCP: use tls://", cfg.URL)
 	case cfg.ClientID == "":
 		return nil, errors.New("mqttc: ClientID is required (a stable one names the persistent session)")
 	case len(cfg.Subscriptions) > 0 && cfg.Handler == nil:
@@ -187,6 +191,9 @@ func (c *Client) options() *paho.ClientOptions {
 		SetConnectTimeout(c.cfg.ConnectTimeout).
 		SetWriteTimeout(c.cfg.ConnectTimeout).
 		SetCustomOpenConnectionFn(Dialer(c.cfg.ConnectTimeout))
+	if c.cfg.TLS != nil {
+		o.SetTLSConfig(c.cfg.TLS) // Dialer takes it from the options
+	}
 	return o
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,9 @@ type CallOptions struct {
 	// Logger is AnswerAsConsole's logger (nil: discard). Sim.Call logs to
 	// the Sim's logger.
 	Logger *slog.Logger
+	// HTTPClient is what AnswerAsConsole talks to the console with (nil:
+	// http.DefaultClient); give one that trusts the hub's CA for HTTPS.
+	HTTPClient *http.Client
 
 	recordDir string // Config.CallRecordDir for calls the Sim starts itself
 }

@@ -40,11 +40,15 @@ func AnswerAsConsole(ctx context.Context, server, token, callID string, opts Cal
 	}
 	log = log.With("console_call", callID)
 	callURL := base.String() + "/api/v1/calls/" + url.PathEscape(callID)
+	client := opts.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
 	c, err := newCall(callID, opts, log, callHooks{
 		notify: func(string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), consoleHangupTimeout)
 			defer cancel()
-			return postJSON(ctx, callURL+"/hangup", token, nil, nil)
+			return postJSON(ctx, client, callURL+"/hangup", token, nil, nil)
 		},
 		byeEnds: true,
 	})
@@ -63,7 +67,7 @@ func AnswerAsConsole(ctx context.Context, server, token, callID string, opts Cal
 	var answer struct {
 		SDP string `json:"sdp"`
 	}
-	if err := postJSON(ctx, callURL+"/answer", token, map[string]string{"sdp": offer}, &answer); err != nil {
+	if err := postJSON(ctx, client, callURL+"/answer", token, map[string]string{"sdp": offer}, &answer); err != nil {
 		return abort(err)
 	}
 	if err := c.setAnswer(answer.SDP); err != nil {
@@ -76,7 +80,7 @@ func AnswerAsConsole(ctx context.Context, server, token, callID string, opts Cal
 // postJSON POSTs body as JSON with a bearer token and decodes a 200
 // response into out (either may be nil). A non-200 answer becomes an error
 // carrying the API's message.
-func postJSON(ctx context.Context, u, token string, body, out any) error {
+func postJSON(ctx context.Context, client *http.Client, u, token string, body, out any) error {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -91,7 +95,7 @@ func postJSON(ctx context.Context, u, token string, body, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("post %s: %w", req.URL.Path, err)
 	}

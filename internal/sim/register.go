@@ -51,6 +51,12 @@ type importResponse struct {
 // password the console issued, in the order of ds. A refusal is an
 // *ImportError carrying the console's per-row errors.
 func Register(ctx context.Context, server, token string, ds []*devices.Device) ([]DeviceSpec, error) {
+	return RegisterWith(ctx, http.DefaultClient, server, token, ds)
+}
+
+// RegisterWith is Register through client, such as one that trusts the
+// hub's CA for HTTPS.
+func RegisterWith(ctx context.Context, client *http.Client, server, token string, ds []*devices.Device) ([]DeviceSpec, error) {
 	var body bytes.Buffer
 	if err := devices.WriteCSV(&body, ds); err != nil {
 		return nil, fmt.Errorf("register: %w", err)
@@ -62,7 +68,7 @@ func Register(ctx context.Context, server, token string, ds []*devices.Device) (
 	}
 	req.Header.Set("Content-Type", "text/csv")
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
