@@ -65,3 +65,12 @@ func TestStartRefusesIncompleteConfig(t *testing.T) {
 		t.Errorf("influxd without Dir: %v", err)
 	}
 }
+
+func TestNginxConf(t *testing.T) {
+	conf := nginxConf(NginxConfig{WrittenBy: "internal/testenv for one test", Dir: "/n",
+		Sites: "server {\n    listen 127.0.0.1:8443 ssl;\n}"})
+	if u, err := user.Current(); err == nil && u.Uid == "0" {
+		conf = strings.Replace(conf, "user root;\n", "", 1)
+	}
+	golden(t, "nginx.conf", conf)
+}

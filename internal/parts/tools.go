@@ -19,6 +19,9 @@ var installHints = map[string]string{
 	"mosquitto_pub":    "it installs Debian's mosquitto-clients",
 	"influxd":          "it builds InfluxDB 1.8.10 into .tools/bin",
 	"chromium":         "it installs Debian's chromium",
+	"nginx":            "it installs Debian's nginx",
+	"promtool":         "it installs Debian's prometheus",
+	"systemd-analyze":  "it installs Debian's systemd",
 }
 
 // FindTool returns the path of an external program: in <root>/.tools/bin

@@ -20,8 +20,10 @@ const consoleHangupTimeout = 10 * time.Second
 // tests and the benchmark: it builds a pion peer with the clip as its
 // microphone, POSTs its offer ({"sdp": ...}) to
 // {server}/api/v1/calls/{callID}/answer with "Authorization: Bearer
-// {token}", applies the hub's answer and records what it hears to
-// opts.Record. server is the console's base URL (http://host:port). ctx
+// {token}" (none if token is empty: opts.HTTPClient then authenticates, as
+// with a browser's session cookie), applies the hub's answer and records
+// what it hears to opts.Record. server is the console's base URL
+// (http(s)://host:port). ctx
 // bounds only the exchange; the call lasts until Hangup (which POSTs to
 // /api/v1/calls/{callID}/hangup), an RTCP BYE from the hub, or the hub
 // unheard for opts.PeerTimeout (reason peer_gone). opts.AutoCallback and
@@ -94,7 +96,9 @@ func postJSON(ctx context.Context, client *http.Client, u, token string, body, o
 		return fmt.Errorf("request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" { // else the client authenticates (a browser's session, in tests)
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("post %s: %w", req.URL.Path, err)

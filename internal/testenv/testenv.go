@@ -1,6 +1,6 @@
 // Package testenv starts the real parts integration tests run against —
-// mosquitto, InfluxDB 1.8.10 and headless Chromium — on free loopback ports with temporary data
-// directories, and stops them when the test ends.
+// mosquitto, InfluxDB 1.8.10, nginx and headless Chromium — on free loopback
+// ports with temporary data directories, and stops them when the test ends.
 //
 // A test that needs a program which is not installed fails with a message
 // saying how to install it (scripts/setup); outside CI (CI unset) it skips
@@ -30,6 +30,9 @@
 //	  (*InfluxServer).Write(t, lines string)     // writes line protocol into "shouwang"
 //	  (*InfluxServer).Count(t, query string) int // runs an InfluxQL count query, returns the number
 //	  (*InfluxServer).Query(t, influxql string) [][]any // rows of the first series, for assertions
+//
+//	func Nginx(t testing.TB, sites string, ports ...int) *NginxServer // nginx in the foreground, sites inside http {}
+//	  (*NginxServer).Dir() string, Log() string
 //
 //	func Chromium(t testing.TB) context.Context   // a fresh headless Debian chromium (chromedp), 1366×768, ChromiumFlags
 //	func GrantPermission(ctx, origin, name string) error

@@ -105,6 +105,15 @@ const zh = {
   'callReason.hangup': '挂断', 'callReason.timeout': '超时', 'callReason.peer_gone': '连接中断',
   'callReason.error': '出错', 'callReason.shutdown': '服务停止', 'callReason.busy': '线路忙', 'callReason.refused': '被拒绝',
   'err.network': '无法连接到服务器（{msg}）', 'err.forbidden': '没有权限：{msg}',
+  // Reaching the hub from any duty-room PC: HTTPS, its certificate, calls.
+  'queue.notLoaded': '尚未连上服务器，警情未载入',
+  'tls.caDownload': '下载本站证书', 'tls.caHint': '首次在本机使用时，请信任此证书（SHA-256 {fp}）',
+  'calls.cannot': '本机无法接听来电：{why}',
+  'calls.why.insecure': '页面未通过 HTTPS 打开，浏览器不允许网页使用麦克风（请管理员开启 HTTPS）',
+  'calls.why.unsupported': '此浏览器不支持网页通话',
+  'calls.why.noMic': '未检测到麦克风',
+  'calls.why.micDenied': '浏览器已禁止此页面使用麦克风',
+  'call.failedRinging': '接听失败：{msg}。来电仍在等待接听。',
 };
 
 const en = {
@@ -212,6 +221,15 @@ const en = {
   'callReason.hangup': 'hung up', 'callReason.timeout': 'timed out', 'callReason.peer_gone': 'connection lost',
   'callReason.error': 'error', 'callReason.shutdown': 'hub stopped', 'callReason.busy': 'busy', 'callReason.refused': 'refused',
   'err.network': 'Cannot reach the server ({msg})', 'err.forbidden': 'Not allowed: {msg}',
+  // Reaching the hub from any duty-room PC: HTTPS, its certificate, calls.
+  'queue.notLoaded': 'Not connected to the hub yet: alerts not loaded',
+  'tls.caDownload': "Download this hub's certificate", 'tls.caHint': 'Trust it once on this PC (SHA-256 {fp})',
+  'calls.cannot': 'This PC cannot take calls: {why}',
+  'calls.why.insecure': 'the page is not open over HTTPS, so the browser keeps the microphone from it (ask for HTTPS to be turned on)',
+  'calls.why.unsupported': 'this browser cannot make web calls',
+  'calls.why.noMic': 'no microphone found',
+  'calls.why.micDenied': 'the browser blocks the microphone for this page',
+  'call.failedRinging': 'Could not answer: {msg}. The call is still ringing.',
 };
 
 const dicts = { 'zh-CN': zh, en };

@@ -116,7 +116,12 @@ function render() {
   const open = visibleAlerts();
   const body = tbody();
   body.replaceChildren(...open.map(row));
-  document.getElementById('queue-empty').hidden = open.length > 0;
+  // Before the live feed's first snapshot the queue is not known to be
+  // empty: say so, rather than "no open alerts" while some may be open.
+  const empty = document.getElementById('queue-empty');
+  empty.hidden = open.length > 0;
+  empty.dataset.i18n = firstSnapshot ? 'queue.notLoaded' : 'queue.empty';
+  empty.textContent = t(empty.dataset.i18n);
   const fresh = open.filter((a) => a.state === 'new' && !a.test).length;
   const count = document.getElementById('queue-count');
   count.textContent = open.length ? String(open.length) : '';
