@@ -42,7 +42,13 @@ type browserPage struct {
 // with desktop notifications permitted, and opens the page.
 func newPage(t *testing.T, base, name string) *browserPage {
 	t.Helper()
-	ctx := testenv.Chromium(t)
+	return newPageWith(t, base, name, testenv.ChromiumOptions{})
+}
+
+// newPageWith is newPage in a browser started with opts.
+func newPageWith(t *testing.T, base, name string, opts testenv.ChromiumOptions) *browserPage {
+	t.Helper()
+	ctx := testenv.ChromiumWith(t, opts)
 	if err := testenv.GrantPermission(ctx, base, "notifications"); err != nil {
 		t.Fatal(err)
 	}

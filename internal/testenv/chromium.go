@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +61,25 @@ const chromiumStartTimeout = 60 * time.Second
 // (context.WithTimeout); do not cancel the returned context itself.
 func Chromium(t testing.TB) context.Context {
 	t.Helper()
+	return ChromiumWith(t, ChromiumOptions{})
+}
+
+// ChromiumOptions change a test browser from the default one.
+type ChromiumOptions struct {
+	// Flags are more command-line switches, as "--name=value": say
+	// --host-resolver-rules to open the hub by a name, and
+	// --ignore-certificate-errors-spki-list to trust its CA for this run.
+	Flags []string
+	// NoMicrophone leaves out the fake camera and microphone
+	// (--use-fake-device-for-media-stream): the browser of a PC without
+	// one. Permission prompts are still accepted, so asking for the
+	// microphone fails at once instead of waiting on a prompt.
+	NoMicrophone bool
+}
+
+// ChromiumWith is Chromium with opts.
+func ChromiumWith(t testing.TB, o ChromiumOptions) context.Context {
+	t.Helper()
 	path := ToolPath(t, "chromium")
 	profile := filepath.Join(t.TempDir(), "chromium-profile")
 	if err := os.Mkdir(profile, 0o700); err != nil {
@@ -77,7 +97,10 @@ func Chromium(t testing.TB) context.Context {
 		chromedp.WindowSize(ChromiumWidth, ChromiumHeight),
 		chromedp.CombinedOutput(logf),
 	}
-	for _, f := range ChromiumFlags {
+	for _, f := range append(slices.Clone(ChromiumFlags), o.Flags...) {
+		if o.NoMicrophone && f == "--use-fake-device-for-media-stream" {
+			continue
+		}
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(f, "--"), "=")
 		if hasValue {
 			opts = append(opts, chromedp.Flag(name, value))

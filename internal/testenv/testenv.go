@@ -35,6 +35,7 @@
 //	  (*NginxServer).Dir() string, Log() string
 //
 //	func Chromium(t testing.TB) context.Context   // a fresh headless Debian chromium (chromedp), 1366×768, ChromiumFlags
+//	func ChromiumWith(t testing.TB, opts ChromiumOptions) context.Context // ChromiumOptions{Flags []string; NoMicrophone bool}
 //	func GrantPermission(ctx, origin, name string) error
 //
 //	func FreePort(t testing.TB) int

@@ -10,6 +10,7 @@ import * as detail from './detail.js';
 import * as devices from './devices.js';
 import * as overview from './overview.js';
 import * as call from './call.js';
+import { checkCalls, callCapability, onCapabilityChange } from './capability.js';
 import { t, setLang, currentLang, applyStatic, onLangChange } from './i18n.js';
 import { errorText } from './format.js';
 import { toast, hideToast } from './toast.js';
@@ -24,6 +25,7 @@ let retryTick = 0;
 window.shouwang = {
   sound: sound.sound,
   call: call.callInfo,
+  get calls() { return callCapability(); },
   live: {
     get state() { return live.liveState(); },
     get seq() { return live.lastSeq(); },
@@ -39,7 +41,7 @@ function init() {
   for (const el of document.querySelectorAll('#lang-toggle, [data-lang-switch]')) {
     el.addEventListener('click', () => setLang(currentLang() === 'en' ? 'zh-CN' : 'en'));
   }
-  onLangChange(() => { renderConn(live.liveState()); sound.refreshLabels(); });
+  onLangChange(() => { renderConn(live.liveState()); sound.refreshLabels(); renderCalls(); renderSite(); });
   for (const btn of document.querySelectorAll('[data-view]')) {
     btn.addEventListener('click', () => showView(btn.dataset.view));
   }
@@ -60,8 +62,47 @@ function init() {
   devices.initDevices();
   overview.initOverview();
   store.onChange((kind) => { if (kind === 'snapshot') loadReview(); });
+  onCapabilityChange(renderCalls);
+  checkCalls().then(renderCalls);
+  loadSite();
 
   resume();
+}
+
+// site is what the hub says about itself before login: its local CA, if any.
+let site = {};
+
+async function loadSite() {
+  try {
+    site = (await api.get('/api/v1/site')) || {};
+  } catch {
+    site = {}; // an older hub, or unreachable: nothing to offer
+  }
+  renderSite();
+}
+
+// renderSite offers the hub's CA certificate on the login form, with the
+// fingerprint to check it by, so a duty-room PC can trust it once.
+function renderSite() {
+  const ca = site.local_ca;
+  $('login-ca').hidden = !ca;
+  if (!ca) return;
+  $('login-ca-link').href = ca.url;
+  $('login-ca-hint').textContent = t('tls.caHint', { fp: ca.sha256 });
+}
+
+// renderCalls says, on the login form and then in a banner for those who
+// answer calls, when this PC cannot take calls — before any call rings.
+function renderCalls() {
+  const cap = callCapability();
+  const text = cap.ok ? '' : t('calls.cannot', { why: t(`calls.why.${cap.reason}`) });
+  const note = $('login-calls');
+  note.textContent = text;
+  note.hidden = cap.ok;
+  const answers = ['operator', 'supervisor', 'admin'].includes(user?.role);
+  $('calls-banner').hidden = cap.ok || !answers;
+  $('calls-banner-text').textContent = text;
+  call.setCapability(cap);
 }
 
 async function resume() {
@@ -128,6 +169,7 @@ function enter(resp) {
   detail.setRole(role);
   call.setRole(role);
   devices.setWriter(writes);
+  renderCalls();
   $('login').hidden = true;
   $('app').hidden = false;
   $('notify-banner').hidden = !('Notification' in window) || Notification.permission !== 'default';
@@ -164,6 +206,7 @@ function leave() {
   hideToast();
   api.setCSRF('');
   delete document.body.dataset.role;
+  $('calls-banner').hidden = true;
 }
 
 function sessionEnded() {

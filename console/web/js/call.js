@@ -43,6 +43,10 @@ let shownDevice = null; // its device, as registered now if known
 let pending = null; // a call-back waiting for the device's call: {deviceId, at}
 let disconnectTimer = 0;
 let attempt = 0; // numbers answers, so a stale one's steps stop
+// The last answer that failed before the hub took it: {callId, msg}. The
+// call is still ringing, here and at every console; the panel says why.
+let failure = null;
+let capability = { ok: true, reason: '' }; // capability.js's finding
 let openAlert = () => {};
 // The shown alert's recording players by URL, kept across re-renders of the
 // timeline so that a change to the alert does not stop a playback.
@@ -66,6 +70,12 @@ export function initCall({ open }) {
   setInterval(tick, 1000);
   onLangChange(changed);
   changed();
+}
+
+/** setCapability tells whether this PC can take calls (capability.js), to say so beside a ringing call. */
+export function setCapability(cap) {
+  capability = cap || { ok: true, reason: '' };
+  renderPanel();
 }
 
 /** setRole shows call controls to those who answer alerts. */
@@ -93,10 +103,13 @@ export async function answer(alertId, callId) {
   if (onCall()) { toast(t('call.busy'), 'error'); return; }
   if (!callIdPattern.test(callId || '')) return;
   if (!window.RTCPeerConnection || !navigator.mediaDevices?.getUserMedia) {
-    toast(t('call.unsupported'), 'error');
+    failure = { callId, msg: t(window.isSecureContext ? 'calls.why.unsupported' : 'calls.why.insecure') };
+    toast(t('call.failedRinging', { msg: failure.msg }), 'error');
+    renderPanel();
     return;
   }
   clearTimeout(disconnectTimer);
+  if (failure?.callId === callId) failure = null;
   if (pending && pending.deviceId === store.get(alertId)?.device_id) pending = null;
   Object.assign(active, {
     state: 'connecting', id: callId, alertId, deviceId: store.get(alertId)?.device_id ?? null,
@@ -108,10 +121,10 @@ export async function answer(alertId, callId) {
   const still = () => attempt === mine && live(callId);
   let answered = false;
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const [stream, iceServers] = await Promise.all([navigator.mediaDevices.getUserMedia({ audio: true }), hubICEServers()]);
     if (!still()) { stopTracks(stream); return; }
     active.stream = stream;
-    const pc = new RTCPeerConnection();
+    const pc = new RTCPeerConnection({ iceServers });
     active.pc = pc;
     changed();
     for (const track of stream.getAudioTracks()) pc.addTrack(track, stream);
@@ -130,10 +143,44 @@ export async function answer(alertId, callId) {
     await pc.setRemoteDescription({ type: 'answer', sdp: resp.sdp });
   } catch (err) {
     if (!still()) return;
+    const msg = err instanceof api.ApiError ? errorText(err) : mediaError(err);
+    if (!answered) {
+      // The hub never took the call: it rings on, here and everywhere.
+      failAnswer(callId, msg);
+      return;
+    }
     endLocal(callId, 'failed');
-    if (answered) api.post(`${path}/hangup`).catch(() => {});
-    toast(t('call.failed', { msg: err instanceof api.ApiError ? errorText(err) : mediaError(err) }), 'error');
+    api.post(`${path}/hangup`).catch(() => {});
+    toast(t('call.failed', { msg }), 'error');
   }
+}
+
+// hubICEServers are the STUN and TURN servers the hub gives browsers, so a
+// console behind NAT can reach its relay; none if it cannot say.
+async function hubICEServers() {
+  try {
+    return (await api.get('/api/v1/calls/ice-servers'))?.ice_servers || [];
+  } catch (err) {
+    console.warn('ice servers', err);
+    return [];
+  }
+}
+
+// failAnswer undoes an answer the hub never took (no microphone, refused,
+// the request failed): the microphone off, the connection closed, and the
+// call left ringing — not settled, so the ringtone goes on — with the
+// reason beside it.
+function failAnswer(callId, msg) {
+  clearTimeout(disconnectTimer);
+  stopTracks(active.stream);
+  try { active.pc?.close(); } catch { /* never opened */ }
+  Object.assign(active, {
+    state: 'idle', id: null, alertId: null, deviceId: null, pc: null, stream: null,
+    connectedAt: 0, endedAt: 0, reason: '',
+  });
+  failure = { callId, msg };
+  changed();
+  toast(t('call.failedRinging', { msg }), 'error');
 }
 
 /** hangup ends this console's call: at once here, then at the hub. */
@@ -320,6 +367,14 @@ function renderPanel() {
   answerBtn.disabled = onCall();
   answerBtn.title = onCall() ? t('call.busy') : '';
   $('btn-hangup-call').hidden = !(mine && (state === 'connecting' || state === 'connected'));
+  const note = $('call-note');
+  let noteText = '';
+  if (can && state === 'ringing') {
+    if (failure && failure.callId === a.call?.id) noteText = t('call.failedRinging', { msg: failure.msg });
+    else if (!capability.ok) noteText = t('calls.cannot', { why: t(`calls.why.${capability.reason}`) });
+  }
+  note.textContent = noteText;
+  note.hidden = !noteText;
   const cb = $('btn-callback');
   const waiting = !!pending && pending.deviceId === a?.device_id;
   cb.hidden = !(can && voice && ['none', 'ended'].includes(state));
