@@ -75,7 +75,7 @@ func TestTelemetry(t *testing.T) {
 	}
 
 	bad := []struct{ query, msg string }{
-		{"", `field "": a gas device reports lel, temperature, battery, signal`},
+		{"", `field "": a gas device reports lel, temperature, gas_ppm, co, battery, signal`},
 		{"field=pm25", `field "pm25"`},
 		{"field=lel&from=yesterday", `from "yesterday"`},
 		{"field=lel&to=2025-13-01T00:00:00Z", `to "2025-13-01T00:00:00Z"`},
