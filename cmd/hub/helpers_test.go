@@ -29,6 +29,7 @@ type hubOptions struct {
 	Influx  *testenv.InfluxServer
 	DataDir string // "" for a fresh temp dir
 	Args    []string
+	Stderr  io.Writer // the hub's log; nil: the test log
 }
 
 // startHub runs the real Main in-process on loopback :0 ports.
@@ -48,6 +49,9 @@ func startHub(t *testing.T, o hubOptions) *Main {
 	args = append(args, o.Args...)
 	m := NewMain()
 	m.Stderr = testWriter{t}
+	if o.Stderr != nil {
+		m.Stderr = o.Stderr
+	}
 	env := map[string]string{"HUB_ADMIN_PASSWORD": adminPassword}
 	if err := m.ParseFlags(args, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)

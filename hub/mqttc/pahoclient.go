@@ -7,8 +7,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/shouwang-hub/shouwang/hub/limitlog"
 )
 
 // pahoClient is the part of paho's client the Client uses, so unit tests can
@@ -28,10 +31,16 @@ func newPahoClient(o *paho.ClientOptions) pahoClient { return paho.NewClient(o) 
 // DEBUG), shared by every paho client in the process. They are pointed, once,
 // at adapters that forward to the logger of the most recently created Client;
 // DEBUG stays silent (it logs every packet).
+//
+// paho repeats some lines for every reconnect and every message it cannot
+// place, so each distinct line is passed on at most once per pahoLogEvery.
 var (
-	pahoLogOnce sync.Once
-	pahoLog     atomic.Pointer[slog.Logger]
+	pahoLogOnce  sync.Once
+	pahoLog      atomic.Pointer[slog.Logger]
+	pahoLogLimit = limitlog.New(slog.New(slog.DiscardHandler), pahoLogEvery, time.Now)
 )
+
+const pahoLogEvery = 10 * time.Second
 
 func setPahoLogger(l *slog.Logger) {
 	pahoLog.Store(l.With("component", "paho"))
@@ -57,7 +66,7 @@ func (p pahoLogger) Printf(format string, v ...any) {
 }
 
 func (p pahoLogger) log(msg string) {
-	if l := pahoLog.Load(); l != nil {
+	if l := pahoLog.Load(); l != nil && pahoLogLimit.Allow(msg, pahoLogEvery) {
 		l.Log(context.Background(), p.level, msg)
 	}
 }
