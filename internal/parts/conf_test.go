@@ -74,3 +74,10 @@ func TestNginxConf(t *testing.T) {
 	}
 	golden(t, "nginx.conf", conf)
 }
+
+func TestPostgresConf(t *testing.T) {
+	golden(t, "postgresql-testenv.conf", postgresConf(PostgresConfig{WrittenBy: "internal/testenv for one test binary", Dir: "/h", Relaxed: true}))
+	if conf := postgresConf(PostgresConfig{Dir: "/h"}); strings.Contains(conf, "fsync") || strings.Contains(conf, "synchronous_commit") {
+		t.Errorf("durability relaxed without Relaxed:\n%s", conf)
+	}
+}

@@ -1,5 +1,5 @@
 // Package parts starts the real parts Shouwang runs against — mosquitto,
-// InfluxDB 1.8.10, nginx and the hub binary — as subprocesses on free loopback
+// InfluxDB 1.8.10, PostgreSQL, nginx and the hub binary — as subprocesses on free loopback
 // ports, each with its output in a log file: it finds the programs, writes
 // their configuration, waits until they are ready, and stops or kills them.
 //

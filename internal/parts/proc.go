@@ -33,6 +33,13 @@ type Proc struct {
 	Args    []string
 	Env     []string // added to this process's own environment
 	LogPath string
+	// StopSignal is what Stop sends first; zero means SIGTERM. PostgreSQL
+	// wants SIGINT (a fast shutdown: SIGTERM would wait for every client
+	// to disconnect).
+	StopSignal syscall.Signal
+	// Prepare, if set, adjusts the command before it starts (PostgreSQL
+	// runs as its own system user when the caller is root).
+	Prepare func(*exec.Cmd)
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -59,6 +66,9 @@ func (p *Proc) Start(ready func() bool, timeout time.Duration) error {
 		cmd.Env = append(os.Environ(), p.Env...)
 	}
 	cmd.SysProcAttr = sysProcAttr()
+	if p.Prepare != nil {
+		p.Prepare(cmd)
+	}
 	if err := startOnLockedThread(cmd); err != nil {
 		logf.Close()
 		return fmt.Errorf("%s: start: %w", p.Name, err)
@@ -87,16 +97,20 @@ func (p *Proc) Start(ready func() bool, timeout time.Duration) error {
 	return nil
 }
 
-// Stop sends SIGTERM and waits for the program to exit, escalating to
-// SIGKILL after StopTimeout; it returns an error if it had to kill. Stopping
-// a program that is not running does nothing.
+// Stop sends SIGTERM (or StopSignal) and waits for the program to exit,
+// escalating to SIGKILL after StopTimeout; it returns an error if it had to
+// kill. Stopping a program that is not running does nothing.
 func (p *Proc) Stop() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd == nil {
 		return nil
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	sig := p.StopSignal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 		p.cmd, p.done = nil, nil

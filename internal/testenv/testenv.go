@@ -1,6 +1,7 @@
 // Package testenv starts the real parts integration tests run against —
-// mosquitto, InfluxDB 1.8.10, nginx and headless Chromium — on free loopback
-// ports with temporary data directories, and stops them when the test ends.
+// mosquitto, InfluxDB 1.8.10, PostgreSQL, nginx and headless Chromium — on free loopback
+// ports with temporary data directories, and stops them when the test ends (PostgreSQL: when
+// the test binary ends; each test gets a database of its own).
 //
 // A test that needs a program which is not installed fails with a message
 // saying how to install it (scripts/setup); outside CI (CI unset) it skips
@@ -33,6 +34,11 @@
 //
 //	func Nginx(t testing.TB, sites string, ports ...int) *NginxServer // nginx in the foreground, sites inside http {}
 //	  (*NginxServer).Dir() string, Log() string
+//	func Main(m *testing.M) int                   // TestMain of a package using Postgres: os.Exit(testenv.Main(m))
+//	func Postgres(t testing.TB) *PostgresServer   // Debian's PostgreSQL, one per test binary, durability relaxed
+//	  (*PostgresServer).Template(t, name, prepare func(dsn string) error) // a database made once, then copied
+//	  (*PostgresServer).Database(t, template string) string // a database for this test (dropped after it); its DSN
+//	  (*PostgresServer).DSN(db) string, Exec(t, db, sql)
 //
 //	func Chromium(t testing.TB) context.Context   // a fresh headless Debian chromium (chromedp), 1366×768, ChromiumFlags
 //	func ChromiumWith(t testing.TB, opts ChromiumOptions) context.Context // ChromiumOptions{Flags []string; NoMicrophone bool}
