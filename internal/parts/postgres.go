@@ -210,6 +210,7 @@ func postgresConf(cfg PostgresConfig) string {
 	line("shared_buffers = '64MB'")
 	line("logging_collector = off")
 	line("log_min_messages = warning")
+	line("log_checkpoints = off")
 	line("log_timezone = 'UTC'")
 	line("timezone = 'UTC'")
 	if cfg.Relaxed {
