@@ -50,9 +50,11 @@ func (s *Store) CreateUser(ctx context.Context, username string, role accounts.R
 	}
 	now := s.nowMillis()
 	var id int64
-	err := s.db.w.QueryRowContext(ctx, s.q(`INSERT INTO users (username, role, password_hash, created_at, disabled)
-		VALUES (?, ?, ?, ?, FALSE) ON CONFLICT (username) DO NOTHING RETURNING id`),
-		username, string(role), passwordHash, now).Scan(&id)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, s.q(`INSERT INTO users (username, role, password_hash, created_at, disabled)
+			VALUES (?, ?, ?, ?, FALSE) ON CONFLICT (username) DO NOTHING RETURNING id`),
+			username, string(role), passwordHash, now).Scan(&id)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, shouwang.Errorf(shouwang.ECONFLICT, "user %q already exists", username)
 	} else if err != nil {
@@ -163,7 +165,7 @@ func (s *Store) endTokens(ctx context.Context, tx *sql.Tx, id int64, keepTokenHa
 
 // DeleteUser removes an account and, by cascade, all its tokens.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	res, err := s.db.w.ExecContext(ctx, s.q(`DELETE FROM users WHERE id = ?`), id)
+	res, err := s.exec(ctx, `DELETE FROM users WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
@@ -234,7 +236,7 @@ func (s *Store) UserByToken(ctx context.Context, tokenHash string, now time.Time
 		return nil, "", fmt.Errorf("user by token: %w", err)
 	}
 	if !lastUsed.Valid || ms-lastUsed.Int64 >= tokenTouchEvery.Milliseconds() {
-		if _, err := s.db.w.ExecContext(ctx, s.q(`UPDATE tokens SET last_used_at = ? WHERE token_hash = ?`), ms, tokenHash); err != nil {
+		if _, err := s.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE token_hash = ?`, ms, tokenHash); err != nil {
 			s.logger.Warn("record token use", "err", err)
 		}
 	}
@@ -246,9 +248,9 @@ func (s *Store) UserByToken(ctx context.Context, tokenHash string, now time.Time
 // to a token that has none. ENOTFOUND if there is no live token.
 func (s *Store) TouchToken(ctx context.Context, tokenHash string, now, expires time.Time) error {
 	exp := expires.UnixMilli()
-	res, err := s.db.w.ExecContext(ctx, s.q(`UPDATE tokens
+	res, err := s.exec(ctx, `UPDATE tokens
 		SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END
-		WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)`), exp, exp, tokenHash, now.UnixMilli())
+		WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)`, exp, exp, tokenHash, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("touch token: %w", err)
 	}
@@ -258,7 +260,7 @@ func (s *Store) TouchToken(ctx context.Context, tokenHash string, now, expires t
 // DeleteToken removes a token (logout, revocation). ENOTFOUND if there was
 // none.
 func (s *Store) DeleteToken(ctx context.Context, tokenHash string) error {
-	res, err := s.db.w.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE token_hash = ?`), tokenHash)
+	res, err := s.exec(ctx, `DELETE FROM tokens WHERE token_hash = ?`, tokenHash)
 	if err != nil {
 		return fmt.Errorf("delete token: %w", err)
 	}

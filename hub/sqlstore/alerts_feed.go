@@ -18,15 +18,18 @@ const (
 	DefaultTriggerRetention = 24 * time.Hour
 )
 
-// appendChange records a, as it now stands, on the change feed. seq is the
-// rowid SQLite hands out (the highest plus one); writers commit one at a
-// time, so sequence numbers increase in commit order.
+// appendChange records a, as it now stands, on the change feed, numbered
+// the highest number so far plus one. Write transactions run one at a time
+// on both dialects (the writer lock), and each releases it only once its
+// changes are visible, so numbers are taken in commit order without gaps:
+// a reader tailing by number never sees n+1 before n (docs/architecture.md).
 func (tx *Tx) appendChange(ctx context.Context, a *alerts.Alert) error {
 	b, err := json.Marshal(asStored(a))
 	if err != nil {
 		return fmt.Errorf("encode change: %w", err)
 	}
-	_, err = tx.tx.ExecContext(ctx, tx.q(`INSERT INTO alert_changes (at, alert_id, alert) VALUES (?, ?, ?)`),
+	_, err = tx.tx.ExecContext(ctx, tx.q(`INSERT INTO alert_changes (seq, at, alert_id, alert)
+		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM alert_changes), ?, ?, ?)`),
 		tx.stamp(a).UnixMilli(), a.ID, string(b))
 	if err != nil {
 		return fmt.Errorf("append change: %w", err)

@@ -15,58 +15,23 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations
 var migrationsFS embed.FS
 
-// ErrPostgresUnsupported is returned by Open for a PostgreSQL DSN.
-var ErrPostgresUnsupported = errors.New("PostgreSQL is not supported yet: give -db / HUB_DB a SQLite file path (or leave it empty for <data>/hub.db)")
-
 // busyTimeout is how long a connection waits for another process's write
 // lock before failing. Writes inside this process never wait on it: they
 // queue for the single writer connection instead.
 const busyTimeout = 10 * time.Second
 
-// dialect names the SQL flavour a query is sent in.
-type dialect int
-
-const (
-	dialectSQLite dialect = iota
-	dialectPostgres
-)
-
-// rebind rewrites the '?' placeholders of q into d's form. Queries in this
-// package are written with '?'; PostgreSQL wants $1, $2, ... Question marks
-// inside single-quoted literals are left alone.
-func rebind(d dialect, q string) string {
-	if d != dialectPostgres || !strings.Contains(q, "?") {
-		return q
-	}
-	var b strings.Builder
-	b.Grow(len(q) + 16)
-	n, quoted := 0, false
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; {
-		case c == '\'':
-			quoted = !quoted
-			b.WriteByte(c)
-		case c == '?' && !quoted:
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// pools is a SQLite database opened twice: a single writer connection, so
-// writers in this process queue in Go rather than spin on SQLite's busy
-// lock, and a small pool of read-only connections that WAL lets run beside
-// it. For PostgreSQL both would be the same pool.
+// pools is a database opened twice: for writes and for reads. For SQLite,
+// a single writer connection, so writers in this process queue in Go rather
+// than spin on SQLite's busy lock, and a small pool of read-only connections
+// that WAL lets run beside it. For PostgreSQL, two small pools, so writers
+// waiting for the writer lock never take the connections readers need.
 type pools struct {
 	w, r *sql.DB
 }
@@ -79,8 +44,6 @@ func sqliteName(dsn string) (string, error) {
 	switch {
 	case dsn == "":
 		return "", errors.New("dsn: empty")
-	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
-		return "", ErrPostgresUnsupported
 	case strings.HasPrefix(lower, "file:"):
 		return dsn, nil
 	case strings.HasPrefix(lower, "sqlite://"):
@@ -89,7 +52,7 @@ func sqliteName(dsn string) (string, error) {
 		dsn = dsn[len("sqlite:"):]
 	case strings.Contains(dsn, "://"):
 		scheme, _, _ := strings.Cut(dsn, "://")
-		return "", fmt.Errorf("dsn: unknown scheme %q: want a file path, sqlite:///path or file:path", clip(scheme))
+		return "", fmt.Errorf("dsn: unknown scheme %q: want a file path, sqlite:///path, file:path or postgres://…", clip(scheme))
 	}
 	if dsn == "" || strings.HasPrefix(dsn, "?") {
 		return "", errors.New("dsn: no file path")
@@ -141,7 +104,7 @@ func openSQLite(ctx context.Context, name, dir string, readers int, logger *slog
 		w.Close()
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
-	if err := migrate(ctx, w, dir, logger); err != nil {
+	if err := migrate(ctx, w, dialectSQLite, dir, logger); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -164,15 +127,25 @@ func (p *pools) close() error {
 	return errors.Join(p.r.Close(), p.w.Close())
 }
 
-// migrate brings the database up to the newest migration under dir. It is a
-// no-op on a database that is already there.
-func migrate(ctx context.Context, db *sql.DB, dir string, logger *slog.Logger) error {
-	sub, err := fs.Sub(migrationsFS, "migrations/"+dir)
+// migrate brings the database up to the newest migration of schema dir in
+// dialect d (migrations/<dir> for SQLite, migrations/<dir>_postgres for
+// PostgreSQL). It is a no-op on a database that is already there. On
+// PostgreSQL it holds a session advisory lock while it works, so hubs
+// starting at once migrate one after the other.
+func migrate(ctx context.Context, db *sql.DB, d dialect, dir string, logger *slog.Logger) error {
+	sub, err := fs.Sub(migrationsFS, "migrations/"+d.migrations(dir))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub,
-		goose.WithDisableGlobalRegistry(true), goose.WithSlog(logger))
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithSlog(logger)}
+	if d == dialectPostgres {
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrateLockID), lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d.goose(), db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -312,7 +312,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *devices.Device) error {
 		return fmt.Errorf("update device: %w", err)
 	}
 	now := s.nowMillis()
-	res, err := s.db.w.ExecContext(ctx, s.q(updateDevice), append(args, now, d.ID)...)
+	res, err := s.exec(ctx, updateDevice, append(args, now, d.ID)...)
 	if err != nil {
 		return fmt.Errorf("update device: %w", err)
 	}
@@ -325,7 +325,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *devices.Device) error {
 
 // DeleteDevice removes a device and its credentials. Its events stay.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
-	res, err := s.db.w.ExecContext(ctx, s.q(`DELETE FROM devices WHERE id = ?`), id)
+	res, err := s.exec(ctx, `DELETE FROM devices WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}
@@ -337,7 +337,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
 	if hash == "" {
 		return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", id)
 	}
-	res, err := s.db.w.ExecContext(ctx, s.q(`UPDATE devices SET password_hash = ? WHERE id = ?`), hash, id)
+	res, err := s.exec(ctx, `UPDATE devices SET password_hash = ? WHERE id = ?`, hash, id)
 	if err != nil {
 		return fmt.Errorf("set password hash: %w", err)
 	}

@@ -14,12 +14,14 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// storeReaders is the size of the Store's read pool: WAL lets readers run
-// beside the writer, and the machine is small, so a few are plenty.
+// storeReaders is the size of the SQLite Store's read pool: WAL lets
+// readers run beside the writer, and the machine is small, so a few are
+// plenty.
 const storeReaders = 4
 
 // Store is the hub's main database: the device registry, console accounts
-// and tokens, and events. It is safe for concurrent use.
+// and tokens, events and alerts, in SQLite or PostgreSQL. It is safe for
+// concurrent use.
 type Store struct {
 	db      *pools
 	dialect dialect
@@ -40,22 +42,47 @@ var (
 	_ accounts.Store   = (*Store)(nil)
 )
 
-// Open opens (creating if needed) the store named by dsn and brings its
-// schema up to date. dsn is a file path, sqlite:///path or a file: URI; a
-// postgres:// DSN fails with ErrPostgresUnsupported. A nil logger discards.
+// Open opens the store named by dsn and brings its schema up to date: a
+// SQLite file (a path, sqlite:///path or a file: URI; created if needed) or
+// a PostgreSQL database (postgres://user:password@host/db?sslmode=…; the
+// database must exist). A nil logger discards.
 func Open(dsn string, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	name, err := sqliteName(dsn)
+	var (
+		db  *pools
+		d   = dialectSQLite
+		err error
+	)
+	if isPostgres(dsn) {
+		d = dialectPostgres
+		db, err = openPostgres(context.Background(), dsn, "store", logger)
+	} else {
+		var name string
+		if name, err = sqliteName(dsn); err == nil {
+			db, err = openSQLite(context.Background(), name, "store", storeReaders, logger)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	db, err := openSQLite(context.Background(), name, "store", storeReaders, logger)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	s := &Store{db: db, dialect: d, logger: logger}
+	s.SetClock(nil)
+	return s, nil
+}
+
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect.String() }
+
+// SetClock replaces the clock the store reads where its contract says
+// "now" (creation times, a timeline entry without a time, token expiry on
+// the way); nil is the wall clock. Tests use it; call it before use.
+func (s *Store) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
 	}
-	return &Store{db: db, dialect: dialectSQLite, logger: logger, now: time.Now}, nil
+	s.now = now
 }
 
 // Close closes the database. It is safe to call more than once.
@@ -79,14 +106,18 @@ func (s *Store) q(query string) string { return rebind(s.dialect, query) }
 // nowMillis is the current time in the store's form.
 func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
 
-// writeTx runs fn in a write transaction on the writer connection and
-// commits it if fn returns nil.
+// writeTx runs fn in a write transaction and commits it if fn returns nil.
+// Write transactions run one at a time (dialect.lockWriters), on SQLite and
+// on PostgreSQL alike.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer rollback(tx)
+	if err := s.dialect.lockWriters(ctx, tx); err != nil {
+		return fmt.Errorf("writer lock: %w", err)
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -96,7 +127,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // readTx runs fn in a read-only transaction, so the queries in it see one
 // snapshot of the database.
 func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.r.BeginTx(ctx, s.dialect.readOptions())
 	if err != nil {
 		return err
 	}
@@ -114,4 +145,16 @@ func pageLimit(offset, limit int) (int, error) {
 		return DefaultListLimit, nil
 	}
 	return min(limit, MaxListLimit), nil
+}
+
+// exec runs one write statement in a write transaction of its own, so it
+// queues behind other writers as every write does.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, s.q(query), args...)
+		return err
+	})
+	return res, err
 }
