@@ -732,7 +732,7 @@ func TestLiveWithSessionCookie(t *testing.T) {
 func TestLiveSnapshotWithConsoleSummary(t *testing.T) {
 	live := consoletest.NewLive(nil)
 	e := consoletest.Start(t, func(c *console.Config) { c.Live = live })
-	if err := e.Registry.CreateDevice(context.Background(), &devices.Device{ID: "g-1", Kind: devices.KindGas}, "hash"); err != nil {
+	if err := e.Registry.CreateDevice(context.Background(), &devices.Device{ID: "g-1", Kind: devices.KindGas, Location: devices.Location{Community: "Heping"}}, "hash"); err != nil {
 		t.Fatal(err)
 	}
 	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.URL, "http")+"/api/v1/live", http.Header{"Authorization": {"Bearer " + tok(e, accounts.RoleOperator)}})

@@ -14,10 +14,12 @@ import (
 // Accounts is an in-memory accounts.Store.
 type Accounts struct {
 	mu     sync.Mutex
+	now    func() time.Time
 	users  []*account
 	tokens map[string]token // by hash
 	// touches counts TouchToken calls.
 	touches int
+	lastID  int64
 }
 
 type account struct {
@@ -35,7 +37,32 @@ type token struct {
 var _ accounts.Store = (*Accounts)(nil)
 
 // NewAccounts returns a store with no accounts.
-func NewAccounts() *Accounts { return &Accounts{tokens: make(map[string]token)} }
+func NewAccounts() *Accounts { return &Accounts{now: time.Now, tokens: make(map[string]token)} }
+
+// SetClock replaces the clock read for creation times and the sweep of
+// expired tokens; nil is the wall clock.
+func (a *Accounts) SetClock(now func() time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if now == nil {
+		now = time.Now
+	}
+	a.now = now
+}
+
+// DeleteUser removes an account and its tokens, as the SQL store's does.
+func (a *Accounts) DeleteUser(_ context.Context, id int64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, acc := range a.users {
+		if acc.user.ID == id {
+			a.users = append(a.users[:i], a.users[i+1:]...)
+			a.endTokens(id, "")
+			return nil
+		}
+	}
+	return shouwang.Errorf(shouwang.ENOTFOUND, "user %d not found", id)
+}
 
 // AddUser creates an account with the given password, for test setup.
 func (a *Accounts) AddUser(username string, role accounts.Role, password string) *accounts.User {
@@ -72,16 +99,26 @@ func (a *Accounts) Tokens() int {
 	return len(a.tokens)
 }
 
-// CreateUser implements accounts.Store.
+// CreateUser implements accounts.Store, refusing what the SQL store
+// refuses.
 func (a *Accounts) CreateUser(_ context.Context, username string, role accounts.Role, hash string) (*accounts.User, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	switch {
+	case username == "":
+		return nil, shouwang.Errorf(shouwang.EINVALID, "username: required")
+	case !role.Valid():
+		return nil, shouwang.Errorf(shouwang.EINVALID, "role %q: must be operator, supervisor, installer or admin", role)
+	case hash == "":
+		return nil, shouwang.Errorf(shouwang.EINVALID, "user %q: empty password hash", username)
+	}
 	for _, acc := range a.users {
 		if acc.user.Username == username {
-			return nil, shouwang.Errorf(shouwang.ECONFLICT, "user %q exists", username)
+			return nil, shouwang.Errorf(shouwang.ECONFLICT, "user %q already exists", username)
 		}
 	}
-	acc := &account{user: accounts.User{ID: int64(len(a.users) + 1), Username: username, Role: role, CreatedAt: time.Now().UTC()}, hash: hash}
+	a.lastID++
+	acc := &account{user: accounts.User{ID: a.lastID, Username: username, Role: role, CreatedAt: a.now().Truncate(time.Millisecond).UTC()}, hash: hash}
 	a.users = append(a.users, acc)
 	u := acc.user
 	return &u, nil
@@ -137,6 +174,9 @@ func (a *Accounts) ListUsers(context.Context) ([]*accounts.User, error) {
 func (a *Accounts) SetUserPassword(_ context.Context, id int64, hash, keepTokenHash string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if hash == "" {
+		return shouwang.Errorf(shouwang.EINVALID, "user %d: empty password hash", id)
+	}
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
 	if !ok {
 		return shouwang.Errorf(shouwang.ENOTFOUND, "user %d not found", id)
@@ -162,28 +202,48 @@ func (a *Accounts) CountUsers(context.Context) (int, error) {
 	return len(a.users), nil
 }
 
-// CreateToken implements accounts.Store.
+// CreateToken implements accounts.Store: a zero expires never expires, and
+// expired tokens of every user are swept on the way.
 func (a *Accounts) CreateToken(_ context.Context, userID int64, kind accounts.TokenKind, name, hash string, expires time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.tokens[hash]; ok {
-		return shouwang.Errorf(shouwang.ECONFLICT, "token exists")
+	switch {
+	case kind != accounts.TokenAPI && kind != accounts.TokenSession:
+		return shouwang.Errorf(shouwang.EINVALID, "token kind %q: must be api or session", kind)
+	case hash == "":
+		return shouwang.Errorf(shouwang.EINVALID, "token: empty hash")
 	}
-	a.tokens[hash] = token{userID: userID, kind: kind, name: name, expires: expires}
+	if _, ok := a.find(func(acc *account) bool { return acc.user.ID == userID }); !ok {
+		return shouwang.Errorf(shouwang.ENOTFOUND, "user %d not found", userID)
+	}
+	now := a.now()
+	for h, t := range a.tokens {
+		if !t.live(now) {
+			delete(a.tokens, h)
+		}
+	}
+	if _, ok := a.tokens[hash]; ok {
+		return shouwang.Errorf(shouwang.ECONFLICT, "token already exists")
+	}
+	a.tokens[hash] = token{userID: userID, kind: kind, name: name, expires: expires.Truncate(time.Millisecond)}
 	return nil
 }
+
+// live reports whether the token works at now: it has no expiry, or one
+// after now.
+func (t token) live(now time.Time) bool { return t.expires.IsZero() || now.Before(t.expires) }
 
 // UserByToken implements accounts.Store.
 func (a *Accounts) UserByToken(_ context.Context, hash string, now time.Time) (*accounts.User, accounts.TokenKind, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	t, ok := a.tokens[hash]
-	if !ok || !now.Before(t.expires) {
-		return nil, "", shouwang.Errorf(shouwang.ENOTFOUND, "token not found")
+	if !ok || !t.live(now) {
+		return nil, "", shouwang.Errorf(shouwang.ENOTFOUND, "token not found or expired")
 	}
 	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == t.userID })
 	if !ok || acc.user.Disabled {
-		return nil, "", shouwang.Errorf(shouwang.ENOTFOUND, "token not found")
+		return nil, "", shouwang.Errorf(shouwang.ENOTFOUND, "token not found or expired")
 	}
 	u := acc.user
 	return &u, t.kind, nil
@@ -206,10 +266,10 @@ func (a *Accounts) TouchToken(_ context.Context, hash string, now, expires time.
 	defer a.mu.Unlock()
 	a.touches++
 	t, ok := a.tokens[hash]
-	if !ok || !now.Before(t.expires) {
-		return shouwang.Errorf(shouwang.ENOTFOUND, "token not found")
+	if !ok || !t.live(now) {
+		return shouwang.Errorf(shouwang.ENOTFOUND, "token not found or expired")
 	}
-	if t.expires.Before(expires) {
+	if !t.expires.IsZero() && t.expires.Before(expires) {
 		t.expires = expires
 		a.tokens[hash] = t
 	}

@@ -3,6 +3,7 @@ package alertstest
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -298,6 +299,10 @@ func (tx *Tx) putNotification(id int64, n *alerts.Notification) {
 func (tx *Tx) RecordTrigger(ctx context.Context, deviceID string, seq uint64, tsMillis int64) (bool, error) {
 	if err := tx.begin(ctx, "RecordTrigger"); err != nil {
 		return false, err
+	}
+	if seq > math.MaxInt64 {
+		// The SQL store keeps seq in a BIGINT.
+		return false, shouwang.Errorf(shouwang.EINVALID, "record trigger: device %q: seq %d out of range", deviceID, seq)
 	}
 	k := triggerKey{deviceID, seq, tsMillis}
 	if tx.s.triggers[k] {

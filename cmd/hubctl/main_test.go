@@ -97,7 +97,7 @@ func TestLoginCreateListGet(t *testing.T) {
 		t.Fatalf("list -json: %v\n%s", err, r.stdout)
 	}
 	hubctl(t, e, "", "devices", "get", "b-1").want(t, 0, "王芳 (女儿) 13800000001", "")
-	hubctl(t, e, "", "devices", "get", "nope").want(t, 1, "", `device "nope" not found`)
+	hubctl(t, e, "", "devices", "get", "nope").want(t, 1, "", `device "nope" is not registered`)
 }
 
 func TestImport(t *testing.T) {
@@ -180,7 +180,7 @@ func TestOtherCommands(t *testing.T) {
 	hubctl(t, e, "", "-token", op, "telemetry", "g-1", "-field", "lel", "-since", "soon").want(t, 2, "", "-since")
 
 	hubctl(t, e, "", "-token", inst, "devices", "delete", "g-1").want(t, 0, "Deleted device g-1", "")
-	hubctl(t, e, "", "-token", inst, "devices", "delete", "g-1").want(t, 1, "", "not found")
+	hubctl(t, e, "", "-token", inst, "devices", "delete", "g-1").want(t, 1, "", "is not registered")
 }
 
 func TestUsage(t *testing.T) {

@@ -17,55 +17,118 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// Registry is an in-memory devices.Registry.
+// Registry is an in-memory devices.Registry that keeps the SQL store's
+// contract (hub/sqlstore/storetest holds it to it): validation, error codes
+// and messages, all-or-nothing imports, listing order and limits, health
+// that never moves LastSeen back, and the bounded unregistered list.
 type Registry struct {
 	mu           sync.Mutex
+	now          func() time.Time
 	devices      map[string]*devices.Device
 	hashes       map[string]string
-	unregistered []devices.Unregistered
+	unregistered map[string]*devices.Unregistered
 	// Fail, if set, is returned by every method: a broken store.
 	Fail error
 }
 
 var _ devices.Registry = (*Registry)(nil)
 
-// NewRegistry returns an empty registry.
+// Limits the SQL store keeps.
+const (
+	defaultListLimit      = 100
+	maxListLimit          = 1000
+	maxUnregistered       = 1000
+	maxUnregisteredID     = 128
+	maxUnregisteredDetail = 256
+)
+
+// NewRegistry returns an empty registry on the wall clock.
 func NewRegistry() *Registry {
-	return &Registry{devices: make(map[string]*devices.Device), hashes: make(map[string]string)}
+	return &Registry{now: time.Now, devices: make(map[string]*devices.Device), hashes: make(map[string]string),
+		unregistered: make(map[string]*devices.Unregistered)}
 }
+
+// SetClock replaces the clock read for creation and update times; nil is
+// the wall clock.
+func (r *Registry) SetClock(now func() time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now == nil {
+		now = time.Now
+	}
+	r.now = now
+}
+
+// stamp is now as the store keeps times: to the millisecond, in UTC.
+func (r *Registry) stamp() time.Time { return r.now().Truncate(time.Millisecond).UTC() }
 
 func clone(d *devices.Device) *devices.Device {
 	c := *d
 	c.Capabilities = slices.Clone(d.Capabilities)
 	c.Contacts = slices.Clone(d.Contacts)
+	if len(c.Capabilities) == 0 {
+		c.Capabilities = nil
+	}
+	if len(c.Contacts) == 0 {
+		c.Contacts = nil
+	}
+	c.Health.Battery, c.Health.Signal = cloneF(d.Health.Battery), cloneF(d.Health.Signal)
 	return &c
 }
 
-func notFound(id string) error { return shouwang.Errorf(shouwang.ENOTFOUND, "device %q not found", id) }
+func cloneF(v *float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	return &c
+}
+
+func notFound(id string) error {
+	return shouwang.Errorf(shouwang.ENOTFOUND, "device %q is not registered", id)
+}
 
 // CreateDevice implements devices.Registry.
 func (r *Registry) CreateDevice(ctx context.Context, d *devices.Device, hash string) error {
 	return r.ImportDevices(ctx, []*devices.Device{d}, []string{hash})
 }
 
-// ImportDevices implements devices.Registry.
+// ImportDevices implements devices.Registry: all or nothing.
 func (r *Registry) ImportDevices(_ context.Context, ds []*devices.Device, hashes []string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Fail != nil {
 		return r.Fail
 	}
-	for _, d := range ds {
-		if _, ok := r.devices[d.ID]; ok {
-			return shouwang.Errorf(shouwang.ECONFLICT, "device %q already registered", d.ID)
+	if len(ds) != len(hashes) {
+		return shouwang.Errorf(shouwang.EINVALID, "%d devices but %d password hashes", len(ds), len(hashes))
+	}
+	for i, d := range ds {
+		if d == nil {
+			return shouwang.Errorf(shouwang.EINVALID, "device %d: missing", i)
+		}
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		if hashes[i] == "" {
+			return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", d.ID)
 		}
 	}
-	now := time.Now().UTC()
+	seen := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		if _, ok := r.devices[d.ID]; ok || seen[d.ID] {
+			return shouwang.Errorf(shouwang.ECONFLICT, "device %q is already registered", d.ID)
+		}
+		seen[d.ID] = true
+	}
+	now := r.stamp()
 	for i, d := range ds {
 		c := clone(d)
+		c.Health = devices.Health{}
 		c.CreatedAt, c.UpdatedAt = now, now
 		r.devices[d.ID] = c
 		r.hashes[d.ID] = hashes[i]
+		d.CreatedAt, d.UpdatedAt = now, now
 	}
 	return nil
 }
@@ -91,21 +154,31 @@ func (r *Registry) ListDevices(_ context.Context, f devices.Filter) ([]*devices.
 	if r.Fail != nil {
 		return nil, 0, r.Fail
 	}
+	if f.Offset < 0 || f.Limit < 0 {
+		return nil, 0, shouwang.Errorf(shouwang.EINVALID, "offset and limit must not be negative")
+	}
 	var all []*devices.Device
 	for _, d := range r.devices {
 		if matches(d, f) {
-			all = append(all, clone(d))
+			all = append(all, d)
 		}
 	}
 	slices.SortFunc(all, func(a, b *devices.Device) int { return cmp.Compare(a.ID, b.ID) })
 	total := len(all)
 	all = all[min(f.Offset, total):]
-	if limit := cmp.Or(f.Limit, 100); len(all) > limit {
+	if limit := min(cmp.Or(f.Limit, defaultListLimit), maxListLimit); len(all) > limit {
 		all = all[:limit]
 	}
-	return all, total, nil
+	out := make([]*devices.Device, len(all))
+	for i, d := range all {
+		out[i] = clone(d)
+	}
+	return out, total, nil
 }
 
+// matches is the SQL store's WHERE: exact location and kind, and Query a
+// substring of the ID, the resident's name or the household, ASCII
+// letters in any case (SQLite's LOWER folds ASCII only).
 func matches(d *devices.Device, f devices.Filter) bool {
 	l := d.Location
 	switch {
@@ -116,24 +189,39 @@ func matches(d *devices.Device, f devices.Filter) bool {
 		f.Online != nil && d.Health.Online != *f.Online:
 		return false
 	}
-	return f.Query == "" || strings.Contains(d.ID, f.Query) ||
-		strings.Contains(d.Resident.Name, f.Query) || strings.Contains(l.Household, f.Query)
+	q := asciiLower(f.Query)
+	return q == "" || strings.Contains(asciiLower(d.ID), q) ||
+		strings.Contains(asciiLower(d.Resident.Name), q) || strings.Contains(asciiLower(l.Household), q)
 }
 
-// UpdateDevice implements devices.Registry.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// UpdateDevice implements devices.Registry: the installer's fields; health,
+// password and CreatedAt stay.
 func (r *Registry) UpdateDevice(_ context.Context, d *devices.Device) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Fail != nil {
 		return r.Fail
 	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
 	old, ok := r.devices[d.ID]
 	if !ok {
 		return notFound(d.ID)
 	}
 	c := clone(d)
-	c.Health, c.CreatedAt, c.UpdatedAt = old.Health, old.CreatedAt, time.Now().UTC()
+	c.Health, c.CreatedAt, c.UpdatedAt = old.Health, old.CreatedAt, r.stamp()
 	r.devices[d.ID] = c
+	d.UpdatedAt = c.UpdatedAt
 	return nil
 }
 
@@ -159,6 +247,9 @@ func (r *Registry) SetPasswordHash(_ context.Context, id, hash string) error {
 	if r.Fail != nil {
 		return r.Fail
 	}
+	if hash == "" {
+		return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", id)
+	}
 	if _, ok := r.devices[id]; !ok {
 		return notFound(id)
 	}
@@ -180,7 +271,8 @@ func (r *Registry) PasswordHash(_ context.Context, id string) (string, error) {
 	return h, nil
 }
 
-// UpdateHealth implements devices.Registry.
+// UpdateHealth implements devices.Registry: nil pointers and a zero
+// LastSeen keep what is stored, and LastSeen never moves back.
 func (r *Registry) UpdateHealth(_ context.Context, updates []devices.HealthUpdate) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -192,48 +284,107 @@ func (r *Registry) UpdateHealth(_ context.Context, updates []devices.HealthUpdat
 		if !ok {
 			continue
 		}
-		d.Health.LastSeen = u.LastSeen
+		if seen := u.LastSeen.Truncate(time.Millisecond).UTC(); !u.LastSeen.IsZero() && seen.After(d.Health.LastSeen) {
+			d.Health.LastSeen = seen
+		}
 		if u.Online != nil {
 			d.Health.Online = *u.Online
 		}
 		if u.Battery != nil {
-			d.Health.Battery = u.Battery
+			d.Health.Battery = cloneF(u.Battery)
 		}
 		if u.Signal != nil {
-			d.Health.Signal = u.Signal
+			d.Health.Signal = cloneF(u.Signal)
 		}
 	}
 	return nil
 }
 
-// RecordUnregistered implements devices.Registry.
+// RecordUnregistered implements devices.Registry: IDs and details are
+// clipped, the first and last times kept apart, the detail of the latest
+// kept; a zero at is now.
 func (r *Registry) RecordUnregistered(_ context.Context, id, detail string, at time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Fail != nil {
 		return r.Fail
 	}
-	for i, u := range r.unregistered {
-		if u.ID == id {
-			u.LastSeen, u.Detail = at, detail
-			u.Count++
-			r.unregistered = append(append([]devices.Unregistered{u}, r.unregistered[:i]...), r.unregistered[i+1:]...)
-			return nil
-		}
+	if id == "" {
+		return shouwang.Errorf(shouwang.EINVALID, "unregistered device: empty id")
 	}
-	u := devices.Unregistered{ID: id, FirstSeen: at, LastSeen: at, Count: 1, Detail: detail}
-	r.unregistered = append([]devices.Unregistered{u}, r.unregistered...)
+	if at.IsZero() {
+		at = r.now()
+	}
+	at = at.Truncate(time.Millisecond).UTC()
+	id, detail = clipText(id, maxUnregisteredID), clipText(detail, maxUnregisteredDetail)
+	u, ok := r.unregistered[id]
+	if !ok {
+		r.unregistered[id] = &devices.Unregistered{ID: id, FirstSeen: at, LastSeen: at, Count: 1, Detail: detail}
+		r.pruneUnregistered()
+		return nil
+	}
+	u.Count++
+	if at.Before(u.FirstSeen) {
+		u.FirstSeen = at
+	}
+	if !at.Before(u.LastSeen) {
+		u.LastSeen, u.Detail = at, detail
+	}
 	return nil
 }
 
-// ListUnregistered implements devices.Registry.
+// pruneUnregistered keeps the maxUnregistered most recently seen, as the
+// SQL store does, once the list has grown well past that.
+func (r *Registry) pruneUnregistered() {
+	if len(r.unregistered) <= maxUnregistered+64 {
+		return
+	}
+	all := make([]*devices.Unregistered, 0, len(r.unregistered))
+	for _, u := range r.unregistered {
+		all = append(all, u)
+	}
+	slices.SortFunc(all, func(a, b *devices.Unregistered) int { return b.LastSeen.Compare(a.LastSeen) })
+	for _, u := range all[maxUnregistered:] {
+		delete(r.unregistered, u.ID)
+	}
+}
+
+// clipText makes s valid UTF-8 and cuts it to at most n runes.
+func clipText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// ListUnregistered implements devices.Registry: not registered since, most
+// recently seen first, at most maxUnregistered.
 func (r *Registry) ListUnregistered(context.Context) ([]devices.Unregistered, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Fail != nil {
 		return nil, r.Fail
 	}
-	return slices.Clone(r.unregistered), nil
+	var list []devices.Unregistered
+	for id, u := range r.unregistered {
+		if _, ok := r.devices[id]; !ok {
+			list = append(list, *u)
+		}
+	}
+	slices.SortFunc(list, func(a, b devices.Unregistered) int {
+		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if len(list) > maxUnregistered {
+		list = list[:maxUnregistered]
+	}
+	return list, nil
 }
 
 // Len returns the number of registered devices.

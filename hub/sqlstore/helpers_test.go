@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -103,5 +104,24 @@ func mustCreate(t *testing.T, s *Store, ds ...*devices.Device) {
 		if err := s.CreateDevice(ctx(t), d, "hash-"+d.ID); err != nil {
 			t.Fatalf("CreateDevice(%s): %v", d.ID, err)
 		}
+	}
+}
+
+var t0 = time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+
+// newAlert returns a new alert of a device in a community, opened at.
+func newAlert(deviceID, community string, kind alerts.Kind, sev alerts.Severity, opened time.Time) *alerts.Alert {
+	d := device(deviceID, community, "g1", "b1")
+	return &alerts.Alert{
+		Kind: kind, Severity: sev, Priority: 3 - sev.Rank() + 1, State: alerts.StateNew,
+		DeviceID: deviceID, Device: *d,
+		OpenedAt: opened, LastOccurrence: opened, Occurrences: 1, UpdatedAt: opened,
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,7 +1,6 @@
-package sqlstore
+package storetest
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -27,7 +26,7 @@ func newAlert(deviceID, community string, kind alerts.Kind, sev alerts.Severity,
 }
 
 // createAlerts stores as in one transaction each, with an "opened" entry.
-func createAlerts(t *testing.T, s *Store, as ...*alerts.Alert) {
+func createAlerts(t *testing.T, s AlertStore, as ...*alerts.Alert) {
 	t.Helper()
 	for _, a := range as {
 		err := s.InTx(ctx(t), func(tx alerts.Tx) error {
@@ -42,25 +41,10 @@ func createAlerts(t *testing.T, s *Store, as ...*alerts.Alert) {
 	}
 }
 
-// countRows returns the number of rows in each table, read beside the
-// writer.
-func countRows(t *testing.T, s *Store, tables ...string) map[string]int {
-	t.Helper()
-	n := map[string]int{}
-	for _, tb := range tables {
-		var c int
-		if err := s.db.r.QueryRowContext(ctx(t), `SELECT COUNT(*) FROM `+tb).Scan(&c); err != nil {
-			t.Fatalf("count %s: %v", tb, err)
-		}
-		n[tb] = c
-	}
-	return n
-}
-
 var alertTables = []string{"alerts", "alert_timeline", "alert_timers", "alert_notifications", "alert_changes", "alert_triggers", "events"}
 
-func TestAlertRoundTrip(t *testing.T) {
-	s := openStore(t)
+func testAlertRoundTrip(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	a := newAlert("gas-7", "Sunflower", alerts.KindGasHigh, alerts.SeverityCritical, t0)
 	a.Device.Kind = devices.KindGas
 	a.Device.CreatedAt = t0.Add(-48 * time.Hour)
@@ -132,8 +116,8 @@ func TestAlertRoundTrip(t *testing.T) {
 	}
 }
 
-func TestUpdateAlertVersion(t *testing.T) {
-	s := openStore(t)
+func testUpdateAlertVersion(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	a := newAlert("sos-1", "c1", alerts.KindSOS, alerts.SeverityCritical, t0)
 	createAlerts(t, s, a)
 
@@ -185,8 +169,8 @@ func TestUpdateAlertVersion(t *testing.T) {
 	}
 }
 
-func TestOpenAndLatestAlerts(t *testing.T) {
-	s := openStore(t)
+func testOpenAndLatestAlerts(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	old := newAlert("d1", "c1", alerts.KindSmoke, alerts.SeverityCritical, t0)
 	old.State = alerts.StateClosed
 	smoke := newAlert("d1", "c1", alerts.KindSmoke, alerts.SeverityCritical, t0.Add(time.Hour))
@@ -228,8 +212,8 @@ func TestOpenAndLatestAlerts(t *testing.T) {
 	}
 }
 
-func TestUnclearedLatest(t *testing.T) {
-	s := openStore(t)
+func testUnclearedLatest(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	bat := func(dev string, opened time.Duration, cleared bool) *alerts.Alert {
 		a := newAlert(dev, "c1", alerts.KindLowBattery, alerts.SeverityMinor, t0.Add(opened))
 		a.Cleared = cleared
@@ -262,10 +246,10 @@ func accept(a *alerts.Alert, name string) {
 	a.State, a.Assignee, a.AcceptedAt, a.Version = alerts.StateAccepted, name, t0.Add(time.Minute), a.Version+1
 }
 
-func TestConcurrentAcceptsOneWins(t *testing.T) {
+func testConcurrentAcceptsOneWins(t *testing.T, open func(*testing.T) AlertStore) {
 	const n = 50
 	t.Run("read in the transaction", func(t *testing.T) {
-		s := openStore(t)
+		s := open(t)
 		a := newAlert("sos-1", "c1", alerts.KindSOS, alerts.SeverityCritical, t0)
 		createAlerts(t, s, a)
 		var (
@@ -320,7 +304,7 @@ func TestConcurrentAcceptsOneWins(t *testing.T) {
 		checkOneAccept(t, s, a.ID, winner)
 	})
 	t.Run("stale read", func(t *testing.T) {
-		s := openStore(t)
+		s := open(t)
 		a := newAlert("sos-1", "c1", alerts.KindSOS, alerts.SeverityCritical, t0)
 		createAlerts(t, s, a)
 		var (
@@ -374,7 +358,7 @@ func TestConcurrentAcceptsOneWins(t *testing.T) {
 
 // checkOneAccept checks that the alert was accepted once, by winner: one
 // accepted entry on its timeline and one change on the feed.
-func checkOneAccept(t *testing.T, s *Store, id int64, winner string) {
+func checkOneAccept(t *testing.T, s AlertStore, id int64, winner string) {
 	t.Helper()
 	got, err := s.FindAlert(ctx(t), id)
 	if err != nil {
@@ -398,113 +382,9 @@ func checkOneAccept(t *testing.T, s *Store, id int64, winner string) {
 	}
 }
 
-func TestAlertTxRollback(t *testing.T) {
-	s := openStore(t)
-	before := countRows(t, s, alertTables...)
-	boom := errors.New("boom")
-	work := func(tx *Tx) {
-		a := newAlert("sos-1", "c1", alerts.KindSOS, alerts.SeverityCritical, t0)
-		must(t, tx.CreateAlert(ctx(t), a))
-		must(t, tx.AddTimeline(ctx(t), a.ID, alerts.TimelineEntry{At: t0, Actor: alerts.System, Action: alerts.TimelineOpened}))
-		must(t, tx.SetTimer(ctx(t), alerts.Timer{AlertID: a.ID, Kind: alerts.TimerEscalate1, Due: t0.Add(30 * time.Second)}))
-		must(t, tx.EnqueueNotification(ctx(t), &alerts.Notification{AlertID: a.ID, Level: 2, NextAttempt: t0, Payload: []byte(`{}`)}))
-		a.Version++
-		must(t, tx.UpdateAlert(ctx(t), a))
-		if ok, err := tx.RecordTrigger(ctx(t), "sos-1", 1, t0.UnixMilli()); !ok || err != nil {
-			t.Fatalf("RecordTrigger = %v, %v", ok, err)
-		}
-		if _, err := tx.RecordEvents(ctx(t), []*devices.Message{event("sos-1", 1, t0, devices.EventSOS)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	err := s.Tx(ctx(t), func(tx *Tx) error { work(tx); return boom })
-	if !errors.Is(err, boom) {
-		t.Fatalf("Tx = %v, want fn's error", err)
-	}
-	if after := countRows(t, s, alertTables...); !reflect.DeepEqual(after, before) {
-		t.Errorf("after an error: rows %v, want %v", after, before)
-	}
-
-	func() {
-		defer func() {
-			if r := recover(); r != "panic in fn" {
-				t.Errorf("recovered %v, want the panic to be re-raised", r)
-			}
-		}()
-		_ = s.Tx(ctx(t), func(tx *Tx) error { work(tx); panic("panic in fn") })
-	}()
-	if after := countRows(t, s, alertTables...); !reflect.DeepEqual(after, before) {
-		t.Errorf("after a panic: rows %v, want %v", after, before)
-	}
-	if seq, err := s.LastChangeSeq(ctx(t)); err != nil || seq != 0 {
-		t.Errorf("LastChangeSeq = %d, %v; want 0", seq, err)
-	}
-
-	// The writer connection was given back: the same work commits now.
-	if err := s.Tx(ctx(t), func(tx *Tx) error { work(tx); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	after := countRows(t, s, alertTables...)
-	for _, tb := range alertTables {
-		want := 1
-		if tb == "alert_changes" {
-			want = 2
-		}
-		if after[tb] != want {
-			t.Errorf("after commit: %s has %d rows, want %d", tb, after[tb], want)
-		}
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestRecordEventsInTxWithAlert(t *testing.T) {
-	s := openStore(t)
-	mustCreate(t, s, device("sos-1", "c1", "g1", "b1"))
-	press := event("sos-1", 5, t0, devices.EventSOS)
-	online := true
-	work := func(tx *Tx) (inserted []bool) {
-		inserted, err := tx.RecordEvents(ctx(t), []*devices.Message{press, press})
-		must(t, err)
-		must(t, tx.UpdateHealth(ctx(t), []devices.HealthUpdate{{ID: "sos-1", LastSeen: t0, Online: &online}}))
-		must(t, tx.CreateAlert(ctx(t), newAlert("sos-1", "c1", alerts.KindSOS, alerts.SeverityCritical, t0)))
-		return inserted
-	}
-
-	boom := errors.New("ack failed")
-	if err := s.Tx(ctx(t), func(tx *Tx) error { work(tx); return boom }); !errors.Is(err, boom) {
-		t.Fatal(err)
-	}
-	if n := countRows(t, s, "events", "alerts"); n["events"] != 0 || n["alerts"] != 0 {
-		t.Errorf("rolled back, yet stored %v", n)
-	}
-	if d, err := s.FindDevice(ctx(t), "sos-1"); err != nil || d.Health.Online {
-		t.Errorf("rolled-back health update applied: %+v, %v", d, err)
-	}
-
-	var inserted []bool
-	if err := s.Tx(ctx(t), func(tx *Tx) error { inserted = work(tx); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(inserted, []bool{true, false}) {
-		t.Errorf("inserted = %v, want [true false]", inserted)
-	}
-	if n := countRows(t, s, "events", "alerts"); n["events"] != 1 || n["alerts"] != 1 {
-		t.Errorf("committed, yet stored %v", n)
-	}
-	if d, err := s.FindDevice(ctx(t), "sos-1"); err != nil || !d.Health.Online || !d.Health.LastSeen.Equal(t0) {
-		t.Errorf("health after commit: %+v, %v", d, err)
-	}
-
-	// Validation is shared with Store.RecordEvents.
-	tel := event("sos-1", 6, t0, devices.EventSOS)
-	tel.Channel = devices.ChannelTelemetry
-	err := s.Tx(ctx(t), func(tx *Tx) error { _, err := tx.RecordEvents(ctx(t), []*devices.Message{tel}); return err })
-	wantCode(t, err, shouwang.EINVALID)
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"slices"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 )
 
 func event(id string, seq uint64, ts time.Time, typ devices.EventType) *devices.Message {
@@ -17,8 +18,8 @@ func event(id string, seq uint64, ts time.Time, typ devices.EventType) *devices.
 	}
 }
 
-func TestRecordEventsDeduplicates(t *testing.T) {
-	s := openStore(t)
+func testRecordEventsDeduplicates(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+	s := open(t)
 	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 
 	gas := event("gas-1", 7, t0.Add(time.Second), devices.EventGas)

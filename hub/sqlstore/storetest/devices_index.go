@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"errors"
@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 )
 
 // TestLoadDeviceIndex: every device once, with the fields the index keeps
 // and nothing of the household record; an error from the callback stops
 // the load.
-func TestLoadDeviceIndex(t *testing.T) {
-	s := openStore(t)
+func testLoadDeviceIndex(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+	s := open(t)
 	quiet := device("d2", "幸福里", "", "")
 	quiet.Capabilities = nil
 	mustCreate(t, s, device("d1", "阳光社区", "第一网格", "3号楼"), quiet)

@@ -1,8 +1,7 @@
-package sqlstore
+package storetest
 
 import (
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"github.com/shouwang-hub/shouwang/alerts"
 )
 
-func TestListAlerts(t *testing.T) {
-	s := openStore(t)
+func testListAlerts(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	m := time.Minute
 	mk := func(n int, kind alerts.Kind, sev alerts.Severity, st alerts.State, community string, opened time.Duration) *alerts.Alert {
 		a := newAlert(fmt.Sprintf("d%d", n), community, kind, sev, t0.Add(opened))
@@ -83,8 +82,8 @@ func TestListAlerts(t *testing.T) {
 	}
 }
 
-func TestAnswerStats(t *testing.T) {
-	s := openStore(t)
+func testAnswerStats(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	sec, m := time.Second, time.Minute
 	mk := func(opened, accept, dispatch, resolve time.Duration, test bool) *alerts.Alert {
 		a := newAlert("d", "c", alerts.KindSOS, alerts.SeverityCritical, t0.Add(opened))
@@ -129,12 +128,8 @@ func TestAnswerStats(t *testing.T) {
 	}
 }
 
-func TestTimers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hub.db")
-	s, err := Open(path, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+func testTimers(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	a1 := newAlert("d1", "c", alerts.KindSOS, alerts.SeverityCritical, t0)
 	a2 := newAlert("d2", "c", alerts.KindSOS, alerts.SeverityCritical, t0)
 	createAlerts(t, s, a1, a2)
@@ -154,13 +149,6 @@ func TestTimers(t *testing.T) {
 		}
 		return nil
 	}))
-	// Timers survive a restart.
-	must(t, s.Close())
-	s, err = Open(path, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 
 	due := func(now time.Duration, limit int) []alerts.Timer {
 		t.Helper()
@@ -210,14 +198,14 @@ func TestTimers(t *testing.T) {
 	if _, ok, err := s.NextTimer(ctx(t)); ok || err != nil {
 		t.Errorf("all deleted: NextTimer = %v, %v", ok, err)
 	}
-	err = s.InTx(ctx(t), func(tx alerts.Tx) error {
+	err := s.InTx(ctx(t), func(tx alerts.Tx) error {
 		return tx.SetTimer(ctx(t), alerts.Timer{AlertID: a1.ID, Kind: alerts.TimerReminder})
 	})
 	wantCode(t, err, shouwang.EINVALID)
 }
 
-func TestNotifications(t *testing.T) {
-	s := openStore(t)
+func testNotifications(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	a1 := newAlert("d1", "c", alerts.KindSOS, alerts.SeverityCritical, t0)
 	a2 := newAlert("d2", "c", alerts.KindSOS, alerts.SeverityCritical, t0)
 	createAlerts(t, s, a1, a2)

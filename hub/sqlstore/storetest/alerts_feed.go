@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"errors"
@@ -11,8 +11,8 @@ import (
 	"github.com/shouwang-hub/shouwang/alerts"
 )
 
-func TestChangeFeed(t *testing.T) {
-	s := openStore(t)
+func testChangeFeed(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	if seq, err := s.LastChangeSeq(ctx(t)); err != nil || seq != 0 {
 		t.Fatalf("empty feed: LastChangeSeq = %d, %v", seq, err)
 	}
@@ -115,72 +115,11 @@ func TestChangeFeed(t *testing.T) {
 	}
 }
 
-func TestPruneAlertFeed(t *testing.T) {
-	s := openStore(t)
-	fixClock(s, t0)
-	for i := range 5 {
-		createAlerts(t, s, newAlert("d", "c", alerts.KindSOS, alerts.SeverityCritical, t0.Add(time.Duration(i)*time.Second)))
-	}
-	if err := s.PruneAlertFeed(ctx(t), 10, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, oldest, _ := s.ChangesSince(ctx(t), 0, 0); oldest != 1 {
-		t.Errorf("fewer changes than kept: oldest = %d, want 1", oldest)
-	}
-	if err := s.PruneAlertFeed(ctx(t), 2, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	cs, oldest, err := s.ChangesSince(ctx(t), 0, 0)
-	if err != nil || oldest != 4 || len(cs) != 2 || cs[0].Seq != 4 || cs[1].Seq != 5 {
-		t.Fatalf("after keeping 2: oldest %d, %d changes, %v", oldest, len(cs), err)
-	}
-
-	// Nothing is handed out twice, even when pruned to one.
-	if err := s.PruneAlertFeed(ctx(t), 1, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	createAlerts(t, s, newAlert("d", "c", alerts.KindSOS, alerts.SeverityCritical, t0))
-	if cs, oldest, _ := s.ChangesSince(ctx(t), 0, 0); oldest != 5 || len(cs) != 2 || cs[1].Seq != 6 {
-		t.Errorf("after keeping 1 and one more change: oldest %d, %+v", oldest, cs)
-	}
-	if err := s.PruneAlertFeed(ctx(t), -1, time.Time{}); shouwang.ErrorCode(err) != shouwang.EINVALID {
-		t.Errorf("negative keep: %v", err)
-	}
-
-	// Triggers older than the cut-off are forgotten, newer ones kept.
-	move := fixClock(s, t0)
-	record := func(seq uint64) bool {
-		var ok bool
-		must(t, s.Tx(ctx(t), func(tx *Tx) error {
-			var err error
-			ok, err = tx.RecordTrigger(ctx(t), "d", seq, t0.UnixMilli())
-			return err
-		}))
-		return ok
-	}
-	record(1)
-	move(2 * time.Hour)
-	record(2)
-	move(23 * time.Hour) // trigger 1 is now 25 h old, trigger 2 23 h
-	if err := s.PruneAlertFeed(ctx(t), 0, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	if !record(1) || record(2) {
-		t.Error("default retention: want trigger 1 forgotten and trigger 2 kept")
-	}
-	if err := s.PruneAlertFeed(ctx(t), 0, s.now().Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if n := countRows(t, s, "alert_triggers"); n["alert_triggers"] != 0 {
-		t.Errorf("explicit cut-off after everything: %d triggers left", n["alert_triggers"])
-	}
-}
-
-func TestRecordTrigger(t *testing.T) {
-	s := openStore(t)
+func testRecordTrigger(t *testing.T, open func(*testing.T) AlertStore) {
+	s := open(t)
 	try := func(id string, seq uint64, ts int64, fail bool) (bool, error) {
 		var ok bool
-		err := s.Tx(ctx(t), func(tx *Tx) error {
+		err := s.InTx(ctx(t), func(tx alerts.Tx) error {
 			var err error
 			if ok, err = tx.RecordTrigger(ctx(t), id, seq, ts); err != nil {
 				return err
