@@ -138,6 +138,9 @@ func checkText(field, v string, max int) error {
 	switch {
 	case !utf8.ValidString(v):
 		return shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8", field)
+	case strings.IndexByte(v, 0) >= 0:
+		// No person types one, and PostgreSQL's TEXT cannot hold it.
+		return shouwang.Errorf(shouwang.EINVALID, "%s: contains a NUL character", field)
 	case utf8.RuneCountInString(v) > max:
 		return shouwang.Errorf(shouwang.EINVALID, "%s: longer than %d characters", field, max)
 	}

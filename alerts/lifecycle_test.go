@@ -202,6 +202,8 @@ func TestTransitionRequests(t *testing.T) {
 			shouwang.EINVALID, "note: required: write what happened"},
 		{"note too long", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionNote, Actor: op, Note: strings.Repeat("长", 2001)},
 			shouwang.EINVALID, "note: longer than 2000 characters"},
+		{"note with a NUL", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionNote, Actor: op, Note: "a\x00b"},
+			shouwang.EINVALID, "note: contains a NUL character"},
 		{"unknown alert", alerts.TransitionRequest{AlertID: 99, Action: alerts.ActionAccept, Actor: op},
 			shouwang.ENOTFOUND, "alert 99 not found"},
 	}

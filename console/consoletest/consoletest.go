@@ -351,7 +351,7 @@ func (r *Registry) pruneUnregistered() {
 
 // clipText makes s valid UTF-8 and cuts it to at most n runes.
 func clipText(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD") // PostgreSQL's TEXT holds no NUL
 	for i := range s {
 		if n == 0 {
 			return s[:i]

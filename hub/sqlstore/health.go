@@ -147,10 +147,10 @@ func (s *Store) ListUnregistered(ctx context.Context) ([]devices.Unregistered, e
 	return list, nil
 }
 
-// clipText makes s valid UTF-8 and cuts it to at most n runes: these
-// strings come from strangers.
+// clipText makes s valid UTF-8 without NUL and cuts it to at most n runes:
+// these strings come from strangers.
 func clipText(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD") // PostgreSQL's TEXT holds no NUL
 	for i := range s {
 		if n == 0 {
 			return s[:i]

@@ -399,3 +399,16 @@ func testUnregisteredBounded(t *testing.T, open func(*testing.T) devices.Registr
 		t.Errorf("newest first and clipped: %s, detail %d bytes", list[0].ID, len(list[0].Detail))
 	}
 }
+
+// testUnregisteredOddText: what strangers send is kept as valid text
+// without NUL (PostgreSQL's TEXT holds none), on every store alike.
+func testUnregisteredOddText(t *testing.T, open func(*testing.T) devices.Registry) {
+	s := open(t)
+	if err := s.RecordUnregistered(ctx(t), "odd\x00one", "bad\xffbytes\x00", t0); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListUnregistered(ctx(t))
+	if err != nil || len(list) != 1 || list[0].ID != "odd\uFFFDone" || list[0].Detail != "bad\uFFFDbytes\uFFFD" {
+		t.Errorf("a stranger's odd text: %+v, %v", list, err)
+	}
+}

@@ -33,6 +33,7 @@ func Registry(t *testing.T, open func(*testing.T) devices.Registry) {
 		{"UpdateHealth", testUpdateHealth},
 		{"Unregistered", testUnregistered},
 		{"UnregisteredBounded", testUnregisteredBounded},
+		{"UnregisteredOddText", testUnregisteredOddText},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
 	}
