@@ -105,13 +105,18 @@ func received(s *sim.Sim, id, sub string) bool {
 }
 
 // TestAlertsEndToEnd runs a press and a gas leak through the real hub,
-// embedded broker, SQLite and InfluxDB: the press opens a critical alert
-// and the device hears its acknowledgement; the leak rising 5 → 15 → 30 %LEL
-// gives one alert whose severity rises; 50 concurrent accepts have exactly
-// one winner; the life cycle runs to closed with its refusals.
+// embedded broker and InfluxDB, on SQLite and on PostgreSQL: the press
+// opens a critical alert and the device hears its acknowledgement; an event
+// published again is stored once; the leak rising 5 → 15 → 30 %LEL gives
+// one alert whose severity rises; 50 concurrent accepts have exactly one
+// winner; the life cycle runs to closed with its refusals.
 func TestAlertsEndToEnd(t *testing.T) {
 	influx := testenv.Influx(t)
-	m := startHub(t, hubOptions{Influx: influx})
+	eachStore(t, func(t *testing.T, db string) { alertsEndToEnd(t, influx, db) })
+}
+
+func alertsEndToEnd(t *testing.T, influx *testenv.InfluxServer, db string) {
+	m := startHub(t, hubOptions{Influx: influx, DB: db})
 	base := "http://" + m.HTTPAddr()
 	admin := login(t, base)
 	ds := []*devices.Device{
@@ -152,16 +157,55 @@ func TestAlertsEndToEnd(t *testing.T) {
 		t.Fatalf("device after its press: %d %+v", code, got.Device.Health)
 	}
 
+	// An event the device publishes twice (its ack lost, say) is stored
+	// once and counts once.
+	tamper := fmt.Appendf(nil, `{"seq":900001,"ts":%d,"type":"tamper"}`, time.Now().UnixMilli())
+	for range 2 {
+		if err := publishRetry(s, "gas-0001", devices.ChannelEvent, tamper); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "the tamper alert", func() (bool, string) {
+		as := findAlerts(t, base, admin, "gas-0001")
+		return len(as) == 1 && as[0].Kind == alerts.KindTamper, fmt.Sprintf("%+v", as)
+	})
+	// The second copy was handled (and acknowledged) by the time a third
+	// event behind it on the same connection is stored.
+	marker := fmt.Appendf(nil, `{"seq":900002,"ts":%d,"type":"test"}`, time.Now().UnixMilli())
+	if err := publishRetry(s, "gas-0001", devices.ChannelEvent, marker); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the marker event stored", func() (bool, string) {
+		evs, err := m.store.ListEvents(context.Background(), "gas-0001", 10)
+		return err == nil && len(evs) > 0 && evs[0].Seq == 900002, fmt.Sprint(len(evs), err)
+	})
+	evs, err := m.store.ListEvents(context.Background(), "gas-0001", 10)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("gas-0001 has %d events stored (%v), want the tamper once and the marker", len(evs), err)
+	}
+	if a := findAlerts(t, base, admin, "gas-0001"); len(a) != 1 || a[0].Occurrences != 1 {
+		t.Fatalf("the tamper published twice: %+v, want one alert with one occurrence", a)
+	}
+
 	// A gas leak rising through both thresholds: one alert, raised.
 	if err := s.GasLeak(context.Background(), "gas-0001", []float64{5, 15, 30}, 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+	gasAlerts := func() []*alerts.Alert {
+		var out []*alerts.Alert
+		for _, a := range findAlerts(t, base, admin, "gas-0001") {
+			if a.Kind != alerts.KindTamper {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
 	eventually(t, 10*time.Second, "one gas alert raised to gas_high", func() (bool, string) {
-		as := findAlerts(t, base, admin, "gas-0001")
+		as := gasAlerts()
 		return len(as) == 1 && as[0].Kind == alerts.KindGasHigh && as[0].Severity == alerts.SeverityCritical &&
 			as[0].Reading != nil && *as[0].Reading == 30, fmt.Sprintf("%+v", as)
 	})
-	gas := getAlert(t, base, admin, findAlerts(t, base, admin, "gas-0001")[0].ID)
+	gas := getAlert(t, base, admin, gasAlerts()[0].ID)
 	if timelineCount(gas, alerts.TimelineSeverityRaised) != 1 || timelineCount(gas, alerts.TimelineOpened) != 1 {
 		t.Fatalf("gas timeline: %+v", gas.Timeline)
 	}
@@ -227,7 +271,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 
 	var stats map[string]any
-	if code, body := apiCall(t, "GET", base+"/api/v1/alerts/stats", admin, nil, &stats); code != 200 || stats["accepted"].(float64) != 1 || stats["alerts"].(float64) != 2 {
+	if code, body := apiCall(t, "GET", base+"/api/v1/alerts/stats", admin, nil, &stats); code != 200 || stats["accepted"].(float64) != 1 || stats["alerts"].(float64) != 3 {
 		t.Fatalf("stats: %d %s", code, body)
 	}
 	eventually(t, 30*time.Second, "alert changes in InfluxDB", func() (bool, string) {

@@ -103,7 +103,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.InfluxOrg, "influx-org", "", "InfluxDB organisation (ignored by 1.8)")
 	str(&c.InfluxBucket, "influx-bucket", "shouwang/autogen", "InfluxDB bucket (for 1.8: database/retention-policy)")
 	str(&c.DataDir, "data", "./data", "data directory: database, spool, broker state")
-	str(&c.DB, "db", "", "SQL store: a SQLite file path (default <data>/hub.db)")
+	str(&c.DB, "db", "", "SQL store: a SQLite file path (default <data>/hub.db) or postgres://user:password@host/database")
 	str(&c.AdminPassword, "admin-password", "", "creates the admin account on first start")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
@@ -192,8 +192,10 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("-data / HUB_DATA_DIR: required")
 	}
-	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
-		return fmt.Errorf("-db / HUB_DB: PostgreSQL is not supported yet; use a SQLite file path")
+	if l := strings.ToLower(c.DB); strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") {
+		if u, err := url.Parse(c.DB); err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return errors.New("-db / HUB_DB: want postgres://user:password@host:5432/database?sslmode=… (host and database required)")
+		}
 	}
 	if c.WebhookURL != "" {
 		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -23,8 +23,15 @@ import (
 // TestEscalationSurvivesKill opens a critical alert, kills the hub with
 // SIGKILL before it escalates, keeps it down past both escalation times,
 // and starts it again: the timers that fell due during the downtime fire at
-// start, each exactly once, and the webhook hears of level 2 once.
+// start, each exactly once, and the webhook hears of level 2 once; on
+// SQLite and on PostgreSQL.
 func TestEscalationSurvivesKill(t *testing.T) {
+	influx := testenv.Influx(t)
+	bin := buildHub(t)
+	eachStore(t, func(t *testing.T, db string) { escalationSurvivesKill(t, influx, bin, db) })
+}
+
+func escalationSurvivesKill(t *testing.T, influx *testenv.InfluxServer, bin, db string) {
 	var mu sync.Mutex
 	var posts [][]byte
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,8 +44,6 @@ func TestEscalationSurvivesKill(t *testing.T) {
 	defer hook.Close()
 	hookPosts := func() int { mu.Lock(); defer mu.Unlock(); return len(posts) }
 
-	influx := testenv.Influx(t)
-	bin := buildHub(t)
 	data := t.TempDir()
 	port, mqttPort := testenv.FreePort(t), testenv.FreePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
@@ -58,6 +63,10 @@ func TestEscalationSurvivesKill(t *testing.T) {
 		"HUB_DATA_DIR=" + data, "HUB_INFLUX_URL=" + influx.URL(), "HUB_INFLUX_BUCKET=" + influx.Bucket(),
 		"HUB_ADMIN_PASSWORD=" + adminPassword, "HUB_LOG_LEVEL=warn", "HUB_RULES=" + rules, "HUB_WEBHOOK_URL=" + hook.URL,
 	}}
+	if db == "" {
+		db = filepath.Join(data, "hub.db")
+	}
+	p.env = append(p.env, "HUB_DB="+db)
 	waitReady := func() {
 		eventually(t, time.Minute, "hub ready", func() (bool, string) {
 			resp, err := http.Get(base + "/readyz")
@@ -110,7 +119,7 @@ func TestEscalationSurvivesKill(t *testing.T) {
 	// Nothing is left to fire twice: no timer of the alert remains, and a
 	// second restart changes nothing.
 	p.signal(syscall.SIGTERM)
-	st, err := sqlstore.Open(filepath.Join(data, "hub.db"), nil)
+	st, err := sqlstore.Open(db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

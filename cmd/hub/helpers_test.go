@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 	"github.com/shouwang-hub/shouwang/internal/sim"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
@@ -28,8 +29,38 @@ type hubOptions struct {
 	MQTTURL string // external broker; "" for the embedded one
 	Influx  *testenv.InfluxServer
 	DataDir string // "" for a fresh temp dir
+	DB      string // -db; "" for SQLite in the data dir (storeDSN makes one)
 	Args    []string
 	Stderr  io.Writer // the hub's log; nil: the test log
+}
+
+// stores are the stores the key scenarios run on.
+var stores = []string{"sqlite", "postgres"}
+
+// storeDSN returns -db for a fresh store of the kind: "" for the default
+// SQLite file in the data directory, or a new PostgreSQL database (a copy
+// of one migrated once per test binary) on the shared test server.
+func storeDSN(t *testing.T, kind string) string {
+	t.Helper()
+	if kind == "sqlite" {
+		return ""
+	}
+	pg := testenv.Postgres(t)
+	pg.Template(t, "hub", func(dsn string) error {
+		s, err := sqlstore.Open(dsn, nil)
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	})
+	return pg.Database(t, "hub")
+}
+
+// eachStore runs f as a subtest on each store.
+func eachStore(t *testing.T, f func(t *testing.T, db string)) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) { f(t, storeDSN(t, kind)) })
+	}
 }
 
 // startHub runs the real Main in-process on loopback :0 ports.
@@ -45,6 +76,9 @@ func startHub(t *testing.T, o hubOptions) *Main {
 	}
 	if o.MQTTURL != "" {
 		args = append(args, "-mqtt-url", o.MQTTURL)
+	}
+	if o.DB != "" {
+		args = append(args, "-db", o.DB)
 	}
 	args = append(args, o.Args...)
 	m := NewMain()
@@ -263,5 +297,5 @@ func ids(specs []sim.DeviceSpec) []string {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m))
 }

@@ -107,6 +107,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = sqlstore.Open(c.DB, log.With("part", "store")); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
+	log.Info("store open", "engine", m.store.Dialect())
 	if created, err := accounts.EnsureAdmin(ctx, m.store, c.AdminPassword); err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)
 	} else if created {
