@@ -2,7 +2,8 @@
 // line for a Shouwang hub: log in, register devices one by one or from a CSV
 // file, rotate their MQTT passwords, see unregistered devices knocking, read
 // a device's telemetry, list, answer and review alerts, and manage console
-// accounts, including creating the first admin in a fresh store.
+// accounts, including creating the first admin in a fresh store, and move a
+// stopped hub's SQLite store into PostgreSQL.
 //
 //	hubctl [-server URL] [-token TOKEN] COMMAND [flags] [args]
 //
@@ -64,6 +65,10 @@ Commands:
                                        SQLite store (default $HUB_DATA_DIR or ./data, file hub.db)
                                        when it has no account yet; reads the password from stdin
                                        (prompts on a terminal); needs no running hub and no token
+  migrate [-data DIR] [-from PATH] -to postgres://… [-sample 50]
+                                       copy a stopped hub's SQLite store (default DIR/hub.db) into an
+                                       empty PostgreSQL database, then check every table's row count
+                                       and a sample of rows, devices, accounts and alerts
 
 Passwords of console accounts are at least 8 characters.
 
@@ -173,6 +178,8 @@ func (c *cli) dispatch(args []string) error {
 		return c.bootstrapAdmin(args)
 	case "decode":
 		return c.decode(args)
+	case "migrate":
+		return c.migrateStore(args)
 	case "help":
 		fmt.Fprint(c.stdout, usage)
 		return nil

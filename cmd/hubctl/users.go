@@ -187,7 +187,7 @@ func (c *cli) usersResetPassword(args []string) error {
 func (c *cli) bootstrapAdmin(args []string) error {
 	fs := c.newFlags("bootstrap-admin", "bootstrap-admin [-data DIR] [-db PATH] < password")
 	dataDir := fs.String("data", envOr("HUB_DATA_DIR", "./data"), "the hub's data directory (default $HUB_DATA_DIR or ./data)")
-	db := fs.String("db", os.Getenv("HUB_DB"), "the SQLite store (default $HUB_DB or DIR/hub.db)")
+	db := fs.String("db", os.Getenv("HUB_DB"), "the store: a SQLite file or postgres://… (default $HUB_DB or DIR/hub.db)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -209,10 +209,10 @@ func (c *cli) bootstrapAdmin(args []string) error {
 		return fmt.Errorf("bootstrap-admin: %w", err)
 	}
 	if !created {
-		fmt.Fprintf(c.stdout, "%s already has accounts; nothing changed. An admin can reset a password with: hubctl users reset-password NAME\n", dsn)
+		fmt.Fprintf(c.stdout, "%s already has accounts; nothing changed. An admin can reset a password with: hubctl users reset-password NAME\n", redacted(dsn))
 		return nil
 	}
 	fmt.Fprintf(c.stdout, "Created the account %q (admin) in %s. Log in with: hubctl login -user %s\n",
-		accounts.AdminUsername, dsn, accounts.AdminUsername)
+		accounts.AdminUsername, redacted(dsn), accounts.AdminUsername)
 	return nil
 }
