@@ -67,6 +67,24 @@ func TestScenariosSmall(t *testing.T) {
 			t.Errorf("background: %d sent, %d lost, %d doubled", r.Background, r.BackgroundLost, r.BackgroundDup)
 		}
 	})
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run("transitions on "+db, func(t *testing.T) {
+			env.out = testLog{t}
+			env.opts.DB = db
+			defer func() { env.opts.DB = "" }()
+			r, err := runTransitions(ctx, env, TransitionsOptions{Alerts: 10, Operators: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			noFailures(t, r.report())
+			if r.Committed != 30 || r.Refused != 10 || r.Wrong != 0 || r.NotResolved != 0 {
+				t.Errorf("committed %d, refused %d, wrong %d, not resolved %d; want 30, 10, 0, 0", r.Committed, r.Refused, r.Wrong, r.NotResolved)
+			}
+			if _, ok := r.CPUMicrosPerTx["postgres"]; ok != (db == "postgres") {
+				t.Errorf("PostgreSQL's CPU measured: %v, on %s", ok, db)
+			}
+		})
+	}
 	t.Run("fanout", func(t *testing.T) {
 		env.out = testLog{t}
 		r, err := runFanout(ctx, env, FanoutOptions{Consoles: 5, Presses: 20, Interval: 20 * time.Millisecond})

@@ -85,6 +85,7 @@ type Stack struct {
 	API       *bench.API // logged in as admin
 	Mosq      *bench.Mosquitto
 	Influxd   *bench.InfluxServer
+	Postgres  *bench.Postgres // with -db postgres
 	name      string
 }
 
@@ -118,6 +119,12 @@ func (e *Env) startParts(ctx context.Context, name string) (*Stack, error) {
 		}
 		s.InfluxURL = s.Influxd.URL()
 	}
+	if e.opts.DB == "postgres" {
+		if s.Postgres, err = bench.StartPostgres(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	db := "bench_" + name + "_" + strconv.FormatInt(time.Now().Unix(), 10)
 	s.Influx = bench.NewInflux(s.InfluxURL, db)
 	if err := s.Influx.Exec(ctx, "CREATE DATABASE "+db); err != nil {
@@ -145,6 +152,7 @@ func (e *Env) startHub(ctx context.Context, s *Stack, dataDir, rules string) err
 		ClientID:  "bench-hub-" + s.name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		InfluxURL: s.InfluxURL, InfluxBucket: s.Influx.DB + "/autogen",
 		AdminPassword: adminPassword, RulesFile: rulesFile, LogPath: filepath.Join(s.Dir, "hub.log"),
+		DB: s.dsn(),
 	})
 	if err != nil {
 		return err
@@ -156,11 +164,22 @@ func (e *Env) startHub(ctx context.Context, s *Stack, dataDir, rules string) err
 	return nil
 }
 
-// Close stops the hub, then the broker and InfluxDB.
+// dsn is the hub's -db: its own PostgreSQL, or "" for SQLite.
+func (s *Stack) dsn() string {
+	if s.Postgres == nil {
+		return ""
+	}
+	return s.Postgres.DSN()
+}
+
+// Close stops the hub, then the broker, InfluxDB and PostgreSQL.
 func (s *Stack) Close() error {
 	var errs []error
 	if s.Hub != nil {
 		errs = append(errs, s.Hub.Close())
+	}
+	if s.Postgres != nil {
+		errs = append(errs, s.Postgres.Close())
 	}
 	if s.Mosq != nil {
 		errs = append(errs, s.Mosq.Close())
@@ -186,12 +205,18 @@ func (s *Stack) pids() map[string]int {
 	return m
 }
 
-// cpuSnapshot reads the CPU time of every process of the stack.
+// cpuSnapshot reads the CPU time of every process of the stack;
+// PostgreSQL's is the server's and all its backends'.
 func (s *Stack) cpuSnapshot() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for name, pid := range s.pids() {
 		if st, err := bench.ReadProcStat(pid); err == nil {
 			out[name] = st.CPU
+		}
+	}
+	if s.Postgres != nil {
+		if cpu, err := bench.ReadTreeCPU(s.Postgres.Proc.Pid()); err == nil {
+			out["postgres"] = cpu
 		}
 	}
 	return out

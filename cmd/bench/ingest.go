@@ -309,7 +309,7 @@ func (r *IngestResult) report() *Report {
 	rep.fig("end-to-end rate (first publish → last point in InfluxDB)", r.EndToEndRate, "msg/s")
 	rep.fig("end-to-end time", r.EndToEndSeconds, "s")
 	rep.fig("publish rate (first publish → last PUBACK)", r.PublishRate, "msg/s")
-	for _, p := range []string{"hub", "mosquitto", "influxd", "bench"} {
+	for _, p := range []string{"hub", "mosquitto", "influxd", "postgres", "bench"} {
 		if v, ok := r.CPUMicrosPerMsg[p]; ok {
 			rep.fig(p+" CPU per message", v, "µs")
 		}

@@ -7,12 +7,14 @@
 //	go run ./cmd/bench ingest  [-devices 1000] [-messages 200000] [-clients 16] [-window 1000]
 //	go run ./cmd/bench latency [-presses 1000] [-interval 100ms] [-rate 5000] [-devices 1000]
 //	go run ./cmd/bench fanout  [-consoles 500] [-presses 200] [-interval 200ms]
+//	go run ./cmd/bench transitions [-alerts 300] [-operators 16]
 //	go run ./cmd/bench scale   [-registered 1000000] [-silent 1000] [-reporting 10s] [-lean]
 //	go run ./cmd/bench voice   [-setup-calls 50] [-steps 10,25,50,100,150,200,250,300] [-step-time 10s]
 //	go run ./cmd/bench all     [-out results.json]
 //
 // Every scenario takes -out FILE (JSON), -profile DIR (pprof profiles of the
-// hub), -autosave N (mosquitto), -hub-bin, -mqtt-url, -influx-url and -keep.
+// hub), -autosave N (mosquitto), -db sqlite|postgres (the hub's store), -hub-bin,
+// -mqtt-url, -influx-url and -keep.
 //
 // Figures, commands and what limits them: docs/benchmarks.md.
 package main
@@ -40,6 +42,7 @@ Scenarios:
   ingest   devices publish telemetry at QoS 1 as fast as the broker takes it; rate counted in InfluxDB
   latency  press → console live-feed latency under background telemetry, then on an idle hub
   fanout   press → every one of many console clients
+  transitions  operators accepting (two at once per alert), dispatching and resolving alerts concurrently
   scale    a million registered, supervised devices: hub memory; silent devices flagged offline
   voice    call setup time, then concurrent relayed calls ramped until loss or CPU limits them
   all      each of the above in turn, with its defaults unless a flag says otherwise
@@ -47,7 +50,7 @@ Scenarios:
 Run "bench SCENARIO -h" for the flags.
 `
 
-var scenarioNames = []string{"ingest", "latency", "fanout", "scale", "voice"}
+var scenarioNames = []string{"ingest", "latency", "fanout", "transitions", "scale", "voice"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -107,6 +110,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			rep.Failures = append(rep.Failures, "error: "+err.Error())
 		}
+		if rep.Config == nil {
+			rep.Config = map[string]any{}
+		}
+		rep.Config["store"] = o.Env.DB
 		rep.print(stdout)
 		out.Results = append(out.Results, rep)
 		if len(rep.Failures) > 0 {
@@ -151,6 +158,11 @@ func runScenario(ctx context.Context, env *Env, name string, o Options) (*Report
 	case "fanout":
 		var r *FanoutResult
 		if r, err = runFanout(ctx, env, o.Fanout); r != nil {
+			rep = r.report()
+		}
+	case "transitions":
+		var r *TransitionsResult
+		if r, err = runTransitions(ctx, env, o.Transitions); r != nil {
 			rep = r.report()
 		}
 	case "scale":

@@ -17,6 +17,8 @@ type Options struct {
 	Latency LatencyOptions
 	Fanout  FanoutOptions
 	Scale   ScaleOptions
+
+	Transitions TransitionsOptions
 }
 
 // EnvOptions say where the real parts come from.
@@ -29,6 +31,7 @@ type EnvOptions struct {
 	Autosave  int    // mosquitto autosave_interval (changes)
 	WorkDir   string // where temporary directories go; empty: the system's
 	Keep      bool   // keep the work directory (logs, data) afterwards
+	DB        string // the hub's store: "sqlite" (a file in its data dir) or "postgres" (a cluster of the scenario's own)
 	// ProfileDir receives CPU profiles of the hub during each measured
 	// phase (and heap profiles where memory is the question).
 	ProfileDir string
@@ -70,11 +73,13 @@ type ScaleOptions struct {
 
 func defaultOptions() Options {
 	return Options{
-		Env:     EnvOptions{Autosave: 10000},
+		Env:     EnvOptions{Autosave: 10000, DB: "sqlite"},
 		Ingest:  IngestOptions{Devices: 1000, Messages: 200_000, Clients: 16, Window: 1000, ProfileDuration: 10 * time.Second},
 		Latency: LatencyOptions{Presses: 1000, Interval: 100 * time.Millisecond, Rate: 5000, Devices: 1000, Clients: 4},
 		Fanout:  FanoutOptions{Consoles: 500, Presses: 200, Interval: 200 * time.Millisecond},
 		Scale:   ScaleOptions{Registered: 1_000_000, Silent: 1000, Reporting: 10 * time.Second},
+
+		Transitions: TransitionsOptions{Alerts: 300, Operators: 16},
 	}
 }
 
@@ -141,6 +146,7 @@ func (o *Options) flags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.Env.Autosave, "autosave", o.Env.Autosave, "mosquitto autosave_interval in changes (production: 1; see docs/operations.md)")
 	fs.StringVar(&o.Env.WorkDir, "workdir", "", "directory for temporary data and logs (default: the system temp dir)")
 	fs.BoolVar(&o.Env.Keep, "keep", false, "keep the work directory with every log and data file")
+	fs.StringVar(&o.Env.DB, "db", o.Env.DB, "the hub's store: sqlite, or postgres (a PostgreSQL 15 cluster of each scenario's own, durability as in production)")
 	fs.StringVar(&o.Env.ProfileDir, "profile", "", "write CPU profiles of the hub during each measured phase (and heap/allocs profiles) into this directory")
 
 	var devices multiInt
@@ -166,6 +172,10 @@ func (o *Options) flags(name string, stderr io.Writer) *flag.FlagSet {
 		interval = append(interval, &o.Fanout.Interval)
 		fs.IntVar(&o.Fanout.Consoles, "consoles", o.Fanout.Consoles, "fanout: console clients of the live feed")
 	}
+	if is("transitions") {
+		fs.IntVar(&o.Transitions.Alerts, "alerts", o.Transitions.Alerts, "transitions: alerts opened, then each accepted (twice at once), dispatched and resolved")
+		fs.IntVar(&o.Transitions.Operators, "operators", o.Transitions.Operators, "transitions: operators working at once")
+	}
 	if is("scale") {
 		fs.IntVar(&o.Scale.Registered, "registered", o.Scale.Registered, "scale: supervised devices registered in the store")
 		fs.IntVar(&o.Scale.Silent, "silent", o.Scale.Silent, "scale: gas detectors that send one message and fall silent")
@@ -190,11 +200,18 @@ func (o Options) validate() error {
 		return nil
 	}
 	return errors.Join(
+		func() error {
+			if o.Env.DB != "sqlite" && o.Env.DB != "postgres" {
+				return fmt.Errorf("-db %q: want sqlite or postgres", o.Env.DB)
+			}
+			return nil
+		}(),
 		pos(o.Env.Autosave, "autosave"),
 		pos(o.Ingest.Devices, "devices"), pos(o.Ingest.Messages, "messages"),
 		pos(o.Ingest.Clients, "clients"), pos(o.Ingest.Window, "window"),
 		pos(o.Latency.Presses, "presses"), pos(o.Latency.Devices, "devices"), pos(o.Latency.Clients, "bg-clients"),
 		pos(o.Fanout.Consoles, "consoles"), pos(o.Fanout.Presses, "presses"),
+		pos(o.Transitions.Alerts, "alerts"), pos(o.Transitions.Operators, "operators"),
 		pos(o.Scale.Registered, "registered"), pos(o.Scale.Silent, "silent"),
 		func() error {
 			if o.Latency.Interval <= 0 || o.Fanout.Interval <= 0 || o.Scale.Reporting < time.Second {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -61,7 +62,8 @@ func (r *Report) failf(format string, args ...any) {
 
 // print writes the report as tables.
 func (r *Report) print(w io.Writer) {
-	fmt.Fprintf(w, "\n%s results (load average before: %s)\n", r.Scenario, r.LoadBefore)
+	store, _ := r.Config["store"].(string)
+	fmt.Fprintf(w, "\n%s results, store %s (load average before: %s)\n", r.Scenario, cmp.Or(store, "sqlite"), r.LoadBefore)
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 	for _, f := range r.Figures {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, formatValue(f.Value), f.Unit)

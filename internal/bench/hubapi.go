@@ -218,3 +218,32 @@ func (m Metrics) Sum(name string, labels ...string) float64 {
 	}
 	return sum
 }
+
+// Call sends one request with a JSON body (nil for none) and returns the
+// status and the body, whatever the status: the transitions scenario counts
+// refusals (409) as answers, not errors.
+func (a *API) Call(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.Base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+a.Token)
+	resp, err := a.c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}

@@ -110,3 +110,59 @@ func LoadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// ReadTreeCPU is the CPU time of a server that forks a process per client,
+// as PostgreSQL does: pid's own user and system time, its children's that
+// ended (cutime, cstime), and those of the children still running.
+func ReadTreeCPU(pid int) (time.Duration, error) {
+	own, done, err := cpuTicks(strconv.Itoa(pid))
+	if err != nil {
+		return 0, err
+	}
+	total := own + done
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("proc: %w", err)
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		i := bytes.LastIndexByte(raw, ')')
+		f := strings.Fields(string(raw[i+1:]))
+		if i < 0 || len(f) < 15 || f[1] != strconv.Itoa(pid) {
+			continue
+		}
+		if c, _, err := cpuTicks(e.Name()); err == nil {
+			total += c
+		}
+	}
+	return time.Duration(total * int64(time.Second) / ticksPerSecond()), nil
+}
+
+// cpuTicks reads a process's utime+stime and cutime+cstime in clock ticks.
+func cpuTicks(pid string) (own, children int64, err error) {
+	raw, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, 0, fmt.Errorf("proc stat: %w", err)
+	}
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("proc stat %s: malformed", pid)
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("proc stat %s: malformed", pid)
+	}
+	var t [4]int64
+	for k := range t {
+		if t[k], err = strconv.ParseInt(f[11+k], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("proc stat %s: malformed times", pid)
+		}
+	}
+	return t[0] + t[1], t[2] + t[3], nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"time"
@@ -109,6 +110,7 @@ type HubConfig struct {
 	AdminPassword string
 	RulesFile     string // optional
 	LogPath       string
+	DB            string // the store: "" for SQLite in DataDir, or postgres://…
 }
 
 // Hub is the hub running as a subprocess.
@@ -140,6 +142,9 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 		"HUB_RULES=" + cfg.RulesFile,
 		"HUB_LOG_LEVEL=warn",
 	}
+	if cfg.DB != "" {
+		env = append(env, "HUB_DB="+cfg.DB)
+	}
 	h.Proc = &parts.Proc{Name: "hub", Path: cfg.Bin, Env: env, LogPath: cfg.LogPath}
 	start := time.Now()
 	if err := h.Proc.Start(func() bool { return parts.Answers(h.URL+"/readyz", http.StatusOK) }, readyTimeout); err != nil {
@@ -151,3 +156,45 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 
 // Close stops the hub with SIGTERM (an ordered shutdown).
 func (h *Hub) Close() error { return h.Proc.Stop() }
+
+// Postgres is a PostgreSQL cluster of the benchmark's own, with the
+// durability a production store keeps (fsync, synchronous_commit and
+// full_page_writes on: nothing relaxed), and a database "shouwang".
+type Postgres struct {
+	*parts.Postgres
+	dir string
+}
+
+// StartPostgres makes a cluster in a fresh directory (owned by the postgres
+// user when run as root) and starts it on a free port.
+func StartPostgres() (*Postgres, error) {
+	bin, err := parts.FindPostgres()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := parts.NewPostgresDir()
+	if err != nil {
+		return nil, err
+	}
+	p := parts.NewPostgres(bin, parts.PostgresConfig{WrittenBy: writtenBy, Dir: dir})
+	if err := p.Start(readyTimeout); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := p.Exec("postgres", "CREATE DATABASE shouwang"); err != nil {
+		p.Proc.Stop()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Postgres{Postgres: p, dir: dir}, nil
+}
+
+// DSN is the URL the hub opens its store with.
+func (p *Postgres) DSN() string { return p.Postgres.DSN("shouwang") }
+
+// Close stops the server and removes its cluster.
+func (p *Postgres) Close() error {
+	err := p.Proc.Stop()
+	os.RemoveAll(p.dir)
+	return err
+}
