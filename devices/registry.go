@@ -2,7 +2,10 @@ package devices
 
 import (
 	"context"
+	"strings"
 	"time"
+
+	"github.com/shouwang-hub/shouwang"
 )
 
 // Registry is where devices are registered. The hub reads it to route and
@@ -54,4 +57,45 @@ type Unregistered struct {
 	LastSeen  time.Time `json:"last_seen"`
 	Count     int64     `json:"count"`
 	Detail    string    `json:"detail"` // what it did last: connect, publish on a topic
+}
+
+// ValidateImport checks a batch before a Registry writes any of it: as many
+// password hashes as devices, no device missing, each device valid, no
+// hash empty. Every Registry calls it, so they refuse alike.
+func ValidateImport(ds []*Device, hashes []string) error {
+	if len(ds) != len(hashes) {
+		return shouwang.Errorf(shouwang.EINVALID, "%d devices but %d password hashes", len(ds), len(hashes))
+	}
+	for i, d := range ds {
+		if d == nil {
+			return shouwang.Errorf(shouwang.EINVALID, "device %d: missing", i)
+		}
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		if hashes[i] == "" {
+			return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", d.ID)
+		}
+	}
+	return nil
+}
+
+// Bounds on what RecordUnregistered keeps of a stranger's ID and detail.
+const (
+	MaxUnregisteredID     = 128
+	MaxUnregisteredDetail = 256
+)
+
+// ClipText makes text from strangers safe to keep: valid UTF-8 (bad bytes
+// become U+FFFD), no NUL (PostgreSQL's TEXT holds none; U+FFFD too), and at
+// most n runes.
+func ClipText(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }

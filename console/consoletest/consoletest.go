@@ -35,11 +35,9 @@ var _ devices.Registry = (*Registry)(nil)
 
 // Limits the SQL store keeps.
 const (
-	defaultListLimit      = 100
-	maxListLimit          = 1000
-	maxUnregistered       = 1000
-	maxUnregisteredID     = 128
-	maxUnregisteredDetail = 256
+	defaultListLimit = 100
+	maxListLimit     = 1000
+	maxUnregistered  = 1000
 )
 
 // NewRegistry returns an empty registry on the wall clock.
@@ -100,19 +98,8 @@ func (r *Registry) ImportDevices(_ context.Context, ds []*devices.Device, hashes
 	if r.Fail != nil {
 		return r.Fail
 	}
-	if len(ds) != len(hashes) {
-		return shouwang.Errorf(shouwang.EINVALID, "%d devices but %d password hashes", len(ds), len(hashes))
-	}
-	for i, d := range ds {
-		if d == nil {
-			return shouwang.Errorf(shouwang.EINVALID, "device %d: missing", i)
-		}
-		if err := d.Validate(); err != nil {
-			return err
-		}
-		if hashes[i] == "" {
-			return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", d.ID)
-		}
+	if err := devices.ValidateImport(ds, hashes); err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(ds))
 	for _, d := range ds {
@@ -316,7 +303,7 @@ func (r *Registry) RecordUnregistered(_ context.Context, id, detail string, at t
 		at = r.now()
 	}
 	at = at.Truncate(time.Millisecond).UTC()
-	id, detail = clipText(id, maxUnregisteredID), clipText(detail, maxUnregisteredDetail)
+	id, detail = devices.ClipText(id, devices.MaxUnregisteredID), devices.ClipText(detail, devices.MaxUnregisteredDetail)
 	u, ok := r.unregistered[id]
 	if !ok {
 		r.unregistered[id] = &devices.Unregistered{ID: id, FirstSeen: at, LastSeen: at, Count: 1, Detail: detail}
@@ -347,18 +334,6 @@ func (r *Registry) pruneUnregistered() {
 	for _, u := range all[maxUnregistered:] {
 		delete(r.unregistered, u.ID)
 	}
-}
-
-// clipText makes s valid UTF-8 and cuts it to at most n runes.
-func clipText(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD") // PostgreSQL's TEXT holds no NUL
-	for i := range s {
-		if n == 0 {
-			return s[:i]
-		}
-		n--
-	}
-	return s
 }
 
 // ListUnregistered implements devices.Registry: not registered since, most

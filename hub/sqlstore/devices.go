@@ -129,21 +129,12 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*devices.Device, hashes 
 }
 
 func (s *Store) insertDevices(ctx context.Context, ds []*devices.Device, hashes []string) error {
-	if len(ds) != len(hashes) {
-		return shouwang.Errorf(shouwang.EINVALID, "%d devices but %d password hashes", len(ds), len(hashes))
+	if err := devices.ValidateImport(ds, hashes); err != nil {
+		return err
 	}
 	rows := make([][]any, len(ds))
 	now := s.nowMillis()
 	for i, d := range ds {
-		if d == nil {
-			return shouwang.Errorf(shouwang.EINVALID, "device %d: missing", i)
-		}
-		if err := d.Validate(); err != nil {
-			return err
-		}
-		if hashes[i] == "" {
-			return shouwang.Errorf(shouwang.EINVALID, "device %q: empty password hash", d.ID)
-		}
 		args, err := installerArgs(d)
 		if err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
@@ -72,8 +71,6 @@ func nullFloat(f *float64) sql.NullFloat64 {
 const (
 	maxUnregistered        = 1000
 	pruneUnregisteredEvery = 64
-	maxUnregisteredID      = 128
-	maxUnregisteredDetail  = 256
 )
 
 const upsertUnregistered = `INSERT INTO unregistered (id, first_seen, last_seen, seen_count, detail)
@@ -99,7 +96,7 @@ func (s *Store) RecordUnregistered(ctx context.Context, id, detail string, at ti
 	if at.IsZero() {
 		at = s.now()
 	}
-	id, detail = clipText(id, maxUnregisteredID), clipText(detail, maxUnregisteredDetail)
+	id, detail = devices.ClipText(id, devices.MaxUnregisteredID), devices.ClipText(detail, devices.MaxUnregisteredDetail)
 	ms := at.UnixMilli()
 	prune := s.unregisteredCalls.Add(1)%pruneUnregisteredEvery == 0
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
@@ -145,17 +142,4 @@ func (s *Store) ListUnregistered(ctx context.Context) ([]devices.Unregistered, e
 		return nil, fmt.Errorf("list unregistered: %w", err)
 	}
 	return list, nil
-}
-
-// clipText makes s valid UTF-8 without NUL and cuts it to at most n runes:
-// these strings come from strangers.
-func clipText(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD") // PostgreSQL's TEXT holds no NUL
-	for i := range s {
-		if n == 0 {
-			return s[:i]
-		}
-		n--
-	}
-	return s
 }
