@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -145,6 +146,21 @@ func (m *Metrics) AddReasons(reasons ...devices.Reason) {
 	for _, r := range reasons {
 		m.rejected.WithLabelValues(string(r))
 	}
+}
+
+// Duplicates returns how many messages de-duplication dropped, over every
+// channel.
+func (m *Metrics) Duplicates() int64 {
+	ch := make(chan prometheus.Metric, 8)
+	go func() { m.duplicates.Collect(ch); close(ch) }()
+	var sum float64
+	for pm := range ch {
+		var d dto.Metric
+		if pm.Write(&d) == nil {
+			sum += d.GetCounter().GetValue()
+		}
+	}
+	return int64(sum)
 }
 
 // Reject counts a rejection found outside ingest (the broker's refusals).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +95,42 @@ func TestUpgradeFromOneSession(t *testing.T) {
 		n := influx.Count(t, `SELECT count(seq) FROM gas`)
 		return n == 100, fmt.Sprint(n)
 	})
+}
+
+// TestBrokerBacklogIsWatched: the hub reads mosquitto's count of stored
+// messages ($SYS) and shows it on /metrics and /readyz. A second persistent
+// session that never comes back (a dead subscriber) makes mosquitto hold
+// every reading for it.
+func TestBrokerBacklogIsWatched(t *testing.T) {
+	influx := testenv.Influx(t)
+	mq := testenv.Mosquitto(t, testenv.MosquittoOptions{AllowAnonymous: true})
+	m := startHub(t, hubOptions{MQTTURL: mq.URL(), Influx: influx})
+	base := "http://" + m.HTTPAddr()
+	specs := register(t, base, gasDevices("bkl", 10))
+
+	dead, err := mqttc.New(mqttc.Config{URL: mq.URL(), ClientID: "dead-subscriber", Subscriptions: []string{"shouwang/v1/+/telemetry"},
+		Handler: func(*mqttc.Message) {}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := dead.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dead.Stop()
+
+	s := connectDevices(t, mq.URL(), specs)
+	publishStream(t, s, ids(specs), 1, 50, nil) // 500 readings, each kept for the dead subscriber
+	eventually(t, time.Minute, "the broker's count on /metrics", func() (bool, string) {
+		n := metric(t, base, "shouwang_broker_stored_messages", "")
+		return n >= 500, fmt.Sprint(n)
+	})
+	_, checks := readiness(t, base)
+	if c := checks["broker_backlog"]; !strings.HasPrefix(c, "ok; the broker holds ") {
+		t.Errorf("readyz broker_backlog %q, want the broker's count", c)
+	}
+	if n := metric(t, base, "shouwang_broker_behind", ""); n != 0 {
+		t.Errorf("behind = %v with a small, steady store", n)
+	}
 }

@@ -50,6 +50,7 @@ type Main struct {
 	broker    *broker.Broker
 	lanes     []*laneClient // the MQTT sessions that take device traffic, see lane
 	pubClient *mqttc.Client
+	backlog   *hub.BacklogWatch
 	refusals  *limitlog.Logger // bounded log of messages refused here
 	lock      *os.File         // the data directory's lock, held until Close
 	watch     *hub.SpoolWatch
@@ -204,9 +205,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// its own: the ingest session's packet identifiers then only ever name
 	// messages coming in, which brokers that share one identifier space per
 	// client (mochi) cannot confuse with the hub's own publishes.
-	m.pubClient, err = mqttc.New(mqttc.Config{
+	// It also reads mosquitto's count of stored messages, for the backlog
+	// watch.
+	m.backlog = m.newBacklogWatch()
+	pubCfg := mqttc.Config{
 		URL: brokerURL, TLS: brokerTLS, ClientID: c.MQTTClientID + "-pub", Username: user, Password: pass,
-	}, log.With("part", "mqtt-pub"))
+	}
+	if m.broker == nil {
+		pubCfg.Optional, pubCfg.Handler = []string{sysStoreCount}, m.onSys
+	}
+	m.pubClient, err = mqttc.New(pubCfg, log.With("part", "mqtt-pub"))
 	if err != nil {
 		return fmt.Errorf("mqtt publisher: %w", err)
 	}
@@ -227,6 +235,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	m.goRun(func() { m.backlog.Run(runCtx) })
 	m.registerMetrics()
 
 	consoleCfg := console.Config{
@@ -439,6 +448,9 @@ func (m *Main) ready(ctx context.Context) (bool, map[string]string) {
 	} else {
 		checks["store"] = "ok"
 	}
+	// A warning only: the hub keeps up; the broker does not (see
+	// hub.BacklogWatch).
+	checks["broker_backlog"] = m.backlog.Check()
 	if st := m.writer.Stats(); st.Reachable {
 		checks["influxdb"] = "reachable"
 	} else {
@@ -462,6 +474,8 @@ func (m *Main) registerMetrics() {
 	mt.CounterFunc("shouwang_influx_write_failures_total", "Failed InfluxDB write attempts (retried).", func() float64 { return float64(m.writer.Stats().Failures) })
 	mt.CounterFunc("shouwang_influx_dead_lettered_total", "Lines InfluxDB refused permanently, kept in the dead-letter file.", func() float64 { return float64(m.writer.Stats().DeadLettered) })
 	mt.GaugeFunc("shouwang_influx_reachable", "1 when the last InfluxDB write or ping succeeded.", func() float64 { return b2f(m.writer.Stats().Reachable) })
+	mt.GaugeFunc("shouwang_broker_stored_messages", "Messages the MQTT broker holds (mosquitto: $SYS/broker/store/messages/count; embedded: stored for a client, unacknowledged); -1 when the broker does not say.", func() float64 { return float64(m.backlog.Stored()) })
+	mt.GaugeFunc("shouwang_broker_behind", "1 when the MQTT broker is falling behind: its store growing past 10,000 messages, or many resends.", func() float64 { return b2f(m.backlog.Behind()) })
 	mt.GaugeFunc("shouwang_mqtt_connected", "1 when every MQTT session of the hub that takes device traffic is connected.", func() float64 {
 		ok, _ := lanesConnected(m.lanes)
 		return b2f(ok)

@@ -42,6 +42,11 @@ type Config struct {
 	// Messages the broker had already queued under them are still
 	// delivered (and handled) here.
 	Unsubscribe []string
+	// Optional are filters subscribed at QoS 0 after Subscriptions, best
+	// effort: a broker may refuse them (an ACL that does not grant $SYS,
+	// say). A refusal is logged and not retried until the next connect,
+	// and Start does not wait for them.
+	Optional    []string
 	MaxInFlight int // bound on concurrent handler calls, and on messages waiting for one; default 64
 	Handler     Handler
 	// OnConnectionChange, if set, is called with true after each
@@ -104,8 +109,8 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 		return nil, fmt.Errorf("mqttc: TLS is set but URL %q is plain TCP: use tls://", cfg.URL)
 	case cfg.ClientID == "":
 		return nil, errors.New("mqttc: ClientID is required (a stable one names the persistent session)")
-	case len(cfg.Subscriptions) > 0 && cfg.Handler == nil:
-		return nil, errors.New("mqttc: Handler is required with Subscriptions")
+	case len(cfg.Subscriptions)+len(cfg.Optional) > 0 && cfg.Handler == nil:
+		return nil, errors.New("mqttc: Handler is required with Subscriptions or Optional")
 	case cfg.MaxInFlight < 0:
 		return nil, fmt.Errorf("mqttc: MaxInFlight %d: must not be negative", cfg.MaxInFlight)
 	case logger == nil:
@@ -114,6 +119,11 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	for _, f := range cfg.Subscriptions {
 		if f == "" {
 			return nil, errors.New("mqttc: Subscriptions: empty filter")
+		}
+	}
+	for _, f := range cfg.Optional {
+		if f == "" {
+			return nil, errors.New("mqttc: Optional: empty filter")
 		}
 	}
 	for _, f := range cfg.Unsubscribe {
@@ -204,7 +214,7 @@ func (c *Client) Start(ctx context.Context) error {
 	if c.started.Swap(true) {
 		return errors.New("mqttc: Start called twice")
 	}
-	if len(c.cfg.Subscriptions) > 0 {
+	if len(c.cfg.Subscriptions)+len(c.cfg.Optional) > 0 {
 		c.workers.Add(c.cfg.MaxInFlight)
 		for range c.cfg.MaxInFlight {
 			go c.work()
@@ -298,6 +308,22 @@ func (c *Client) onConnect(paho.Client) {
 	if c.unsubscribe() && c.subscribe() {
 		c.subOnce.Do(func() { close(c.subscribed) })
 		c.notify(true)
+		c.subscribeOptional()
+	}
+}
+
+// subscribeOptional makes the Optional subscriptions once, logging a
+// refusal.
+func (c *Client) subscribeOptional() {
+	if len(c.cfg.Optional) == 0 {
+		return
+	}
+	filters := make(map[string]byte, len(c.cfg.Optional))
+	for _, f := range c.cfg.Optional {
+		filters[f] = 0
+	}
+	if err := c.subscribeOnce(filters); err != nil {
+		c.log.Warn("mqtt optional subscription not made; going on without it", "filters", c.cfg.Optional, "err", err)
 	}
 }
 

@@ -176,6 +176,8 @@ func TestNewValidates(t *testing.T) {
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}}, "Handler"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h, MaxInFlight: -1}, "MaxInFlight"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h, Unsubscribe: []string{""}}, "Unsubscribe"},
+		{Config{URL: "tcp://x:1", ClientID: "c", Optional: []string{"$SYS/x"}}, "Handler"},
+		{Config{URL: "tcp://x:1", ClientID: "c", Optional: []string{""}, Handler: h}, "Optional"},
 		{Config{URL: "tcp://x:1", ClientID: "c", Subscriptions: []string{"a"}, Handler: h, Unsubscribe: []string{"a"}}, "Unsubscribe"},
 	}
 	for _, tt := range tests {
@@ -348,5 +350,21 @@ func TestStatsCountRedeliveredAndRetained(t *testing.T) {
 	waitFor(t, "three acks", 10*time.Second, func() bool { return f.acks.Load() == 3 })
 	if got, want := c.Stats(), (Stats{Received: 3, Redelivered: 1, Retained: 1}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
+	}
+}
+
+// TestOptionalSubscriptionRefusedIsNotRetried: a refused optional filter
+// does not hold up Start or the required subscriptions, and is not
+// retried on the same connection.
+func TestOptionalSubscriptionRefusedIsNotRetried(t *testing.T) {
+	f := &fakePaho{codes: []byte{1, 0x80}} // required granted, optional refused
+	c := newFake(t, Config{Optional: []string{"$SYS/broker/store/messages/count"}, Handler: func(m *Message) { m.Ack() }}, f)
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the optional SUBSCRIBE", func() bool { return f.subscribes.Load() == 2 })
+	want := []string{"sub a/+", "sub $SYS/broker/store/messages/count"}
+	if got := f.recorded(); !slices.Equal(got, want) {
+		t.Errorf("operations %q, want %q", got, want)
 	}
 }
