@@ -95,6 +95,9 @@ func (a *Alerting) fireDue(ctx context.Context, log *limitedLogger) bool {
 			}
 			continue
 		}
+		for _, al := range res.Changed {
+			a.cfg.Metrics.observeEscalation(t.Kind, al)
+		}
 		a.committed(res)
 	}
 	return all

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,7 @@ type Metrics struct {
 	acksSent       prometheus.Counter
 	ackDropped     prometheus.Counter
 	notifyFailures prometheus.Counter
+	escalations    *prometheus.CounterVec
 	silent         prometheus.Counter
 
 	callsStarted prometheus.Counter
@@ -101,6 +103,9 @@ func NewMetrics() *Metrics {
 	m.notifyFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "shouwang_alert_notify_failures_total", Help: "Failed webhook attempts for escalated alerts (retried with back-off).",
 	})
+	m.escalations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shouwang_alert_escalations_total", Help: "Alerts escalated because nobody accepted them in time, by level reached and severity (tests excluded).",
+	}, []string{"level", "severity"})
 	m.silent = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "shouwang_supervision_silent_total", Help: "Times a supervised device was found silent past its reporting time.",
 	})
@@ -114,7 +119,12 @@ func NewMetrics() *Metrics {
 		Name: "shouwang_call_wait_seconds", Help: "How long a call rang before an operator answered.",
 		Buckets: []float64{2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300},
 	})
-	r.MustRegister(m.alertsOpened, m.timeTo, m.acksSent, m.ackDropped, m.notifyFailures, m.silent,
+	for _, level := range []string{"1", "2"} { // present from the start, so an alert rule sees the first one
+		for _, sev := range []alerts.Severity{alerts.SeverityCritical, alerts.SeverityMajor, alerts.SeverityMinor} {
+			m.escalations.WithLabelValues(level, string(sev))
+		}
+	}
+	r.MustRegister(m.alertsOpened, m.timeTo, m.acksSent, m.ackDropped, m.notifyFailures, m.escalations, m.silent,
 		m.callsStarted, m.callsRefused, m.callWait)
 	r.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.tsFlagged, m.seqRestarts, m.seqLate,
 		m.ignored, m.commitTime, m.commitSize, m.commitErrs,
@@ -210,6 +220,16 @@ func (m *Metrics) observeAlert(a *alerts.Alert) {
 	if a.Version == 1 && !a.Test {
 		m.alertsOpened.WithLabelValues(string(a.Kind), string(a.Severity)).Inc()
 	}
+}
+
+// observeEscalation counts an alert that a fired escalation timer raised:
+// nobody accepted it within that level's time.
+func (m *Metrics) observeEscalation(kind alerts.TimerKind, a *alerts.Alert) {
+	level := map[alerts.TimerKind]int{alerts.TimerEscalate1: 1, alerts.TimerEscalate2: 2}[kind]
+	if level == 0 || a.Test || a.State != alerts.StateNew || a.EscalationLevel != level {
+		return
+	}
+	m.escalations.WithLabelValues(strconv.Itoa(level), string(a.Severity)).Inc()
 }
 
 // observeTransition records how long the step took from the alert opening.

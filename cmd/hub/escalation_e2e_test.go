@@ -115,6 +115,13 @@ func escalationSurvivesKill(t *testing.T, influx *testenv.InfluxServer, bin, db 
 	if hookPosts() != 1 {
 		t.Fatalf("webhook called %d times, want 1", hookPosts())
 	}
+	// The alerting rules' signal (deploy/prometheus): one escalation to
+	// each level, counted once.
+	for _, level := range []string{"1", "2"} {
+		if n := metric(t, base, "shouwang_alert_escalations_total", `level="`+level+`",severity="critical"`); n != 1 {
+			t.Errorf("shouwang_alert_escalations_total at level %s = %v, want 1", level, n)
+		}
+	}
 
 	// Nothing is left to fire twice: no timer of the alert remains, and a
 	// second restart changes nothing.
