@@ -102,7 +102,17 @@ type Device struct {
 	Vendor       string     `json:"vendor,omitempty"`
 	Model        string     `json:"model,omitempty"`
 	Capabilities []string   `json:"capabilities,omitempty"`
-	Location     Location   `json:"location"`
+	// Source is the dialect the device speaks: "" (native protocol v1),
+	// zigbee2mqtt or shelly.
+	Source Source `json:"source,omitempty"`
+	// Gateway is, for a device behind a bridge (Zigbee2MQTT), the ID of the
+	// bridge's gateway device.
+	Gateway string `json:"gateway,omitempty"`
+	// Address is where the device's messages come from, by source: a Zigbee
+	// device's IEEE address (friendly names change and may contain '/'), a
+	// Shelly's MQTT topic prefix, a bridge's base topic.
+	Address  string   `json:"address,omitempty"`
+	Location Location `json:"location"`
 	Resident     Resident   `json:"resident"`
 	Contacts     []Contact  `json:"contacts,omitempty"`
 	GridWorker   GridWorker `json:"grid_worker"`
@@ -148,6 +158,9 @@ func (d *Device) Validate() error {
 	if !d.Kind.Valid() {
 		return shouwang.Errorf(shouwang.EINVALID, "kind %q: must be one of %s", d.Kind, kindList())
 	}
+	if err := d.validateSource(); err != nil {
+		return err
+	}
 	for _, c := range d.Capabilities {
 		if !slices.Contains(KnownCapabilities, c) {
 			return shouwang.Errorf(shouwang.EINVALID, "capabilities: unknown capability %q (known: %s)", c, strings.Join(KnownCapabilities, ", "))
@@ -189,6 +202,76 @@ func (d *Device) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateSource checks source, gateway and address together.
+func (d *Device) validateSource() error {
+	switch d.Source {
+	case "", SourceNative:
+		if d.Kind == KindGateway {
+			return shouwang.Errorf(shouwang.EINVALID, "kind gateway: a gateway is a bridge of another source (zigbee2mqtt)")
+		}
+		if d.Gateway != "" || d.Address != "" {
+			return shouwang.Errorf(shouwang.EINVALID, "gateway, address: a native device has neither (its topics are %s<id>/...)", TopicPrefix)
+		}
+	case SourceZigbee2MQTT:
+		if d.Kind == KindGateway {
+			if !ValidRoot(d.Address) {
+				return shouwang.Errorf(shouwang.EINVALID, "address %q: a bridge's base topic: levels without wildcards, not under %s", d.Address, TopicPrefix)
+			}
+			if d.Gateway != "" {
+				return shouwang.Errorf(shouwang.EINVALID, "gateway: a bridge has none")
+			}
+			break
+		}
+		if !ValidID(d.Gateway) {
+			return shouwang.Errorf(shouwang.EINVALID, "gateway %q: the ID of the bridge the device is paired with", d.Gateway)
+		}
+		if !ValidIEEE(d.Address) {
+			return shouwang.Errorf(shouwang.EINVALID, "address %q: the device's IEEE address, 0x and 16 lowercase hex digits", d.Address)
+		}
+	case SourceShelly:
+		if d.Kind == KindGateway {
+			return shouwang.Errorf(shouwang.EINVALID, "kind gateway: a Shelly is a device of its own")
+		}
+		if d.Gateway != "" {
+			return shouwang.Errorf(shouwang.EINVALID, "gateway: a Shelly connects itself")
+		}
+		if !ValidRoot(d.Address) {
+			return shouwang.Errorf(shouwang.EINVALID, "address %q: the Shelly's MQTT topic prefix, levels without wildcards, not under %s", d.Address, TopicPrefix)
+		}
+	default:
+		return shouwang.Errorf(shouwang.EINVALID, "source %q: must be native, zigbee2mqtt or shelly", d.Source)
+	}
+	return nil
+}
+
+var ieeePattern = regexp.MustCompile(`^0x[0-9a-f]{16}$`)
+
+// ValidIEEE reports whether s is an IEEE address as Zigbee2MQTT writes it:
+// 0x and 16 lowercase hex digits.
+func ValidIEEE(s string) bool { return ieeePattern.MatchString(s) }
+
+// ValidRoot reports whether r may be a vendor topic root (a bridge's base
+// topic, a Shelly's prefix): non-empty levels without wildcards, not a
+// $-topic, neither under nor above the native prefix.
+func ValidRoot(r string) bool {
+	if r == "" || len(r) > 128 || strings.ContainsAny(r, "+#\x00") || strings.HasPrefix(r, "$") ||
+		strings.HasPrefix(r+"/", TopicPrefix) || strings.HasPrefix(TopicPrefix, r+"/") {
+		return false
+	}
+	for _, l := range strings.Split(r, "/") {
+		if l == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// RootsOverlap reports whether two roots share topics: one is the other or
+// lies under it.
+func RootsOverlap(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
 }
 
 func checkText(name, v string, max int) error {

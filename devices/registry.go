@@ -99,3 +99,30 @@ func ClipText(s string, n int) string {
 	}
 	return s
 }
+
+// Discovered is a device a bridge reports (Zigbee2MQTT's bridge/devices),
+// registered or not, so an installer can bind it without typing its
+// address.
+type Discovered struct {
+	Gateway      string    `json:"gateway"`
+	IEEE         string    `json:"ieee"`
+	FriendlyName string    `json:"friendly_name"`
+	Model        string    `json:"model,omitempty"`
+	Vendor       string    `json:"vendor,omitempty"`
+	Description  string    `json:"description,omitempty"`
+	Supported    bool      `json:"supported"`
+	SeenAt       time.Time `json:"seen_at"`
+	// DeviceID is the registered device at this address, "" while unbound.
+	DeviceID string `json:"device_id,omitempty"`
+	// Kind is what the hub would register it as, from its model ("" for a
+	// model the hub does not know).
+	Kind Kind `json:"kind,omitempty"`
+}
+
+// Refusal is one message or connection the hub refused from a device or a
+// bridge, kept so an installer can see why.
+type Refusal struct {
+	At     time.Time `json:"at"`
+	Reason Reason    `json:"reason"`
+	Detail string    `json:"detail"` // what was refused: a clipped topic or payload, and why
+}

@@ -9,8 +9,6 @@
 package shelly
 
 import (
-	"strings"
-
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -78,20 +76,8 @@ func (codec) ServiceRules(root string) []devices.TopicRule {
 	}
 }
 
-// ValidPrefix reports whether p may be a Shelly's topic prefix: non-empty
-// levels without wildcards, not under the native prefix, not a $-topic.
-func ValidPrefix(p string) bool {
-	if p == "" || len(p) > 128 || strings.ContainsAny(p, "+#\x00") || strings.HasPrefix(p, "$") ||
-		strings.HasPrefix(p+"/", devices.TopicPrefix) || strings.HasPrefix(devices.TopicPrefix, p+"/") {
-		return false
-	}
-	for _, l := range strings.Split(p, "/") {
-		if l == "" {
-			return false
-		}
-	}
-	return true
-}
+// ValidPrefix reports whether p may be a Shelly's topic prefix.
+func ValidPrefix(p string) bool { return devices.ValidRoot(p) }
 
 // SelfTestTopic is where the hub starts a Shelly Gas's self-test.
 func SelfTestTopic(root string) string { return root + "/sensor/" + SelfTestCommand }

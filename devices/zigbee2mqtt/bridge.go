@@ -3,7 +3,6 @@ package zigbee2mqtt
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 
 	"github.com/shouwang-hub/shouwang/devices"
 )
@@ -23,12 +22,6 @@ type BridgeDevice struct {
 	Description  string `json:"description,omitempty"`
 	Supported    bool   `json:"supported"`
 }
-
-var ieeePattern = regexp.MustCompile(`^0x[0-9a-f]{16}$`)
-
-// ValidIEEE reports whether s is an IEEE address as Zigbee2MQTT writes it:
-// 0x and 16 lowercase hex digits.
-func ValidIEEE(s string) bool { return ieeePattern.MatchString(s) }
 
 // ParseBridgeDevices reads <base>/bridge/devices. The coordinator and
 // entries without a valid IEEE address or friendly name are left out.
@@ -52,7 +45,7 @@ func ParseBridgeDevices(payload []byte) ([]BridgeDevice, error) {
 	}
 	out := make([]BridgeDevice, 0, len(raw))
 	for _, r := range raw {
-		if r.Type == "Coordinator" || !ValidIEEE(r.IEEE) || r.FriendlyName == "" || len(r.FriendlyName) > 256 {
+		if r.Type == "Coordinator" || !devices.ValidIEEE(r.IEEE) || r.FriendlyName == "" || len(r.FriendlyName) > 256 {
 			continue
 		}
 		d := BridgeDevice{IEEE: r.IEEE, FriendlyName: r.FriendlyName, Type: r.Type, Supported: r.Supported}

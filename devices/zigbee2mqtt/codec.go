@@ -48,22 +48,8 @@ func (codec) ServiceRules(base string) []devices.TopicRule {
 	return []devices.TopicRule{{Filter: base + "/#", Access: devices.AccessBoth}}
 }
 
-// ValidBase reports whether base may be a bridge's base topic: one or more
-// non-empty levels without wildcards, not under the native prefix, not a
-// $-topic.
-func ValidBase(base string) bool {
-	if base == "" || len(base) > 128 || strings.ContainsAny(base, "+#\x00") ||
-		strings.HasPrefix(base, "$") || strings.HasPrefix(base+"/", devices.TopicPrefix) ||
-		strings.HasPrefix(devices.TopicPrefix, base+"/") {
-		return false
-	}
-	for _, l := range strings.Split(base, "/") {
-		if l == "" {
-			return false
-		}
-	}
-	return true
-}
+// ValidBase reports whether base may be a bridge's base topic.
+func ValidBase(base string) bool { return devices.ValidRoot(base) }
 
 // TopicKind is what a topic under a base carries.
 type TopicKind uint8

@@ -22,24 +22,24 @@ const (
 const deviceCols = `id, kind, vendor, model, capabilities,
 	community, grid, building, unit, floor, household,
 	resident_name, resident_birth_year, resident_lives_alone, resident_care_notes, resident_language,
-	contacts, grid_worker_name, grid_worker_phone,
+	contacts, grid_worker_name, grid_worker_phone, source, gateway, address,
 	last_seen, online, battery, signal_dbm, created_at, updated_at`
 
 const insertDevice = `INSERT INTO devices (id, kind, vendor, model, capabilities,
 	community, grid, building, unit, floor, household,
 	resident_name, resident_birth_year, resident_lives_alone, resident_care_notes, resident_language,
-	contacts, grid_worker_name, grid_worker_phone, password_hash, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	contacts, grid_worker_name, grid_worker_phone, source, gateway, address, password_hash, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO NOTHING`
 
 const updateDevice = `UPDATE devices SET kind = ?, vendor = ?, model = ?, capabilities = ?,
 	community = ?, grid = ?, building = ?, unit = ?, floor = ?, household = ?,
 	resident_name = ?, resident_birth_year = ?, resident_lives_alone = ?, resident_care_notes = ?, resident_language = ?,
-	contacts = ?, grid_worker_name = ?, grid_worker_phone = ?, updated_at = ?
+	contacts = ?, grid_worker_name = ?, grid_worker_phone = ?, source = ?, gateway = ?, address = ?, updated_at = ?
 	WHERE id = ?`
 
 // installerArgs are the installer-supplied fields of d as query arguments,
-// from kind through grid_worker_phone.
+// from kind through address.
 func installerArgs(d *devices.Device) ([]any, error) {
 	caps, err := jsonList(d.Capabilities)
 	if err != nil {
@@ -53,7 +53,7 @@ func installerArgs(d *devices.Device) ([]any, error) {
 	return []any{string(d.Kind), d.Vendor, d.Model, caps,
 		l.Community, l.Grid, l.Building, l.Unit, l.Floor, l.Household,
 		r.Name, r.BirthYear, r.LivesAlone, r.CareNotes, r.Language,
-		contacts, d.GridWorker.Name, d.GridWorker.Phone}, nil
+		contacts, d.GridWorker.Name, d.GridWorker.Phone, string(d.Source), d.Gateway, d.Address}, nil
 }
 
 func jsonList[T any](v []T) (string, error) {
@@ -78,6 +78,7 @@ func scanDevice(row scanner) (*devices.Device, error) {
 	var (
 		d                      devices.Device
 		kind, caps, contacts   string
+		source                 string
 		lastSeen, created, upd sql.NullInt64
 		battery, signal        sql.NullFloat64
 		l, r, gw               = &d.Location, &d.Resident, &d.GridWorker
@@ -85,12 +86,12 @@ func scanDevice(row scanner) (*devices.Device, error) {
 	err := row.Scan(&d.ID, &kind, &d.Vendor, &d.Model, &caps,
 		&l.Community, &l.Grid, &l.Building, &l.Unit, &l.Floor, &l.Household,
 		&r.Name, &r.BirthYear, &r.LivesAlone, &r.CareNotes, &r.Language,
-		&contacts, &gw.Name, &gw.Phone,
+		&contacts, &gw.Name, &gw.Phone, &source, &d.Gateway, &d.Address,
 		&lastSeen, &d.Health.Online, &battery, &signal, &created, &upd)
 	if err != nil {
 		return nil, err
 	}
-	d.Kind = devices.Kind(kind)
+	d.Kind, d.Source = devices.Kind(kind), devices.Source(source)
 	if err := parseList(caps, &d.Capabilities); err != nil {
 		return nil, fmt.Errorf("device %q: decode capabilities: %w", d.ID, err)
 	}
@@ -153,6 +154,9 @@ func (s *Store) insertDevices(ctx context.Context, ds []*devices.Device, hashes 
 		}
 		defer del.Close()
 		for i, args := range rows {
+			if err := s.checkAddress(ctx, tx, ds[i]); err != nil {
+				return fmt.Errorf("device %q: %w", ds[i].ID, err)
+			}
 			res, err := ins.ExecContext(ctx, args...)
 			if err != nil {
 				return fmt.Errorf("device %q: %w", ds[i].ID, err)
@@ -303,11 +307,17 @@ func (s *Store) UpdateDevice(ctx context.Context, d *devices.Device) error {
 		return fmt.Errorf("update device: %w", err)
 	}
 	now := s.nowMillis()
-	res, err := s.exec(ctx, updateDevice, append(args, now, d.ID)...)
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkAddress(ctx, tx, d); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(updateDevice), append(args, now, d.ID)...)
+		if err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		return mustAffect(res, notFound(d.ID))
+	})
 	if err != nil {
-		return fmt.Errorf("update device: %w", err)
-	}
-	if err := mustAffect(res, notFound(d.ID)); err != nil {
 		return err
 	}
 	d.UpdatedAt = fromMillis(sql.NullInt64{Int64: now, Valid: true})
