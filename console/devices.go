@@ -28,6 +28,7 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clearHubFields(&d)
+	s.fillVendor(r, &d)
 	if err := d.Validate(); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -129,7 +130,7 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("find device: %w", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"device": d})
+	writeJSON(w, http.StatusOK, map[string]any{"device": d, "refusals": s.deviceRefusals(r, d.ID)})
 }
 
 func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request) {

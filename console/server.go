@@ -74,6 +74,9 @@ type Config struct {
 	ICEServers []ICEServer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Vendor, if set, answers for off-the-shelf devices: discovered
+	// devices, refusals on a device's page, self-test commands.
+	Vendor VendorService
 }
 
 // Server is the console's HTTP API.
@@ -166,6 +169,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /api/v1/devices/import", s.require(deviceWriters, s.importDevices))
 	s.mux.Handle("GET /api/v1/devices/unregistered", s.require(deviceWriters, s.listUnregistered))
 	s.mux.Handle("GET /api/v1/devices/summary", s.require(nil, s.getDevicesSummary))
+	s.mux.Handle("GET /api/v1/devices/discovered", s.require(deviceWriters, s.listDiscovered))
+	s.mux.Handle("POST /api/v1/devices/{id}/selftest", s.require(deviceWriters, s.selfTest))
 	s.mux.Handle("GET /api/v1/devices/{id}", s.require(nil, s.getDevice))
 	s.mux.Handle("PUT /api/v1/devices/{id}", s.require(deviceWriters, s.updateDevice))
 	s.mux.Handle("DELETE /api/v1/devices/{id}", s.require(deviceWriters, s.deleteDevice))

@@ -97,11 +97,11 @@ type Health struct {
 // Device is a registered device: what it is, where it is, who it watches
 // over and how it is doing.
 type Device struct {
-	ID           string     `json:"id"`
-	Kind         Kind       `json:"kind"`
-	Vendor       string     `json:"vendor,omitempty"`
-	Model        string     `json:"model,omitempty"`
-	Capabilities []string   `json:"capabilities,omitempty"`
+	ID           string   `json:"id"`
+	Kind         Kind     `json:"kind"`
+	Vendor       string   `json:"vendor,omitempty"`
+	Model        string   `json:"model,omitempty"`
+	Capabilities []string `json:"capabilities,omitempty"`
 	// Source is the dialect the device speaks: "" (native protocol v1),
 	// zigbee2mqtt or shelly.
 	Source Source `json:"source,omitempty"`
@@ -111,14 +111,14 @@ type Device struct {
 	// Address is where the device's messages come from, by source: a Zigbee
 	// device's IEEE address (friendly names change and may contain '/'), a
 	// Shelly's MQTT topic prefix, a bridge's base topic.
-	Address  string   `json:"address,omitempty"`
-	Location Location `json:"location"`
-	Resident     Resident   `json:"resident"`
-	Contacts     []Contact  `json:"contacts,omitempty"`
-	GridWorker   GridWorker `json:"grid_worker"`
-	Health       Health     `json:"health"`
-	CreatedAt    time.Time  `json:"created_at,omitzero"`
-	UpdatedAt    time.Time  `json:"updated_at,omitzero"`
+	Address    string     `json:"address,omitempty"`
+	Location   Location   `json:"location"`
+	Resident   Resident   `json:"resident"`
+	Contacts   []Contact  `json:"contacts,omitempty"`
+	GridWorker GridWorker `json:"grid_worker"`
+	Health     Health     `json:"health"`
+	CreatedAt  time.Time  `json:"created_at,omitzero"`
+	UpdatedAt  time.Time  `json:"updated_at,omitzero"`
 }
 
 // HasCapability reports whether the device declares capability c.

@@ -95,6 +95,15 @@ type VendorState struct {
 	// Seq numbers the events made from this device's messages, so they are
 	// stored under the same (device, seq) key as native events.
 	Seq uint64 `json:"seq"`
+
+	// What the hub keeps to know a message it has committed when the
+	// broker delivers it again (Apply does not use them): a digest of the
+	// last message's topic and payload and when it was received (Unix ms),
+	// and the number and time of the last readings written.
+	LastDigest    uint64 `json:"last_digest,omitempty"`
+	LastAt        int64  `json:"last_at,omitempty"`
+	ReadingSeq    uint64 `json:"reading_seq,omitempty"`
+	LastReadingAt int64  `json:"last_reading_at,omitempty"`
 }
 
 // PressWindow is how close two copies of one press are: a press with the

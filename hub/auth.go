@@ -7,9 +7,10 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// PasswordSource looks up a device's MQTT password hash.
+// PasswordSource looks up a device's MQTT password hash and its record.
 type PasswordSource interface {
 	PasswordHash(ctx context.Context, id string) (string, error)
+	FindDevice(ctx context.Context, id string) (*devices.Device, error)
 }
 
 // DeviceAuthenticator checks device credentials against the registry for
@@ -28,4 +29,26 @@ func (a DeviceAuthenticator) CheckDevice(ctx context.Context, id, password strin
 		return false, false, err
 	}
 	return devices.CheckPassword(hash, password), true, nil
+}
+
+// Principal returns who device id is to the topic policy: a native device,
+// a Shelly under its prefix, a Zigbee2MQTT bridge under its base topic.
+func (a DeviceAuthenticator) Principal(ctx context.Context, id string) (devices.Principal, error) {
+	d, err := a.Source.FindDevice(ctx, id)
+	if err != nil {
+		return devices.Principal{}, err
+	}
+	return PrincipalOf(d), nil
+}
+
+// PrincipalOf is who a registered device is to the topic policy.
+func PrincipalOf(d *devices.Device) devices.Principal {
+	p := devices.Principal{Role: devices.RoleDevice, ID: d.ID, Source: d.Source, Root: d.Address}
+	if p.Source == "" {
+		p.Source = devices.SourceNative
+	}
+	if d.Kind == devices.KindGateway {
+		p.Role = devices.RoleGateway
+	}
+	return p
 }

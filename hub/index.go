@@ -52,6 +52,7 @@ const (
 	recRemoved uint8 = 1 << iota
 	recVoice
 	recHeard
+	recVendor
 )
 
 // place is the part of a location the index keeps: the InfluxDB tags.
@@ -69,6 +70,10 @@ type IndexedDevice struct {
 	// HeardFrom says the device had been heard from (had a last-seen time)
 	// when the index last read it from the store.
 	HeardFrom bool
+	// Vendor says the device speaks a vendor dialect (Zigbee2MQTT,
+	// Shelly): it reports state when it changes and its availability, not
+	// native heartbeats, so it is not watched for silence by heartbeat.
+	Vendor bool
 }
 
 // IndexSource is what the index loads from.
@@ -152,6 +157,9 @@ func (x *DeviceIndex) put(d *devices.Device) (int32, error) {
 	if !d.Health.LastSeen.IsZero() {
 		flags |= recHeard
 	}
+	if d.Source != "" && d.Source != devices.SourceNative {
+		flags |= recVendor
+	}
 	r := indexRec{id: d.ID, place: x.placeIndex(d.Location), kind: kind, flags: flags}
 	if slot, ok := x.slots.find(d.ID, x.recs); ok {
 		if x.recs[slot].flags&recRemoved != 0 {
@@ -208,6 +216,7 @@ func (x *DeviceIndex) device(r indexRec) IndexedDevice {
 	return IndexedDevice{
 		ID: r.id, Kind: x.kinds[r.kind], Location: x.places[r.place],
 		Voice: r.flags&recVoice != 0, HeardFrom: r.flags&recHeard != 0,
+		Vendor: r.flags&recVendor != 0,
 	}
 }
 

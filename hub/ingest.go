@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,11 @@ type IngestConfig struct {
 	Alerting *Alerting
 	// Calls takes call signalling; nil ignores it.
 	Calls *Calls
+	// Routes addresses vendor messages (Zigbee2MQTT, Shelly); nil takes
+	// native messages only. Vendor keeps what bridges report and each
+	// device's refusals.
+	Routes *VendorRoutes
+	Vendor VendorStore
 
 	// Queue and MaxBatch bound each commit path: how many messages wait
 	// and how many go into one transaction.
@@ -77,7 +83,11 @@ type Ingest struct {
 	store     *committer[*devices.Message]
 	// gate puts the event committer's store transactions before
 	// telemetry's (health, telemetry alerts).
-	gate *storeGate
+	gate   *storeGate
+	vendor *committer[*vendorMsg]
+
+	// vstates is the vendor committer's cache of committed vendor state.
+	vstates map[string]devices.VendorState
 
 	// windows is owned by the telemetry committer goroutine, and so is
 	// changed, the scratch map of a batch's windows, kept between batches
@@ -85,7 +95,8 @@ type Ingest struct {
 	windows map[string]devices.SeqWindow
 	changed map[string]devices.SeqWindow
 
-	health *healthTracker
+	health   *healthTracker
+	refusals refusalBudget
 
 	// closing stops new deliveries; inflight tracks handler calls that may
 	// still send on the committers' channels.
@@ -135,11 +146,13 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		health:  newHealthTracker(),
 		quit:    make(chan struct{}),
 		gate:    newStoreGate(),
+		vstates: map[string]devices.VendorState{},
 	}
 	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger)
 	// Telemetry may wait a little to share a transaction; events never do.
 	in.telemetry.linger, in.telemetry.lingerBelow = telemetryLinger, telemetryLingerBelow
 	in.store = newCommitter("event", cfg.Queue, cfg.MaxBatch, in.commitStore, cfg.Metrics.observeCommit("event"), logger)
+	in.vendor = newCommitter("vendor", cfg.Queue, cfg.MaxBatch, in.commitVendor, cfg.Metrics.observeCommit("vendor"), logger)
 	return in, nil
 }
 
@@ -148,9 +161,10 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 func (in *Ingest) Run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
-	in.wg.Add(3)
+	in.wg.Add(4)
 	go func() { defer in.wg.Done(); in.telemetry.run(ctx) }()
 	go func() { defer in.wg.Done(); in.store.run(ctx) }()
+	go func() { defer in.wg.Done(); in.vendor.run(ctx) }()
 	go func() { defer in.wg.Done(); in.flushHealthEvery(ctx) }()
 }
 
@@ -158,12 +172,22 @@ func (in *Ingest) Run() {
 // called once the message is durably stored or definitively rejected;
 // during shutdown new messages are left unacknowledged for redelivery.
 func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
+	in.HandleMessage(topic, payload, false, ack)
+}
+
+// HandleMessage is Handle for a message that may have been delivered as
+// retained (an old state: a vendor press in it is not a new press).
+func (in *Ingest) HandleMessage(topic string, payload []byte, retained bool, ack func()) {
 	in.inflight.Add(1)
 	defer in.inflight.Done()
 	if in.closing.Load() {
 		return
 	}
 	now := in.cfg.Now()
+	if !strings.HasPrefix(topic, devices.TopicPrefix) {
+		in.handleVendor(topic, payload, retained, ack, now)
+		return
+	}
 	id, ch, rest, err := devices.ParseTopic(topic)
 	if err != nil {
 		in.rejectMsg(devices.ReasonBadTopic, "", topic, err)
@@ -193,6 +217,7 @@ func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
 	m, err := devices.Decode(in.cfg.Limits, d.Kind, ch, payload, now)
 	if err != nil {
 		in.rejectMsg(devices.RejectionReason(err), id, topic, err)
+		in.NoteRefusal(id, devices.RejectionReason(err), clipTopic(topic)+": "+err.Error()+" — "+clipPayload(payload), now)
 		ack()
 		return
 	}
@@ -477,6 +502,7 @@ func (in *Ingest) Close(ctx context.Context) {
 		in.inflight.Wait()
 		close(in.telemetry.in)
 		close(in.store.in)
+		close(in.vendor.in)
 		if in.cancel == nil { // never ran
 			return
 		}
@@ -484,6 +510,7 @@ func (in *Ingest) Close(ctx context.Context) {
 		go func() {
 			<-in.telemetry.done
 			<-in.store.done
+			<-in.vendor.done
 			close(drained)
 		}()
 		select {

@@ -33,7 +33,7 @@ func newSupervision(a *Alerting, rules alerts.RuleSet, start time.Time, logger *
 	idx := a.cfg.Index
 	s.sv.Grow(idx.slotCount())
 	idx.each(func(slot int32, d IndexedDevice) {
-		if d.HeardFrom {
+		if d.HeardFrom && !d.Vendor {
 			s.sv.Watch(slot, d.ID, d.Kind, start)
 		}
 	})
@@ -74,7 +74,7 @@ func (s *supervision) deviceChanged(id string) {
 		s.sv.Forget(slot)
 		return
 	}
-	if d.HeardFrom {
+	if d.HeardFrom && !d.Vendor {
 		s.sv.Watch(slot, d.ID, d.Kind, s.a.cfg.Now())
 	}
 	wake(s.kick)

@@ -21,6 +21,7 @@ import (
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/devices/vendors"
 	"github.com/shouwang-hub/shouwang/hub"
 	"github.com/shouwang-hub/shouwang/hub/broker"
 	"github.com/shouwang-hub/shouwang/hub/influx"
@@ -44,6 +45,7 @@ type Main struct {
 	spool     *sqlstore.Spool
 	writer    *influx.Writer
 	index     *hub.DeviceIndex
+	routes    *hub.VendorRoutes // where vendor messages come from, see vendor.go
 	alerting  *hub.Alerting
 	calls     *hub.Calls
 	ingest    *hub.Ingest
@@ -133,6 +135,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.index, err = hub.LoadIndex(ctx, m.store); err != nil {
 		return err
 	}
+	m.routes = hub.NewVendorRoutes()
+	if err := m.routes.Load(ctx, m.store); err != nil {
+		return err
+	}
 	rules, err := loadRules(c.RulesFile)
 	if err != nil {
 		return err
@@ -161,7 +167,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.ingest, err = hub.NewIngest(ctx, hub.IngestConfig{
 		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Metrics: m.metrics, Alerting: m.alerting,
-		Calls: m.calls,
+		Calls: m.calls, Routes: m.routes, Vendor: m.store,
 	}, log.With("part", "ingest"))
 	if err != nil {
 		return err
@@ -188,6 +194,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			ServiceUser: user, ServicePassword: pass,
 			Auth:     hub.DeviceAuthenticator{Source: m.store},
 			OnReject: m.onBrokerReject,
+			Policy:   vendors.Policy, Roots: m.routes.Roots,
 		}, log.With("part", "broker"))
 		if err != nil {
 			return fmt.Errorf("embedded broker: %w", err)
@@ -225,7 +232,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.calls.SetPublisher(m.pubClient)
 	// The lanes last, once acknowledgements and call answers can go out:
 	// a backlog of events is delivered the moment the alarm lane connects.
-	lanes, err := hubLanes(devices.NewPolicy().Subscriptions(nil))
+	lanes, err := hubLanes(vendors.Policy.Subscriptions(m.routes.Roots()))
 	if err != nil {
 		return err
 	}
@@ -243,6 +250,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
+		Vendor: vendorConsole{m},
 	}
 	m.consoleTLS(&consoleCfg)
 	srv, err := console.New(consoleCfg, log.With("part", "console"))
@@ -352,7 +360,7 @@ func (m *Main) onMessage(msg *mqttc.Message) {
 		msg.Ack()
 		return
 	}
-	m.ingest.Handle(msg.Topic, msg.Payload, msg.Ack)
+	m.ingest.HandleMessage(msg.Topic, msg.Payload, msg.Retained, msg.Ack)
 }
 
 func (m *Main) goRun(f func()) {
@@ -364,6 +372,10 @@ func (m *Main) onBrokerReject(reason devices.Reason, clientID, detail string) {
 	m.metrics.Reject(reason)
 	if reason == devices.ReasonUnregistered && devices.ValidID(clientID) {
 		m.ingest.NoteUnregistered(clientID, detail, time.Now())
+	} else if devices.ValidID(clientID) {
+		// Wrong password, another client ID, a foreign topic: kept for the
+		// installer on the device's page.
+		m.ingest.NoteRefusal(clientID, reason, detail, time.Now())
 	}
 }
 
@@ -382,6 +394,7 @@ func (m *Main) onDeviceChange(id string) {
 	if id != "" {
 		m.alerting.DeviceChanged(id)
 	}
+	m.syncVendor(ctx)
 }
 
 // pruneEvery keeps the alert change feed and the trigger records bounded.

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	mqtt "github.com/mochi-mqtt/server/v2"
+
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -13,46 +15,32 @@ import (
 // than in devices.Reasons.
 const ReasonBadCredentials devices.Reason = "bad_credentials"
 
-// topicPolicy is the policy of the codecs the broker serves.
-var topicPolicy = devices.NewPolicy()
-
-var service = devices.Principal{Role: devices.RoleService}
+// principal returns who cl is to the topic policy: the service, or the
+// device or gateway it authenticated as.
+func (p *policy) principal(cl *mqtt.Client) devices.Principal {
+	if p.isService(cl) {
+		svc := devices.Principal{Role: devices.RoleService}
+		if p.cfg.Roots != nil {
+			svc.Roots = p.cfg.Roots()
+		}
+		return svc
+	}
+	if v, ok := p.principals.Load(cl.ID); ok {
+		return v.(devices.Principal)
+	}
+	return nativeDevice(cl.ID)
+}
 
 func nativeDevice(id string) devices.Principal {
 	return devices.Principal{Role: devices.RoleDevice, ID: id, Source: devices.SourceNative}
 }
 
-// serviceMayPublish reports whether the hub's client may publish on topic:
-// a device's cmd topic or one of its call/... topics.
-func serviceMayPublish(topic string) bool {
-	ok, _ := topicPolicy.MayPublish(service, topic)
-	return ok
+// mayPublish decides a publish by cl on topic.
+func (p *policy) mayPublish(cl *mqtt.Client, topic string) (bool, devices.Reason) {
+	return p.cfg.Policy.MayPublish(p.principal(cl), topic)
 }
 
-// serviceMayRead reports whether the hub's client may subscribe to filter
-// (or receive a message on a topic, which is a filter without wildcards).
-func serviceMayRead(filter string) bool {
-	ok, _ := topicPolicy.MayRead(service, filter)
-	return ok
-}
-
-// deviceMayPublish decides a publish by device id on topic.
-func deviceMayPublish(id, topic string) (bool, devices.Reason) {
-	return topicPolicy.MayPublish(nativeDevice(id), topic)
-}
-
-// deviceMayRead decides a subscription (or a delivery) of filter for device id.
-func deviceMayRead(id, filter string) (bool, devices.Reason) {
-	return topicPolicy.MayRead(nativeDevice(id), filter)
-}
-
-// deviceWillOK reports whether a device's last will is on a topic it may
-// leave one on.
-func deviceWillOK(id, topic string) bool {
-	return topicPolicy.WillAllowed(nativeDevice(id), topic)
-}
-
-// ownerReason classifies a refused will topic.
-func ownerReason(id, topic string) devices.Reason {
-	return devices.RefusalReason(nativeDevice(id), topic)
+// mayRead decides a subscription (or a delivery) of filter for cl.
+func (p *policy) mayRead(cl *mqtt.Client, filter string) (bool, devices.Reason) {
+	return p.cfg.Policy.MayRead(p.principal(cl), filter)
 }

@@ -47,7 +47,7 @@ func (p *policy) authenticate(cl *mqtt.Client, user string, pk packets.Packet) (
 		}
 		return p.sessionOwner(cl, user)
 	}
-	ok, registered, err := p.checkDevice(user, pk.Connect.Password)
+	who, ok, registered, err := p.checkDevice(user, pk.Connect.Password)
 	switch {
 	case err != nil:
 		// Not the device's fault, so not reported as a rejection.
@@ -57,14 +57,20 @@ func (p *policy) authenticate(cl *mqtt.Client, user string, pk packets.Packet) (
 		return devices.ReasonUnregistered, "no registered device with this id"
 	case !ok:
 		return ReasonBadCredentials, "wrong password"
+	case who.Role == devices.RoleDevice && who.Source == devices.SourceZigbee2MQTT:
+		return ReasonBadCredentials, "a Zigbee device speaks through its bridge, not with an account of its own"
 	case cl.ID != user:
 		// A device may only use its own session: otherwise it could take
 		// over another device's subscriptions and queued commands.
 		return devices.ReasonSpoofed, "client id differs from the device id"
-	case pk.Connect.WillFlag && !deviceWillOK(user, pk.Connect.WillTopic):
-		return ownerReason(user, pk.Connect.WillTopic), "last will on " + clip(pk.Connect.WillTopic) + ", not on the device's own status topic"
+	case pk.Connect.WillFlag && !p.cfg.Policy.WillAllowed(who, pk.Connect.WillTopic):
+		return devices.RefusalReason(who, pk.Connect.WillTopic), "last will on " + clip(pk.Connect.WillTopic) + ", not on a topic of the device's own"
 	}
-	return p.sessionOwner(cl, user)
+	if reason, detail := p.sessionOwner(cl, user); reason != "" {
+		return reason, detail
+	}
+	p.principals.Store(cl.ID, who)
+	return "", ""
 }
 
 // sessionOwner refuses to hand an existing session to a different user, so
@@ -82,18 +88,25 @@ func (p *policy) sessionOwner(cl *mqtt.Client, user string) (devices.Reason, str
 // hash. Only successes are cached, keyed by a keyed hash of the password, so
 // a new password works at once and an old one stops working within
 // authCacheTTL.
-func (p *policy) checkDevice(id string, password []byte) (ok, registered bool, err error) {
+func (p *policy) checkDevice(id string, password []byte) (who devices.Principal, ok, registered bool, err error) {
 	sum := p.cache.sum(password)
-	if p.cache.hit(id, sum) {
-		return true, true, nil
+	if who, hit := p.cache.hit(id, sum); hit {
+		return who, true, true, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), authTimeout)
 	defer cancel()
 	ok, registered, err = p.cfg.Auth.CheckDevice(ctx, id, string(password))
-	if err == nil && ok && registered {
-		p.cache.put(id, sum)
+	if err != nil || !ok || !registered {
+		return who, ok, registered, err
 	}
-	return ok, registered, err
+	who = nativeDevice(id)
+	if ps, is := p.cfg.Auth.(PrincipalSource); is {
+		if who, err = ps.Principal(ctx, id); err != nil {
+			return who, false, true, err
+		}
+	}
+	p.cache.put(id, sum, who)
+	return who, true, true, nil
 }
 
 // authCacheTTL is how long a successful device check is trusted.
@@ -110,6 +123,7 @@ type authCache struct {
 
 type authEntry struct {
 	sum     []byte
+	who     devices.Principal
 	expires time.Time
 }
 
@@ -125,14 +139,17 @@ func (c *authCache) sum(password []byte) []byte {
 	return m.Sum(nil)
 }
 
-func (c *authCache) hit(id string, sum []byte) bool {
+func (c *authCache) hit(id string, sum []byte) (devices.Principal, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[id]
-	return ok && c.now().Before(e.expires) && hmac.Equal(e.sum, sum)
+	if ok && c.now().Before(e.expires) && hmac.Equal(e.sum, sum) {
+		return e.who, true
+	}
+	return devices.Principal{}, false
 }
 
-func (c *authCache) put(id string, sum []byte) {
+func (c *authCache) put(id string, sum []byte, who devices.Principal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -143,5 +160,5 @@ func (c *authCache) put(id string, sum []byte) {
 			}
 		}
 	}
-	c.entries[id] = authEntry{sum: bytes.Clone(sum), expires: now.Add(authCacheTTL)}
+	c.entries[id] = authEntry{sum: bytes.Clone(sum), who: who, expires: now.Add(authCacheTTL)}
 }

@@ -32,6 +32,14 @@ type Authenticator interface {
 	CheckDevice(ctx context.Context, id, password string) (ok, registered bool, err error)
 }
 
+// PrincipalSource is implemented by an Authenticator that knows more of a
+// device than its password: its source and topic root (a Zigbee2MQTT
+// bridge's base topic, a Shelly's prefix). Without it every device is a
+// native one.
+type PrincipalSource interface {
+	Principal(ctx context.Context, id string) (devices.Principal, error)
+}
+
 // Config configures the embedded broker.
 type Config struct {
 	// Listen is the plain TCP listen address, e.g. ":1883" or
@@ -50,6 +58,13 @@ type Config struct {
 	ServiceUser, ServicePassword string
 
 	Auth Authenticator
+
+	// Policy is the topic policy (the codecs in use); nil means native
+	// devices only. Roots, if set, lists the vendor roots the hub's own
+	// client reads (every registered bridge's base topic and Shelly
+	// prefix).
+	Policy *devices.Policy
+	Roots  func() []devices.Root
 
 	// OnReject, if set, is called for every refused connect, publish and
 	// subscribe, with devices.ReasonUnregistered, devices.ReasonSpoofed,
@@ -116,6 +131,9 @@ func New(cfg Config, logger *slog.Logger) (*Broker, error) {
 		return nil, errors.New("broker: Auth is required")
 	case logger == nil:
 		return nil, errors.New("broker: logger is required")
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = devices.NewPolicy()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("broker: DataDir: %w", err)

@@ -29,6 +29,9 @@ type policy struct {
 	srv     atomic.Pointer[mqtt.Server]
 	inline  [6]*mqtt.Client // per protocol version, for re-injecting publishes
 	shadows sync.Map        // *mqtt.Client -> packets.Packet, see OnPacketRead
+	// principals holds who each connected device or gateway is to the
+	// topic policy, by client ID (= username), set when it authenticates.
+	principals sync.Map
 }
 
 // counters are the broker's own statistics, next to mochi's system.Info.
@@ -94,28 +97,17 @@ func (p *policy) reject(reason devices.Reason, who, detail string) {
 // both for each SUBSCRIBE filter and for each delivery; refused publishes
 // are reported here, refused subscriptions in OnSubscribe.
 func (p *policy) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	if p.isService(cl) {
-		if write {
-			ok := serviceMayPublish(topic)
-			if !ok {
-				p.stats.publishesRefused.Add(1)
-				p.reject(devices.ReasonBadTopic, cl.ID, "service client may not publish on "+clip(topic))
-			}
-			return ok
-		}
-		return serviceMayRead(topic)
-	}
 	if !write {
-		ok, _ := deviceMayRead(cl.ID, topic)
+		ok, _ := p.mayRead(cl, topic)
 		return ok
 	}
-	ok, reason := deviceMayPublish(cl.ID, topic)
+	ok, reason := p.mayPublish(cl, topic)
 	if !ok {
 		// mochi drops a refused QoS 0 publish, and disconnects an MQTT
 		// 3.1.1 client (or sends a negative PUBACK to an MQTT 5 one) for a
 		// refused QoS 1 or 2 publish; no subscriber ever sees it.
 		p.stats.publishesRefused.Add(1)
-		p.reject(reason, cl.ID, "publish on "+clip(topic)+" refused")
+		p.refuse(reason, cl, "publish on "+clip(topic)+" refused")
 	}
 	return ok
 }
@@ -124,16 +116,9 @@ func (p *policy) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 // answers them with a failure return code in the SUBACK.
 func (p *policy) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	for _, f := range pk.Filters {
-		if p.isService(cl) {
-			if !serviceMayRead(f.Filter) {
-				p.stats.subscribesRefused.Add(1)
-				p.reject(devices.ReasonBadTopic, cl.ID, "service client may not subscribe to "+clip(f.Filter))
-			}
-			continue
-		}
-		if ok, reason := deviceMayRead(cl.ID, f.Filter); !ok {
+		if ok, reason := p.mayRead(cl, f.Filter); !ok {
 			p.stats.subscribesRefused.Add(1)
-			p.reject(reason, cl.ID, "subscribe to "+clip(f.Filter)+" refused")
+			p.refuse(reason, cl, "subscribe to "+clip(f.Filter)+" refused")
 		}
 	}
 	return pk

@@ -82,6 +82,7 @@ type Client struct {
 	queueMu     sync.RWMutex
 	queueClosed bool
 	subscribed  chan struct{} // closed after the first successful subscribe
+	subsMu      sync.Mutex    // guards cfg.Subscriptions, which AddSubscriptions extends
 	subOnce     sync.Once
 	quit        chan struct{} // closed by Stop
 	received    atomic.Int64  // messages taken from paho
@@ -350,11 +351,14 @@ func (c *Client) unsubscribe() bool {
 // subscribe makes the subscriptions, retrying while this connection lasts.
 // It reports whether the subscriptions are in place.
 func (c *Client) subscribe() bool {
-	if len(c.cfg.Subscriptions) == 0 { // a publisher only
+	c.subsMu.Lock()
+	subs := slices.Clone(c.cfg.Subscriptions)
+	c.subsMu.Unlock()
+	if len(subs) == 0 { // a publisher only
 		return true
 	}
-	filters := make(map[string]byte, len(c.cfg.Subscriptions))
-	for _, f := range c.cfg.Subscriptions {
+	filters := make(map[string]byte, len(subs))
+	for _, f := range subs {
 		filters[f] = 1
 	}
 	// mosquitto, for one, refuses a SUBSCRIBE whose packet ID equals one
@@ -385,6 +389,31 @@ func (c *Client) retry(what string, op func() error) bool {
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// AddSubscriptions subscribes to more filters at QoS 1: now, when
+// connected, and at every reconnect. Filters already subscribed are left
+// as they are. The client must have been made with Subscriptions (a
+// Handler); the hub adds the topics of a bridge or Shelly registered while
+// it runs.
+func (c *Client) AddSubscriptions(ctx context.Context, filters []string) error {
+	c.subsMu.Lock()
+	var add []string
+	for _, f := range filters {
+		if f != "" && !slices.Contains(c.cfg.Subscriptions, f) && !slices.Contains(add, f) {
+			add = append(add, f)
+		}
+	}
+	c.cfg.Subscriptions = append(c.cfg.Subscriptions, add...)
+	c.subsMu.Unlock()
+	if len(add) == 0 || !c.paho.IsConnectionOpen() {
+		return nil // the next connect subscribes them
+	}
+	m := make(map[string]byte, len(add))
+	for _, f := range add {
+		m[f] = 1
+	}
+	return c.subscribeOnce(m)
 }
 
 func (c *Client) subscribeOnce(filters map[string]byte) error {
