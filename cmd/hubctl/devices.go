@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,7 +16,7 @@ import (
 
 func (c *cli) devices(args []string) error {
 	if len(args) == 0 {
-		return usagef("devices: missing subcommand (list, get, create, delete, import, rotate-password, unregistered)")
+		return usagef("devices: missing subcommand (list, get, create, delete, import, rotate-password, unregistered, discovered, bind, selftest)")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -33,6 +34,12 @@ func (c *cli) devices(args []string) error {
 		return c.devicesRotate(args)
 	case "unregistered":
 		return c.devicesUnregistered(args)
+	case "discovered":
+		return c.devicesDiscovered(args)
+	case "bind":
+		return c.devicesBind(args)
+	case "selftest":
+		return c.devicesSelfTest(args)
 	}
 	return usagef("devices: unknown subcommand %q", sub)
 }
@@ -86,7 +93,8 @@ func (c *cli) devicesGet(args []string) error {
 		return err
 	}
 	var resp struct {
-		Device *devices.Device `json:"device"`
+		Device   *devices.Device   `json:"device"`
+		Refusals []devices.Refusal `json:"refusals"`
 	}
 	if err := c.call(request{method: http.MethodGet, path: devicePath(pos[0]), auth: true}, &resp); err != nil {
 		return err
@@ -95,6 +103,7 @@ func (c *cli) devicesGet(args []string) error {
 		return c.printJSON(resp)
 	}
 	c.printDevice(resp.Device)
+	c.printRefusals(resp.Refusals)
 	return nil
 }
 
@@ -109,6 +118,9 @@ func (c *cli) printDevice(d *devices.Device) {
 	row("Kind", string(d.Kind))
 	row("Vendor", strings.TrimSpace(d.Vendor+" "+d.Model))
 	row("Capabilities", strings.Join(d.Capabilities, ", "))
+	row("Source", string(d.Source))
+	row("Gateway", d.Gateway)
+	row("Address", d.Address)
 	row("Location", d.Location.String())
 	r := d.Resident
 	var about []string
@@ -159,9 +171,56 @@ func (c *cli) devicesCreate(args []string) error {
 	fs := c.newFlags("devices create", "devices create -id ID -kind KIND -community C [flags]")
 	var d devices.Device
 	fs.StringVar(&d.ID, "id", "", "device ID, also its MQTT username (required)")
-	fs.Func("kind", "device kind: sos_button, smoke, gas or air (required)", func(v string) error { d.Kind = devices.Kind(v); return nil })
+	fs.Func("kind", "device kind: sos_button, smoke, gas, co, air, or gateway for a bridge (required, but for a vendor device with -model)", func(v string) error { d.Kind = devices.Kind(v); return nil })
 	fs.StringVar(&d.Vendor, "vendor", "", "vendor")
-	fs.StringVar(&d.Model, "model", "", "model")
+	fs.StringVar(&d.Model, "model", "", "model (a vendor device's model id: its kind follows from it)")
+	fs.Func("source", "what the device speaks: native (default), zigbee2mqtt (a bridge, -kind gateway) or shelly", func(v string) error {
+		d.Source = devices.Source(v)
+		return nil
+	})
+	fs.StringVar(&d.Gateway, "gateway", "", "the bridge a Zigbee device is paired with")
+	fs.StringVar(&d.Address, "address", "", "a bridge's base topic, a Shelly's MQTT prefix, a Zigbee device's IEEE address")
+	installerFlags(fs, &d)
+	asJSON := fs.Bool("json", false, "print the server's JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	var missing []string
+	kind := string(d.Kind)
+	if d.Source == devices.SourceShelly || d.Source == devices.SourceZigbee2MQTT && d.Model != "" {
+		kind = "from -model"
+	}
+	for _, f := range []struct{ name, v string }{{"-id", d.ID}, {"-kind", kind}, {"-community", d.Location.Community}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return usagef("devices create: %s required", strings.Join(missing, ", "))
+	}
+	var resp struct {
+		Device       *devices.Device `json:"device"`
+		Password     string          `json:"password"`
+		MQTTUsername string          `json:"mqtt_username"`
+	}
+	if err := c.call(request{method: http.MethodPost, path: "/api/v1/devices", body: jsonBody(d), contentType: "application/json", auth: true}, &resp); err != nil {
+		return err
+	}
+	if *asJSON {
+		return c.printJSON(resp)
+	}
+	fmt.Fprintf(c.stdout, "Created device %s (%s) at %s.\n", resp.Device.ID, resp.Device.Kind, resp.Device.Location)
+	if d.Source == devices.SourceZigbee2MQTT && d.Kind != devices.KindGateway {
+		fmt.Fprintf(c.stdout, "It reaches the hub through bridge %s; it needs no MQTT account of its own.\n", d.Gateway)
+		return nil
+	}
+	c.printCredentials(resp.MQTTUsername, resp.Password)
+	return nil
+}
+
+// installerFlags registers the flags of the fields an installer gives every
+// device: capabilities, location, resident, contacts, grid worker.
+func installerFlags(fs *flag.FlagSet, d *devices.Device) {
 	fs.Func("capabilities", "capabilities, comma-separated (voice)", func(v string) error {
 		for c := range strings.SplitSeq(v, ",") {
 			if c = strings.TrimSpace(c); c != "" {
@@ -191,33 +250,6 @@ func (c *cli) devicesCreate(args []string) error {
 	})
 	fs.StringVar(&d.GridWorker.Name, "grid-worker", "", "grid worker 网格员")
 	fs.StringVar(&d.GridWorker.Phone, "grid-worker-phone", "", "grid worker's phone")
-	asJSON := fs.Bool("json", false, "print the server's JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	var missing []string
-	for _, f := range []struct{ name, v string }{{"-id", d.ID}, {"-kind", string(d.Kind)}, {"-community", d.Location.Community}} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return usagef("devices create: %s required", strings.Join(missing, ", "))
-	}
-	var resp struct {
-		Device       *devices.Device `json:"device"`
-		Password     string          `json:"password"`
-		MQTTUsername string          `json:"mqtt_username"`
-	}
-	if err := c.call(request{method: http.MethodPost, path: "/api/v1/devices", body: jsonBody(d), contentType: "application/json", auth: true}, &resp); err != nil {
-		return err
-	}
-	if *asJSON {
-		return c.printJSON(resp)
-	}
-	fmt.Fprintf(c.stdout, "Created device %s (%s) at %s.\n", resp.Device.ID, resp.Device.Kind, resp.Device.Location)
-	c.printCredentials(resp.MQTTUsername, resp.Password)
-	return nil
 }
 
 func (c *cli) printCredentials(user, pw string) {

@@ -42,6 +42,10 @@ Commands:
   devices import FILE.csv [-out creds.csv]
   devices rotate-password ID
   devices unregistered
+  devices discovered [-gateway ID] [-all] [-json]   devices the Zigbee2MQTT bridges report, unbound ones
+  devices bind -gateway BRIDGE -name NAME -id ID -community C [location flags]
+                                       register a discovered device without typing its address
+  devices selftest ID                  start a vendor device's self-test (recorded as a test)
   telemetry ID -field FIELD [-since 24h] [-every 1m] [-json]
   alerts list [-state new,accepted|open] [-severity S] [-kind K] [-community C] [-device ID] [-since 24h] [-test] [-json]
   alerts get ID [-json]
