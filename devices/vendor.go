@@ -74,6 +74,13 @@ func (o *Observation) Reading(field string, v float64) {
 	o.Readings[field] = v
 }
 
+// Occurrences returns a copy of o with only what is not state: its press
+// and readings. A message known to be older than a state already applied
+// is read so.
+func (o *Observation) Occurrences() *Observation {
+	return &Observation{Press: o.Press, Readings: o.Readings}
+}
+
 // Empty reports whether the observation says nothing the hub keeps.
 func (o *Observation) Empty() bool {
 	return o.known == 0 && o.Press == "" && len(o.Readings) == 0 && o.Online == nil
@@ -96,14 +103,40 @@ type VendorState struct {
 	// stored under the same (device, seq) key as native events.
 	Seq uint64 `json:"seq"`
 
-	// What the hub keeps to know a message it has committed when the
-	// broker delivers it again (Apply does not use them): a digest of the
-	// last message's topic and payload and when it was received (Unix ms),
-	// and the number and time of the last readings written.
-	LastDigest    uint64 `json:"last_digest,omitempty"`
-	LastAt        int64  `json:"last_at,omitempty"`
-	ReadingSeq    uint64 `json:"reading_seq,omitempty"`
-	LastReadingAt int64  `json:"last_reading_at,omitempty"`
+	// Recent are the last messages the hub committed for this device
+	// (a digest of topic and payload, and when), oldest first, so it knows
+	// one the broker delivers again. Apply does not use them.
+	Recent []Seen `json:"recent,omitempty"`
+}
+
+// Seen is one committed message: a digest of its topic and payload and
+// when it was received (Unix ms).
+type Seen struct {
+	D  uint64 `json:"d"`
+	At int64  `json:"at"`
+}
+
+// KeepRecent is how many committed messages a VendorState remembers.
+const KeepRecent = 16
+
+// Committed returns when a message with digest d was committed, if it is
+// among the recent ones.
+func (s *VendorState) Committed(d uint64) (at int64, ok bool) {
+	for i := len(s.Recent) - 1; i >= 0; i-- {
+		if s.Recent[i].D == d {
+			return s.Recent[i].At, true
+		}
+	}
+	return 0, false
+}
+
+// Remember notes a committed message, forgetting the oldest past
+// KeepRecent.
+func (s *VendorState) Remember(d uint64, at int64) {
+	if len(s.Recent) >= KeepRecent {
+		s.Recent = append(s.Recent[:0], s.Recent[len(s.Recent)-KeepRecent+1:]...)
+	}
+	s.Recent = append(s.Recent, Seen{D: d, At: at})
 }
 
 // PressWindow is how close two copies of one press are: a press with the

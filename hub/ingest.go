@@ -86,8 +86,10 @@ type Ingest struct {
 	gate   *storeGate
 	vendor *committer[*vendorMsg]
 
-	// vstates is the vendor committer's cache of committed vendor state.
-	vstates map[string]devices.VendorState
+	// vstates is the vendor committer's cache of committed vendor state,
+	// and varrival the arrival number of each device's last applied state.
+	vstates  map[string]devices.VendorState
+	varrival map[string]uint64
 
 	// windows is owned by the telemetry committer goroutine, and so is
 	// changed, the scratch map of a batch's windows, kept between batches
@@ -146,7 +148,7 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		health:  newHealthTracker(),
 		quit:    make(chan struct{}),
 		gate:    newStoreGate(),
-		vstates: map[string]devices.VendorState{},
+		vstates: map[string]devices.VendorState{}, varrival: map[string]uint64{},
 	}
 	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger)
 	// Telemetry may wait a little to share a transaction; events never do.
@@ -172,12 +174,26 @@ func (in *Ingest) Run() {
 // called once the message is durably stored or definitively rejected;
 // during shutdown new messages are left unacknowledged for redelivery.
 func (in *Ingest) Handle(topic string, payload []byte, ack func()) {
-	in.HandleMessage(topic, payload, false, ack)
+	in.Deliver(Delivery{Topic: topic, Payload: payload}, ack)
 }
 
-// HandleMessage is Handle for a message that may have been delivered as
-// retained (an old state: a vendor press in it is not a new press).
-func (in *Ingest) HandleMessage(topic string, payload []byte, retained bool, ack func()) {
+// Delivery is one message as a broker delivered it.
+type Delivery struct {
+	Topic   string
+	Payload []byte
+	// Retained marks an old state (a vendor press in it is not a new
+	// press); Duplicate a message delivered again (a vendor message the hub
+	// committed already is not applied twice).
+	Retained, Duplicate bool
+	// Arrival orders deliveries as they came off the connections (see
+	// mqttc.Message.Arrival); 0 when unknown. A vendor device's states are
+	// applied in this order.
+	Arrival uint64
+}
+
+// Deliver is Handle with what the broker says of the message.
+func (in *Ingest) Deliver(dv Delivery, ack func()) {
+	topic, payload := dv.Topic, dv.Payload
 	in.inflight.Add(1)
 	defer in.inflight.Done()
 	if in.closing.Load() {
@@ -185,7 +201,7 @@ func (in *Ingest) HandleMessage(topic string, payload []byte, retained bool, ack
 	}
 	now := in.cfg.Now()
 	if !strings.HasPrefix(topic, devices.TopicPrefix) {
-		in.handleVendor(topic, payload, retained, ack, now)
+		in.handleVendor(dv, ack, now)
 		return
 	}
 	id, ch, rest, err := devices.ParseTopic(topic)

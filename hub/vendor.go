@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,8 +42,9 @@ type VendorStore interface {
 	RecordRefusal(ctx context.Context, id string, r devices.Refusal) error
 }
 
-// redeliveryWindow is how long after a message the same bytes from the
-// same device count as the broker delivering it again.
+// redeliveryWindow bounds how long after its commit a message delivered
+// again (MQTT DUP flag set) with the same topic and payload counts as that
+// message.
 const redeliveryWindow = 10 * time.Minute
 
 // vendorMsg is one decoded vendor message waiting to be committed.
@@ -50,13 +52,16 @@ type vendorMsg struct {
 	id       string // the registered device (or gateway)
 	obs      devices.Observation
 	retained bool
+	dup      bool   // the broker delivers it again (DUP flag)
+	arrival  uint64 // see Delivery.Arrival
 	digest   uint64
 	recv     time.Time
 }
 
 // handleVendor takes a message outside the native prefix. It acks what it
 // refuses or ignores and queues the rest on the vendor path.
-func (in *Ingest) handleVendor(topic string, payload []byte, retained bool, ack func(), now time.Time) {
+func (in *Ingest) handleVendor(dv Delivery, ack func(), now time.Time) {
+	topic, payload := dv.Topic, dv.Payload
 	routes := in.cfg.Routes
 	if routes == nil {
 		in.rejectMsg(devices.ReasonBadTopic, "", topic, errors.New("not a native topic and no vendor sources"))
@@ -69,7 +74,7 @@ func (in *Ingest) handleVendor(topic string, payload []byte, retained bool, ack 
 		ack()
 		return
 	}
-	m := &vendorMsg{id: vr.id, retained: retained, recv: now, digest: digest(topic, payload)}
+	m := &vendorMsg{id: vr.id, retained: dv.Retained, dup: dv.Duplicate, arrival: dv.Arrival, recv: now, digest: digest(topic, payload)}
 	switch vr.source {
 	case devices.SourceZigbee2MQTT:
 		var dev *devices.Device
@@ -175,8 +180,12 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		results []alerts.Result
 		lines   [][]byte
 		work    map[string]devices.VendorState
+		arrived map[string]uint64
 		events  int
 	)
+	// Handlers run concurrently, so messages of one device may reach the
+	// queue out of order: apply them in the order they arrived.
+	slices.SortStableFunc(batch, func(a, b *vendorMsg) int { return cmp.Compare(a.arrival, b.arrival) })
 	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
 		vtx, ok := tx.(VendorTx)
 		if !ok {
@@ -184,6 +193,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		}
 		results, lines, events = results[:0], lines[:0], 0
 		work = make(map[string]devices.VendorState, len(batch))
+		arrived = make(map[string]uint64, len(batch))
 		var missing []string
 		for _, m := range batch {
 			if st, ok := in.vstates[m.id]; ok {
@@ -209,14 +219,24 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 			st := work[m.id]
 			var out devices.Outcome
 			at := m.recv
-			if m.digest == st.LastDigest && m.recv.Sub(time.UnixMilli(st.LastAt)) < redeliveryWindow && m.recv.UnixMilli() >= st.LastAt {
-				// The same message again: its events are stored; its
-				// readings are written again at the same time.
-				at = time.UnixMilli(st.LastAt)
+			if first, ok := st.Committed(m.digest); ok && m.dup && m.recv.Sub(time.UnixMilli(first)) < redeliveryWindow {
+				// The broker delivers a committed message again (the
+				// hub stopped before acknowledging it): its events are
+				// stored; its readings are written again at the same
+				// time, which overwrites the same points.
+				at = time.UnixMilli(first)
 				out.Readings = m.obs.Readings
 			} else {
-				out = st.Apply(&m.obs, m.recv, m.retained)
-				st.LastDigest, st.LastAt = m.digest, m.recv.UnixMilli()
+				obs := &m.obs
+				if m.arrival != 0 && m.arrival < in.varrival[m.id] {
+					// Older than a state already applied (it lost a race
+					// between handlers into an earlier batch): its
+					// readings and presses count, its conditions do not.
+					obs = m.obs.Occurrences()
+				}
+				out = st.Apply(obs, m.recv, m.retained)
+				st.Remember(m.digest, m.recv.UnixMilli())
+				arrived[m.id] = max(arrived[m.id], m.arrival)
 			}
 			for i := range out.Events {
 				st.Seq++
@@ -234,12 +254,10 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 				h.Online = &online
 			}
 			if len(out.Readings) > 0 {
-				if st.LastReadingAt != st.LastAt || st.ReadingSeq == 0 {
-					st.ReadingSeq++
-					st.LastReadingAt = st.LastAt
-				}
+				// Readings carry no number of their own: their seq is
+				// the time of the message's first commit (Unix ms).
 				tm := &devices.Message{DeviceID: m.id, Kind: d.Kind, Channel: devices.ChannelTelemetry,
-					Seq: st.ReadingSeq, TS: at, Received: at, Telemetry: &devices.Telemetry{Fields: out.Readings}}
+					Seq: uint64(at.UnixMilli()), TS: at, Received: at, Telemetry: &devices.Telemetry{Fields: out.Readings}}
 				lines = append(lines, influx.Line(tm, d.Location))
 				readings = append(readings, tm)
 				if v, ok := out.Readings["battery"]; ok {
@@ -277,6 +295,9 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 	}
 	for id, st := range work {
 		in.vstates[id] = st
+	}
+	for id, a := range arrived {
+		in.varrival[id] = max(in.varrival[id], a)
 	}
 	if in.cfg.Alerting != nil {
 		in.cfg.Alerting.committed(results...)

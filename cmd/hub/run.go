@@ -360,7 +360,8 @@ func (m *Main) onMessage(msg *mqttc.Message) {
 		msg.Ack()
 		return
 	}
-	m.ingest.HandleMessage(msg.Topic, msg.Payload, msg.Retained, msg.Ack)
+	m.ingest.Deliver(hub.Delivery{Topic: msg.Topic, Payload: msg.Payload,
+		Retained: msg.Retained, Duplicate: msg.Duplicate, Arrival: msg.Arrival}, msg.Ack)
 }
 
 func (m *Main) goRun(f func()) {

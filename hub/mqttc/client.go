@@ -73,8 +73,8 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	paho    pahoClient        // a fake in unit tests
-	queue   chan paho.Message // taken from paho, waiting for a handler
+	paho    pahoClient  // a fake in unit tests
+	queue   chan queued // taken from paho, waiting for a handler
 	workers sync.WaitGroup
 
 	// queueMu guards the queue's closing against sends: onMessage sends
@@ -149,7 +149,7 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 func newClient(cfg Config, logger *slog.Logger, newPaho func(*paho.ClientOptions) pahoClient) *Client {
 	c := &Client{
 		cfg: cfg, log: logger,
-		queue:      make(chan paho.Message, cfg.MaxInFlight),
+		queue:      make(chan queued, cfg.MaxInFlight),
 		subscribed: make(chan struct{}),
 		quit:       make(chan struct{}),
 	}

@@ -3,6 +3,7 @@ package mqttc
 import (
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
@@ -12,6 +13,11 @@ type Message struct {
 	Topic               string
 	Payload             []byte
 	Retained, Duplicate bool
+	// Arrival orders messages as they came off the connections of every
+	// Client in the process: handlers run concurrently, so one that must
+	// apply messages in order (the state a vendor device reports) sorts by
+	// it.
+	Arrival uint64
 
 	ack  func()
 	once sync.Once
@@ -33,6 +39,15 @@ func (m *Message) Ack() { m.once.Do(m.ack) }
 // backlog (TCP pushes back on the broker).
 type Handler func(m *Message)
 
+// arrivals numbers messages as paho's routers hand them over, in order.
+var arrivals atomic.Uint64
+
+// queued is a message waiting for a handler, with its arrival number.
+type queued struct {
+	pm      paho.Message
+	arrival uint64
+}
+
 // onMessage is paho's handler for every message. paho calls it on its one
 // router goroutine (SetOrderMatters(true)), so blocking here on a full queue
 // stops paho reading from the socket: that is the back-pressure.
@@ -50,7 +65,7 @@ func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 		return // stopped: not acknowledged, the broker redelivers it
 	}
 	select {
-	case c.queue <- pm:
+	case c.queue <- queued{pm, arrivals.Add(1)}:
 	case <-c.quit: // not acknowledged: the broker redelivers it
 	}
 }
@@ -59,12 +74,12 @@ func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 // what is still queued then is left unacknowledged (handle refuses it).
 func (c *Client) work() {
 	defer c.workers.Done()
-	for pm := range c.queue {
-		c.handle(pm)
+	for q := range c.queue {
+		c.handle(q.pm, q.arrival)
 	}
 }
 
-func (c *Client) handle(pm paho.Message) {
+func (c *Client) handle(pm paho.Message, arrival uint64) {
 	c.mu.Lock()
 	if c.stopping {
 		c.mu.Unlock()
@@ -82,6 +97,6 @@ func (c *Client) handle(pm paho.Message) {
 	c.cfg.Handler(&Message{
 		Topic: pm.Topic(), Payload: pm.Payload(),
 		Retained: pm.Retained(), Duplicate: pm.Duplicate(),
-		ack: pm.Ack,
+		Arrival: arrival, ack: pm.Ack,
 	})
 }
