@@ -67,6 +67,7 @@ func TestConformance(t *testing.T) {
 				storetest.Alerts(t, func(t *testing.T) storetest.AlertStore { return tc.open(t) })
 			})
 			t.Run("SQL", func(t *testing.T) { storetest.SQL(t, tc.open) })
+			t.Run("Vendor", func(t *testing.T) { storetest.Vendor(t, tc.open) })
 		})
 	}
 }

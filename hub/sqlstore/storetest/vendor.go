@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"testing"
@@ -6,10 +6,19 @@ import (
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 )
 
-func TestVendorAddressing(t *testing.T) {
-	s := openStore(t)
+// Vendor runs the contract of the store's part in off-the-shelf devices:
+// addressing checks on registration, discovered devices, vendor state
+// written in a transaction, and bounded refusals.
+func Vendor(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+	t.Run("Addressing", func(t *testing.T) { testVendorAddressing(t, open) })
+	t.Run("RefusalsBounded", func(t *testing.T) { testRefusalsBounded(t, open) })
+}
+
+func testVendorAddressing(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+	s := open(t)
 	c := ctx(t)
 	bridge := &devices.Device{ID: "zb-1", Kind: devices.KindGateway, Source: devices.SourceZigbee2MQTT, Address: "zigbee2mqtt",
 		Location: devices.Location{Community: "阳光社区"}}
@@ -56,13 +65,13 @@ func TestVendorAddressing(t *testing.T) {
 		t.Fatalf("ListDiscovered = %+v, %v", ds, err)
 	}
 
-	err = s.Tx(c, func(tx *Tx) error {
+	err = s.Tx(c, func(tx *sqlstore.Tx) error {
 		return tx.SaveVendorStates(c, map[string]devices.VendorState{"smoke-1": {Active: 1, Seq: 3}}, at)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Tx(c, func(tx *Tx) error {
+	s.Tx(c, func(tx *sqlstore.Tx) error {
 		st, err := tx.VendorStates(c, []string{"smoke-1", "sh-2"})
 		if err != nil || len(st) != 1 || st["smoke-1"].Seq != 3 || st["smoke-1"].Active != 1 {
 			t.Errorf("VendorStates = %+v, %v", st, err)
@@ -71,17 +80,17 @@ func TestVendorAddressing(t *testing.T) {
 	})
 }
 
-func TestRefusalsBounded(t *testing.T) {
-	s := openStore(t)
+func testRefusalsBounded(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+	s := open(t)
 	c := ctx(t)
-	for i := range KeepRefusals + 5 {
+	for i := range sqlstore.KeepRefusals + 5 {
 		if err := s.RecordRefusal(c, "d1", devices.Refusal{Reason: devices.ReasonMalformed, Detail: string(rune('a' + i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.RecordRefusal(c, "d2", devices.Refusal{Reason: devices.ReasonBadCreds, Detail: "wrong password"})
 	rs, err := s.ListRefusals(c, "d1")
-	if err != nil || len(rs) != KeepRefusals || rs[0].Detail != string(rune('a'+KeepRefusals+4)) {
+	if err != nil || len(rs) != sqlstore.KeepRefusals || rs[0].Detail != string(rune('a'+sqlstore.KeepRefusals+4)) {
 		t.Fatalf("ListRefusals = %d (%+v), %v", len(rs), rs[:1], err)
 	}
 	if rs, _ := s.ListRefusals(c, "d2"); len(rs) != 1 || rs[0].Reason != devices.ReasonBadCreds {
