@@ -102,7 +102,7 @@ func fakeConsole(t *testing.T) *httptest.Server {
 func TestSeedRunTriggerEvent(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo-devices")
 	var stdout, stderr bytes.Buffer
-	seedArgs := []string{"seed", "-server", fakeConsole(t).URL, "-token", "tok", "-buildings", "1", "-households", "4", "-seed", "5", "-out", out}
+	seedArgs := []string{"seed", "-server", fakeConsole(t).URL, "-token", "tok", "-buildings", "1", "-households", "4", "-seed", "5", "-vendors=false", "-out", out}
 	if code := run(context.Background(), seedArgs, &stdout, &stderr); code != 0 {
 		t.Fatalf("seed: exit %d\n%s", code, stderr.String())
 	}

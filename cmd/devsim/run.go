@@ -57,6 +57,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	vendors, err := sim.LoadVendors(*creds)
+	if err != nil {
+		return err
+	}
 	every := sim.DefaultTelemetryEvery()
 	for k, d := range every {
 		every[k] = time.Duration(float64(d) / *speedup)
@@ -76,13 +80,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer s.Close()
+	vs := sim.NewVendorSim(vendors, *broker, tc, time.Duration(float64(time.Minute) / *speedup), log)
+	vctx, stopVendors := context.WithCancel(ctx)
+	vendorDone := make(chan error, 1)
+	go func() { vendorDone <- vs.Run(vctx) }()
+	defer func() {
+		stopVendors()
+		if err := <-vendorDone; err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("vendor devices stopped", "err", err)
+		}
+	}()
 
 	if *control != "" {
 		ln, err := net.Listen("tcp", *control)
 		if err != nil {
 			return fmt.Errorf("control endpoint: %w", err)
 		}
-		srv := &http.Server{Handler: s.ControlHandler(), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: vs.Handler(s.ControlHandler()), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("control endpoint failed", "err", err)

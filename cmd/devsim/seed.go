@@ -23,6 +23,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	out := fs.String("out", "data/demo-devices", "directory to save the devices and their passwords in")
 	seed := fs.Uint64("seed", 0, "random seed of the community (0: time-based)")
 	force := fs.Bool("force", false, "overwrite credentials already saved in -out")
+	withVendors := fs.Bool("vendors", true, "also register a Zigbee2MQTT bridge with a household's Zigbee devices, and a Shelly Gas")
 	cafile := caFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -54,6 +55,20 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := sim.SaveCredentials(*out, specs); err != nil {
 		return err
+	}
+	if *withVendors {
+		v := sim.VendorCommunity(*community, rand.New(rand.NewPCG(*seed, *seed+1)))
+		if err := sim.RegisterVendors(ctx, client, *server, *token, v); err != nil {
+			return err
+		}
+		if err := sim.SaveVendors(*out, v); err != nil {
+			return err
+		}
+		n := 0
+		for _, b := range v.Bridges {
+			n += len(b.Zigbee)
+		}
+		fmt.Fprintf(stdout, "registered %d Zigbee2MQTT bridge(s) with %d Zigbee devices, and %d Shelly device(s)\n", len(v.Bridges), n, len(v.Shellys))
 	}
 	kinds := map[devices.Kind]int{}
 	for _, d := range ds {

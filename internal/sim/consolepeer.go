@@ -79,7 +79,7 @@ func AnswerAsConsole(ctx context.Context, server, token, callID string, opts Cal
 	return c, nil
 }
 
-// postJSON POSTs body as JSON with a bearer token and decodes a 200
+// postJSON POSTs body as JSON with a bearer token and decodes a 2xx
 // response into out (either may be nil). A non-200 answer becomes an error
 // carrying the API's message.
 func postJSON(ctx context.Context, client *http.Client, u, token string, body, out any) error {
@@ -108,7 +108,7 @@ func postJSON(ctx context.Context, client *http.Client, u, token string, body, o
 	if err != nil {
 		return fmt.Errorf("post %s: read response: %w", req.URL.Path, err)
 	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error string `json:"error"`
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
@@ -30,6 +31,19 @@ var bands = map[string]band{
 	"pm10":        {10, 120, 6, 0},
 	"co2":         {420, 1200, 40, 0},
 	"tvoc":        {0.05, 0.6, 0.03, 2},
+	"co":          {0, 20, 2, 0},
+}
+
+// nativeFields are the fields the demo's native devices report: each
+// kind's own, less those only vendor models have (a smoke alarm's
+// humidity, a gas detector's ppm or CO reading, an air monitor's VOC in
+// ppb or formaldehyde).
+var nativeFields = map[devices.Kind][]string{
+	devices.KindSOSButton: {"battery", "signal"},
+	devices.KindSmoke:     {"smoke", "temperature", "battery", "signal"},
+	devices.KindGas:       {"lel", "temperature", "battery", "signal"},
+	devices.KindCO:        {"co", "temperature", "battery", "signal"},
+	devices.KindAir:       {"temperature", "humidity", "pm25", "pm10", "co2", "tvoc", "battery", "signal"},
 }
 
 // Alarm readings: what a smoke detector in alarm reports.
@@ -52,7 +66,10 @@ type readings struct {
 func newReadings(k devices.Kind, rng *rand.Rand) *readings {
 	r := &readings{kind: k, values: map[string]float64{}, pinned: map[string]bool{}}
 	for _, f := range devices.Spec(k).AllFields() {
-		b := bands[f.Name]
+		b, ok := bands[f.Name]
+		if !ok || !slices.Contains(nativeFields[k], f.Name) {
+			continue // a field the demo's devices do not report
+		}
 		r.values[f.Name] = round(b.lo+rng.Float64()*(b.hi-b.lo), b.decimals)
 	}
 	return r
@@ -63,7 +80,10 @@ func (r *readings) next(rng *rand.Rand) map[string]float64 {
 	spec := devices.Spec(r.kind)
 	out := make(map[string]float64, len(r.values))
 	for _, f := range spec.AllFields() {
-		v := r.values[f.Name]
+		v, ok := r.values[f.Name]
+		if !ok {
+			continue
+		}
 		if !r.pinned[f.Name] {
 			b := bands[f.Name]
 			if f.Name == "battery" {
