@@ -17,8 +17,8 @@ const maxPageSize = 1000
 // password is shown.
 type createdDevice struct {
 	Device       *devices.Device `json:"device"`
-	Password     string          `json:"password"`
-	MQTTUsername string          `json:"mqtt_username"`
+	Password     string          `json:"password,omitempty"`
+	MQTTUsername string          `json:"mqtt_username,omitempty"`
 }
 
 func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
@@ -40,6 +40,12 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.OnDeviceChange(d.ID)
 	s.log.Info("device created", "id", d.ID, "kind", d.Kind, "by", sessionFrom(r.Context()).user.Username)
+	if d.Source == devices.SourceZigbee2MQTT && d.Kind != devices.KindGateway {
+		// It speaks through its bridge: its account exists only so the
+		// registry stays uniform, and the broker refuses it.
+		writeJSON(w, http.StatusCreated, createdDevice{Device: s.reread(r, &d)})
+		return
+	}
 	writeJSON(w, http.StatusCreated, createdDevice{Device: s.reread(r, &d), Password: pw, MQTTUsername: d.ID})
 }
 

@@ -6,9 +6,10 @@ import * as api from './api.js';
 import { t, onLangChange, currentLang } from './i18n.js';
 import { h, ago, dateTime, label, address, errorText } from './format.js';
 import { toast } from './toast.js';
+import { initVendor, loadDiscovered, showDevicePanel } from './vendor.js';
 
 const pageSize = 200;
-const kinds = ['sos_button', 'smoke', 'gas', 'air'];
+const kinds = ['sos_button', 'smoke', 'gas', 'co', 'air', 'gateway'];
 
 let offset = 0;
 let total = 0;
@@ -43,6 +44,21 @@ export function initDevices() {
     $('device-form').elements.kind.focus();
   });
   onLangChange(() => { fillKinds(); renderDevices(); renderUnregistered(); renderFormTitle(); });
+  initVendor(bindDiscovered);
+}
+
+// bindDiscovered fills the form with a device a bridge reported, so the
+// installer only names it and says where it is.
+function bindDiscovered(x) {
+  resetForm();
+  const f = $('device-form').elements;
+  f.kind.value = x.kind;
+  f.source.value = 'zigbee2mqtt';
+  f.gateway.value = x.gateway;
+  f.address.value = x.ieee;
+  f.model.value = x.model || '';
+  f.vendor.value = x.vendor || '';
+  f.id.focus();
 }
 
 /** setWriter shows what installers and admins may do. */
@@ -51,7 +67,7 @@ export function setWriter(v) { writer = v; }
 /** showDevices refreshes the view's lists. */
 export function showDevices() {
   loadDevices();
-  if (writer) loadUnregistered();
+  if (writer) { loadUnregistered(); loadDiscovered(); }
 }
 
 function fillKinds() {
@@ -96,8 +112,11 @@ function renderDevices() {
       h('td', { class: `battery${hl.battery != null && hl.battery < 20 ? ' low' : ''}` }, hl.battery != null ? `${Math.round(hl.battery)}%` : '—'),
       h('td', { class: 'last-seen', title: hl.last_seen ? dateTime(hl.last_seen) : '' }, ago(hl.last_seen)),
       h('td', { class: 'writer-only row-actions' },
+        h('button', { type: 'button', class: 'btn small', dataset: { details: d.id } }, t('vd.details')),
         h('button', { type: 'button', class: 'btn small', dataset: { edit: d.id } }, t('dev.edit')),
-        h('button', { type: 'button', class: 'btn small ghost', dataset: { rotate: d.id } }, t('dev.rotate'))));
+        // A device behind a bridge has no MQTT account of its own.
+        d.source === 'zigbee2mqtt' && d.kind !== 'gateway' ? ''
+          : h('button', { type: 'button', class: 'btn small ghost', dataset: { rotate: d.id } }, t('dev.rotate'))));
   }));
   if (!lastList.length) body.append(h('tr', { class: 'empty-row' }, h('td', { colspan: '8', class: 'muted' }, t('dev.none'))));
   $('device-total').textContent = total ? t('dev.total', { total, from: offset + 1, to: offset + lastList.length }) : '';
@@ -131,7 +150,10 @@ function renderUnregistered() {
 async function onDeviceTableClick(ev) {
   const edit = ev.target.closest('button[data-edit]');
   const rotate = ev.target.closest('button[data-rotate]');
-  if (edit) {
+  const details = ev.target.closest('button[data-details]');
+  if (details) {
+    showDevicePanel(details.dataset.details);
+  } else if (edit) {
     const d = lastList.find((x) => x.id === edit.dataset.edit);
     if (d) fillForm(d);
   } else if (rotate) {
@@ -148,7 +170,7 @@ async function onDeviceTableClick(ev) {
 
 // The form's inputs are named as the flat columns of the import format;
 // these turn them into the API's nested device and back.
-const text = ['vendor', 'model'];
+const text = ['vendor', 'model', 'source', 'gateway', 'address'];
 const loc = ['community', 'grid', 'building', 'unit', 'floor', 'household'];
 
 function formDevice() {
@@ -229,12 +251,13 @@ async function submitDevice() {
       toast(t('dev.saved', { id: editing }), 'ok');
     } else {
       const resp = await api.post('/api/v1/devices', d);
-      showCredentials(resp.mqtt_username || resp.device?.id || d.id, resp.password);
+      if (resp.password) showCredentials(resp.mqtt_username || resp.device?.id || d.id, resp.password);
       toast(t('dev.registered', { id: d.id }), 'ok');
     }
     resetForm();
     loadDevices();
     loadUnregistered();
+    loadDiscovered();
   } catch (err) {
     toast(t(editing ? 'dev.failed.save' : 'dev.failed.register', { msg: errorText(err) }));
   } finally {
