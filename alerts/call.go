@@ -187,8 +187,8 @@ func (h *handling) callAnswered(u CallUpdate) error {
 	}
 	// Answering the call is taking the alert: accept it for the operator,
 	// exactly as the accept action would.
-	req := TransitionRequest{AlertID: a.ID, Action: ActionAccept, Actor: operator, Note: "accepted by answering call " + u.ID}
-	return h.s.apply(h.op, a, req)
+	req := TransitionRequest{AlertID: a.ID, Action: ActionAccept, Actor: operator}
+	return h.s.apply(h.op, a, req, map[string]string{"via": "call", "call": u.ID})
 }
 
 func (h *handling) callEnded(u CallUpdate) error {

@@ -127,9 +127,8 @@ func (s *Service) FireTimer(ctx context.Context, tx Tx, t Timer, now time.Time) 
 			return nil, nil
 		}
 		o.touch(a)
-		note := fmt.Sprintf("dispatched to %s %s ago and not resolved", a.DispatchedTo, now.Sub(a.DispatchedAt).Round(time.Second))
-		data := map[string]string{"due": fmtT(t.Due), "dispatched_to": a.DispatchedTo, "next": fmtT(next.Due)}
-		if err := o.log(a, System, TimelineReminder, note, data); err != nil {
+		data := map[string]string{"due": fmtT(t.Due), "dispatched_to": a.DispatchedTo, "next": fmtT(next.Due), "since_s": seconds(now.Sub(a.DispatchedAt))}
+		if err := o.log(a, System, TimelineReminder, "", data); err != nil {
 			return nil, err
 		}
 	default:
@@ -162,16 +161,15 @@ func reminded(a *Alert, due time.Time) bool {
 func (s *Service) escalate(o *op, a *Alert, level int) error {
 	a.EscalationLevel = level
 	o.touch(a)
-	waited := o.now.Sub(a.OpenedAt).Round(time.Second)
-	note := fmt.Sprintf("not accepted %s after opening; escalated to level %d", waited, level)
-	if err := o.log(a, System, TimelineEscalated, note, map[string]string{"level": strconv.Itoa(level)}); err != nil {
+	data := map[string]string{"level": strconv.Itoa(level), "waited_s": seconds(o.now.Sub(a.OpenedAt))}
+	if err := o.log(a, System, TimelineEscalated, "", data); err != nil {
 		return err
 	}
 	if level < 2 {
 		return nil
 	}
 	if s.webhook == "" {
-		return o.log(a, System, TimelineNote, "level 2: no webhook is configured, so nobody outside the console was notified", nil)
+		return o.log(a, System, TimelineNotifyNone, "", map[string]string{"level": strconv.Itoa(level)})
 	}
 	payload, err := json.Marshal(notifyPayload{
 		Alert: a.ID, Kind: a.Kind, Severity: a.Severity, DeviceID: a.DeviceID,
@@ -244,23 +242,20 @@ func (s *Service) NotificationResult(ctx context.Context, tx Tx, n *Notification
 	a = o.canon(a, true)
 	o.touch(a)
 	num := strconv.Itoa(attempt)
-	if err := o.log(a, System, TimelineNotifyAttempt, "", map[string]string{"attempt": num, "url": s.webhook, "level": strconv.Itoa(n.Level)}); err != nil {
+	if err := o.log(a, System, TimelineNotifyAttempt, "", map[string]string{"attempt": num, "channel": "webhook", "level": strconv.Itoa(n.Level)}); err != nil {
 		return nil, err
 	}
 	switch {
 	case delivered:
 		err = o.log(a, System, TimelineNotifyDelivered, "", map[string]string{"attempt": num, "status": strconv.Itoa(status)})
 	default:
-		why := fmt.Sprintf("HTTP status %d", status)
-		if sendErr != nil {
-			why = clip(sendErr.Error())
-		}
-		data := map[string]string{"attempt": num, "error": why}
+		data := classify(status, sendErr)
+		data["attempt"] = num
 		if !gaveUp {
 			data["next"] = fmtT(n.NextAttempt)
 		}
 		if err = o.log(a, System, TimelineNotifyFailed, "", data); err == nil && gaveUp {
-			err = o.log(a, System, TimelineNotifyGaveUp, fmt.Sprintf("gave up after %d attempts", attempt), map[string]string{"attempts": num})
+			err = o.log(a, System, TimelineNotifyGaveUp, "", map[string]string{"attempts": num})
 		}
 	}
 	if err != nil {

@@ -136,13 +136,14 @@ func TestFireTimerTwice(t *testing.T) {
 	}
 }
 
-// TestNoWebhook: level 2 without a webhook says so on the timeline.
+// TestNoWebhook: level 2 without a webhook says so on the timeline, as a
+// code with the level, not in words.
 func TestNoWebhook(t *testing.T) {
 	e, id := pressEnv(t, alerts.Config{})
 	e.fireDue(at(2 * time.Minute))
 	a := e.alert(id)
 	last := a.Timeline[len(a.Timeline)-1]
-	if a.EscalationLevel != 2 || last.Action != alerts.TimelineNote || last.Actor != alerts.System || len(e.store.Notifications()) != 0 {
+	if a.EscalationLevel != 2 || last.Action != alerts.TimelineNotifyNone || last.Note != "" || last.Data["level"] != "2" || last.Actor != alerts.System || len(e.store.Notifications()) != 0 {
 		t.Errorf("level %d, last entry %+v", a.EscalationLevel, last)
 	}
 }
@@ -219,7 +220,7 @@ func TestNotificationBackoff(t *testing.T) {
 		t.Errorf("timeline %v", actions(a))
 	}
 	failed := a.Timeline[slices.IndexFunc(a.Timeline, func(en alerts.TimelineEntry) bool { return en.Action == alerts.TimelineNotifyFailed })]
-	if failed.Data["error"] != "HTTP status 503" || failed.Data["next"] != "2026-03-01T08:02:05Z" {
+	if failed.Data["error"] != alerts.NotifyErrorStatus || failed.Data["status"] != "503" || failed.Data["next"] != "2026-03-01T08:02:05Z" {
 		t.Errorf("first failure %+v", failed.Data)
 	}
 }

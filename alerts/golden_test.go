@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,7 +137,50 @@ func runCase(t *testing.T, input string) string {
 		c.step(s)
 	}
 	c.checkOpenSets()
+	c.checkCodes()
 	return c.report()
+}
+
+// goDuration matches Go's duration form ("2m0s", "1h30m0s", "45s"), which
+// a page cannot render in its reader's language.
+var goDuration = regexp.MustCompile(`^[0-9.]+(ns|us|µs|ms|s|m|h)([0-9.]+(ns|us|µs|ms|s|m|h))*$`)
+
+// checkCodes holds every timeline entry the hub made to the code contract:
+// a known code, only its listed parameters, no words of the hub's own in
+// Note, and durations in whole seconds.
+func (c *goldenCase) checkCodes() {
+	for _, a := range c.e.store.Alerts() {
+		for _, e := range a.Timeline {
+			code, ok := alerts.TimelineCodes[e.Action]
+			if !ok {
+				c.t.Errorf("alert %d: timeline code %q is not in alerts.TimelineCodes", a.ID, e.Action)
+				continue
+			}
+			person := e.Actor.Role != "system" && e.Actor.Role != "device"
+			if e.Note != "" && !person {
+				c.t.Errorf("alert %d: %s by %s carries a note of the hub's own: %q", a.ID, e.Action, e.Actor.Role, e.Note)
+			}
+			for k, v := range e.Data {
+				if !slices.Contains(code.Params, k) {
+					c.t.Errorf("alert %d: %s: parameter %q is not among %v", a.ID, e.Action, k, code.Params)
+				}
+				if strings.HasSuffix(k, "_s") || k == "duration" || k == "reporting" || k == "silent_for" {
+					if _, err := strconv.Atoi(v); err != nil || goDuration.MatchString(v) && !isDigits(v) {
+						c.t.Errorf("alert %d: %s: duration %s=%q is not whole seconds", a.ID, e.Action, k, v)
+					}
+				}
+			}
+		}
+	}
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (c *goldenCase) step(line string) {

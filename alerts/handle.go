@@ -107,7 +107,7 @@ func (h *handling) test(m *devices.Message, data map[string]string) error {
 	if err := h.create(a); err != nil {
 		return err
 	}
-	if err := h.log(a, deviceActor(h.d.ID), TimelineTest, "commissioning test", data); err != nil {
+	if err := h.log(a, deviceActor(h.d.ID), TimelineTest, "", data); err != nil {
 		return err
 	}
 	return h.ack(a, ackPayload{Type: "ack", Seq: m.Seq, Alert: a.ID})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -71,7 +72,7 @@ func (s *Service) Transition(ctx context.Context, tx Tx, req TransitionRequest, 
 	}
 	a, err := tx.FindAlert(ctx, req.AlertID)
 	if notFound(err) {
-		return nil, nil, shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", req.AlertID)
+		return nil, nil, shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", req.AlertID).With("alert.not_found", "id", itoa(req.AlertID))
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("%s alert %d: %w", req.Action, req.AlertID, err)
 	}
@@ -81,7 +82,7 @@ func (s *Service) Transition(ctx context.Context, tx Tx, req TransitionRequest, 
 	o := s.newOp(ctx, tx, now)
 	a = o.canon(a, true)
 	o.touch(a)
-	if err := s.apply(o, a, req); err != nil {
+	if err := s.apply(o, a, req, nil); err != nil {
 		return nil, nil, err
 	}
 	if _, err := o.flush(); err != nil {
@@ -93,13 +94,14 @@ func (s *Service) Transition(ctx context.Context, tx Tx, req TransitionRequest, 
 // checkRequest validates what does not depend on the alert.
 func checkRequest(req TransitionRequest) error {
 	if !slices.Contains(Actions, req.Action) {
-		return shouwang.Errorf(shouwang.EINVALID, "action %q: must be one of %s", clip(string(req.Action)), join(Actions))
+		return shouwang.Errorf(shouwang.EINVALID, "action %q: must be one of %s", clip(string(req.Action)), join(Actions)).With("alert.bad_action")
 	}
 	if strings.TrimSpace(req.Actor.Name) == "" {
 		return shouwang.Errorf(shouwang.EINVALID, "actor: a name is required")
 	}
 	if !Permitted(req.Actor.Role, req.Action) {
-		return shouwang.Errorf(shouwang.EFORBIDDEN, "%s %q may not %s alerts", roleName(req.Actor.Role), req.Actor.Name, req.Action)
+		return shouwang.Errorf(shouwang.EFORBIDDEN, "%s %q may not %s alerts", roleName(req.Actor.Role), req.Actor.Name, req.Action).
+			With("alert.forbidden", "role", req.Actor.Role, "action", string(req.Action))
 	}
 	if err := checkText("note", req.Note, maxNote); err != nil {
 		return err
@@ -107,18 +109,18 @@ func checkRequest(req TransitionRequest) error {
 	switch req.Action {
 	case ActionDispatch:
 		if strings.TrimSpace(req.DispatchTo) == "" {
-			return shouwang.Errorf(shouwang.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)")
+			return shouwang.Errorf(shouwang.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)").With("alert.need_dispatch_to")
 		}
 		if err := checkText("dispatch_to", req.DispatchTo, maxDispatchTo); err != nil {
 			return err
 		}
 	case ActionResolve:
 		if !slices.Contains(ResolveOutcomes, req.Outcome) {
-			return shouwang.Errorf(shouwang.EINVALID, "outcome %q: must be one of %s", clip(string(req.Outcome)), join(ResolveOutcomes))
+			return shouwang.Errorf(shouwang.EINVALID, "outcome %q: must be one of %s", clip(string(req.Outcome)), join(ResolveOutcomes)).With("alert.need_outcome")
 		}
 	case ActionNote:
 		if strings.TrimSpace(req.Note) == "" {
-			return shouwang.Errorf(shouwang.EINVALID, "note: required: write what happened")
+			return shouwang.Errorf(shouwang.EINVALID, "note: required: write what happened").With("alert.need_note")
 		}
 	}
 	return nil
@@ -137,12 +139,12 @@ func roleName(role string) string {
 func checkText(field, v string, max int) error {
 	switch {
 	case !utf8.ValidString(v):
-		return shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8", field)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8", field).With("field.invalid_text", "field", field)
 	case strings.IndexByte(v, 0) >= 0:
 		// No person types one, and PostgreSQL's TEXT cannot hold it.
-		return shouwang.Errorf(shouwang.EINVALID, "%s: contains a NUL character", field)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: contains a NUL character", field).With("field.invalid_text", "field", field)
 	case utf8.RuneCountInString(v) > max:
-		return shouwang.Errorf(shouwang.EINVALID, "%s: longer than %d characters", field, max)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: longer than %d characters", field, max).With("field.too_long", "field", field, "max", strconv.Itoa(max))
 	}
 	return nil
 }
@@ -150,7 +152,8 @@ func checkText(field, v string, max int) error {
 // stateConflict explains why the alert's state does not allow the action.
 func stateConflict(a *Alert, action Action) error {
 	if action == ActionAccept && (a.State == StateAccepted || a.State == StateDispatched) {
-		return shouwang.Errorf(shouwang.ECONFLICT, "alert %d was already accepted by %s", a.ID, a.Assignee)
+		return shouwang.Errorf(shouwang.ECONFLICT, "alert %d was already accepted by %s", a.ID, a.Assignee).
+			With("alert.already_accepted", "id", itoa(a.ID), "by", a.Assignee)
 	}
 	hint := ""
 	switch {
@@ -162,12 +165,14 @@ func stateConflict(a *Alert, action Action) error {
 	case action == ActionClose:
 		hint = " (only a resolved alert is closed)"
 	}
-	return shouwang.Errorf(shouwang.ECONFLICT, "alert %d is %s; it cannot be %s%s", a.ID, a.State, pastTense[action], hint)
+	return shouwang.Errorf(shouwang.ECONFLICT, "alert %d is %s; it cannot be %s%s", a.ID, a.State, pastTense[action], hint).
+		With("alert.bad_state", "id", itoa(a.ID), "state", string(a.State), "action", string(action))
 }
 
-// apply makes the change of a permitted, valid transition.
-func (s *Service) apply(o *op, a *Alert, req TransitionRequest) error {
-	var data map[string]string
+// apply makes the change of a permitted, valid transition; extra goes
+// into its timeline entry's data (how it came about: via a call).
+func (s *Service) apply(o *op, a *Alert, req TransitionRequest, extra map[string]string) error {
+	data := extra
 	switch req.Action {
 	case ActionAccept:
 		a.State, a.Assignee, a.AcceptedAt = StateAccepted, req.Actor.Name, o.now
@@ -223,3 +228,5 @@ func join[T ~string](vs []T) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }

@@ -22,10 +22,10 @@ func (s *Service) DeviceSilent(ctx context.Context, tx Tx, d *devices.Device, la
 	if !h.rules.Supervised {
 		return nil, nil
 	}
-	data := map[string]string{"reporting": h.rules.Supervision.Reporting.D().String()}
+	data := map[string]string{"reporting": seconds(h.rules.Supervision.Reporting.D())}
 	if !lastSeen.IsZero() {
 		data["last_seen"] = fmtT(lastSeen)
-		data["silent_for"] = now.Sub(lastSeen).Round(time.Second).String()
+		data["silent_for"] = seconds(now.Sub(lastSeen))
 	}
 	a, err := h.occur(KindOffline, SeverityMajor, nil, System, data)
 	if err != nil {

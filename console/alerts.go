@@ -157,7 +157,7 @@ func alertID(r *http.Request) (int64, error) {
 	v := r.PathValue("id")
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, shouwang.Errorf(shouwang.EINVALID, "alert id %q: must be a positive whole number", v)
+		return 0, shouwang.Errorf(shouwang.EINVALID, "alert id %q: must be a positive whole number", v).With("alert.bad_id")
 	}
 	return id, nil
 }
@@ -201,7 +201,8 @@ func (s *Server) transition(action alerts.Action) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u := sessionFrom(r.Context()).user
 		if !alerts.Permitted(string(u.Role), action) {
-			s.writeError(w, r, shouwang.Errorf(shouwang.EFORBIDDEN, "role %s may not %s alerts", u.Role, action))
+			s.writeError(w, r, shouwang.Errorf(shouwang.EFORBIDDEN, "role %s may not %s alerts", u.Role, action).
+				With("alert.forbidden", "role", string(u.Role), "action", string(action)))
 			return
 		}
 		id, err := alertID(r)
@@ -226,7 +227,7 @@ func (s *Server) transition(action alerts.Action) http.HandlerFunc {
 		}
 		if err == nil && action == alerts.ActionDispatch && req.DispatchTo == "" {
 			// Checked here too so that the message names the body's field.
-			err = shouwang.Errorf(shouwang.EINVALID, "to: required: name who was sent (the grid worker, 119, 120, the gas company…)")
+			err = shouwang.Errorf(shouwang.EINVALID, "to: required: name who was sent (the grid worker, 119, 120, the gas company…)").With("alert.need_dispatch_to")
 		}
 		if err != nil {
 			s.writeError(w, r, err)

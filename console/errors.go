@@ -48,10 +48,16 @@ func statusOf(code string) int {
 }
 
 // errorBody is what every failed request gets.
+//
+// Key and Params, when the error has them, name the message so that the page
+// says it in its reader's language (console/web/js/format.js: errorText);
+// Error is the same message in English, for scripts and hubctl.
 type errorBody struct {
-	Error string             `json:"error"`
-	Code  string             `json:"code"`
-	Rows  []devices.RowError `json:"rows,omitempty"`
+	Error  string             `json:"error"`
+	Code   string             `json:"code"`
+	Key    string             `json:"key,omitempty"`
+	Params map[string]string  `json:"params,omitempty"`
+	Rows   []devices.RowError `json:"rows,omitempty"`
 }
 
 // rowsError is an EINVALID error about rows of an import file.
@@ -72,6 +78,9 @@ const maxRowsShown = 1000
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := shouwang.ErrorCode(err)
 	body := errorBody{Error: shouwang.ErrorMessage(err), Code: code}
+	if code != shouwang.EINTERNAL {
+		body.Key, body.Params = shouwang.ErrorKey(err)
+	}
 	if code == shouwang.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

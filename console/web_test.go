@@ -190,11 +190,7 @@ func TestWebHasContractHooks(t *testing.T) {
 
 // Every string the page names is translated into both languages.
 func TestWebStringsInBothLanguages(t *testing.T) {
-	i18n := readWeb(t, "js/i18n.js")
-	zh, en, ok := strings.Cut(i18n, "const en = {")
-	if !ok {
-		t.Fatal("i18n.js: no English table")
-	}
+	zh, en := webDicts(t)
 	used := map[string]bool{}
 	for _, m := range regexp.MustCompile(`data-i18n(?:-placeholder|-title)?="([^"]+)"`).FindAllStringSubmatch(readWeb(t, "index.html"), -1) {
 		used[m[1]] = true
@@ -209,11 +205,10 @@ func TestWebStringsInBothLanguages(t *testing.T) {
 		t.Fatalf("found only %d strings in use; is the pattern stale?", len(used))
 	}
 	for key := range used {
-		q := "'" + key + "':"
-		if !strings.Contains(zh, q) {
+		if !zh[key] {
 			t.Errorf("%s: no Chinese string", key)
 		}
-		if !strings.Contains(en, q) {
+		if !en[key] {
 			t.Errorf("%s: no English string", key)
 		}
 	}
@@ -243,7 +238,7 @@ func TestWebCallHooks(t *testing.T) {
 		"js/queue.js":  {"data.call = call.state", "class: 'call-wait'", ".call-wait"},
 		"js/sound.js":  {"ringing: false", "sound.ringing = ringing", "a.call?.state === 'ringing'", "export function setOnCall"},
 		"js/app.js":    {"call: call.callInfo", "call.initCall(", "call.endAll()"},
-		"js/detail.js": {"call.showAlert(a, deviceFull || a.device)", "call.recordings(e)"},
+		"js/detail.js": {"call.showAlert(a, deviceFull || a.device)", "call.recordings"},
 		"js/api.js":    {"headers['X-CSRF-Token'] = csrfToken"},
 		"app.css":      {`.alert-row[data-call="ringing"]`, ".call-wait"},
 	} {
@@ -264,10 +259,9 @@ func TestWebCallHooks(t *testing.T) {
 		t.Errorf("CSP %q does not allow the console's own recordings", csp)
 	}
 	// Strings the page reaches through label() rather than t().
-	i18n := readWeb(t, "js/i18n.js")
-	zh, en, _ := strings.Cut(i18n, "const en = {")
+	zh, en := webDicts(t)
 	for _, key := range []string{"tl.call_ringing", "tl.call_answered", "tl.call_ended", "call.recordingDevice", "call.recordingConsole"} {
-		if !strings.Contains(zh, "'"+key+"':") || !strings.Contains(en, "'"+key+"':") {
+		if !zh[key] || !en[key] {
 			t.Errorf("%s is not in both languages", key)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -209,7 +210,9 @@ func (s *Store) Notifications() []*alerts.Notification {
 	return s.sortedNotifications()
 }
 
-func notFound(id int64) error { return shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id) }
+func notFound(id int64) error {
+	return shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id).With("alert.not_found", "id", strconv.FormatInt(id, 10))
+}
 
 func notificationNotFound(id int64) error {
 	return shouwang.Errorf(shouwang.ENOTFOUND, "notification %d not found", id)

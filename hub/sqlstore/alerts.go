@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
@@ -139,7 +140,7 @@ func (s *Store) queryAlerts(ctx context.Context, db querier, query string, args 
 }
 
 func alertNotFound(id int64) error {
-	return shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id)
+	return shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id).With("alert.not_found", "id", strconv.FormatInt(id, 10))
 }
 
 // findAlert reads one alert and its timeline through db.

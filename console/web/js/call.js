@@ -470,17 +470,3 @@ function recordingSides(v) {
   return String(v).split(/[\s,;]+/);
 }
 
-/** callDataKeys are timeline data the call entries show in their own way. */
-export const callDataKeys = ['call', 'by', 'duration', 'reason', 'recordings', 'recording_device', 'recording_console'];
-
-/** callDetails renders the call data of a timeline entry: who answered, how long it lasted. */
-export function callDetails(data) {
-  const out = [];
-  if (data.by) out.push(t('call.by', { name: data.by }));
-  if (data.duration) {
-    const secs = Number(data.duration);
-    out.push(t('call.duration', { d: Number.isFinite(secs) ? clock(secs * 1000) : data.duration }));
-  }
-  if (data.reason) out.push(label('callReason', data.reason));
-  return out;
-}

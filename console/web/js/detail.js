@@ -11,6 +11,7 @@ import { h, ms, clock, dateTime, label, address, errorText } from './format.js';
 import { toast } from './toast.js';
 import { drawChart, clearChart } from './chart.js';
 import * as call from './call.js';
+import * as timeline from './timeline.js';
 
 let current = null; // the alert shown, with its timeline once fetched
 let deviceFull = null; // the device as registered now, with its health
@@ -318,38 +319,13 @@ function renderDevice() {
   ]);
 }
 
-const quietData = new Set(['seq', 'url', 'due', 'next', 'attempt', 'attempts', 'via', 'event', 'type']);
-
 function renderTimeline(entries) {
   const ol = $('timeline');
   if (!entries) {
     ol.replaceChildren(h('li', { class: 'muted' }, t('detail.loading')));
     return;
   }
-  ol.replaceChildren(...entries.map((e) => {
-    const who = e.actor?.role === 'system' ? t('tl.system') : e.actor?.role === 'device' ? t('tl.device') : e.actor?.name;
-    const data = e.data || {};
-    const extra = [];
-    if (data.to && e.action === 'dispatched') extra.push(`→ ${data.to}`);
-    else if (data.from && data.to) extra.push(`${label('kind', data.from)} → ${label('kind', data.to)}`);
-    if (data.outcome) extra.push(label('outcome', data.outcome));
-    if (data.level) extra.push(t('queue.level', { n: data.level }));
-    if (data.field && data.value) extra.push(`${data.field} ${data.value}`);
-    if (data.error) extra.push(data.error);
-    const isCall = e.action.startsWith('call_');
-    if (isCall) extra.push(...call.callDetails(data));
-    for (const [k, v] of Object.entries(data)) {
-      if (k === 'call' || (isCall && call.callDataKeys.includes(k))) continue;
-      if (!quietData.has(k) && !['to', 'from', 'outcome', 'level', 'field', 'value', 'error', 'limit', 'status', 'dispatched_to', 'reporting'].includes(k)) extra.push(`${k}: ${v}`);
-    }
-    return h('li', { dataset: { action: e.action } },
-      h('time', { datetime: e.at }, dateTime(e.at)),
-      h('span', { class: 'tl-action' }, label('tl', e.action)),
-      who && h('span', { class: 'tl-actor' }, who),
-      extra.length > 0 && h('span', { class: 'tl-data' }, extra.join(' · ')),
-      e.note && h('div', { class: 'tl-note' }, e.note),
-      call.recordings(e));
-  }));
+  ol.replaceChildren(...entries.map((e) => timeline.entry(e, current, call.recordings)));
 }
 
 function tickAge() {

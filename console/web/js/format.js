@@ -2,6 +2,7 @@
 // never HTML from data) and formatting times, durations and labels.
 
 import { t, currentLang, has } from './i18n.js';
+import './strings-timeline.js';
 
 /**
  * h builds an element: h('td', {class: 'x', dataset: {id: 1}}, 'text', child…).
@@ -94,9 +95,27 @@ export function severityRank(s) {
   return { critical: 3, major: 2, minor: 1 }[s] || 0;
 }
 
-/** errorText renders an ApiError for a person: the server's own message, or why the server was not reached. */
+/**
+ * errorText renders an ApiError for a person in the page's language: the
+ * message the server names by key (err.<key>, with its parameters), else in
+ * English the server's own words and in Chinese what kind of failure it was;
+ * or why the server was not reached.
+ */
 export function errorText(err) {
   if (!err) return '';
   if (err.status === 0) return t('err.network', { msg: err.message });
-  return err.message || String(err);
+  const key = err.body?.key;
+  if (key && has(`err.${key}`)) return t(`err.${key}`, errorParams(err.body.params || {}));
+  if (currentLang() === 'en' && err.message) return err.message;
+  return has(`err.code.${err.code}`) ? t(`err.code.${err.code}`) : t('err.code.internal');
+}
+
+// errorParams renders an error's parameters: codes as the page's words.
+function errorParams(p) {
+  const out = {};
+  for (const [k, v] of Object.entries(p)) {
+    const prefix = { role: 'role', action: 'verb', state: 'state', field: 'fieldName' }[k];
+    out[k] = prefix ? label(prefix, v) : v;
+  }
+  return out;
 }

@@ -117,7 +117,7 @@ const zh = {
   'tl.call_ringing': '来电', 'tl.call_answered': '接听来电', 'tl.call_ended': '通话结束',
   'callReason.hangup': '挂断', 'callReason.timeout': '超时', 'callReason.peer_gone': '连接中断',
   'callReason.error': '出错', 'callReason.shutdown': '服务停止', 'callReason.busy': '线路忙', 'callReason.refused': '被拒绝',
-  'err.network': '无法连接到服务器（{msg}）', 'err.forbidden': '没有权限：{msg}',
+  'err.network': '无法连接到服务器', 'err.forbidden': '没有权限：{msg}',
   // Reaching the hub from any duty-room PC: HTTPS, its certificate, calls.
   'queue.notLoaded': '尚未连上服务器，警情未载入',
   'tls.caDownload': '下载本站证书', 'tls.caHint': '首次在本机使用时，请信任此证书（SHA-256 {fp}）',
@@ -275,6 +275,15 @@ export function t(key, params) {
   let s = dicts[lang][key] ?? zh[key] ?? key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
   return s;
+}
+
+/**
+ * addStrings adds a module's own strings to the dictionaries (each module
+ * keeps its strings beside it: strings-*.js), Chinese and English alike.
+ */
+export function addStrings(zhStrings, enStrings) {
+  Object.assign(zh, zhStrings);
+  Object.assign(en, enStrings);
 }
 
 /** has reports whether key is a known string. */
