@@ -58,13 +58,13 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) (changes
 	if limit, err = pageLimit(0, limit); err != nil {
 		return nil, 0, err
 	}
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		var low sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MIN(seq) FROM alert_changes`).Scan(&low); err != nil {
-			return err
-		}
-		oldest = low.Int64
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, at, alert FROM alert_changes WHERE seq > ? ORDER BY seq LIMIT ?`), seq, limit)
+	// One statement, so one snapshot without a transaction around it: the
+	// feed goroutine calls this after every commit, and on PostgreSQL each
+	// round trip counts. The oldest number rides along on every row; only an
+	// empty page asks for it separately.
+	err = func() error {
+		rows, err := s.db.r.QueryContext(ctx, s.q(`SELECT (SELECT MIN(seq) FROM alert_changes), seq, at, alert
+			FROM alert_changes WHERE seq > ? ORDER BY seq LIMIT ?`), seq, limit)
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) (changes
 				at   int64
 				body string
 			)
-			if err := rows.Scan(&c.Seq, &at, &body); err != nil {
+			if err := rows.Scan(&oldest, &c.Seq, &at, &body); err != nil {
 				return err
 			}
 			c.At = zeroOrMillis(at)
@@ -84,8 +84,17 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) (changes
 			}
 			changes = append(changes, c)
 		}
-		return rows.Err()
-	})
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(changes) > 0 {
+			return nil
+		}
+		var low sql.NullInt64
+		err = s.db.r.QueryRowContext(ctx, `SELECT MIN(seq) FROM alert_changes`).Scan(&low)
+		oldest = low.Int64
+		return err
+	}()
 	if err != nil {
 		return nil, 0, fmt.Errorf("changes since %d: %w", seq, err)
 	}
