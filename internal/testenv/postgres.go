@@ -109,8 +109,8 @@ func (s *PostgresServer) Exec(t testing.TB, db, sql string) {
 	}
 }
 
-// Template makes the database name once per test binary by running
-// prepare on it (typically: open the store, which migrates it, and close
+// Template makes the database name once per test binary, with a
+// people's collation (ICU en-US) as its default, by running prepare on it (typically: open the store, which migrates it, and close
 // it), then marks it a template nobody may connect to. Later calls with the
 // same name return at once (with the first call's failure, if it failed).
 func (s *PostgresServer) Template(t testing.TB, name string, prepare func(dsn string) error) {
@@ -123,7 +123,12 @@ func (s *PostgresServer) Template(t testing.TB, name string, prepare func(dsn st
 	}
 	s.mu.Unlock()
 	tpl.once.Do(func() {
-		if tpl.err = s.srv.Exec("postgres", "CREATE DATABASE "+quoteIdent(name)); tpl.err != nil {
+		// The database's own collation sorts as people read (ICU en-US: "a"
+		// before "B"), not bytewise as SQLite and the C locale do, so a
+		// query whose order depends on the locale fails the tests rather
+		// than a street's duty room.
+		if tpl.err = s.srv.Exec("postgres", "CREATE DATABASE "+quoteIdent(name)+
+			" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'"); tpl.err != nil {
 			return
 		}
 		if err := prepare(s.srv.DSN(name)); err != nil {

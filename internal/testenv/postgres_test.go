@@ -45,6 +45,10 @@ func TestPostgres(t *testing.T) {
 		t.Errorf("copy of the template holds %q, want 7", got)
 	}
 	psql(t, a, "INSERT INTO marks VALUES (8)")
+	// Templates sort text as people read, unlike the C locale and SQLite.
+	if got := psql(t, a, "SELECT 'a' < 'B', 'a' < 'B' COLLATE \"C\""); got != "t|f" {
+		t.Errorf("template's collation: 'a' < 'B' gives %q, want t (ICU en-US) and f (C)", got)
+	}
 	if got := psql(t, b, "SELECT count(*) FROM pg_tables WHERE tablename = 'marks'"); got != "0" {
 		t.Errorf("the empty database has the template's table")
 	}
