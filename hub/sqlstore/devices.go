@@ -143,12 +143,12 @@ func (s *Store) insertDevices(ctx context.Context, ds []*devices.Device, hashes 
 		rows[i] = append(append([]any{d.ID}, args...), hashes[i], now, now)
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, s.q(insertDevice))
+		ins, err := s.dialect.prepare(ctx, tx, insertDevice)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
-		del, err := tx.PrepareContext(ctx, s.q(`DELETE FROM unregistered WHERE id = ?`))
+		del, err := s.dialect.prepare(ctx, tx, `DELETE FROM unregistered WHERE id = ?`)
 		if err != nil {
 			return err
 		}

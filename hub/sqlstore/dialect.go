@@ -107,3 +107,41 @@ func rebind(d dialect, q string) string {
 	}
 	return b.String()
 }
+
+// stmt is a statement a transaction runs many times. SQLite prepares it
+// once; on PostgreSQL pgx already keeps every query prepared per
+// connection, and an explicit Prepare and Close would only add two round
+// trips.
+type stmt struct {
+	tx *sql.Tx
+	st *sql.Stmt // SQLite
+	q  string    // PostgreSQL
+}
+
+// prepare readies query (in '?' form) for repeated use in tx.
+func (d dialect) prepare(ctx context.Context, tx *sql.Tx, query string) (*stmt, error) {
+	if d == dialectPostgres {
+		return &stmt{tx: tx, q: rebind(d, query)}, nil
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &stmt{tx: tx, st: st}, nil
+}
+
+// ExecContext runs the statement once.
+func (s *stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if s.st != nil {
+		return s.st.ExecContext(ctx, args...)
+	}
+	return s.tx.ExecContext(ctx, s.q, args...)
+}
+
+// Close releases a SQLite statement.
+func (s *stmt) Close() error {
+	if s.st != nil {
+		return s.st.Close()
+	}
+	return nil
+}

@@ -80,7 +80,7 @@ func (tx *Tx) recordEvents(ctx context.Context, msgs []*devices.Message) ([]bool
 	if len(msgs) == 0 {
 		return inserted, nil
 	}
-	st, err := tx.tx.PrepareContext(ctx, tx.q(insertEvent))
+	st, err := tx.s.dialect.prepare(ctx, tx.tx, insertEvent)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func (tx *Tx) updateHealth(ctx context.Context, updates []devices.HealthUpdate) 
 	if len(updates) == 0 {
 		return nil
 	}
-	st, err := tx.tx.PrepareContext(ctx, tx.q(updateHealth))
+	st, err := tx.s.dialect.prepare(ctx, tx.tx, updateHealth)
 	if err != nil {
 		return err
 	}
