@@ -68,6 +68,13 @@ type Config struct {
 	// LocalCA, if set, is the hub's own certificate authority, offered for
 	// download at GET /ca.crt and named on the login page.
 	LocalCA *LocalCA
+	// BrokerAuth, if set, answers an external broker's HTTP authenticator
+	// and authorizer (EMQX 5's format) under /api/v1/broker/emqx/; it checks
+	// its own shared secret.
+	BrokerAuth http.Handler
+	// MosquittoFiles, if set, gives admins mosquitto's password and ACL
+	// files for the registry (GET /api/v1/broker/mosquitto).
+	MosquittoFiles func(ctx context.Context) (BrokerFiles, error)
 	// ICEServers are the STUN and TURN servers the browser is given for
 	// calls (GET /api/v1/calls/ice-servers), so a console behind NAT can
 	// reach the hub's relay.
@@ -159,6 +166,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", s.cfg.Metrics)
 
 	s.transportRoutes()
+	s.brokerRoutes()
 	s.mux.HandleFunc("POST /api/v1/login", s.login)
 	s.mux.Handle("POST /api/v1/logout", s.require(nil, s.logout))
 	s.mux.Handle("GET /api/v1/me", s.require(nil, s.me))

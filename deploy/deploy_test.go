@@ -54,6 +54,12 @@ func TestSystemdUnit(t *testing.T) {
 	if out, err := verifyUnit(t, analyze, unit); err != nil || out != "" {
 		t.Errorf("systemd-analyze verify %s: %v\n%s", unitFile, err, out)
 	}
+	// The reload of mosquitto when the hub rewrites its accounts.
+	for _, f := range []string{"systemd/shouwang-mosquitto-reload.path", "systemd/shouwang-mosquitto-reload.service"} {
+		if out, err := exec.Command(analyze, "verify", "--man=no", f).CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", f, err, out)
+		}
+	}
 	// The check can fail: a misspelt setting is reported.
 	bad := bytes.Replace(unit, []byte("ProtectHome=yes"), []byte("ProtectHomes=yes"), 1)
 	if out, _ := verifyUnit(t, analyze, bad); !strings.Contains(out, "ProtectHomes") {

@@ -70,7 +70,7 @@ func TestBrowserCallOverHTTPS(t *testing.T) {
 	}})
 	trustForTest(t, m.LocalCAFile())
 	_, port, _ := net.SplitHostPort(m.HTTPSAddr())
-	api := "https://127.0.0.1:" + port    // the tests' own calls
+	api := "https://127.0.0.1:" + port     // the tests' own calls
 	base := "https://" + name + ":" + port // what the browsers open
 	admin := login(t, api)
 	createUser(t, m, api, admin, "op1", "operator", consolePassword)

@@ -48,6 +48,8 @@ type Config struct {
 
 	TLS TLSSettings // HTTPS and MQTT over TLS (tls.go)
 	Web WebSettings // behind a reverse proxy (tls.go)
+
+	Broker BrokerSettings // an external broker's accounts (brokeracct.go)
 }
 
 // env pairs each flag with its environment twin.
@@ -118,6 +120,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&udpPorts, "udp-ports", "", "UDP port range for voice media, e.g. 40000-40999 (empty: any)")
 	str(&retention, "call-retention", "2160h", "how long call recordings are kept (0 keeps them)")
 	finishTLS := tlsFlags(str, &c)
+	brokerFlags(str, &c)
 	var depth, grace string
 	str(&depth, "spool-warn-depth", "5000000", "warn when this many telemetry lines wait for InfluxDB")
 	str(&grace, "shutdown-grace", "20s", "how long shutdown may take to drain before abandoning (unacknowledged) work")
@@ -207,6 +210,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("-log-format / HUB_LOG_FORMAT %q: want text or json", c.LogFormat)
+	}
+	if err := c.validateBroker(); err != nil {
+		return err
 	}
 	return c.validateTLS()
 }

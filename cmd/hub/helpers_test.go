@@ -115,8 +115,14 @@ func (w testWriter) Write(p []byte) (int, error) {
 // login returns an admin API token.
 func login(t *testing.T, base string) string {
 	t.Helper()
+	return clientLogin(t, http.DefaultClient, base)
+}
+
+// clientLogin logs in as the admin through client and returns an API token.
+func clientLogin(t *testing.T, client *http.Client, base string) string {
+	t.Helper()
 	body := fmt.Sprintf(`{"username":"admin","password":%q}`, adminPassword)
-	resp, err := http.Post(base+"/api/v1/login", "application/json", strings.NewReader(body))
+	resp, err := client.Post(base+"/api/v1/login", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,7 @@ type Main struct {
 	httpLn    net.Listener
 	brokerAt  string
 	tls       tlsParts
+	accts     brokerAccts
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -179,6 +180,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.startTLS(runCtx); err != nil {
 		return err
 	}
+	if err := m.startBrokerAccounts(runCtx); err != nil {
+		return err
+	}
 	brokerURL, user, pass := c.MQTTURL, c.MQTTUsername, c.MQTTPassword
 	brokerTLS, err := externalBrokerTLS(c)
 	if err != nil {
@@ -244,6 +248,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.goRun(func() { m.backlog.Run(runCtx) })
 	m.registerMetrics()
+	m.registerBrokerMetrics()
 
 	consoleCfg := console.Config{
 		Registry: m.store, Accounts: m.store, History: m.writer.History, Alerts: m.alerting,
@@ -253,6 +258,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Vendor: vendorConsole{m},
 	}
 	m.consoleTLS(&consoleCfg)
+	m.consoleBroker(&consoleCfg)
 	srv, err := console.New(consoleCfg, log.With("part", "console"))
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
@@ -396,6 +402,7 @@ func (m *Main) onDeviceChange(id string) {
 		m.alerting.DeviceChanged(id)
 	}
 	m.syncVendor(ctx)
+	m.brokerAccountsChanged(ctx, id)
 }
 
 // pruneEvery keeps the alert change feed and the trigger records bounded.

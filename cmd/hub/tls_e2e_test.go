@@ -41,22 +41,6 @@ func httpsClient(t *testing.T, caFile string) *http.Client {
 	}
 }
 
-// clientLogin logs in as the admin through client and returns an API token.
-func clientLogin(t *testing.T, client *http.Client, base string) string {
-	t.Helper()
-	body := fmt.Sprintf(`{"username":"admin","password":%q}`, adminPassword)
-	resp, err := client.Post(base+"/api/v1/login", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct{ Token string }
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil || out.Token == "" {
-		t.Fatalf("login: status %d", resp.StatusCode)
-	}
-	return out.Token
-}
-
 // clientAlerts lists one device's alerts through client.
 func clientAlerts(t *testing.T, client *http.Client, base, token, device string) []*alerts.Alert {
 	t.Helper()

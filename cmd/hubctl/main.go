@@ -64,6 +64,8 @@ Commands:
                                        {"source","model","topic","payload"} and print what the hub
                                        makes of each, one JSON line per input, keeping each
                                        device's state across lines as the hub does; offline
+  broker export -passwd FILE -acl FILE (admin) mosquitto's password and ACL files for the registry,
+                                       once, for a mosquitto set up by hand (hub -mosquitto-dir keeps them current)
   bootstrap-admin [-data DIR] [-db PATH] < password
                                        create the first account, "admin", directly in the hub's
                                        SQLite store (default $HUB_DATA_DIR or ./data, file hub.db)
@@ -178,6 +180,8 @@ func (c *cli) dispatch(args []string) error {
 		return c.alerts(args)
 	case "users":
 		return c.users(args)
+	case "broker":
+		return c.broker(args)
 	case "bootstrap-admin":
 		return c.bootstrapAdmin(args)
 	case "decode":

@@ -71,6 +71,11 @@ func (m *MosquittoServer) Stop() {
 	stop(m.t, m.srv.Proc)
 }
 
+// Pid returns the broker's process ID (0 when stopped): a test that
+// signals it (SIGHUP: reload the password and ACL files) or checks it was
+// not restarted.
+func (m *MosquittoServer) Pid() int { return m.srv.Proc.Pid() }
+
 // Kill ends the broker with SIGKILL, as a crash would: what it had not yet
 // saved is lost.
 func (m *MosquittoServer) Kill() { m.srv.Proc.Kill() }

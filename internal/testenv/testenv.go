@@ -23,6 +23,7 @@
 //	  (*MosquittoServer).Addr() string           // "127.0.0.1:PORT"
 //	  (*MosquittoServer).Dir() string            // config, log and mosquitto.db
 //	  (*MosquittoServer).Stop(), Start(), Kill() // stop (SIGTERM) and restart on the same port and data dir; SIGKILL
+//	  (*MosquittoServer).Pid() int               // to signal it (SIGHUP reloads its password and ACL files)
 //
 //	func Influx(t testing.TB) *InfluxServer      // InfluxDB 1.8.10 with flux-enabled, database "shouwang" created
 //	  (*InfluxServer).URL() string               // "http://127.0.0.1:PORT"
