@@ -119,22 +119,17 @@ func (pol *Policy) Subscriptions(roots []Root) []Subscription {
 
 // MayPublish decides a publish by p on topic. A refusal says whether the
 // topic names another device (ReasonSpoofed) or simply lies outside the
-// account's topics (ReasonBadTopic).
+// account's topics (ReasonBadTopic). A broker that checks every packet
+// compiles p's rules once instead (Compile).
 func (pol *Policy) MayPublish(p Principal, topic string) (bool, Reason) {
-	if ValidTopic(topic) && allowed(pol.Rules(p), topic, AccessWrite) {
-		return true, ""
-	}
-	return false, RefusalReason(p, topic)
+	return pol.Compile(p).MayPublish(topic)
 }
 
 // MayRead decides a subscription to filter by p, or the delivery of a
 // message on a topic (a filter without wildcards): every topic the filter
 // can match must be readable.
 func (pol *Policy) MayRead(p Principal, filter string) (bool, Reason) {
-	if ValidFilter(filter) && allowed(pol.Rules(p), filter, AccessRead) {
-		return true, ""
-	}
-	return false, RefusalReason(p, filter)
+	return pol.Compile(p).MayRead(filter)
 }
 
 // WillAllowed reports whether p may leave a last will on topic: for a
@@ -149,18 +144,55 @@ func (pol *Policy) WillAllowed(p Principal, topic string) bool {
 	return ok
 }
 
-func allowed(rules []TopicRule, filter string, a Access) bool {
-	levels := strings.Split(filter, "/")
-	for _, r := range rules {
-		if r.Access&a == 0 {
+// ACL is one principal's rules, compiled for checking packet after packet
+// without allocating. It is immutable and safe for concurrent use.
+type ACL struct {
+	p     Principal
+	rules []compiledRule
+}
+
+type compiledRule struct {
+	levels  []string
+	access  Access
+	idLevel int
+}
+
+// Compile returns p's rules compiled.
+func (pol *Policy) Compile(p Principal) *ACL {
+	rules := pol.Rules(p)
+	a := &ACL{p: p, rules: make([]compiledRule, len(rules))}
+	for i, r := range rules {
+		a.rules[i] = compiledRule{levels: strings.Split(r.Filter, "/"), access: r.Access, idLevel: r.IDLevel}
+	}
+	return a
+}
+
+// Principal is who the ACL is for.
+func (a *ACL) Principal() Principal { return a.p }
+
+// MayPublish is Policy.MayPublish for the ACL's principal.
+func (a *ACL) MayPublish(topic string) (bool, Reason) {
+	if ValidTopic(topic) && a.allowed(topic, AccessWrite) {
+		return true, ""
+	}
+	return false, RefusalReason(a.p, topic)
+}
+
+// MayRead is Policy.MayRead for the ACL's principal.
+func (a *ACL) MayRead(filter string) (bool, Reason) {
+	if ValidFilter(filter) && a.allowed(filter, AccessRead) {
+		return true, ""
+	}
+	return false, RefusalReason(a.p, filter)
+}
+
+func (a *ACL) allowed(filter string, acc Access) bool {
+	for _, r := range a.rules {
+		if r.access&acc == 0 || !covers(r.levels, filter) {
 			continue
 		}
-		rl := strings.Split(r.Filter, "/")
-		if !covers(rl, levels) {
-			continue
-		}
-		if r.IDLevel > 0 && r.IDLevel < len(levels) {
-			if l := levels[r.IDLevel]; l != "+" && l != "#" && !ValidID(l) {
+		if r.idLevel > 0 {
+			if l, ok := level(filter, r.idLevel); ok && l != "+" && l != "#" && !ValidID(l) {
 				continue
 			}
 		}
@@ -169,18 +201,33 @@ func allowed(rules []TopicRule, filter string, a Access) bool {
 	return false
 }
 
-// covers reports whether every topic filter matches is matched by rule (a
-// topic is a filter without wildcards). A '#' matches its parent level too
-// ("a/#" matches "a").
-func covers(rule, filter []string) bool {
-	for i, r := range rule {
+// level returns the i-th level (0-based) of a topic or filter.
+func level(filter string, i int) (string, bool) {
+	for ; i > 0; i-- {
+		j := strings.IndexByte(filter, '/')
+		if j < 0 {
+			return "", false
+		}
+		filter = filter[j+1:]
+	}
+	l, _, _ := strings.Cut(filter, "/")
+	return l, true
+}
+
+// covers reports whether every topic filter matches is matched by the rule
+// whose levels are given (a topic is a filter without wildcards). A '#'
+// matches its parent level too ("a/#" matches "a").
+func covers(rule []string, filter string) bool {
+	rest, more := filter, true
+	for _, r := range rule {
 		if r == "#" {
 			return true
 		}
-		if i == len(filter) {
+		if !more {
 			return false // a shorter filter is covered only by a '#' here
 		}
-		f := filter[i]
+		var f string
+		f, rest, more = strings.Cut(rest, "/")
 		switch {
 		case f == "#":
 			return false
@@ -189,7 +236,7 @@ func covers(rule, filter []string) bool {
 			return false
 		}
 	}
-	return len(filter) == len(rule)
+	return !more
 }
 
 // ValidTopic reports whether t may be published on: non-empty, no
@@ -204,9 +251,10 @@ func ValidFilter(f string) bool {
 	if f == "" || len(f) > 65535 || strings.Contains(f, "\x00") {
 		return false
 	}
-	levels := strings.Split(f, "/")
-	for i, l := range levels {
-		if l == "#" && i != len(levels)-1 {
+	for rest, more := f, true; more; {
+		var l string
+		l, rest, more = strings.Cut(rest, "/")
+		if l == "#" && more {
 			return false
 		}
 		if l != "#" && l != "+" && strings.ContainsAny(l, "#+") {

@@ -27,7 +27,7 @@ func TestCovers(t *testing.T) {
 		{"a/b/c", "a/b", false},
 	}
 	for _, tt := range tests {
-		if got := covers(strings.Split(tt.rule, "/"), strings.Split(tt.filter, "/")); got != tt.want {
+		if got := covers(strings.Split(tt.rule, "/"), tt.filter); got != tt.want {
 			t.Errorf("covers(%q, %q) = %v, want %v", tt.rule, tt.filter, got, tt.want)
 		}
 	}

@@ -198,7 +198,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			ServiceUser: user, ServicePassword: pass,
 			Auth:     hub.DeviceAuthenticator{Source: m.store},
 			OnReject: m.onBrokerReject,
-			Policy:   vendors.Policy, Roots: m.routes.Roots,
+			Policy:   vendors.Policy,
 		}, log.With("part", "broker"))
 		if err != nil {
 			return fmt.Errorf("embedded broker: %w", err)
@@ -206,6 +206,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if err := m.broker.Start(); err != nil {
 			return fmt.Errorf("embedded broker: %w", err)
 		}
+		m.broker.SetRoots(m.routes.Roots())
 		m.brokerAt = m.broker.Addr()
 		brokerURL, brokerTLS = m.embeddedClientURL()
 		log.Info("embedded MQTT broker listening", "addr", m.brokerAt, "tls", m.broker.TLSAddr())

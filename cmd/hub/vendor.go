@@ -20,6 +20,9 @@ func (m *Main) syncVendor(ctx context.Context) {
 		m.Logger.Error("reload vendor routes", "err", err)
 		return
 	}
+	if m.broker != nil {
+		m.broker.SetRoots(m.routes.Roots())
+	}
 	subs := vendors.Policy.Subscriptions(m.routes.Roots())
 	for _, l := range m.lanes {
 		var filters []string

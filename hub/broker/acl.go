@@ -15,20 +15,21 @@ import (
 // than in devices.Reasons.
 const ReasonBadCredentials devices.Reason = "bad_credentials"
 
-// principal returns who cl is to the topic policy: the service, or the
-// device or gateway it authenticated as.
-func (p *policy) principal(cl *mqtt.Client) devices.Principal {
+// acl returns cl's compiled rules: the service's, or those of the device
+// or gateway it authenticated as (compiled once, at connect).
+func (p *policy) acl(cl *mqtt.Client) *devices.ACL {
 	if p.isService(cl) {
-		svc := devices.Principal{Role: devices.RoleService}
-		if p.cfg.Roots != nil {
-			svc.Roots = p.cfg.Roots()
-		}
-		return svc
+		return p.service.Load()
 	}
 	if v, ok := p.principals.Load(cl.ID); ok {
-		return v.(devices.Principal)
+		return v.(*devices.ACL)
 	}
-	return nativeDevice(cl.ID)
+	return p.cfg.Policy.Compile(nativeDevice(cl.ID))
+}
+
+// setRoots compiles the service's rules for the vendor roots it reads.
+func (p *policy) setRoots(roots []devices.Root) {
+	p.service.Store(p.cfg.Policy.Compile(devices.Principal{Role: devices.RoleService, Roots: roots}))
 }
 
 func nativeDevice(id string) devices.Principal {
@@ -37,10 +38,10 @@ func nativeDevice(id string) devices.Principal {
 
 // mayPublish decides a publish by cl on topic.
 func (p *policy) mayPublish(cl *mqtt.Client, topic string) (bool, devices.Reason) {
-	return p.cfg.Policy.MayPublish(p.principal(cl), topic)
+	return p.acl(cl).MayPublish(topic)
 }
 
 // mayRead decides a subscription (or a delivery) of filter for cl.
 func (p *policy) mayRead(cl *mqtt.Client, filter string) (bool, devices.Reason) {
-	return p.cfg.Policy.MayRead(p.principal(cl), filter)
+	return p.acl(cl).MayRead(filter)
 }

@@ -69,7 +69,7 @@ func (p *policy) authenticate(cl *mqtt.Client, user string, pk packets.Packet) (
 	if reason, detail := p.sessionOwner(cl, user); reason != "" {
 		return reason, detail
 	}
-	p.principals.Store(cl.ID, who)
+	p.principals.Store(cl.ID, p.cfg.Policy.Compile(who))
 	return "", ""
 }
 

@@ -60,11 +60,9 @@ type Config struct {
 	Auth Authenticator
 
 	// Policy is the topic policy (the codecs in use); nil means native
-	// devices only. Roots, if set, lists the vendor roots the hub's own
-	// client reads (every registered bridge's base topic and Shelly
-	// prefix).
+	// devices only. The vendor roots the hub's own client reads are set
+	// with SetRoots.
 	Policy *devices.Policy
-	Roots  func() []devices.Root
 
 	// OnReject, if set, is called for every refused connect, publish and
 	// subscribe, with devices.ReasonUnregistered, devices.ReasonSpoofed,
@@ -216,6 +214,12 @@ func (b *Broker) Start() error {
 	}
 	return nil
 }
+
+// SetRoots sets the vendor roots (every registered bridge's base topic and
+// Shelly prefix) whose topics the hub's own client may read and write, as
+// the topic policy gives them. The hub calls it at start and whenever a
+// bridge or a Shelly is registered.
+func (b *Broker) SetRoots(roots []devices.Root) { b.policy.setRoots(roots) }
 
 // Addr is the address the plain listener listens on, e.g.
 // "127.0.0.1:41234"; before Start it is the configured one, and "" when

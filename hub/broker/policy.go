@@ -29,9 +29,11 @@ type policy struct {
 	srv     atomic.Pointer[mqtt.Server]
 	inline  [6]*mqtt.Client // per protocol version, for re-injecting publishes
 	shadows sync.Map        // *mqtt.Client -> packets.Packet, see OnPacketRead
-	// principals holds who each connected device or gateway is to the
-	// topic policy, by client ID (= username), set when it authenticates.
+	// principals holds the compiled rules of each device or gateway, by
+	// client ID (= username), set when it authenticates; service those of
+	// the hub's own client (setRoots).
 	principals sync.Map
+	service    atomic.Pointer[devices.ACL]
 }
 
 // counters are the broker's own statistics, next to mochi's system.Info.
@@ -44,8 +46,10 @@ type counters struct {
 }
 
 func newPolicy(cfg Config, log *slog.Logger, st *store, stats *counters) *policy {
-	return &policy{cfg: cfg, log: log, store: st, stats: stats, cache: newAuthCache(time.Now),
+	p := &policy{cfg: cfg, log: log, store: st, stats: stats, cache: newAuthCache(time.Now),
 		limited: limitlog.New(log, refusalLogEvery, time.Now)}
+	p.setRoots(nil)
+	return p
 }
 
 // attach gives the policy the server it guards and builds the inline
