@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,16 @@ func populate(t *testing.T, s *sqlstore.Store) {
 	}
 	_, err = s.RecordEvents(ctx, msgs)
 	must(t, err)
+	// The vendor tables: a bridge's discovered devices (one supported, one
+	// not: a BOOLEAN), refusals and a vendor state.
+	must(t, s.SaveDiscovered(ctx, "zigbee2mqtt", []devices.Discovered{
+		{IEEE: "0x00124b0001", FriendlyName: "烟感-3栋", Model: "JTYJ-GD-01LM/BW", Supported: true},
+		{IEEE: "0x00124b0002", FriendlyName: "Mystery", Model: "X1"},
+	}, c0))
+	must(t, s.RecordRefusal(ctx, "sos-001", devices.Refusal{At: c0, Reason: devices.ReasonMalformed, Detail: "bad json"}))
+	must(t, s.Tx(ctx, func(tx *sqlstore.Tx) error {
+		return tx.SaveVendorStates(ctx, map[string]devices.VendorState{"sos-002": {Active: 3}}, c0)
+	}))
 	for i := range 12 {
 		a := &alerts.Alert{Kind: alerts.KindSOS, Severity: alerts.SeverityCritical, State: alerts.StateNew,
 			DeviceID: ds[i].ID, Device: *ds[i], OpenedAt: c0.Add(time.Duration(i) * time.Minute), Occurrences: 1, UpdatedAt: c0}
@@ -98,14 +109,22 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 			t.Errorf("%s: no row compared", table)
 		}
 	}
-	if want["alerts"] != 12 || want["alert_timeline"] != 12 || want["alert_changes"] != 18 || want["devices"] != 30 {
+	if want["alerts"] != 12 || want["alert_timeline"] != 12 || want["alert_changes"] != 18 || want["devices"] != 30 ||
+		want["discovered"] != 2 || want["refusals"] != 1 || want["vendor_state"] != 1 {
 		t.Fatalf("populate made %v", want)
 	}
 	if rep.Records < 5+1+5 {
 		t.Errorf("%d records compared, want devices, the account and alerts", rep.Records)
 	}
 
-	// The copy works as a store: the token authenticates, numbering goes on.
+	// The copy works as a store: the vendor records read back, the token
+	// authenticates, numbering goes on.
+	if a, b := listDiscovered(t, src), listDiscovered(t, dst); !reflect.DeepEqual(a, b) || len(a) != 2 {
+		t.Errorf("discovered after the copy: %+v, want %+v", b, a)
+	}
+	if rs, err := dst.ListRefusals(ctx, "sos-001"); err != nil || len(rs) != 1 || rs[0].Detail != "bad json" || !rs[0].At.Equal(c0) {
+		t.Errorf("refusals after the copy: %+v, %v", rs, err)
+	}
 	if u, _, err := dst.UserByToken(ctx, "tok-hash", c0); err != nil || u.Username != "duty1" {
 		t.Errorf("the copied token: %+v, %v", u, err)
 	}
@@ -149,4 +168,11 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(shouwang.ErrorMessage(err), err)
 	}
+}
+
+func listDiscovered(t *testing.T, s *sqlstore.Store) []devices.Discovered {
+	t.Helper()
+	ds, err := s.ListDiscovered(context.Background(), "zigbee2mqtt")
+	must(t, err)
+	return ds
 }
