@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
@@ -37,7 +39,9 @@ const (
 	ieeeSmoke   = "0x00158d0008a1b2c3"
 	ieeeGas     = "0x00158d0008a1b2c4"
 	ieeeB2Smoke = "0x00158d0008a1b2c5"
+	ieeeHall    = "0x54ef441000a1b2c6"
 	kitchen     = "3-2-502/kitchen smoke"
+	hall        = "3-2-502/hall smoke"
 )
 
 func zigbeeScenario(t *testing.T, embedded bool) {
@@ -105,7 +109,8 @@ func zigbeeScenario(t *testing.T, embedded bool) {
 		}
 	}
 	br := connectBridge(t, brokerURL, "zb-1", pw["zb-1"], "zigbee2mqtt")
-	br.publish("bridge/devices", bridgeDevices([3]string{ieeeSmoke, kitchen, "HS1SA-E"}, [3]string{ieeeGas, "3-2-502/gas", "HS1CG"}), true)
+	br.publish("bridge/devices", bridgeDevices([3]string{ieeeSmoke, kitchen, "HS1SA-E"}, [3]string{ieeeGas, "3-2-502/gas", "HS1CG"},
+		[3]string{ieeeHall, hall, "JY-GZ-01AQ"}), true)
 	br.publish(kitchen+"/availability", `{"state":"online"}`, true)
 
 	// The installer sees the two devices the bridge reports and binds one
@@ -113,7 +118,7 @@ func zigbeeScenario(t *testing.T, embedded bool) {
 	eventually(t, 30*time.Second, "the bridge's devices discovered", func() (bool, string) {
 		var out struct{ Devices []devices.Discovered }
 		api(t, http.MethodGet, base+"/api/v1/devices/discovered?gateway=zb-1", token, nil, &out)
-		return len(out.Devices) == 2, fmt.Sprintf("%+v", out.Devices)
+		return len(out.Devices) == 3, fmt.Sprintf("%+v", out.Devices)
 	})
 	out := runHubctl(t, hubctl, base, token, "devices", "discovered")
 	if !strings.Contains(out, kitchen) || !strings.Contains(out, "HS1SA-E") || !strings.Contains(out, "smoke") {
@@ -202,6 +207,40 @@ func zigbeeScenario(t *testing.T, embedded bool) {
 		return len(as) == 1 && as[0].Cleared, fmt.Sprintf("%+v", as)
 	})
 	wantEvents("smoke-z1", devices.EventSmoke, devices.EventSmokeClear)
+
+	// A self-test from hubctl reaches the device through its bridge
+	// (<base>/<name>/set, the model's own command); the alarm it sounds is
+	// recorded as a test, never a real alert. A model without a self-test
+	// command is told so.
+	hallDev := devices.Device{ID: "smoke-z3", Source: devices.SourceZigbee2MQTT, Gateway: "zb-1", Address: ieeeHall, Location: loc}
+	if code := api(t, http.MethodPost, base+"/api/v1/devices", token, hallDev, nil); code != http.StatusCreated {
+		t.Fatalf("bind smoke-z3: %d", code)
+	}
+	sets := make(chan string, 4)
+	if tok := br.c.Subscribe("zigbee2mqtt/"+hall+"/set", 1, func(_ paho.Client, m paho.Message) { sets <- string(m.Payload()) }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe to the set topic: %v", tok.Error())
+	}
+	out = runHubctl(t, hubctl, base, token, "devices", "selftest", "smoke-z3")
+	select {
+	case got := <-sets:
+		if got != `{"selftest":"selftest"}` {
+			t.Errorf("self-test command %s, want the model's {\"selftest\":\"selftest\"}", got)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no self-test command reached the bridge (hubctl said %q)", out)
+	}
+	br.publish(hall, `{"battery":100,"smoke":true,"test":true,"linkquality":80}`, false)
+	br.publish(hall, `{"battery":99,"smoke":false,"test":false,"linkquality":81}`, false)
+	eventually(t, 30*time.Second, "the self-test recorded as a test", func() (bool, string) {
+		var out struct {
+			Alerts []*alerts.Alert `json:"alerts"`
+		}
+		api(t, http.MethodGet, base+"/api/v1/alerts?device=smoke-z3&test=all", token, nil, &out)
+		return len(out.Alerts) == 1 && out.Alerts[0].Test, fmt.Sprintf("%d alerts", len(out.Alerts))
+	})
+	if code := api(t, http.MethodPost, base+"/api/v1/devices/gas-z1/selftest", token, nil, nil); code != http.StatusBadRequest {
+		t.Errorf("self-test of a model without one: %d, want 400", code)
+	}
 
 	// A malformed payload shows on the device's page.
 	br.publish(kitchen, `{"smoke":`, false)
