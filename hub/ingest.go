@@ -99,6 +99,7 @@ type Ingest struct {
 
 	health   *healthTracker
 	refusals refusalBudget
+	refusalq chan refusalNote // see NoteRefusal
 
 	// closing stops new deliveries; inflight tracks handler calls that may
 	// still send on the committers' channels.
@@ -149,6 +150,7 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		quit:    make(chan struct{}),
 		gate:    newStoreGate(),
 		vstates: map[string]devices.VendorState{}, varrival: map[string]uint64{},
+		refusalq: make(chan refusalNote, 256),
 	}
 	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger)
 	// Telemetry may wait a little to share a transaction; events never do.
@@ -163,7 +165,8 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 func (in *Ingest) Run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
-	in.wg.Add(4)
+	in.wg.Add(5)
+	go func() { defer in.wg.Done(); in.recordRefusals() }()
 	go func() { defer in.wg.Done(); in.telemetry.run(ctx) }()
 	go func() { defer in.wg.Done(); in.store.run(ctx) }()
 	go func() { defer in.wg.Done(); in.vendor.run(ctx) }()

@@ -78,10 +78,46 @@ func (in *Ingest) NoteRefusal(id string, reason devices.Reason, detail string, n
 	if in.limited.Allow("refusal-log:"+id, 10*time.Second) {
 		in.logger.Warn("device refused", "device", id, "reason", reason, "detail", detail)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := in.cfg.Vendor.RecordRefusal(ctx, id, devices.Refusal{At: now, Reason: reason, Detail: detail}); err != nil {
-		in.logger.Warn("record a device's refusal", "device", id, "err", err)
+	// Written by recordRefusals: the broker calls this on its connection
+	// goroutines, which must not wait on the store.
+	select {
+	case in.refusalq <- refusalNote{id, devices.Refusal{At: now, Reason: reason, Detail: detail}}:
+	default:
+		in.limited.Warn("refusal-queue", "refusals come faster than the store takes them; some are not kept")
+	}
+}
+
+// refusalNote is a refusal waiting to be stored.
+type refusalNote struct {
+	id string
+	r  devices.Refusal
+}
+
+// recordRefusals stores queued refusals until ingest closes, then those
+// still queued. (The queue is never closed: the broker may still report one
+// after Close, which is then not kept.)
+func (in *Ingest) recordRefusals() {
+	record := func(n refusalNote) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := in.cfg.Vendor.RecordRefusal(ctx, n.id, n.r); err != nil {
+			in.logger.Warn("record a device's refusal", "device", n.id, "err", err)
+		}
+	}
+	for {
+		select {
+		case n := <-in.refusalq:
+			record(n)
+		case <-in.quit:
+			for {
+				select {
+				case n := <-in.refusalq:
+					record(n)
+				default:
+					return
+				}
+			}
+		}
 	}
 }
 
