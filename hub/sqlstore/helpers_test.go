@@ -4,39 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
-
-// openStore opens a store in a fresh directory and closes it when the test
-// ends.
-func openStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "hub.db"), testLogger(t))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s
-}
-
-// fixClock makes s see a clock that reads at, and returns a function that
-// moves it.
-func fixClock(s *Store, at time.Time) func(time.Duration) {
-	var mu sync.Mutex
-	s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
-	return func(d time.Duration) { mu.Lock(); defer mu.Unlock(); at = at.Add(d) }
-}
 
 // logBuffer is a concurrency-safe buffer for a text log handler.
 type logBuffer struct {
@@ -70,8 +44,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func ctx(t *testing.T) context.Context { return t.Context() }
 
-func ptr[T any](v T) *T { return &v }
-
 // device returns a valid device in a community, grid and building.
 func device(id, community, grid, building string) *devices.Device {
 	return &devices.Device{
@@ -87,14 +59,6 @@ func device(id, community, grid, building string) *devices.Device {
 		Resident:   devices.Resident{Name: "Wang Fang", BirthYear: 1941, LivesAlone: true, CareNotes: "hard of hearing", Language: "zh"},
 		Contacts:   []devices.Contact{{Name: "Wang Lei", Relation: "son", Phone: "13800000000"}},
 		GridWorker: devices.GridWorker{Name: "Li Na", Phone: "13900000000"},
-	}
-}
-
-// wantCode fails the test unless err carries the domain error code.
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := shouwang.ErrorCode(err); got != code {
-		t.Fatalf("error code = %q, want %q (err: %v)", got, code, err)
 	}
 }
 
