@@ -32,10 +32,24 @@ func (s *Store) UpdateHealth(ctx context.Context, updates []devices.HealthUpdate
 	return nil
 }
 
+// updateHealthPostgres is updateHealth for a whole batch in one statement
+// (one round trip, where a row at a time would hold the writer lock for as
+// many): the batch arrives as five arrays, one element per device.
+const updateHealthPostgres = `UPDATE devices AS d SET
+	last_seen = CASE WHEN d.last_seen IS NULL OR d.last_seen < v.seen THEN v.seen ELSE d.last_seen END,
+	online = COALESCE(v.online, d.online),
+	battery = COALESCE(v.battery, d.battery),
+	signal_dbm = COALESCE(v.sig, d.signal_dbm)
+	FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::float8[], $5::float8[]) AS v(id, seen, online, battery, sig)
+	WHERE d.id = v.id`
+
 // updateHealth applies updates in tx.
 func (tx *Tx) updateHealth(ctx context.Context, updates []devices.HealthUpdate) error {
 	if len(updates) == 0 {
 		return nil
+	}
+	if tx.s.dialect == dialectPostgres {
+		return tx.updateHealthBatch(ctx, mergeHealth(updates))
 	}
 	st, err := tx.s.dialect.prepare(ctx, tx.tx, updateHealth)
 	if err != nil {
@@ -49,6 +63,56 @@ func (tx *Tx) updateHealth(ctx context.Context, updates []devices.HealthUpdate) 
 		}
 	}
 	return nil
+}
+
+// updateHealthBatch writes merged updates (one per device) in one
+// statement.
+func (tx *Tx) updateHealthBatch(ctx context.Context, updates []devices.HealthUpdate) error {
+	n := len(updates)
+	ids, seen := make([]string, n), make([]*int64, n)
+	online, battery, signal := make([]*bool, n), make([]*float64, n), make([]*float64, n)
+	for i, u := range updates {
+		ids[i], online[i], battery[i], signal[i] = u.ID, u.Online, u.Battery, u.Signal
+		if !u.LastSeen.IsZero() {
+			ms := u.LastSeen.UnixMilli()
+			seen[i] = &ms
+		}
+	}
+	if _, err := tx.tx.ExecContext(ctx, updateHealthPostgres, ids, seen, online, battery, signal); err != nil {
+		return fmt.Errorf("%d devices: %w", n, err)
+	}
+	return nil
+}
+
+// mergeHealth folds a batch into one update per device, in first-seen
+// order, with the meaning of applying them one after another: a later
+// non-nil value wins, and LastSeen is the latest given (the statement then
+// never moves it back).
+func mergeHealth(updates []devices.HealthUpdate) []devices.HealthUpdate {
+	at := make(map[string]int, len(updates))
+	out := make([]devices.HealthUpdate, 0, len(updates))
+	for _, u := range updates {
+		i, ok := at[u.ID]
+		if !ok {
+			at[u.ID] = len(out)
+			out = append(out, u)
+			continue
+		}
+		m := &out[i]
+		if u.LastSeen.After(m.LastSeen) {
+			m.LastSeen = u.LastSeen
+		}
+		if u.Online != nil {
+			m.Online = u.Online
+		}
+		if u.Battery != nil {
+			m.Battery = u.Battery
+		}
+		if u.Signal != nil {
+			m.Signal = u.Signal
+		}
+	}
+	return out
 }
 
 func nullBool(b *bool) sql.NullBool {

@@ -331,6 +331,21 @@ func testUpdateHealth(t *testing.T, open func(*testing.T) devices.Registry) {
 	if h := health("d2"); !h.LastSeen.Equal(t0.Add(2*time.Minute)) || *h.Battery != 40 || *h.Signal != -80 {
 		t.Errorf("d2 health after partial updates %+v", h)
 	}
+	// An update without a time keeps the one stored; a batch of many
+	// devices lands whole.
+	batch := []devices.HealthUpdate{{ID: "d2", Battery: ptr(41.0)}}
+	for i := range 300 {
+		batch = append(batch, devices.HealthUpdate{ID: fmt.Sprintf("none-%03d", i), LastSeen: t0})
+	}
+	if err := s.UpdateHealth(ctx(t), append(batch, devices.HealthUpdate{ID: "d1", Signal: ptr(-60.0)})); err != nil {
+		t.Fatal(err)
+	}
+	if h := health("d2"); !h.LastSeen.Equal(t0.Add(2*time.Minute)) || *h.Battery != 41 || *h.Signal != -80 {
+		t.Errorf("d2 health after an update without a time %+v", h)
+	}
+	if h := health("d1"); !h.LastSeen.Equal(t0) || *h.Signal != -60 || *h.Battery != 89 {
+		t.Errorf("d1 health at the end of a long batch %+v", h)
+	}
 	// Health updates are not installer edits.
 	if d, _ := s.FindDevice(ctx(t), "d1"); !d.UpdatedAt.Equal(d.CreatedAt) {
 		t.Errorf("UpdateHealth moved UpdatedAt: %v vs %v", d.UpdatedAt, d.CreatedAt)
