@@ -289,11 +289,15 @@ type Change struct {
 }
 
 // AnswerStats are the figures supervisors watch over a period, tests
-// excluded.
+// excluded. Each median is over the alerts that reached that step
+// (Accepted, Dispatched, Resolved of them): an alert nobody accepted is in
+// the shares (of Alerts) but not in the median time to accept.
 type AnswerStats struct {
 	From, To       time.Time     `json:"-"`
 	Alerts         int           `json:"alerts"`
 	Accepted       int           `json:"accepted"`
+	Dispatched     int           `json:"dispatched"`
+	Resolved       int           `json:"resolved"`
 	Within60s      int           `json:"accepted_within_60s"`
 	Within180s     int           `json:"accepted_within_180s"`
 	MedianAccept   time.Duration `json:"-"`

@@ -258,13 +258,16 @@ func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // StatsResponse is the answer-time report of GET /api/v1/alerts/stats,
-// shared with hubctl. Shares are null when no alert
-// was opened in the period; medians are null when nothing reached that step.
+// shared with hubctl. Shares are of every alert opened in the period (null
+// when none was); each median is over the alerts that reached its step only
+// — Accepted, Dispatched and Resolved of them — and null when none did.
 type StatsResponse struct {
 	From                  time.Time `json:"from"`
 	To                    time.Time `json:"to"`
 	Alerts                int       `json:"alerts"`
 	Accepted              int       `json:"accepted"`
+	Dispatched            int       `json:"dispatched"`
+	Resolved              int       `json:"resolved"`
 	Within60s             int       `json:"accepted_within_60s"`
 	Within180s            int       `json:"accepted_within_180s"`
 	ShareWithin60s        *float64  `json:"share_within_60s"`
@@ -296,7 +299,8 @@ func (s *Server) alertStats(w http.ResponseWriter, r *http.Request) {
 func newStatsResponse(st alerts.AnswerStats, from, to time.Time) StatsResponse {
 	resp := StatsResponse{
 		From: from, To: to,
-		Alerts: st.Alerts, Accepted: st.Accepted, Within60s: st.Within60s, Within180s: st.Within180s,
+		Alerts: st.Alerts, Accepted: st.Accepted, Dispatched: st.Dispatched, Resolved: st.Resolved,
+		Within60s: st.Within60s, Within180s: st.Within180s,
 		TargetWithin60s: targetWithin60s, TargetWithin180s: targetWithin180s,
 	}
 	if st.Alerts > 0 {
@@ -308,12 +312,10 @@ func newStatsResponse(st alerts.AnswerStats, from, to time.Time) StatsResponse {
 	if st.Accepted > 0 {
 		resp.MedianAcceptSeconds = seconds(st.MedianAccept)
 	}
-	// The figures carry no count of dispatched or resolved alerts: a zero
-	// median means there was none.
-	if st.MedianDispatch > 0 {
+	if st.Dispatched > 0 {
 		resp.MedianDispatchSeconds = seconds(st.MedianDispatch)
 	}
-	if st.MedianResolve > 0 {
+	if st.Resolved > 0 {
 		resp.MedianResolveSeconds = seconds(st.MedianResolve)
 	}
 	return resp

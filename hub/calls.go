@@ -180,6 +180,15 @@ func (c *Calls) onEvent(ev voice.CallEvent) {
 		return
 	}
 	a.committed(res)
+	if ev.Type == voice.CallAnswered {
+		// Answering a new alert's call accepted it: that is an accept like
+		// the console's, and its time to accept is measured the same way.
+		for _, al := range res.Changed {
+			if al.State == alerts.StateAccepted && al.AcceptedAt.Equal(u.At) {
+				a.cfg.Metrics.observeTransition(alerts.ActionAccept, al)
+			}
+		}
+	}
 }
 
 // Answer connects an operator's browser (its SDP offer) to a ringing call.

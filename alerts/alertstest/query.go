@@ -263,6 +263,7 @@ func (s *Store) AnswerStats(ctx context.Context, from, to time.Time) (alerts.Ans
 			resolve = append(resolve, a.ResolvedAt.Sub(a.OpenedAt))
 		}
 	}
+	st.Dispatched, st.Resolved = len(dispatch), len(resolve)
 	st.MedianAccept, st.MedianDispatch, st.MedianResolve = median(accept), median(dispatch), median(resolve)
 	return st, nil
 }

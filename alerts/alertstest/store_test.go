@@ -219,7 +219,7 @@ func TestListAlertsAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := alerts.AnswerStats{From: t0, To: t0.Add(time.Hour), Alerts: 3, Accepted: 2, Within60s: 1, Within180s: 2,
+	want := alerts.AnswerStats{From: t0, To: t0.Add(time.Hour), Alerts: 3, Accepted: 2, Resolved: 1, Within60s: 1, Within180s: 2,
 		MedianAccept: 70 * time.Second, MedianResolve: time.Hour}
 	if st != want {
 		t.Errorf("AnswerStats = %+v, want %+v", st, want)

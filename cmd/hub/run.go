@@ -253,7 +253,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	consoleCfg := console.Config{
 		Registry: m.store, Accounts: m.store, History: m.writer.History, Alerts: m.alerting,
-		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store),
+		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store, m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
 		Vendor: vendorConsole{m},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
+	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 )
@@ -43,8 +45,10 @@ func (l liveSource) ChangesSince(ctx context.Context, seq int64, limit int) ([]a
 }
 
 // silentDevices lists the devices with an open, uncleared offline alert,
-// longest silent first, for the console's overview.
-func silentDevices(store alerts.Store) func(ctx context.Context) ([]console.SilentDevice, error) {
+// longest silent first, for the console's overview. When each was last
+// heard from comes from the registry: the alert's snapshot of the device
+// carries no health.
+func silentDevices(store alerts.Store, reg devices.Registry) func(ctx context.Context) ([]console.SilentDevice, error) {
 	return func(ctx context.Context) ([]console.SilentDevice, error) {
 		open, _, err := store.ListAlerts(ctx, alerts.Filter{
 			States: []alerts.State{alerts.StateNew, alerts.StateAccepted, alerts.StateDispatched},
@@ -58,8 +62,15 @@ func silentDevices(store alerts.Store) func(ctx context.Context) ([]console.Sile
 			if a.Cleared {
 				continue
 			}
-			out = append(out, console.SilentDevice{ID: a.DeviceID, Kind: a.Device.Kind, LastSeen: a.Device.Health.LastSeen,
-				Location: a.Device.Location, AlertID: a.ID})
+			sd := console.SilentDevice{ID: a.DeviceID, Kind: a.Device.Kind, Location: a.Device.Location, AlertID: a.ID}
+			d, err := reg.FindDevice(ctx, a.DeviceID)
+			switch {
+			case err == nil:
+				sd.LastSeen = d.Health.LastSeen
+			case shouwang.ErrorCode(err) != shouwang.ENOTFOUND: // a device deleted since stays listed, as never seen
+				return nil, fmt.Errorf("silent device %s: %w", a.DeviceID, err)
+			}
+			out = append(out, sd)
 		}
 		return out, nil
 	}

@@ -77,6 +77,12 @@ func TestVoiceThreePeers(t *testing.T) {
 	if a.Call.State != alerts.CallAnswered || a.Call.AnsweredBy != "admin" || a.State != alerts.StateAccepted {
 		t.Fatalf("after answering: call %+v, alert state %s", a.Call, a.State)
 	}
+	// The accept by answering is measured like an accept at the console
+	// (just after the commit the API has already shown).
+	eventually(t, 10*time.Second, "the accept in the time-to-accept histogram", func() (bool, string) {
+		n := metric(t, base, "shouwang_alert_time_to_seconds_count", `severity="critical",step="accept"`)
+		return n == 1, fmt.Sprintf("%v accepts", n)
+	})
 	<-time.After(2 * time.Second) // let the call last long enough to check the recordings' length
 
 	// The console hangs up: all three end.

@@ -321,9 +321,9 @@ func (c *cli) alertsStats(args []string) error {
 	fmt.Fprintf(tw, "Accepted:\t%d\n", resp.Accepted)
 	fmt.Fprintf(tw, "Within 60 s:\t%d%s\n", resp.Within60s, share(resp.ShareWithin60s, resp.TargetWithin60s))
 	fmt.Fprintf(tw, "Within 180 s:\t%d%s\n", resp.Within180s, share(resp.ShareWithin180s, resp.TargetWithin180s))
-	fmt.Fprintf(tw, "Median to accept:\t%s\n", secs(resp.MedianAcceptSeconds))
-	fmt.Fprintf(tw, "Median to dispatch:\t%s\n", secs(resp.MedianDispatchSeconds))
-	fmt.Fprintf(tw, "Median to resolve:\t%s\n", secs(resp.MedianResolveSeconds))
+	fmt.Fprintf(tw, "Median to accept:\t%s (of the %d accepted alerts only)\n", secs(resp.MedianAcceptSeconds), resp.Accepted)
+	fmt.Fprintf(tw, "Median to dispatch:\t%s (of the %d dispatched alerts only)\n", secs(resp.MedianDispatchSeconds), resp.Dispatched)
+	fmt.Fprintf(tw, "Median to resolve:\t%s (of the %d resolved alerts only)\n", secs(resp.MedianResolveSeconds), resp.Resolved)
 	target := "- (no alerts)"
 	if resp.MeetsTarget != nil {
 		target = map[bool]string{true: "met", false: "NOT met"}[*resp.MeetsTarget]

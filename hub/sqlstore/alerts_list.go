@@ -136,6 +136,7 @@ func (s *Store) AnswerStats(ctx context.Context, from, to time.Time) (alerts.Ans
 	if err := rows.Err(); err != nil {
 		return st, fmt.Errorf("answer stats: %w", err)
 	}
+	st.Dispatched, st.Resolved = len(dispatch), len(resolve)
 	st.MedianAccept, st.MedianDispatch, st.MedianResolve = median(accept), median(dispatch), median(resolve)
 	return st, nil
 }

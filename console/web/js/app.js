@@ -283,7 +283,7 @@ async function askNotifications() {
 }
 
 function onKey(ev) {
-  if (!user || view !== 'queue' || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (!user || view !== 'queue' || ev.ctrlKey || ev.metaKey || ev.altKey || detail.confirming()) return;
   const typing = ev.target.closest?.('input, textarea, select, [contenteditable]');
   if (ev.key === 'Escape') {
     if (typing) ev.target.blur();

@@ -12,6 +12,7 @@ import { toast } from './toast.js';
 import { drawChart, clearChart } from './chart.js';
 import * as call from './call.js';
 import * as timeline from './timeline.js';
+import './strings-loop.js';
 
 let current = null; // the alert shown, with its timeline once fetched
 let deviceFull = null; // the device as registered now, with its health
@@ -90,7 +91,7 @@ export async function openDetail(id) {
     $('dispatch-to').value = dispatchTargets[0][0];
     $('dispatch-other').value = '';
     $('dispatch-other').hidden = true;
-    $('resolve-outcome').value = 'genuine';
+    $('resolve-outcome').value = ''; // no default: the operator says what it was
   }
   $('alert-detail').hidden = false;
   $('detail-placeholder').hidden = true;
@@ -178,6 +179,7 @@ async function act(action) {
       break;
     }
     case 'resolve':
+      if (!$('resolve-outcome').value) { toast(t('act.needOutcome')); $('resolve-outcome').focus(); return; }
       body = { outcome: $('resolve-outcome').value, note };
       break;
     case 'note':
@@ -206,23 +208,73 @@ async function act(action) {
   }
 }
 
-/** actKey runs an action from the keyboard. */
+/**
+ * actKey runs an action from the keyboard, if the alert's state offers it.
+ * Accepting is one key (nothing is lost by taking an alert); dispatching
+ * and resolving ask first, saying what will be recorded, so a stray key
+ * cannot send someone or close an incident.
+ */
 export function actKey(action) {
-  if (!current) return;
+  if (!current || !current.kind) return;
   if (action === 'note') { $('note-input').focus(); return; }
+  if (!offered(current).includes(action)) return;
   if (action === 'dispatch' && $('dispatch-to').value === '其他' && !$('dispatch-other').value.trim()) {
     $('dispatch-other').focus();
     return;
   }
-  act(action);
+  if (action === 'resolve' && !$('resolve-outcome').value) {
+    toast(t('act.needOutcome'));
+    $('resolve-outcome').focus();
+    return;
+  }
+  if (action === 'accept') { act(action); return; }
+  const id = current.id;
+  const what = action === 'resolve'
+    ? t('confirm.resolve', { id, outcome: label('outcome', $('resolve-outcome').value) })
+    : t('confirm.dispatch', { id, to: $('dispatch-to').selectedOptions[0]?.textContent || '' });
+  confirmAction(what, t(`act.${action}`), () => { if (current && current.id === id) act(action); });
 }
+
+/** offered lists the actions an alert's state allows, for the shown role. */
+export function offered(a) {
+  const answers = role === 'operator' || role === 'supervisor' || role === 'admin';
+  const reviews = role === 'supervisor' || role === 'admin';
+  const byState = {
+    new: ['accept'], accepted: ['dispatch', 'resolve'], dispatched: ['dispatch', 'resolve'],
+    resolved: reviews ? ['close'] : [], closed: [],
+  }[a.state] || [];
+  return answers ? byState : [];
+}
+
+// confirmAction asks before an action taken from the keyboard: Enter or the
+// button confirms, Escape or the other button cancels.
+function confirmAction(text, yes, run) {
+  const box = $('confirm');
+  $('confirm-text').textContent = text;
+  $('confirm-yes').textContent = yes;
+  box.hidden = false;
+  const done = (ok) => {
+    box.hidden = true;
+    $('confirm-yes').onclick = $('confirm-no').onclick = box.onkeydown = null;
+    if (ok) run();
+  };
+  $('confirm-yes').onclick = () => done(true);
+  $('confirm-no').onclick = () => done(false);
+  box.onkeydown = (ev) => {
+    if (ev.key === 'Escape') { ev.preventDefault(); ev.stopPropagation(); done(false); }
+  };
+  $('confirm-yes').focus();
+}
+
+/** confirming reports whether a confirmation is waiting. */
+export function confirming() { return !$('confirm').hidden; }
 
 function fillSelects() {
   const sel = $('dispatch-to');
   const keep = sel.value;
   sel.replaceChildren(...dispatchTargets.map(([v, key]) => h('option', { value: v }, t(key))));
   if (keep) sel.value = keep;
-  for (const opt of $('resolve-outcome').options) opt.textContent = label('outcome', opt.value);
+  for (const opt of $('resolve-outcome').options) opt.textContent = opt.value ? label('outcome', opt.value) : t('act.chooseOutcome');
 }
 
 function render() {
@@ -263,12 +315,16 @@ function render() {
 
 function renderActions(a) {
   const answers = role === 'operator' || role === 'supervisor' || role === 'admin';
-  const reviews = role === 'supervisor' || role === 'admin';
-  $('actions').hidden = !answers;
-  $('btn-close').hidden = !reviews;
+  // Only what the alert's state allows is offered; the next step stands
+  // out. The server still says why when an action no longer applies
+  // (someone else got there first).
+  const offer = a.state ? offered(a) : [];
+  $('actions').hidden = !answers || offer.length === 0;
   document.querySelector('#alert-detail .note-row').hidden = !answers;
-  // The next step stands out; the others stay clickable, and the server
-  // says why when one does not apply (someone else got there first).
+  $('btn-accept').hidden = !offer.includes('accept');
+  $('btn-dispatch').closest('.action-group').hidden = !offer.includes('dispatch');
+  $('btn-resolve').closest('.action-group').hidden = !offer.includes('resolve');
+  $('btn-close').hidden = !offer.includes('close');
   const next = { new: 'accept', accepted: 'dispatch', dispatched: 'resolve', resolved: 'close' }[a.state];
   for (const act of ['accept', 'dispatch', 'resolve', 'close']) {
     $(`btn-${act}`).classList.toggle('primary', act === next);

@@ -6,6 +6,8 @@ import * as api from './api.js';
 import * as store from './store.js';
 import { t, onLangChange } from './i18n.js';
 import { h, ago, label, address, percent, errorText } from './format.js';
+import { duration } from './timeline.js';
+import './strings-loop.js';
 
 const states = ['new', 'accepted', 'dispatched'];
 const severities = ['critical', 'major', 'minor'];
@@ -19,7 +21,7 @@ const $ = (id) => document.getElementById(id);
 /** initOverview wires the view. */
 export function initOverview() {
   store.onChange(() => { if (visible) renderCounts(); });
-  onLangChange(() => { renderCounts(); renderDevices(); });
+  onLangChange(() => { renderCounts(); renderDevices(); renderShare('today'); renderShare('week'); });
 }
 
 /** setDevicesSummary keeps the devices summary a snapshot carried. */
@@ -99,24 +101,48 @@ function renderDevices() {
   if (!silent.length) $('silent-devices').append(h('li', { class: 'muted none' }, t('ov.noSilent')));
 }
 
+// The latest figures of each period, kept so that a language switch
+// redraws them without asking the server again.
+const shares = { today: null, week: null };
+
 async function loadShare(which, from) {
-  const value = $(`share-${which}`);
-  const detail = $(`share-${which}-detail`);
   const q = new URLSearchParams({ from: from.toISOString(), to: new Date().toISOString() });
   try {
-    const s = await api.get(`/api/v1/alerts/stats?${q}`);
-    if (s.share_within_60s == null) {
-      value.textContent = '—';
-      value.dataset.meets = '';
-      detail.textContent = t('ov.noAlerts');
-      return;
-    }
-    value.textContent = percent(s.share_within_60s);
-    const meets = s.share_within_60s >= (s.target_within_60s ?? 0.975);
-    value.dataset.meets = String(meets);
-    detail.textContent = `${t('ov.shareDetail', { n: s.accepted_within_60s, total: s.alerts })} · ${meets ? t('ov.meets') : t('ov.misses')}`;
+    shares[which] = { stats: await api.get(`/api/v1/alerts/stats?${q}`) };
   } catch (err) {
+    shares[which] = { err };
+  }
+  renderShare(which);
+}
+
+function renderShare(which) {
+  const got = shares[which];
+  if (!got) return;
+  const value = $(`share-${which}`);
+  const detail = $(`share-${which}-detail`);
+  const medians = $(`share-${which}-medians`);
+  medians.textContent = '';
+  if (got.err) {
     value.textContent = '—';
-    detail.textContent = t('ov.failed', { msg: errorText(err) });
+    detail.textContent = t('ov.failed', { msg: errorText(got.err) });
+    return;
+  }
+  const s = got.stats;
+  if (s.share_within_60s == null) {
+    value.textContent = '—';
+    value.dataset.meets = '';
+    detail.textContent = t('ov.noAlerts');
+    return;
+  }
+  value.textContent = percent(s.share_within_60s);
+  const meets = s.share_within_60s >= (s.target_within_60s ?? 0.975);
+  value.dataset.meets = String(meets);
+  detail.textContent = `${t('ov.shareDetail', { n: s.accepted_within_60s, total: s.alerts })} · ${meets ? t('ov.meets') : t('ov.misses')}`;
+  // A median is over the alerts that reached the step: an alert nobody
+  // accepted is not in the median time to accept, so it says how many are.
+  if (s.median_accept_seconds != null) {
+    medians.textContent = t('ov.medianAccept', { d: duration(s.median_accept_seconds), n: s.accepted });
+  } else {
+    medians.textContent = t('ov.noneAccepted');
   }
 }

@@ -114,7 +114,7 @@ func testAnswerStats(t *testing.T, open func(*testing.T) AlertStore) {
 	}
 	want := alerts.AnswerStats{
 		From: t0, To: t0.Add(time.Hour),
-		Alerts: 6, Accepted: 5, Within60s: 2, Within180s: 4,
+		Alerts: 6, Accepted: 5, Dispatched: 4, Resolved: 3, Within60s: 2, Within180s: 4,
 		MedianAccept:   61 * sec,     // 30, 60, 61, 180, 181 s
 		MedianDispatch: 4*m + 30*sec, // 2, 4, 5, 6 min: the mean of 4 and 5
 		MedianResolve:  20 * m,       // 10, 20, 40 min
