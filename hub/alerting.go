@@ -112,7 +112,7 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 		notifyWake: make(chan struct{}, 1),
 	}
 	a.feed = newFeed(cfg.Store, last, cfg.Spool, logger.With("part", "feed"))
-	a.super = newSupervision(a, cfg.Rules, cfg.Now(), logger.With("part", "supervision"))
+	a.super = newSupervision(a, cfg.Index, cfg.Metrics, cfg.Now, cfg.Rules, logger.With("part", "supervision"))
 	return a, nil
 }
 
@@ -173,7 +173,7 @@ func (a *Alerting) committed(results ...alerts.Result) {
 			select {
 			case a.acks <- ack:
 			default:
-				a.cfg.Metrics.ackDropped.Inc()
+				a.cfg.Metrics.countAckDropped()
 				a.logger.Warn("device acknowledgement queue full; dropped", "device", ack.DeviceID)
 			}
 		}
@@ -235,7 +235,7 @@ func (a *Alerting) publishAck(ctx context.Context, ack alerts.DeviceAck) {
 		a.logger.Warn("acknowledge to device", "device", ack.DeviceID, "err", err)
 		return
 	}
-	a.cfg.Metrics.acksSent.Inc()
+	a.cfg.Metrics.countAckSent()
 }
 
 // ListAlerts lists alerts for the console.
@@ -256,21 +256,16 @@ func (a *Alerting) AnswerStats(ctx context.Context, from, to time.Time) (alerts.
 // Transition applies an operator's action in one transaction; once it
 // commits, the device is told and every console sees the change.
 func (a *Alerting) Transition(ctx context.Context, req alerts.TransitionRequest) (*alerts.Alert, error) {
-	var res alerts.Result
-	err := a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
-		al, acks, err := a.svc.Transition(ctx, tx, req, a.cfg.Now())
-		if err != nil {
-			return err
-		}
-		res = alerts.Result{Changed: []*alerts.Alert{al}, Acks: acks}
-		return nil
+	var al *alerts.Alert
+	err := a.Update(ctx, func(tx *AlertTx) error {
+		var err error
+		al, err = tx.Transition(ctx, req)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.committed(res)
-	a.cfg.Metrics.observeTransition(req.Action, res.Changed[0])
-	return res.Changed[0], nil
+	return al, nil
 }
 
 // DeviceChanged tells supervision a device was registered, changed or

@@ -80,25 +80,13 @@ func (a *Alerting) fireDue(ctx context.Context, log *limitedLogger) bool {
 	}
 	all := true
 	for _, t := range timers {
-		var res alerts.Result
-		err := a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
-			al, err := a.svc.FireTimer(ctx, tx, t, now)
-			if al != nil {
-				res.Changed = append(res.Changed, al)
-			}
-			return err
-		})
+		err := a.Update(ctx, func(tx *AlertTx) error { return tx.FireTimer(ctx, t, now) })
 		if err != nil {
 			all = false
 			if ctx.Err() == nil {
 				log.Error("fire", "fire alert timer; retrying", "alert", t.AlertID, "timer", t.Kind, "err", err)
 			}
-			continue
 		}
-		for _, al := range res.Changed {
-			a.cfg.Metrics.observeEscalation(t.Kind, al)
-		}
-		a.committed(res)
 	}
 	return all
 }
@@ -144,22 +132,15 @@ func (a *Alerting) runNotifier(ctx context.Context) {
 				return // shutting down: the attempt is not recorded and runs again at start
 			}
 			if sendErr != nil || status/100 != 2 {
-				a.cfg.Metrics.notifyFailures.Inc()
+				a.cfg.Metrics.countNotifyFailure()
 			}
-			var res alerts.Result
-			err := a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
-				al, err := a.svc.NotificationResult(ctx, tx, n, status, sendErr, a.cfg.Now())
-				if al != nil {
-					res.Changed = append(res.Changed, al)
-				}
-				return err
+			err := a.Update(ctx, func(tx *AlertTx) error {
+				return tx.NotificationResult(ctx, n, status, sendErr, a.cfg.Now())
 			})
 			if err != nil {
 				recorded = false
 				log.Error("record", "record notification attempt; retrying", "alert", n.AlertID, "err", err)
-				continue
 			}
-			a.committed(res)
 		}
 		if recorded {
 			pace.ok()

@@ -108,7 +108,7 @@ func (c *Calls) handle(d IndexedDevice, sub string, payload []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	refuse := func(reason string, err error) {
-		c.cfg.Metrics.callsRefused.WithLabelValues(reason).Inc()
+		c.cfg.Metrics.countCallRefused(reason)
 		c.logger.Warn("call refused", "device", d.ID, "reason", reason, "err", err)
 		var msg struct {
 			Call string `json:"call"`
@@ -122,7 +122,7 @@ func (c *Calls) handle(d IndexedDevice, sub string, payload []byte) {
 	}
 	switch {
 	case sub != "offer" && sub != "hangup":
-		c.cfg.Metrics.ignored.Inc()
+		c.cfg.Metrics.countIgnored()
 		return
 	case len(payload) > maxCallPayload:
 		refuse("oversized", fmt.Errorf("%d bytes", len(payload)))
@@ -132,7 +132,7 @@ func (c *Calls) handle(d IndexedDevice, sub string, payload []byte) {
 		return
 	}
 	if err := c.mgr.DeviceMessage(ctx, d.ID, sub, payload); err != nil {
-		c.cfg.Metrics.callsRefused.WithLabelValues("invalid").Inc()
+		c.cfg.Metrics.countCallRefused("invalid")
 		c.logger.Warn("call message", "device", d.ID, "sub", sub, "err", err)
 	}
 }
@@ -141,25 +141,15 @@ func (c *Calls) handle(d IndexedDevice, sub string, payload []byte) {
 func (c *Calls) onEvent(ev voice.CallEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	// The full record: a call may open an sos alert, which carries the
-	// household.
-	d, err := c.cfg.Index.Full(ctx, ev.Call.DeviceID)
-	if err != nil {
-		c.logger.Error("attach call to its alert", "call", ev.Call.ID, "event", ev.Type, "err", err)
-		return
-	}
-	if d == nil {
-		return
-	}
 	u := alerts.CallUpdate{ID: ev.Call.ID, State: string(ev.Type), EndReason: ev.Call.EndReason}
 	switch ev.Type {
 	case voice.CallRinging:
 		u.At = ev.Call.StartedAt
-		c.cfg.Metrics.callsStarted.Inc()
+		c.cfg.Metrics.countCallStarted()
 	case voice.CallAnswered:
 		u.At, u.By = ev.Call.AnsweredAt, ev.Call.AnsweredBy
 		if !ev.Call.AnsweredAt.IsZero() {
-			c.cfg.Metrics.callWait.Observe(ev.Call.AnsweredAt.Sub(ev.Call.StartedAt).Seconds())
+			c.cfg.Metrics.observeCallWait(ev.Call.AnsweredAt.Sub(ev.Call.StartedAt))
 		}
 	case voice.CallEnded:
 		u.At, u.By = ev.Call.EndedAt, ev.Call.EndedBy
@@ -168,26 +158,9 @@ func (c *Calls) onEvent(ev voice.CallEvent) {
 			u.Recordings[side] = filepath.Base(p)
 		}
 	}
-	a := c.cfg.Alerting
-	var res alerts.Result
-	err = a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
-		var err error
-		res, err = a.svc.CallEvent(ctx, tx, d, u)
-		return err
-	})
+	err := c.cfg.Alerting.Update(ctx, func(tx *AlertTx) error { return tx.CallEvent(ctx, ev.Call.DeviceID, u) })
 	if err != nil {
 		c.logger.Error("attach call to its alert", "call", ev.Call.ID, "event", ev.Type, "err", err)
-		return
-	}
-	a.committed(res)
-	if ev.Type == voice.CallAnswered {
-		// Answering a new alert's call accepted it: that is an accept like
-		// the console's, and its time to accept is measured the same way.
-		for _, al := range res.Changed {
-			if al.State == alerts.StateAccepted && al.AcceptedAt.Equal(u.At) {
-				a.cfg.Metrics.observeTransition(alerts.ActionAccept, al)
-			}
-		}
 	}
 }
 
@@ -211,7 +184,7 @@ func (c *Calls) Callback(ctx context.Context, deviceID string, by alerts.Actor) 
 		return shouwang.Errorf(shouwang.EINVALID, "device %s cannot make voice calls", deviceID)
 	}
 	var alertID int64
-	if open, _, err := c.cfg.Alerting.cfg.Store.ListAlerts(ctx, alerts.Filter{DeviceID: deviceID, Kind: alerts.KindSOS,
+	if open, _, err := c.cfg.Alerting.ListAlerts(ctx, alerts.Filter{DeviceID: deviceID, Kind: alerts.KindSOS,
 		States: []alerts.State{alerts.StateNew, alerts.StateAccepted, alerts.StateDispatched}, Limit: 1}); err == nil && len(open) > 0 {
 		alertID = open[0].ID
 	}

@@ -69,6 +69,29 @@ func newCommitter[T any](name string, queue, maxBatch int, commit func(context.C
 	}
 }
 
+// lingering makes a commit that finds fewer than below items queued wait
+// up to d for more (see linger).
+func (c *committer[T]) lingering(d time.Duration, below int) *committer[T] {
+	c.linger, c.lingerBelow = d, below
+	return c
+}
+
+// put queues an item, or gives up when quit is closed first (shutting down
+// with the queue full: the broker redelivers).
+func (c *committer[T]) put(item T, ack func(), quit <-chan struct{}) {
+	select {
+	case c.in <- pending[T]{item, ack}:
+	case <-quit:
+	}
+}
+
+// close says no more items will be put; run commits what is queued and
+// returns, closing drained.
+func (c *committer[T]) close() { close(c.in) }
+
+// drained is closed once run has returned.
+func (c *committer[T]) drained() <-chan struct{} { return c.done }
+
 // failure returns the failure in progress, if any.
 func (c *committer[T]) failure() (commitFailure, bool) {
 	if f := c.failing.Load(); f != nil {

@@ -22,17 +22,23 @@ type Feed struct {
 
 	mu   sync.Mutex
 	last int64
-	subs map[*Subscription]struct{}
+	subs map[*subscriber]struct{}
+}
+
+// subscriber is the feed's side of a Subscription, guarded by the feed's
+// mutex.
+type subscriber struct {
+	c      chan alerts.Change
+	lagged bool
 }
 
 // Subscription receives changes on C. A subscriber that falls more than
 // the buffer behind is dropped: C is closed and Lagged reports true, and it
 // resynchronises from the store.
 type Subscription struct {
-	C      <-chan alerts.Change
-	c      chan alerts.Change
-	lagged bool
-	feed   *Feed
+	C    <-chan alerts.Change
+	sub  *subscriber
+	feed *Feed
 }
 
 // Changes returns C. With it a *Subscription is a console.LiveSubscription.
@@ -40,36 +46,39 @@ func (s *Subscription) Changes() <-chan alerts.Change { return s.C }
 
 // Lagged reports whether the feed dropped this subscription for falling
 // behind.
-func (s *Subscription) Lagged() bool {
-	s.feed.mu.Lock()
-	defer s.feed.mu.Unlock()
-	return s.lagged
-}
+func (s *Subscription) Lagged() bool { return s.feed.lagged(s.sub) }
 
 // Close ends the subscription.
-func (s *Subscription) Close() {
-	s.feed.mu.Lock()
-	defer s.feed.mu.Unlock()
-	if _, ok := s.feed.subs[s]; ok {
-		delete(s.feed.subs, s)
-		close(s.c)
-	}
-}
+func (s *Subscription) Close() { s.feed.unsubscribe(s.sub) }
 
 func newFeed(store alerts.Store, last int64, spool Spool, logger *slog.Logger) *Feed {
 	return &Feed{store: store, spool: spool, logger: logger, kick: make(chan struct{}, 1), last: last,
-		subs: make(map[*Subscription]struct{})}
+		subs: make(map[*subscriber]struct{})}
 }
 
 // Subscribe returns a subscription to changes after the current sequence
 // number, which it also returns.
 func (f *Feed) Subscribe(buffer int) (*Subscription, int64) {
-	c := make(chan alerts.Change, buffer)
-	s := &Subscription{C: c, c: c, feed: f}
+	sub := &subscriber{c: make(chan alerts.Change, buffer)}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.subs[s] = struct{}{}
-	return s, f.last
+	f.subs[sub] = struct{}{}
+	return &Subscription{C: sub.c, sub: sub, feed: f}, f.last
+}
+
+func (f *Feed) lagged(sub *subscriber) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return sub.lagged
+}
+
+func (f *Feed) unsubscribe(sub *subscriber) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.subs[sub]; ok {
+		delete(f.subs, sub)
+		close(sub.c)
+	}
 }
 
 // Last returns the sequence number of the last change published.

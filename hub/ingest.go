@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/influx"
 )
@@ -38,8 +37,8 @@ type IngestConfig struct {
 	Limits  devices.Limits // zero value means devices.DefaultLimits
 	Metrics *Metrics
 	Now     func() time.Time
-	// Alerting applies the alert rules in the same transactions; nil
-	// ingests without alerts.
+	// Alerting is the door every commit path goes through: it applies
+	// the alert rules in the same transactions that store the messages.
 	Alerting *Alerting
 	// Calls takes call signalling; nil ignores it.
 	Calls *Calls
@@ -123,6 +122,8 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		return nil, errors.New("ingest: Spool is required")
 	case cfg.Metrics == nil:
 		return nil, errors.New("ingest: Metrics is required")
+	case cfg.Alerting == nil:
+		return nil, errors.New("ingest: Alerting is required")
 	}
 	if cfg.Limits == (devices.Limits{}) {
 		cfg.Limits = devices.DefaultLimits
@@ -152,9 +153,9 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		vstates: map[string]devices.VendorState{}, varrival: map[string]uint64{},
 		refusalq: make(chan refusalNote, 256),
 	}
-	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger)
 	// Telemetry may wait a little to share a transaction; events never do.
-	in.telemetry.linger, in.telemetry.lingerBelow = telemetryLinger, telemetryLingerBelow
+	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger).
+		lingering(telemetryLinger, telemetryLingerBelow)
 	in.store = newCommitter("event", cfg.Queue, cfg.MaxBatch, in.commitStore, cfg.Metrics.observeCommit("event"), logger)
 	in.vendor = newCommitter("vendor", cfg.Queue, cfg.MaxBatch, in.commitVendor, cfg.Metrics.observeCommit("vendor"), logger)
 	return in, nil
@@ -229,7 +230,7 @@ func (in *Ingest) Deliver(dv Delivery, ack func()) {
 	}
 	if ch != devices.ChannelEvent && ch != devices.ChannelTelemetry && ch != devices.ChannelStatus {
 		// Downlink echoes are not ingested.
-		in.cfg.Metrics.ignored.Inc()
+		in.cfg.Metrics.countIgnored()
 		ack()
 		return
 	}
@@ -241,25 +242,22 @@ func (in *Ingest) Deliver(dv Delivery, ack func()) {
 		return
 	}
 	m.DeviceID = id
-	if in.cfg.Alerting != nil && (ch != devices.ChannelStatus || m.Status.Online) {
+	if ch != devices.ChannelStatus || m.Status.Online {
 		in.cfg.Alerting.seenAt(slot, d, now)
 	}
 	if m.TSFlag != devices.TSOK {
-		in.cfg.Metrics.tsFlagged.WithLabelValues(string(m.TSFlag)).Inc()
+		in.cfg.Metrics.countTSFlag(m.TSFlag)
 	}
 	in.cfg.Metrics.countReceived(ch)
 	path := in.store
 	if ch == devices.ChannelTelemetry {
 		path = in.telemetry
 	}
-	select {
-	case path.in <- pending[*devices.Message]{m, ack}:
-	case <-in.quit: // shutting down with the queue full: the broker redelivers
-	}
+	path.put(m, ack, in.quit)
 }
 
 func (in *Ingest) rejectMsg(reason devices.Reason, id, topic string, err error) {
-	in.cfg.Metrics.rejected.WithLabelValues(string(reason)).Inc()
+	in.cfg.Metrics.countRejected(reason)
 	in.limited.Warn(string(reason), "message rejected", "reason", reason, "device", id, "topic", clipTopic(topic), "err", err)
 }
 
@@ -310,7 +308,7 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 		}
 		lines = append(lines, influx.Line(m, d.Location))
 		in.health.seen(m)
-		if in.cfg.Alerting != nil && in.cfg.Alerting.telemetryMatters(d, m) {
+		if in.cfg.Alerting.telemetryMatters(d, m) {
 			relevant = append(relevant, m)
 		}
 	}
@@ -325,10 +323,9 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 	for id, w := range changed {
 		in.windows[id] = w
 	}
-	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelTelemetry)).Add(float64(len(lines)))
-	in.cfg.Metrics.duplicates.WithLabelValues(string(devices.ChannelTelemetry)).Add(float64(dups))
-	in.cfg.Metrics.seqRestarts.Add(float64(restarts))
-	in.cfg.Metrics.seqLate.Add(float64(late))
+	in.cfg.Metrics.countStored(devices.ChannelTelemetry, len(lines))
+	in.cfg.Metrics.countDuplicates(devices.ChannelTelemetry, dups)
+	in.cfg.Metrics.countSeqRestartsLate(restarts, late)
 	return nil
 }
 
@@ -340,31 +337,13 @@ func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.
 	if len(relevant) == 0 {
 		return nil
 	}
-	var results []alerts.Result
 	// Behind any event commit: SQLite has one writer (see storeGate).
 	err := in.gate.background(ctx, func() error {
-		return in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
-			results = results[:0]
+		return in.cfg.Alerting.Update(ctx, func(tx *AlertTx) error {
 			for _, m := range relevant {
-				d, err := in.cfg.Index.Full(ctx, m.DeviceID)
-				if err != nil {
+				if err := tx.HandleReading(ctx, m); err != nil {
 					return err
 				}
-				if d == nil {
-					continue
-				}
-				fresh, err := tx.RecordTrigger(ctx, m.DeviceID, m.Seq, m.TS.UnixMilli())
-				if err != nil {
-					return err
-				}
-				if !fresh {
-					continue
-				}
-				res, err := in.cfg.Alerting.svc.HandleMessage(ctx, tx, d, m)
-				if err != nil {
-					return fmt.Errorf("alerts for %s telemetry %d: %w", m.DeviceID, m.Seq, err)
-				}
-				results = append(results, res)
 			}
 			return nil
 		})
@@ -372,7 +351,6 @@ func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.
 	if err != nil {
 		return fmt.Errorf("apply telemetry to alerts: %w", err)
 	}
-	in.cfg.Alerting.committed(results...)
 	return nil
 }
 
@@ -398,31 +376,34 @@ func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) err
 			})
 		}
 	}
-	var results []alerts.Result
 	var dups int
 	in.gate.urgentStart()
 	defer in.gate.urgentDone()
-	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
-		results, dups = results[:0], 0
-		inserted, err := tx.RecordEvents(ctx, events)
+	err := in.cfg.Alerting.Update(ctx, func(tx *AlertTx) error {
+		dups = 0
+		inserted, err := tx.Store().RecordEvents(ctx, events)
 		if err != nil {
 			return fmt.Errorf("record events: %w", err)
 		}
 		for i, m := range events {
-			if !inserted[i] {
+			if inserted[i] {
+				err = tx.HandleMessage(ctx, m)
+			} else {
+				// A redelivery: its acknowledgement is sent again.
 				dups++
+				err = tx.HandleDuplicate(ctx, m)
 			}
-			if err := in.applyAlerts(ctx, tx, m, !inserted[i], &results); err != nil {
+			if err != nil {
 				return err
 			}
 		}
 		if len(updates) > 0 {
-			if err := tx.UpdateHealth(ctx, updates); err != nil {
+			if err := tx.Store().UpdateHealth(ctx, updates); err != nil {
 				return fmt.Errorf("update status: %w", err)
 			}
 		}
 		for _, m := range statuses {
-			if err := in.applyAlerts(ctx, tx, m, false, &results); err != nil {
+			if err := tx.HandleMessage(ctx, m); err != nil {
 				return err
 			}
 		}
@@ -431,42 +412,9 @@ func (in *Ingest) commitStore(ctx context.Context, batch []*devices.Message) err
 	if err != nil {
 		return err
 	}
-	if in.cfg.Alerting != nil {
-		in.cfg.Alerting.committed(results...)
-	}
-	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelEvent)).Add(float64(len(events) - dups))
-	in.cfg.Metrics.duplicates.WithLabelValues(string(devices.ChannelEvent)).Add(float64(dups))
-	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelStatus)).Add(float64(len(statuses)))
-	return nil
-}
-
-// applyAlerts runs the alert rules for one stored message, or, for a
-// redelivered event, sends its acknowledgement again.
-func (in *Ingest) applyAlerts(ctx context.Context, tx IngestTx, m *devices.Message, duplicate bool, results *[]alerts.Result) error {
-	if in.cfg.Alerting == nil {
-		return nil
-	}
-	d, err := in.cfg.Index.Full(ctx, m.DeviceID)
-	if err != nil {
-		return err
-	}
-	if d == nil {
-		return nil
-	}
-	svc := in.cfg.Alerting.svc
-	if duplicate {
-		acks, err := svc.HandleDuplicate(ctx, tx, d, m)
-		if err != nil {
-			return fmt.Errorf("acknowledge redelivered %s event %d: %w", m.DeviceID, m.Seq, err)
-		}
-		*results = append(*results, alerts.Result{Acks: acks})
-		return nil
-	}
-	res, err := svc.HandleMessage(ctx, tx, d, m)
-	if err != nil {
-		return fmt.Errorf("alerts for %s %s %d: %w", m.DeviceID, m.Channel, m.Seq, err)
-	}
-	*results = append(*results, res)
+	in.cfg.Metrics.countStored(devices.ChannelEvent, len(events)-dups)
+	in.cfg.Metrics.countDuplicates(devices.ChannelEvent, dups)
+	in.cfg.Metrics.countStored(devices.ChannelStatus, len(statuses))
 	return nil
 }
 
@@ -519,17 +467,17 @@ func (in *Ingest) Close(ctx context.Context) {
 		in.closing.Store(true)
 		close(in.quit)
 		in.inflight.Wait()
-		close(in.telemetry.in)
-		close(in.store.in)
-		close(in.vendor.in)
+		in.telemetry.close()
+		in.store.close()
+		in.vendor.close()
 		if in.cancel == nil { // never ran
 			return
 		}
 		drained := make(chan struct{})
 		go func() {
-			<-in.telemetry.done
-			<-in.store.done
-			<-in.vendor.done
+			<-in.telemetry.drained()
+			<-in.store.drained()
+			<-in.vendor.drained()
 			close(drained)
 		}()
 		select {

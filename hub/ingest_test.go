@@ -143,9 +143,22 @@ func newTestIngest(t *testing.T, spool *fakeSpool, store *fakeStore) (*Ingest, *
 		t.Fatal(err)
 	}
 	m := NewMetrics()
+	now := func() time.Time { return time.UnixMilli(1_763_800_000_000) }
+	svc, err := alerts.NewService(alerts.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.alerts == nil {
+		store.alerts = alertstest.New()
+	}
+	al, err := NewAlerting(context.Background(), AlertingConfig{
+		Service: svc, Rules: svc.Rules(), Store: alertStore{store.alerts, store}, Index: idx, Metrics: m, Now: now,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := NewIngest(context.Background(), IngestConfig{
-		Index: idx, Store: store, Spool: spool, Metrics: m,
-		Now: func() time.Time { return time.UnixMilli(1_763_800_000_000) },
+		Index: idx, Store: store, Spool: spool, Metrics: m, Alerting: al, Now: now,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -252,3 +252,32 @@ func (m *Metrics) observeTransition(action alerts.Action, a *alerts.Alert) {
 		m.timeTo.WithLabelValues(string(action), string(a.Severity)).Observe(at.Sub(a.OpenedAt).Seconds())
 	}
 }
+
+// The counters below are counted through methods, so the parts of the hub
+// that count never reach into Metrics' fields.
+
+func (m *Metrics) countIgnored()                   { m.ignored.Inc() }
+func (m *Metrics) countRejected(r devices.Reason)  { m.rejected.WithLabelValues(string(r)).Inc() }
+func (m *Metrics) countTSFlag(f devices.TSFlag)    { m.tsFlagged.WithLabelValues(string(f)).Inc() }
+func (m *Metrics) countReceivedVendor()            { m.received.WithLabelValues("vendor").Inc() }
+func (m *Metrics) countAckSent()                   { m.acksSent.Inc() }
+func (m *Metrics) countAckDropped()                { m.ackDropped.Inc() }
+func (m *Metrics) countNotifyFailure()             { m.notifyFailures.Inc() }
+func (m *Metrics) countSilent(n int)               { m.silent.Add(float64(n)) }
+func (m *Metrics) countCallStarted()               { m.callsStarted.Inc() }
+func (m *Metrics) countCallRefused(reason string)  { m.callsRefused.WithLabelValues(reason).Inc() }
+func (m *Metrics) observeCallWait(d time.Duration) { m.callWait.Observe(d.Seconds()) }
+func (m *Metrics) countSeqRestartsLate(r, l int) {
+	m.seqRestarts.Add(float64(r))
+	m.seqLate.Add(float64(l))
+}
+
+// countStored counts messages of a channel durably stored.
+func (m *Metrics) countStored(ch devices.Channel, n int) {
+	m.stored.WithLabelValues(string(ch)).Add(float64(n))
+}
+
+// countDuplicates counts messages of a channel de-duplication dropped.
+func (m *Metrics) countDuplicates(ch devices.Channel, n int) {
+	m.duplicates.WithLabelValues(string(ch)).Add(float64(n))
+}

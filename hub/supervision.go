@@ -19,18 +19,23 @@ import (
 // has heard from gets a full reporting time of grace, so a hub restart does
 // not flag a street of devices at once.
 type supervision struct {
-	a      *Alerting
-	logger *slog.Logger
-	kick   chan struct{}
+	a       *Alerting // the door its verdicts go through
+	index   *DeviceIndex
+	metrics *Metrics
+	now     func() time.Time
+	logger  *slog.Logger
+	kick    chan struct{}
 
 	mu       sync.Mutex
 	sv       *alerts.Supervisor
 	returned []string
 }
 
-func newSupervision(a *Alerting, rules alerts.RuleSet, start time.Time, logger *slog.Logger) *supervision {
-	s := &supervision{a: a, logger: logger, kick: make(chan struct{}, 1), sv: alerts.NewSupervisor(rules)}
-	idx := a.cfg.Index
+func newSupervision(a *Alerting, idx *DeviceIndex, metrics *Metrics, now func() time.Time, rules alerts.RuleSet,
+	logger *slog.Logger) *supervision {
+	s := &supervision{a: a, index: idx, metrics: metrics, now: now, logger: logger, kick: make(chan struct{}, 1),
+		sv: alerts.NewSupervisor(rules)}
+	start := now()
 	s.sv.Grow(idx.slotCount())
 	idx.each(func(slot int32, d IndexedDevice) {
 		if d.HeardFrom && !d.Vendor {
@@ -43,7 +48,7 @@ func newSupervision(a *Alerting, rules alerts.RuleSet, start time.Time, logger *
 // seen records a message from a device. It is on the ingest hot path: it
 // takes the lock for an O(1) update and defers any store work.
 func (s *supervision) seen(id string, at time.Time) {
-	if slot, d, ok := s.a.cfg.Index.lookup(id); ok {
+	if slot, d, ok := s.index.lookup(id); ok {
 		s.seenAt(slot, d, at)
 	}
 }
@@ -64,7 +69,7 @@ func (s *supervision) seenAt(slot int32, d IndexedDevice, at time.Time) {
 }
 
 func (s *supervision) deviceChanged(id string) {
-	slot, d, ok := s.a.cfg.Index.lookup(id)
+	slot, d, ok := s.index.lookup(id)
 	if slot < 0 {
 		return
 	}
@@ -75,7 +80,7 @@ func (s *supervision) deviceChanged(id string) {
 		return
 	}
 	if d.HeardFrom && !d.Vendor {
-		s.sv.Watch(slot, d.ID, d.Kind, s.a.cfg.Now())
+		s.sv.Watch(slot, d.ID, d.Kind, s.now())
 	}
 	wake(s.kick)
 }
@@ -85,10 +90,10 @@ func (s *supervision) run(ctx context.Context) {
 		s.mu.Lock()
 		next, ok := s.sv.Next()
 		s.mu.Unlock()
-		if !sleepUntil(ctx, s.a.cfg.Now(), next, ok, time.Minute, s.kick) {
+		if !sleepUntil(ctx, s.now(), next, ok, time.Minute, s.kick) {
 			return
 		}
-		s.sweep(ctx, s.a.cfg.Now())
+		s.sweep(ctx, s.now())
 	}
 }
 
@@ -107,23 +112,19 @@ func (s *supervision) sweep(ctx context.Context, now time.Time) {
 	returned := s.returned
 	s.returned = nil
 	s.mu.Unlock()
-	s.apply(ctx, returned, func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error) {
-		return s.a.svc.DeviceReturned(ctx, tx, d, now)
-	})
+	s.apply(ctx, returned, func(tx *AlertTx, d *devices.Device) error { return tx.DeviceReturned(ctx, d, now) })
 	ids := make([]string, 0, len(silent))
 	for _, slot := range silent {
-		if d, ok := s.a.cfg.Index.at(slot); ok { // else removed since it was watched
+		if d, ok := s.index.at(slot); ok { // else removed since it was watched
 			ids = append(ids, d.ID)
 		}
 	}
-	s.a.cfg.Metrics.silent.Add(float64(len(ids)))
-	s.apply(ctx, ids, func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error) {
-		return s.a.svc.DeviceSilent(ctx, tx, d, d.Health.LastSeen, now)
-	})
+	s.metrics.countSilent(len(ids))
+	s.apply(ctx, ids, func(tx *AlertTx, d *devices.Device) error { return tx.DeviceSilent(ctx, d, now) })
 }
 
 // verdict applies supervision's verdict on one device inside tx.
-type verdict func(tx alerts.Tx, d *devices.Device) (*alerts.Alert, error)
+type verdict func(tx *AlertTx, d *devices.Device) error
 
 // apply runs fn on each device's full record (read from the store: an
 // alert carries the household), supervisionBatch devices to a transaction.
@@ -133,7 +134,7 @@ func (s *supervision) apply(ctx context.Context, ids []string, fn verdict) {
 	for batch := range slices.Chunk(ids, supervisionBatch) {
 		devs := make([]*devices.Device, 0, len(batch))
 		for _, id := range batch {
-			d, err := s.a.cfg.Index.Full(ctx, id)
+			d, err := s.index.Full(ctx, id)
 			if err != nil {
 				s.failed(ctx, id, err)
 			} else if d != nil {
@@ -156,31 +157,19 @@ func (s *supervision) apply(ctx context.Context, ids []string, fn verdict) {
 	}
 }
 
-// applyTx runs fn on devs in one transaction and, once it has committed,
-// passes on what changed.
+// applyTx runs fn on devs in one transaction, through the door.
 func (s *supervision) applyTx(ctx context.Context, devs []*devices.Device, fn verdict) error {
 	if len(devs) == 0 {
 		return nil
 	}
-	var res alerts.Result
-	err := s.a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
-		res.Changed = res.Changed[:0]
+	return s.a.Update(ctx, func(tx *AlertTx) error {
 		for _, d := range devs {
-			al, err := fn(tx, d)
-			if err != nil {
+			if err := fn(tx, d); err != nil {
 				return err
-			}
-			if al != nil {
-				res.Changed = append(res.Changed, al)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.a.committed(res)
-	return nil
 }
 
 func (s *supervision) failed(ctx context.Context, id string, err error) {

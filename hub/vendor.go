@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/devices/shelly"
 	"github.com/shouwang-hub/shouwang/devices/zigbee2mqtt"
@@ -99,13 +98,13 @@ func (in *Ingest) handleVendor(dv Delivery, ack func(), now time.Time) {
 			return
 		case d.Kind == zigbee2mqtt.TopicState || d.Kind == zigbee2mqtt.TopicAction || d.Kind == zigbee2mqtt.TopicAvailability:
 			if dev == nil {
-				in.cfg.Metrics.ignored.Inc()
+				in.cfg.Metrics.countIgnored()
 				ack() // listed as discovered for an installer to bind
 				return
 			}
 		}
 		if d.Ignored != "" {
-			in.cfg.Metrics.ignored.Inc()
+			in.cfg.Metrics.countIgnored()
 			if len(d.Notes) > 0 {
 				in.refuse(m.id, devices.ReasonBadValue, topic, payload, errors.New(d.Ignored))
 			}
@@ -124,21 +123,18 @@ func (in *Ingest) handleVendor(dv Delivery, ack func(), now time.Time) {
 			return
 		}
 		if d.Ignored != "" {
-			in.cfg.Metrics.ignored.Inc()
+			in.cfg.Metrics.countIgnored()
 			ack()
 			return
 		}
 		m.obs = d.Obs
 	default:
-		in.cfg.Metrics.ignored.Inc()
+		in.cfg.Metrics.countIgnored()
 		ack()
 		return
 	}
-	in.cfg.Metrics.received.WithLabelValues("vendor").Inc()
-	select {
-	case in.vendor.in <- pending[*vendorMsg]{m, ack}:
-	case <-in.quit: // shutting down with the queue full: the broker redelivers
-	}
+	in.cfg.Metrics.countReceivedVendor()
+	in.vendor.put(m, ack, in.quit)
 }
 
 func digest(topic string, payload []byte) uint64 {
@@ -177,7 +173,6 @@ func (in *Ingest) learnBridge(gateway string, list []zigbee2mqtt.BridgeDevice, n
 // same InfluxDB points instead of adding new ones.
 func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 	var (
-		results []alerts.Result
 		lines   [][]byte
 		work    map[string]devices.VendorState
 		arrived map[string]uint64
@@ -186,12 +181,13 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 	// Handlers run concurrently, so messages of one device may reach the
 	// queue out of order: apply them in the order they arrived.
 	slices.SortStableFunc(batch, func(a, b *vendorMsg) int { return cmp.Compare(a.arrival, b.arrival) })
-	err := in.cfg.Store.Tx(ctx, func(tx IngestTx) error {
+	err := in.cfg.Alerting.Update(ctx, func(atx *AlertTx) error {
+		tx := atx.Store()
 		vtx, ok := tx.(VendorTx)
 		if !ok {
 			return errors.New("vendor messages: the store has no vendor state")
 		}
-		results, lines, events = results[:0], lines[:0], 0
+		lines, events = lines[:0], 0
 		work = make(map[string]devices.VendorState, len(batch))
 		arrived = make(map[string]uint64, len(batch))
 		var missing []string
@@ -276,7 +272,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 				continue
 			}
 			events++
-			if err := in.applyVendorAlerts(ctx, tx, m, &results); err != nil {
+			if err := atx.HandleMessage(ctx, m); err != nil {
 				return err
 			}
 		}
@@ -284,7 +280,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 			return fmt.Errorf("update health: %w", err)
 		}
 		for _, m := range append(statuses, readings...) {
-			if err := in.applyVendorAlerts(ctx, tx, m, &results); err != nil {
+			if err := atx.HandleMessage(ctx, m); err != nil {
 				return err
 			}
 		}
@@ -299,31 +295,12 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 	for id, a := range arrived {
 		in.varrival[id] = max(in.varrival[id], a)
 	}
-	if in.cfg.Alerting != nil {
-		in.cfg.Alerting.committed(results...)
-	}
 	if len(lines) > 0 {
 		if err := in.cfg.Spool.Append(ctx, lines, nil); err != nil {
 			return fmt.Errorf("append vendor readings to spool: %w", err)
 		}
 	}
-	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelEvent)).Add(float64(events))
-	in.cfg.Metrics.stored.WithLabelValues(string(devices.ChannelTelemetry)).Add(float64(len(lines)))
-	return nil
-}
-
-func (in *Ingest) applyVendorAlerts(ctx context.Context, tx IngestTx, m *devices.Message, results *[]alerts.Result) error {
-	if in.cfg.Alerting == nil {
-		return nil
-	}
-	d, err := in.cfg.Index.Full(ctx, m.DeviceID)
-	if err != nil || d == nil {
-		return err
-	}
-	res, err := in.cfg.Alerting.svc.HandleMessage(ctx, tx, d, m)
-	if err != nil {
-		return fmt.Errorf("alerts for %s %s %d: %w", m.DeviceID, m.Channel, m.Seq, err)
-	}
-	*results = append(*results, res)
+	in.cfg.Metrics.countStored(devices.ChannelEvent, events)
+	in.cfg.Metrics.countStored(devices.ChannelTelemetry, len(lines))
 	return nil
 }
