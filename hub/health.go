@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -83,4 +84,52 @@ func (h *healthTracker) restore(us []devices.HealthUpdate) {
 		}
 		h.pending[u.ID] = n
 	}
+}
+
+// Device health is written healthFlushChunk devices to a transaction, so an
+// event commit waits for at most one such chunk; a failing flush is retried
+// at growing intervals up to healthFlushMaxWait.
+const (
+	healthFlushChunk   = 128
+	healthFlushMaxWait = time.Minute
+)
+
+// flushHealthEvery writes device health every HealthFlushEvery; after a
+// failure it waits twice as long each time, up to healthFlushMaxWait.
+func (in *Ingest) flushHealthEvery(ctx context.Context) {
+	wait := in.cfg.HealthFlushEvery
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if in.flushHealth(ctx) {
+			wait = in.cfg.HealthFlushEvery
+		} else {
+			wait = min(2*wait, max(healthFlushMaxWait, in.cfg.HealthFlushEvery))
+		}
+		t.Reset(wait)
+	}
+}
+
+// flushHealth writes the pending health updates, healthFlushChunk devices
+// to a transaction, each behind any event commit (storeGate). What fails
+// is kept for the next flush. It reports whether everything was written.
+func (in *Ingest) flushHealth(ctx context.Context) bool {
+	updates := in.health.take()
+	for i := 0; i < len(updates); i += healthFlushChunk {
+		chunk := updates[i:min(i+healthFlushChunk, len(updates))]
+		err := in.gate.background(ctx, func() error { return in.cfg.Store.UpdateHealth(ctx, chunk) })
+		if err != nil {
+			in.health.restore(updates[i:])
+			if ctx.Err() == nil {
+				in.limited.Warn("health-flush", "flush device health; keeping it for the next flush", "devices", len(updates)-i, "err", err)
+			}
+			return false
+		}
+	}
+	return true
 }
