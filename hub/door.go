@@ -72,29 +72,26 @@ func (t *AlertTx) changed(al *alerts.Alert) {
 // record is read, since an alert carries the household. A device deleted
 // since the message came is skipped.
 func (t *AlertTx) HandleMessage(ctx context.Context, m *devices.Message) error {
-	d, err := t.index.Full(ctx, m.DeviceID)
-	if err != nil || d == nil {
-		return err
-	}
-	res, err := t.svc.HandleMessage(ctx, t.tx, d, m)
-	if err != nil {
-		return fmt.Errorf("alerts for %s %s %d: %w", m.DeviceID, m.Channel, m.Seq, err)
-	}
-	t.results = append(t.results, res)
-	return nil
+	return t.handle(ctx, m, false)
 }
 
 // HandleReading applies a telemetry reading that may matter (see
 // Alerting.telemetryMatters). The reading is recorded as a trigger first,
 // so a batch retried after a failed spool append does not apply it twice.
 func (t *AlertTx) HandleReading(ctx context.Context, m *devices.Message) error {
+	return t.handle(ctx, m, true)
+}
+
+func (t *AlertTx) handle(ctx context.Context, m *devices.Message, trigger bool) error {
 	d, err := t.index.Full(ctx, m.DeviceID)
 	if err != nil || d == nil {
 		return err
 	}
-	fresh, err := t.tx.RecordTrigger(ctx, m.DeviceID, m.Seq, m.TS.UnixMilli())
-	if err != nil || !fresh {
-		return err
+	if trigger {
+		fresh, err := t.tx.RecordTrigger(ctx, m.DeviceID, m.Seq, m.TS.UnixMilli())
+		if err != nil || !fresh {
+			return err
+		}
 	}
 	res, err := t.svc.HandleMessage(ctx, t.tx, d, m)
 	if err != nil {
