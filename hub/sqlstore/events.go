@@ -80,6 +80,9 @@ func (tx *Tx) recordEvents(ctx context.Context, msgs []*devices.Message) ([]bool
 	if len(msgs) == 0 {
 		return inserted, nil
 	}
+	if tx.s.dialect == dialectPostgres {
+		return inserted, tx.recordEventsBatch(ctx, msgs, inserted)
+	}
 	st, err := tx.s.dialect.prepare(ctx, tx.tx, insertEvent)
 	if err != nil {
 		return nil, err
@@ -98,6 +101,59 @@ func (tx *Tx) recordEvents(ctx context.Context, msgs []*devices.Message) ([]bool
 		inserted[i] = n > 0
 	}
 	return inserted, nil
+}
+
+// insertEventsPostgres stores a batch in one statement (one round trip
+// under the writer lock, where a row at a time would take as many) and
+// names the rows it inserted.
+const insertEventsPostgres = `INSERT INTO events (device_id, seq, ts, received, ts_flag, type, test, lel)
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::float8[])
+	ON CONFLICT (device_id, seq, ts) DO NOTHING
+	RETURNING device_id, seq, ts`
+
+// recordEventsBatch is recordEvents on PostgreSQL. A message repeated
+// within the batch is inserted once, the first time, as one row at a time
+// would.
+func (tx *Tx) recordEventsBatch(ctx context.Context, msgs []*devices.Message, inserted []bool) error {
+	n := len(msgs)
+	var (
+		ids          = make([]string, n)
+		seqs, ts, rc = make([]int64, n), make([]int64, n), make([]int64, n)
+		flags, types = make([]string, n), make([]string, n)
+		tests        = make([]bool, n)
+		lels         = make([]*float64, n)
+	)
+	for i, m := range msgs {
+		ids[i], seqs[i], ts[i], rc[i] = m.DeviceID, int64(m.Seq), unixMillis(m.TS), unixMillis(m.Received)
+		flags[i], types[i], tests[i], lels[i] = string(m.TSFlag), string(m.Event.Type), m.Event.Test, m.Event.LEL
+	}
+	rows, err := tx.tx.QueryContext(ctx, insertEventsPostgres, ids, seqs, ts, rc, flags, types, tests, lels)
+	if err != nil {
+		return fmt.Errorf("%d events: %w", n, err)
+	}
+	defer rows.Close()
+	type key struct {
+		id      string
+		seq, ts int64
+	}
+	stored := make(map[key]bool, n)
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.id, &k.seq, &k.ts); err != nil {
+			return err
+		}
+		stored[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range msgs {
+		if k := (key{ids[i], seqs[i], ts[i]}); stored[k] {
+			inserted[i] = true
+			delete(stored, k) // a repeat later in the batch was not
+		}
+	}
+	return nil
 }
 
 // unixMillis is t in Unix milliseconds, 0 for the zero time, for NOT NULL
