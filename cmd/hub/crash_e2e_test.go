@@ -24,6 +24,7 @@ type hubProcess struct {
 	t    *testing.T
 	bin  string
 	env  []string
+	base string // its console URL
 	cmd  *exec.Cmd
 	done chan struct{}
 	log  *os.File
@@ -37,6 +38,51 @@ func buildHub(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// newHubProcess prepares the hub binary bin as a process of its own: a
+// fresh loopback HTTP port (base is its console URL), data in data,
+// InfluxDB influx, the admin password of the tests, and env added. Its log
+// is kept and printed if the test fails. Start it with start; a cleanup
+// stops it.
+func newHubProcess(t *testing.T, bin, data string, influx *testenv.InfluxServer, env ...string) (p *hubProcess, base string) {
+	t.Helper()
+	port := testenv.FreePort(t)
+	base = "http://127.0.0.1:" + strconv.Itoa(port)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "hub.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("hub log:\n%s", b)
+		}
+	})
+	p = &hubProcess{t: t, bin: bin, log: logf, base: base, env: append([]string{
+		"HUB_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(port), "HUB_DATA_DIR=" + data,
+		"HUB_INFLUX_URL=" + influx.URL(), "HUB_INFLUX_BUCKET=" + influx.Bucket(),
+		"HUB_ADMIN_PASSWORD=" + adminPassword, "HUB_LOG_LEVEL=warn",
+	}, env...)}
+	t.Cleanup(func() {
+		if p.cmd != nil {
+			p.signal(syscall.SIGTERM)
+		}
+	})
+	return p, base
+}
+
+// waitReady waits until the hub's /readyz answers 200.
+func (p *hubProcess) waitReady() {
+	p.t.Helper()
+	eventually(p.t, time.Minute, "hub ready", func() (bool, string) {
+		resp, err := http.Get(p.base + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
 }
 
 func (p *hubProcess) start() {
@@ -78,23 +124,7 @@ func killMidStream(t *testing.T, embedded bool) {
 	influx := testenv.Influx(t)
 	bin := buildHub(t)
 	data := t.TempDir()
-	port := testenv.FreePort(t)
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	logf, err := os.Create(filepath.Join(t.TempDir(), "hub.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("hub log:\n%s", b)
-		}
-	})
-	p := &hubProcess{t: t, bin: bin, log: logf, env: []string{
-		"HUB_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(port), "HUB_DATA_DIR=" + data,
-		"HUB_INFLUX_URL=" + influx.URL(), "HUB_INFLUX_BUCKET=" + influx.Bucket(),
-		"HUB_ADMIN_PASSWORD=" + adminPassword, "HUB_LOG_LEVEL=warn",
-	}}
+	p, base := newHubProcess(t, bin, data, influx)
 	var brokerURL string
 	if embedded {
 		mqttPort := testenv.FreePort(t)
@@ -106,17 +136,7 @@ func killMidStream(t *testing.T, embedded bool) {
 		p.env = append(p.env, "HUB_MQTT_URL="+brokerURL)
 	}
 	p.start()
-	t.Cleanup(func() { p.signal(syscall.SIGTERM) })
-	waitReady := func() {
-		eventually(t, time.Minute, "hub ready", func() (bool, string) {
-			resp, err := http.Get(base + "/readyz")
-			if err != nil {
-				return false, err.Error()
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK, resp.Status
-		})
-	}
+	waitReady := p.waitReady
 	waitReady()
 	specs := register(t, base, gasDevices("kil", 100))
 	s := connectDevices(t, brokerURL, specs)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -45,40 +44,16 @@ func escalationSurvivesKill(t *testing.T, influx *testenv.InfluxServer, bin, db 
 	hookPosts := func() int { mu.Lock(); defer mu.Unlock(); return len(posts) }
 
 	data := t.TempDir()
-	port, mqttPort := testenv.FreePort(t), testenv.FreePort(t)
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	mqttPort := testenv.FreePort(t)
 	rules := writeRules(t, `{"escalation": {"critical": {"t1": "2s", "t2": "4s"}}}`)
-	logf, err := os.Create(filepath.Join(t.TempDir(), "hub.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("hub log:\n%s", b)
-		}
-	})
-	p := &hubProcess{t: t, bin: bin, log: logf, env: []string{
-		"HUB_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(port), "HUB_MQTT_LISTEN=127.0.0.1:" + strconv.Itoa(mqttPort),
-		"HUB_DATA_DIR=" + data, "HUB_INFLUX_URL=" + influx.URL(), "HUB_INFLUX_BUCKET=" + influx.Bucket(),
-		"HUB_ADMIN_PASSWORD=" + adminPassword, "HUB_LOG_LEVEL=warn", "HUB_RULES=" + rules, "HUB_WEBHOOK_URL=" + hook.URL,
-	}}
+	p, base := newHubProcess(t, bin, data, influx, "HUB_MQTT_LISTEN=127.0.0.1:"+strconv.Itoa(mqttPort),
+		"HUB_RULES="+rules, "HUB_WEBHOOK_URL="+hook.URL)
 	if db == "" {
 		db = filepath.Join(data, "hub.db")
 	}
 	p.env = append(p.env, "HUB_DB="+db)
-	waitReady := func() {
-		eventually(t, time.Minute, "hub ready", func() (bool, string) {
-			resp, err := http.Get(base + "/readyz")
-			if err != nil {
-				return false, err.Error()
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK, resp.Status
-		})
-	}
+	waitReady := p.waitReady
 	p.start()
-	t.Cleanup(func() { p.signal(syscall.SIGTERM) })
 	waitReady()
 	admin := login(t, base)
 	specs := register(t, base, []*devices.Device{{ID: "sos-0009", Kind: devices.KindSOSButton,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -48,23 +47,7 @@ func zigbeeScenario(t *testing.T, embedded bool) {
 	influx := testenv.Influx(t)
 	bin, hubctl := buildHub(t), buildHubctl(t)
 	data := t.TempDir()
-	port := testenv.FreePort(t)
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	logf, err := os.Create(filepath.Join(t.TempDir(), "hub.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("hub log:\n%s", b)
-		}
-	})
-	p := &hubProcess{t: t, bin: bin, log: logf, env: []string{
-		"HUB_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(port), "HUB_DATA_DIR=" + data,
-		"HUB_INFLUX_URL=" + influx.URL(), "HUB_INFLUX_BUCKET=" + influx.Bucket(),
-		"HUB_ADMIN_PASSWORD=" + adminPassword, "HUB_LOG_LEVEL=warn",
-	}}
+	p, base := newHubProcess(t, bin, data, influx)
 	var brokerURL string
 	pw := map[string]string{} // bridge passwords
 	if embedded {
@@ -82,17 +65,7 @@ func zigbeeScenario(t *testing.T, embedded bool) {
 		p.env = append(p.env, "HUB_MQTT_URL="+brokerURL, "HUB_MQTT_USERNAME=hub", "HUB_MQTT_PASSWORD=hub-secret")
 	}
 	p.start()
-	t.Cleanup(func() { p.signal(syscall.SIGTERM) })
-	waitReady := func() {
-		eventually(t, time.Minute, "hub ready", func() (bool, string) {
-			resp, err := http.Get(base + "/readyz")
-			if err != nil {
-				return false, err.Error()
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK, resp.Status
-		})
-	}
+	waitReady := p.waitReady
 	waitReady()
 	token := login(t, base)
 	loc := devices.Location{Community: "阳光社区", Building: "3号楼", Household: "3-2-502"}
