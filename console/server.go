@@ -193,6 +193,8 @@ func (s *Server) routes() {
 	web := webHandler() // the duty-room page (web.go)
 	s.mux.Handle("GET /{$}", web)
 	s.mux.Handle("GET /assets/", web)
+	s.mux.Handle("GET /sw.js", web)                // the service worker: the page's shell, never API data
+	s.mux.Handle("GET /manifest.webmanifest", web) // the web app manifest: the console on a phone's home screen
 }
 
 // route serves a request through the mux, answering unknown routes and

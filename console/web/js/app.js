@@ -14,6 +14,7 @@ import { checkCalls, callCapability, onCapabilityChange } from './capability.js'
 import { t, setLang, currentLang, applyStatic, onLangChange } from './i18n.js';
 import { errorText } from './format.js';
 import { toast, hideToast } from './toast.js';
+import { registerShell } from './pwa.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -65,6 +66,7 @@ function init() {
   onCapabilityChange(renderCalls);
   checkCalls().then(renderCalls);
   loadSite();
+  registerShell();
 
   resume();
 }
