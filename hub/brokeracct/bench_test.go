@@ -134,3 +134,32 @@ func BenchmarkEMQXAuthz(b *testing.B) {
 		return fmt.Appendf(nil, `{"clientid":%q,"username":%q,"topic":"shouwang/v1/%s/event","action":"publish","qos":1}`, id, id, id)
 	})
 }
+
+// BenchmarkDecide: the decisions alone, without HTTP: a reconnecting
+// device's authentication and a publish's authorization, from memory.
+func BenchmarkDecide(b *testing.B) {
+	a, _ := benchAccounts(b, benchDevices)
+	ids := make([]string, 1000)
+	topics := make([]string, len(ids))
+	for i := range ids {
+		ids[i] = fmt.Sprintf("sos-%06d", i)
+		topics[i] = devices.Topic(ids[i], devices.ChannelEvent)
+		a.Authenticate(ids[i], ids[i], "bench-password")
+	}
+	b.Run("authn", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if d := a.Authenticate(ids[i%len(ids)], ids[i%len(ids)], "bench-password"); d.Result != Allow {
+				b.Fatal(d)
+			}
+		}
+	})
+	b.Run("authz", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if d := a.Authorize(ids[i%len(ids)], ids[i%len(ids)], topics[i%len(ids)], "publish"); d.Result != Allow {
+				b.Fatal(d)
+			}
+		}
+	})
+}
