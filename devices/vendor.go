@@ -195,7 +195,10 @@ func (s *VendorState) Apply(o *Observation, now time.Time, retained bool) Outcom
 				out.Events = append(out.Events, Event{Type: EventTest, Test: true})
 			}
 		case rose(a.c):
-			out.Events = append(out.Events, s.alarmEvent(a.onset, o))
+			ev := s.alarmEvent(a.onset, o)
+			// Straight to the highest grade: one event, severe.
+			ev.Severe = a.c == CondGas && rose(CondGasSevere)
+			out.Events = append(out.Events, ev)
 		case fell(a.c):
 			if s.TestOnly&bit == 0 && a.clear != "" {
 				out.Events = append(out.Events, Event{Type: a.clear})
@@ -207,7 +210,7 @@ func (s *VendorState) Apply(o *Observation, now time.Time, retained bool) Outcom
 			out.Events = append(out.Events, s.alarmEvent(a.onset, o))
 		}
 	}
-	if rose(CondGasSevere) && !testing {
+	if rose(CondGasSevere) && !testing && !rose(CondGas) {
 		ev := s.alarmEvent(EventGas, o)
 		ev.Severe = true
 		out.Events = append(out.Events, ev)

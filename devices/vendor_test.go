@@ -45,6 +45,10 @@ func TestVendorStateEdges(t *testing.T) {
 		{"retained press", obs(nil, "emergency"), 60 * time.Second, true, nil},
 		{"fault", obs(map[Condition]bool{CondFault: true, CondBatteryLow: true}, ""), 61 * time.Second, false, []EventType{EventLowBattery, EventFault}},
 		{"fault clear", obs(map[Condition]bool{CondFault: false, CondBatteryLow: false}, ""), 62 * time.Second, false, []EventType{EventFaultClear}},
+		{"gas straight to its highest grade: one event", obs(map[Condition]bool{CondGas: true, CondGasSevere: true}, ""), 63 * time.Second, false, []EventType{EventGas}},
+		{"gas clear", obs(map[Condition]bool{CondGas: false, CondGasSevere: false}, ""), 64 * time.Second, false, []EventType{EventGasClear}},
+		{"gas mild", obs(map[Condition]bool{CondGas: true, CondGasSevere: false}, ""), 65 * time.Second, false, []EventType{EventGas}},
+		{"then heavy: raised", obs(map[Condition]bool{CondGas: true, CondGasSevere: true}, ""), 66 * time.Second, false, []EventType{EventGas}},
 	}
 	var s VendorState
 	for _, st := range steps {
@@ -52,5 +56,26 @@ func TestVendorStateEdges(t *testing.T) {
 		if !slices.Equal(got, st.want) {
 			t.Errorf("%s: events %v, want %v", st.name, got, st.want)
 		}
+	}
+}
+
+func TestVendorStateGasGrades(t *testing.T) {
+	var s VendorState
+	o := &Observation{}
+	o.Set(CondGas, true)
+	o.Set(CondGasSevere, true)
+	out := s.Apply(o, time.Unix(1_700_000_000, 0), false)
+	if len(out.Events) != 1 || out.Events[0].Type != EventGas || !out.Events[0].Severe {
+		t.Fatalf("none → heavy: %+v, want one severe gas event", out.Events)
+	}
+	var m VendorState
+	mild := &Observation{}
+	mild.Set(CondGas, true)
+	mild.Set(CondGasSevere, false)
+	if out := m.Apply(mild, time.Unix(1_700_000_000, 0), false); len(out.Events) != 1 || out.Events[0].Severe {
+		t.Fatalf("none → mild: %+v, want one gas event, not severe", out.Events)
+	}
+	if out := m.Apply(o, time.Unix(1_700_000_001, 0), false); len(out.Events) != 1 || !out.Events[0].Severe {
+		t.Fatalf("mild → heavy: %+v, want one severe gas event", out.Events)
 	}
 }
