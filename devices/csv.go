@@ -26,7 +26,7 @@ var CSVColumns = []string{
 	"community", "grid", "building", "unit", "floor", "household",
 	"resident_name", "resident_birth_year", "resident_lives_alone",
 	"resident_care_notes", "resident_language",
-	"contacts", "grid_worker_name", "grid_worker_phone",
+	"contacts", "grid_worker_name", "grid_worker_phone", "resident_phone",
 }
 
 // csvRequired are the columns a header must name.
@@ -215,6 +215,7 @@ func deviceFromRecord(cols map[string]int, rec []string) (*Device, error) {
 			Name:      get("resident_name"),
 			CareNotes: get("resident_care_notes"),
 			Language:  get("resident_language"),
+			Phone:     get("resident_phone"),
 		},
 		GridWorker: GridWorker{
 			Name:  get("grid_worker_name"),
@@ -245,14 +246,16 @@ func deviceFromRecord(cols map[string]int, rec []string) (*Device, error) {
 			if strings.TrimSpace(entry) == "" {
 				continue
 			}
+			// A fourth field "sos" opts the contact in to be told of an SOS.
 			parts := strings.Split(entry, "|")
-			if len(parts) != 3 {
-				return nil, shouwang.Errorf(shouwang.EINVALID, "contacts %q: each contact must be name|relation|phone, contacts separated by ';'", clip(entry))
+			if len(parts) != 3 && (len(parts) != 4 || !strings.EqualFold(strings.TrimSpace(parts[3]), "sos")) {
+				return nil, shouwang.Errorf(shouwang.EINVALID, "contacts %q: each contact must be name|relation|phone (or name|relation|phone|sos to be told of an SOS), contacts separated by ';'", clip(entry))
 			}
 			d.Contacts = append(d.Contacts, Contact{
-				Name:     strings.TrimSpace(parts[0]),
-				Relation: strings.TrimSpace(parts[1]),
-				Phone:    strings.TrimSpace(parts[2]),
+				Name:      strings.TrimSpace(parts[0]),
+				Relation:  strings.TrimSpace(parts[1]),
+				Phone:     strings.TrimSpace(parts[2]),
+				NotifySOS: len(parts) == 4,
 			})
 		}
 	}
@@ -286,6 +289,9 @@ func WriteCSV(w io.Writer, ds []*Device) error {
 				}
 			}
 			contacts[i] = c.Name + "|" + c.Relation + "|" + c.Phone
+			if c.NotifySOS {
+				contacts[i] += "|sos"
+			}
 		}
 		birth := ""
 		if d.Resident.BirthYear != 0 {
@@ -296,7 +302,7 @@ func WriteCSV(w io.Writer, ds []*Device) error {
 			d.Location.Community, d.Location.Grid, d.Location.Building, d.Location.Unit, d.Location.Floor, d.Location.Household,
 			d.Resident.Name, birth, strconv.FormatBool(d.Resident.LivesAlone),
 			d.Resident.CareNotes, d.Resident.Language,
-			strings.Join(contacts, ";"), d.GridWorker.Name, d.GridWorker.Phone,
+			strings.Join(contacts, ";"), d.GridWorker.Name, d.GridWorker.Phone, d.Resident.Phone,
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write csv: %w", err)

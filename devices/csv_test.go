@@ -37,9 +37,15 @@ func TestParseCSV(t *testing.T) {
 				ID: "b-2", Kind: KindSOSButton, Vendor: "Acme", Model: "X1", Capabilities: []string{"voice"},
 				Location:   Location{Community: "青山社区", Grid: "3网格", Building: "5栋", Unit: "2单元", Floor: "4", Household: "401"},
 				Resident:   Resident{Name: "王秀英", BirthYear: 1941, LivesAlone: true, CareNotes: "耳背，\n请大声说话", Language: "zh-wuu"},
-				Contacts:   []Contact{{"王芳", "女儿", "13800000001"}, {"李强", "邻居", "13800000002"}},
+				Contacts:   []Contact{{Name: "王芳", Relation: "女儿", Phone: "13800000001"}, {Name: "李强", Relation: "邻居", Phone: "13800000002"}},
 				GridWorker: GridWorker{Name: "赵敏", Phone: "13900000000"},
 			}},
+		},
+		{
+			name: "the resident's phone, and a contact told of an SOS",
+			in:   "id,kind,community,resident_phone,contacts\nb-3,sos_button,c,13700000000,王芳|女儿|13800000001|sos;李强|邻居|13800000002\n",
+			want: []*Device{{ID: "b-3", Kind: KindSOSButton, Location: Location{Community: "c"}, Resident: Resident{Phone: "13700000000"},
+				Contacts: []Contact{{Name: "王芳", Relation: "女儿", Phone: "13800000001", NotifySOS: true}, {Name: "李强", Relation: "邻居", Phone: "13800000002"}}}},
 		},
 		{
 			name: "blank rows skipped",
@@ -175,8 +181,8 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 		{
 			ID: "b-2", Kind: KindSOSButton, Vendor: "Acme, Inc.", Model: "X\"1\"", Capabilities: []string{"voice"},
 			Location:   Location{Community: "青山社区", Grid: "3网格", Building: "5栋", Unit: "2单元", Floor: "4", Household: "401"},
-			Resident:   Resident{Name: "王秀英", BirthYear: 1941, LivesAlone: true, CareNotes: "耳背\n请大声说话", Language: "zh"},
-			Contacts:   []Contact{{"王芳", "女儿", "13800000001"}, {"李强", "", "13800000002"}},
+			Resident:   Resident{Name: "王秀英", BirthYear: 1941, LivesAlone: true, CareNotes: "耳背\n请大声说话", Language: "zh", Phone: "13700000000"},
+			Contacts:   []Contact{{Name: "王芳", Relation: "女儿", Phone: "13800000001", NotifySOS: true}, {Name: "李强", Phone: "13800000002"}},
 			GridWorker: GridWorker{Name: "赵敏", Phone: "13900000000"},
 		},
 		{ID: "g-1", Kind: KindGas, Location: Location{Community: "c"}},
@@ -195,7 +201,7 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 }
 
 func TestWriteCSVRejectsSeparatorsInContacts(t *testing.T) {
-	ds := []*Device{{ID: "a", Kind: KindGas, Location: Location{Community: "c"}, Contacts: []Contact{{"A;B", "", "1"}}}}
+	ds := []*Device{{ID: "a", Kind: KindGas, Location: Location{Community: "c"}, Contacts: []Contact{{Name: "A;B", Phone: "1"}}}}
 	if err := WriteCSV(io.Discard, ds); shouwang.ErrorCode(err) != shouwang.EINVALID {
 		t.Fatalf("err = %v, want shouwang.EINVALID", err)
 	}

@@ -71,6 +71,9 @@ type Resident struct {
 	LivesAlone bool   `json:"lives_alone"`
 	CareNotes  string `json:"care_notes,omitempty"`
 	Language   string `json:"language,omitempty"`
+	// Phone is the resident's own number, for the duty room and the grid
+	// worker to call.
+	Phone string `json:"phone,omitempty"`
 }
 
 // Contact is somebody to call about a resident: family, a neighbour.
@@ -78,6 +81,9 @@ type Contact struct {
 	Name     string `json:"name"`
 	Relation string `json:"relation,omitempty"`
 	Phone    string `json:"phone"`
+	// NotifySOS says the household opted this contact in to be told (by
+	// text message) when the resident raises an SOS.
+	NotifySOS bool `json:"notify_sos,omitempty"`
 }
 
 // GridWorker is the grid worker (网格员) who looks after a device's grid.
@@ -184,7 +190,7 @@ func (d *Device) Validate() error {
 		"location.community": d.Location.Community, "location.grid": d.Location.Grid,
 		"location.building": d.Location.Building, "location.unit": d.Location.Unit,
 		"location.floor": d.Location.Floor, "location.household": d.Location.Household,
-		"resident.name": d.Resident.Name, "resident.language": d.Resident.Language,
+		"resident.name": d.Resident.Name, "resident.language": d.Resident.Language, "resident.phone": d.Resident.Phone,
 		"grid_worker.name": d.GridWorker.Name, "grid_worker.phone": d.GridWorker.Phone,
 	}
 	for _, name := range sortedKeys(short) {

@@ -48,6 +48,9 @@ type AlertingConfig struct {
 	// Format (an InfluxDB line), for dashboards.
 	Spool  Spool
 	Format RecordFormat
+	// PhotoDir is where photos taken at a household are kept, one
+	// directory per alert (photos.go); empty keeps none.
+	PhotoDir string
 }
 
 // Alerting runs the alerts domain inside the hub. It applies device

@@ -46,8 +46,9 @@ type Store struct {
 	notifs    map[int64]*alerts.Notification
 	triggers  map[triggerKey]bool
 	changes   []alerts.Change
+	photos    map[int64]*alerts.Photo
 
-	lastAlert, lastEntry, lastNotif, lastSeq int64
+	lastAlert, lastEntry, lastNotif, lastSeq, lastPhoto int64
 }
 
 type timerKey struct {
@@ -78,6 +79,7 @@ func New() *Store {
 		timers:      make(map[timerKey]alerts.Timer),
 		notifs:      make(map[int64]*alerts.Notification),
 		triggers:    make(map[triggerKey]bool),
+		photos:      make(map[int64]*alerts.Photo),
 	}
 }
 

@@ -151,7 +151,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.alerting, err = hub.NewAlerting(ctx, hub.AlertingConfig{
 		Service: svc, Rules: rules, Store: mainStore{m.store}, Index: m.index, Metrics: m.metrics,
-		WebhookURL: c.WebhookURL, Spool: m.spool, Format: influx.Format{},
+		WebhookURL: c.WebhookURL, Spool: m.spool, Format: influx.Format{}, PhotoDir: filepath.Join(c.DataDir, "photos"),
 	}, log.With("part", "alerts"))
 	if err != nil {
 		return err
@@ -257,7 +257,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store, m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
-		Vendor: vendorConsole{m},
+		Vendor: vendorConsole{m}, Photos: m.alerting,
 	}
 	m.consoleTLS(&consoleCfg)
 	m.consoleBroker(&consoleCfg)

@@ -15,7 +15,7 @@ import { h, dateTime, label } from './format.js';
 
 // How a parameter is shown, by its name.
 const durations = new Set(['waited_s', 'since_s', 'duration', 'reporting', 'silent_for', 'within_s', 'late_s']);
-const times = new Set(['due', 'next', 'last_seen', 'opened_at']);
+const times = new Set(['due', 'next', 'last_seen', 'opened_at', 'followup_due']);
 const codes = {
   outcome: 'outcome', reason: 'callReason', event: 'event', type: 'ackType', via: 'via',
   error: 'notifyError', channel: 'channel', party: 'party', field: 'field', grade: 'grade',
