@@ -218,8 +218,12 @@ func (s *Service) apply(o *op, a *Alert, req TransitionRequest, extra map[string
 			return fmt.Errorf("alert %d: stop escalation: %w", a.ID, err)
 		}
 	case ActionDispatch:
+		// A grid worker sent by account is named with the code:
+		// "grid_worker:<user name>".
 		to := strings.TrimSpace(req.DispatchTo)
-		if to == "" {
+		if w := strings.TrimSpace(req.Worker); w != "" && (to == "" || to == "grid_worker") {
+			to = "grid_worker:" + w
+		} else if to == "" {
 			to = "grid_worker"
 		}
 		a.State, a.DispatchedTo = StateDispatched, joinTo(a.DispatchedTo, to)

@@ -118,7 +118,7 @@ func TestGridWorkerTaskAPI(t *testing.T) {
 		return out.Alert
 	}
 	got := step(op, "dispatch", `{"worker":"zhang","note":"请尽快上门"}`)
-	if got.Task == nil || got.Task.Worker != "zhang" || got.Task.State != alerts.TaskSent || got.DispatchedTo != "grid_worker" {
+	if got.Task == nil || got.Task.Worker != "zhang" || got.Task.State != alerts.TaskSent || got.DispatchedTo != "grid_worker:zhang" {
 		t.Fatalf("after dispatch: task %+v, to %q", got.Task, got.DispatchedTo)
 	}
 	do(t, e, req{method: "POST", path: path("arrive"), token: gw}).wantError(t, http.StatusConflict, "conflict", "take the task before arriving")

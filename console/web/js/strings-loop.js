@@ -32,7 +32,7 @@ const zh = {
   'fuResult.resident_ok': '住户安好', 'fuResult.needs_help': '仍需帮助', 'fuResult.not_reached': '未联系上',
   'fuEval.satisfied': '满意', 'fuEval.basically_satisfied': '基本满意', 'fuEval.dissatisfied': '不满意', 'fuEval.not_given': '未评价',
   'review.done': '{by} 复核，评分 {rating}', 'review.noRating': '{by} 复核',
-  'photo.alt': '现场照片 {n}',
+  'photo.alt': '现场照片 {n}', 'dev.notifySOS': '住户呼救时短信告知以上联系人',
 
   // Timeline codes of the loop.
   'tl.task_taken': '网格员接单', 'tl.arrived': '网格员到场', 'tl.photo': '现场照片', 'tl.followed_up': '回访',
@@ -94,7 +94,7 @@ const en = {
   'fuResult.resident_ok': 'resident is well', 'fuResult.needs_help': 'still needs help', 'fuResult.not_reached': 'not reached',
   'fuEval.satisfied': 'satisfied', 'fuEval.basically_satisfied': 'mostly satisfied', 'fuEval.dissatisfied': 'dissatisfied', 'fuEval.not_given': 'no evaluation',
   'review.done': 'reviewed by {by}, rated {rating}', 'review.noRating': 'reviewed by {by}',
-  'photo.alt': 'photo {n} from the household',
+  'photo.alt': 'photo {n} from the household', 'dev.notifySOS': 'Text these contacts when the resident calls for help',
 
   'tl.task_taken': 'Task taken', 'tl.arrived': 'Grid worker arrived', 'tl.photo': 'Photo', 'tl.followed_up': 'Followed up',
   'tl.followup_overdue': 'Follow-up overdue',

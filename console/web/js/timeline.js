@@ -114,6 +114,11 @@ function fill(key, p) {
   return missing ? null : parts.filter((x) => x !== '');
 }
 
+/** tn is t for a string whose parameters may be nodes (data shown as typed): it returns the parts to append. */
+export function tn(key, params) {
+  return fill(key, params) || [t(key, params)];
+}
+
 /** detail returns the nodes and strings of an entry's detail line (empty when it has none). */
 export function detail(e, alert) {
   const p = params(e, alert);
