@@ -22,6 +22,11 @@ const (
 	KindGas       Kind = "gas"
 	KindAir       Kind = "air"
 	KindCO        Kind = "co" // carbon monoxide alarm
+	// KindDoor is a door contact and KindMotion a motion (PIR) sensor:
+	// they raise no alarms, but their changes show a resident living alone
+	// is up and about (check-ins).
+	KindDoor   Kind = "door"
+	KindMotion Kind = "motion"
 	// KindGateway is a bridge that publishes for other devices (a
 	// Zigbee2MQTT bridge): it has credentials and a base topic, and raises
 	// no alerts of its own.
@@ -29,7 +34,7 @@ const (
 )
 
 // Kinds lists every known kind in a stable order.
-var Kinds = []Kind{KindSOSButton, KindSmoke, KindGas, KindAir, KindCO, KindGateway}
+var Kinds = []Kind{KindSOSButton, KindSmoke, KindGas, KindAir, KindCO, KindGateway, KindDoor, KindMotion}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }

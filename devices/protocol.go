@@ -82,6 +82,9 @@ const (
 	EventTamper     EventType = "tamper"
 	EventLowBattery EventType = "low_battery"
 	EventTest       EventType = "test"
+	// EventCheckin is a resident living alone saying "I am fine" (报平安):
+	// activity for the daily check-in, never an alert.
+	EventCheckin EventType = "checkin"
 )
 
 // TSFlag says why a device timestamp was not trusted.

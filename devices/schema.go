@@ -31,8 +31,20 @@ var commonEvents = []EventType{EventFault, EventFaultClear, EventTamper, EventLo
 var specs = map[Kind]*KindSpec{
 	KindSOSButton: {
 		Kind:       KindSOSButton,
-		Events:     append([]EventType{EventSOS}, commonEvents...),
+		Events:     append([]EventType{EventSOS, EventCheckin}, commonEvents...),
 		LifeSafety: true,
+	},
+	KindDoor: {
+		Kind: KindDoor,
+		// contact as Zigbee2MQTT reports it: 1 closed, 0 open.
+		Fields: []FieldSpec{{"contact", "", 0, 1}},
+		Events: commonEvents,
+	},
+	KindMotion: {
+		Kind: KindMotion,
+		// occupancy: 1 while the sensor sees movement.
+		Fields: []FieldSpec{{"occupancy", "", 0, 1}},
+		Events: commonEvents,
 	},
 	KindSmoke: {
 		Kind: KindSmoke,

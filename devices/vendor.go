@@ -29,6 +29,8 @@ const (
 	CondBatteryLow                  // the device says its battery is low
 	CondFault                       // sensor fault, trouble, failed self-test
 	CondTest                        // a self-test (or test mode) is in progress
+	CondOpen                        // a door contact is open
+	CondOccupied                    // a motion sensor sees movement
 	nConditions
 )
 
@@ -41,6 +43,9 @@ type Observation struct {
 	// dedicated emergency button), "" when there is none. A press is an
 	// occurrence, not a state.
 	Press string
+	// Checkin is an action that means a check-in ("I am fine"): the press
+	// pattern a model defines for it, such as a double press.
+	Checkin string
 	// Readings are values in the native fields' units (battery %, lel
 	// %LEL, co ppm, temperature °C, ...).
 	Readings map[string]float64
@@ -78,12 +83,12 @@ func (o *Observation) Reading(field string, v float64) {
 // and readings. A message known to be older than a state already applied
 // is read so.
 func (o *Observation) Occurrences() *Observation {
-	return &Observation{Press: o.Press, Readings: o.Readings}
+	return &Observation{Press: o.Press, Checkin: o.Checkin, Readings: o.Readings}
 }
 
 // Empty reports whether the observation says nothing the hub keeps.
 func (o *Observation) Empty() bool {
-	return o.known == 0 && o.Press == "" && len(o.Readings) == 0 && o.Online == nil
+	return o.known == 0 && o.Press == "" && o.Checkin == "" && len(o.Readings) == 0 && o.Online == nil
 }
 
 // VendorState is the last known state of one vendor device. Its zero value
@@ -148,10 +153,16 @@ type Outcome struct {
 	Events   []Event
 	Readings map[string]float64
 	Online   *bool
+	// Activity is a sign of life of the household: "door" (a contact
+	// opened or closed), "motion" (a motion sensor began to see
+	// movement), "" for none.
+	Activity string
 }
 
 // Empty reports whether nothing came of the message.
-func (o *Outcome) Empty() bool { return len(o.Events) == 0 && len(o.Readings) == 0 && o.Online == nil }
+func (o *Outcome) Empty() bool {
+	return len(o.Events) == 0 && len(o.Readings) == 0 && o.Online == nil && o.Activity == ""
+}
 
 // alarms are the conditions that raise and clear alerts, with their events.
 var alarms = []struct {
@@ -173,8 +184,10 @@ var alarms = []struct {
 // clear is nothing. A muted or silenced detector still reports its alarm
 // condition, so it stays in alarm. Tamper and a low battery raise their
 // events on the rising edge; a fault raises fault and clears with
-// fault_clear. A press is an sos occurrence unless it repeats the last one
-// within PressWindow.
+// fault_clear. A press is an sos occurrence (a check-in press a checkin)
+// unless it repeats the last one within PressWindow. A door contact opening
+// or closing, and a motion sensor beginning to see movement, are the
+// household's sign of life (Activity).
 func (s *VendorState) Apply(o *Observation, now time.Time, retained bool) Outcome {
 	var out Outcome
 	prev := s.Active
@@ -226,17 +239,30 @@ func (s *VendorState) Apply(o *Observation, now time.Time, retained bool) Outcom
 	} else if fell(CondFault) {
 		out.Events = append(out.Events, Event{Type: EventFaultClear})
 	}
-	if o.Press != "" && !retained {
+	for _, p := range []struct {
+		action string
+		ev     EventType
+	}{{o.Press, EventSOS}, {o.Checkin, EventCheckin}} {
+		if p.action == "" || retained {
+			continue
+		}
 		at := now.UnixMilli()
-		same := o.Press == s.LastPress && at-s.LastPressAt >= 0 && at-s.LastPressAt < PressWindow.Milliseconds()
+		same := p.action == s.LastPress && at-s.LastPressAt >= 0 && at-s.LastPressAt < PressWindow.Milliseconds()
 		if !same {
-			ev := Event{Type: EventSOS}
+			ev := Event{Type: p.ev}
 			if testing {
 				ev = Event{Type: EventTest, Test: true}
 			}
 			out.Events = append(out.Events, ev)
 		}
-		s.LastPress, s.LastPressAt = o.Press, at
+		s.LastPress, s.LastPressAt = p.action, at
+	}
+	switch {
+	case retained: // an old state: when it changed is not known
+	case rose(CondOpen) || fell(CondOpen):
+		out.Activity = "door"
+	case rose(CondOccupied):
+		out.Activity = "motion"
 	}
 	s.Active = next
 	if len(o.Readings) > 0 {

@@ -27,6 +27,7 @@ type Output struct {
 	Events   []string           `json:"events,omitempty"`
 	Readings map[string]float64 `json:"readings,omitempty"`
 	Status   string             `json:"status,omitempty"`
+	Activity string             `json:"activity,omitempty"` // a household's sign of life: door, motion
 	Ignored  string             `json:"ignored,omitempty"`
 	Rejected string             `json:"rejected,omitempty"`
 }
@@ -165,7 +166,8 @@ func FromOutcome(out devices.Outcome) Output {
 			o.Status = "online"
 		}
 	}
-	if len(o.Events) == 0 && len(o.Readings) == 0 && o.Status == "" {
+	o.Activity = out.Activity
+	if len(o.Events) == 0 && len(o.Readings) == 0 && o.Status == "" && o.Activity == "" {
 		o.Ignored = "no change: the state repeats what is known"
 	}
 	return o

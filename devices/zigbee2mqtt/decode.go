@@ -44,13 +44,17 @@ func DecodeState(m *Model, payload []byte) (o devices.Observation, notes []strin
 func (p *prop) read(m *Model, raw []byte, o *devices.Observation) string {
 	switch p.role {
 	case roleCondition:
+		var on bool
 		switch {
 		case bytes.Equal(raw, p.on):
-			o.Set(p.cond, true)
+			on = true
 		case bytes.Equal(raw, p.off):
-			o.Set(p.cond, false)
 		default:
 			return "unexpected value " + clip(raw)
+		}
+		o.Set(p.cond, on)
+		if p.field != "" {
+			o.Reading(p.field, b2f(on != p.inverted))
 		}
 	case roleEnum:
 		s, ok := devices.JSONString(raw)
@@ -84,8 +88,11 @@ func (p *prop) read(m *Model, raw []byte, o *devices.Observation) string {
 		if !ok {
 			return "want a string"
 		}
-		if slices.Contains(p.onValues, s) {
+		switch {
+		case slices.Contains(p.onValues, s):
 			o.Press = s
+		case slices.Contains(p.checkins, s):
+			o.Checkin = s
 		}
 	case roleReading:
 		v, ok := devices.JSONNumber(raw)
@@ -114,8 +121,13 @@ func DecodeAction(m *Model, payload []byte) devices.Observation {
 	if v, ok := devices.JSONString([]byte(s)); ok {
 		s = v
 	}
-	if p, ok := m.props["action"]; ok && p.role == rolePress && slices.Contains(p.onValues, s) {
-		o.Press = s
+	if p, ok := m.props["action"]; ok && p.role == rolePress {
+		switch {
+		case slices.Contains(p.onValues, s):
+			o.Press = s
+		case slices.Contains(p.checkins, s):
+			o.Checkin = s
+		}
 	}
 	return o
 }
@@ -150,4 +162,11 @@ func clip(raw []byte) string {
 		return string(raw[:40]) + "…"
 	}
 	return string(raw)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -49,8 +49,10 @@ type prop struct {
 	onValues   []string // enum: on; self-test: in progress; action: presses
 	offValues  []string // enum: off
 	failValues []string // self-test: failed
-	field      string   // reading: the native field
+	field      string   // reading: the native field; condition: also read as this field, 1 when on (0 with inverted)
 	scale      float64  // reading: multiply by this
+	inverted   bool     // condition: its reading is 0 when on (contact: open is false)
+	checkins   []string // action: a check-in's press pattern
 }
 
 // Property constructors, named after the exposes they read.
@@ -67,6 +69,12 @@ func selfTest(testing, failed []string) *prop {
 	return &prop{role: roleSelfTest, onValues: testing, failValues: failed}
 }
 func press(values ...string) *prop { return &prop{role: rolePress, onValues: values} }
+
+// buttons is an action whose values are SOS presses but for checkin, the
+// press pattern that means a check-in.
+func buttons(sos []string, checkin ...string) *prop {
+	return &prop{role: rolePress, onValues: sos, checkins: checkin}
+}
 func reading(field string, scale float64) *prop {
 	return &prop{role: roleReading, field: field, scale: scale}
 }
@@ -97,6 +105,14 @@ var (
 	pm25        = func() *prop { return reading("pm25", 1) }
 	coPPM       = func() *prop { return reading("co", 1) }
 	lel         = func() *prop { return reading("lel", 1) }
+	// contact: true is closed (exposes.contact); a door open is the
+	// condition, and the reading is Zigbee2MQTT's (1 closed, 0 open).
+	contact = func() *prop {
+		return &prop{role: roleCondition, cond: devices.CondOpen, on: []byte("false"), off: []byte("true"), field: "contact", inverted: true}
+	}
+	occupancy = func() *prop {
+		return &prop{role: roleCondition, cond: devices.CondOccupied, on: []byte("true"), off: []byte("false"), field: "occupancy"}
+	}
 )
 
 type props map[string]*prop

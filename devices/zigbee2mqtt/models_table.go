@@ -42,6 +42,21 @@ var models = []*Model{
 		"action": press("emergency"), "battery": battery(),
 	}),
 
+	// Buttons with a check-in pattern: a generic button registered as an
+	// SOS button calls for help on a single press or a hold, and checks in
+	// (报平安) on a double press. Dedicated emergency buttons above have
+	// no check-in pattern: every press of them is an SOS.
+	// tuya.ts TS0041: one-button wireless switch, tuya.fz.on_off_action →
+	// action single, double, hold.
+	model("TS0041", "Tuya", devices.KindSOSButton, "tuya.ts", "", props{
+		"action": buttons([]string{"single", "hold"}, "double"), "battery": battery(),
+	}),
+	// lumi.ts WXKG11LM: Aqara wireless mini switch, action single, double,
+	// triple, quadruple, hold, release (a release ends a hold: nothing).
+	model("WXKG11LM", "Aqara", devices.KindSOSButton, "lumi.ts", "", props{
+		"action": buttons([]string{"single", "triple", "quadruple", "hold"}, "double"), "battery": battery(),
+	}),
+
 	// Smoke alarms.
 	// heiman.ts HS1SA-E, HS3SA/HS1SA, HS2SA-EF-3.0: fz.ias_smoke_alarm_1 →
 	// smoke, battery_low, test (zone status bit 8: the test button).
@@ -184,6 +199,41 @@ var models = []*Model{
 	// tuya.ts DCR-CO: carbon_monoxide is ON/OFF here, not true/false.
 	model("DCR-CO", "Tuya", devices.KindCO, "tuya.ts", "", props{
 		"carbon_monoxide": binaryOnOff(devices.CondCO), "co": coPPM(),
+	}),
+
+	// Door contacts: contact (true is closed) opening or closing is a sign
+	// of life of the household.
+	// tuya.ts TS0203: fz.ias_contact_alarm_1 → contact, tamper, battery_low.
+	model("TS0203", "Tuya", devices.KindDoor, "tuya.ts", "", props{
+		"contact": contact(), "tamper": tamper(), "battery_low": batteryLow(), "battery": battery(),
+	}),
+	// lumi.ts MCCGQ11LM: Aqara door and window sensor, contact, battery.
+	model("MCCGQ11LM", "Aqara", devices.KindDoor, "lumi.ts", "", props{
+		"contact": contact(), "battery": battery(),
+	}),
+	// heiman.ts HS1DS: fz.ias_contact_alarm_1 → contact, battery_low, tamper.
+	model("HS1DS", "Heiman", devices.KindDoor, "heiman.ts", "", props{
+		"contact": contact(), "battery_low": batteryLow(), "tamper": tamper(), "battery": battery(),
+	}),
+	// sonoff.ts SNZB-04: iasZoneAlarm contact → contact, battery_low.
+	model("SNZB-04", "SONOFF", devices.KindDoor, "sonoff.ts", "", props{
+		"contact": contact(), "battery_low": batteryLow(), "battery": battery(),
+	}),
+
+	// Motion sensors: occupancy rising is a sign of life.
+	// tuya.ts TS0202: fz.ias_occupancy_alarm_1 → occupancy, tamper,
+	// battery_low.
+	model("TS0202", "Tuya", devices.KindMotion, "tuya.ts", "", props{
+		"occupancy": occupancy(), "tamper": tamper(), "battery_low": batteryLow(), "battery": battery(),
+	}),
+	// lumi.ts RTCGQ11LM: Aqara motion sensor, occupancy (with timeout),
+	// battery; illuminance is not read.
+	model("RTCGQ11LM", "Aqara", devices.KindMotion, "lumi.ts", "", props{
+		"occupancy": occupancy(), "battery": battery(),
+	}),
+	// sonoff.ts SNZB-03: iasZoneAlarm occupancy → occupancy, battery_low.
+	model("SNZB-03", "SONOFF", devices.KindMotion, "sonoff.ts", "", props{
+		"occupancy": occupancy(), "battery_low": batteryLow(), "battery": battery(),
 	}),
 
 	// Air monitors.
