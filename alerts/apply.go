@@ -189,6 +189,11 @@ func (h *handling) occur(kind Kind, sev Severity, reading *float64, actor Actor,
 	if err := h.log(a, actor, action, "", data); err != nil {
 		return nil, err
 	}
+	if action == TimelineRecurred {
+		if err := h.linkedChanged(a); err != nil {
+			return nil, err
+		}
+	}
 	if sev.Rank() > a.Severity.Rank() {
 		if err := h.raise(a, kind, sev, actor, data); err != nil {
 			return nil, err
@@ -207,7 +212,13 @@ func (h *handling) opened(a *Alert, actor Actor, data map[string]string) error {
 	if err := h.log(a, actor, TimelineOpened, "", data); err != nil {
 		return err
 	}
-	return h.s.planEscalation(h.op, a)
+	if err := h.s.planEscalation(h.op, a); err != nil {
+		return err
+	}
+	if alarmKind(a.Kind) {
+		return h.s.correlateAlarm(h.op, a) // incident.go
+	}
+	return nil
 }
 
 // raise makes an open alert worse (gas_low → gas_high) and re-plans its
@@ -234,7 +245,10 @@ func (h *handling) clear(a *Alert, actor Actor, data map[string]string) error {
 	}
 	a.Cleared, a.ClearedAt = true, h.now
 	h.touch(a)
-	return h.log(a, actor, TimelineCleared, "", data)
+	if err := h.log(a, actor, TimelineCleared, "", data); err != nil {
+		return err
+	}
+	return h.linkedChanged(a)
 }
 
 // worse keeps the worst of two readings: the lowest battery, the highest

@@ -43,9 +43,7 @@ const separator = "----------"
 //	telemetry <dev> <field>=<value>...          a telemetry message
 //	status <dev> online|offline [battery=V]     a status message (offline is the last will)
 //	duplicate <dev> <seq>                       the event with that seq redelivered
-//	accept|dispatch|take|arrive|resolve|followup|close|note <alert> [by=NAME] [role=ROLE] [to=WHO] [worker=USER]
-//	       [outcome=O] [note=TEXT] [rating=N] [method=M result=R evaluation=E] [grids=COMMUNITY/GRID,…]
-//	                                            a person's action (grids= is a grid worker's scope)
+//	accept|dispatch|resolve|close|note <alert> [by=NAME] [role=ROLE] [to=WHO] [outcome=O] [note=TEXT]
 //	timers                                      fire every timer due
 //	silent <dev>                                supervision: silent since its last message
 //	returned <dev>                              supervision: heard from again
@@ -100,6 +98,7 @@ type goldenCase struct {
 	lastSeen map[string]time.Time
 	open     map[string]alerts.OpenSet // folded from every change, checked against the store
 	out      strings.Builder
+	more     goldenMore // incidents, supervision and check-ins (golden_more_test.go)
 }
 
 func runCase(t *testing.T, input string) string {
@@ -120,6 +119,7 @@ func runCase(t *testing.T, input string) string {
 				t.Fatalf("line %d: device <id> <kind> [alone]", n+1)
 			}
 			c.devs[f[0]] = device(f[0], devices.Kind(f[1]), len(f) > 2 && f[2] == "alone")
+			c.deviceOptions(c.devs[f[0]], f[2:])
 		case "rules":
 			rs, err := alerts.LoadRules(strings.NewReader(rest))
 			if err != nil {
@@ -135,6 +135,7 @@ func runCase(t *testing.T, input string) string {
 		}
 	}
 	c.e = newEnv(t, cfg)
+	c.start()
 	for _, s := range steps {
 		c.step(s)
 	}
@@ -213,6 +214,7 @@ func (c *goldenCase) step(line string) {
 		c.fold(res.Changed...)
 		c.acks(now, "", res.Acks)
 		c.lastSeen[dev.ID] = now
+		c.heard(dev, m, res, now)
 	case "duplicate":
 		dev := c.dev(args)
 		m, ok := c.events[dev.ID+"/"+args[1]]
@@ -235,38 +237,26 @@ func (c *goldenCase) step(line string) {
 			t.Errorf("%q: HandleDuplicate changed alerts", line)
 		}
 		c.acks(now, " again", acks)
-	case "accept", "dispatch", "take", "arrive", "resolve", "followup", "close", "note":
+	case "accept", "dispatch", "resolve", "close", "note":
 		id, err := strconv.ParseInt(args[0], 10, 64)
 		if err != nil {
 			t.Fatalf("%q: alert id: %v", line, err)
 		}
 		req := alerts.TransitionRequest{AlertID: id, Action: alerts.Action(cmd),
 			Actor: alerts.Actor{Name: or(opts["by"], "li"), Role: or(opts["role"], "operator")},
-			Note:  opts["note"], DispatchTo: opts["to"], Outcome: alerts.Outcome(opts["outcome"]), Worker: opts["worker"]}
-		if r := opts["rating"]; r != "" {
-			req.Rating, _ = strconv.Atoi(r)
-		}
-		if cmd == "followup" {
-			req.FollowUp = &alerts.FollowUpReport{Method: or(opts["method"], "call"), Result: or(opts["result"], "resident_ok"), Evaluation: or(opts["evaluation"], "satisfied")}
-		}
-		if g := opts["grids"]; g != "" {
-			sc := &alerts.Scope{User: req.Actor.Name}
-			for _, ref := range strings.Split(g, ",") {
-				gr, err := devices.ParseGridRef(ref)
-				if err != nil {
-					t.Fatalf("%q: %v", line, err)
-				}
-				sc.Grids = append(sc.Grids, gr)
-			}
-			req.Scope = sc
-		}
-		a, acks, err := c.e.transition(req, now)
+			Note:  opts["note"], DispatchTo: opts["to"], Outcome: alerts.Outcome(opts["outcome"])}
+		var res alerts.Result
+		err = c.e.store.InTx(context.Background(), func(tx alerts.Tx) error {
+			var err error
+			res, err = c.e.svc.TransitionAll(context.Background(), tx, req, now)
+			return err
+		})
 		if err != nil {
 			fmt.Fprintf(&c.out, "at %s %s %d: error %s: %s\n", d, cmd, id, shouwang.ErrorCode(err), shouwang.ErrorMessage(err))
 			return
 		}
-		c.fold(a)
-		c.acks(now, "", acks)
+		c.fold(res.Changed...)
+		c.acks(now, "", res.Acks)
 	case "timers":
 		due, err := c.e.store.DueTimers(context.Background(), now, 0)
 		if err != nil {
@@ -279,30 +269,33 @@ func (c *goldenCase) step(line string) {
 		}
 	case "silent", "returned":
 		dev := c.dev(args)
-		var a *alerts.Alert
+		var changed []*alerts.Alert
 		err := c.e.store.InTx(context.Background(), func(tx alerts.Tx) error {
-			var err error
 			if cmd == "silent" {
 				last := c.lastSeen[dev.ID]
 				if last.IsZero() {
 					last = t0
 				}
-				a, err = c.e.svc.DeviceSilent(context.Background(), tx, dev, last, now)
-			} else {
-				a, err = c.e.svc.DeviceReturned(context.Background(), tx, dev, now)
+				a, err := c.e.svc.DeviceSilent(context.Background(), tx, dev, last, now)
+				changed = append(changed, a)
+				return err
 			}
+			var err error
+			changed, err = c.e.svc.DeviceReturned(context.Background(), tx, dev, now)
 			return err
 		})
 		if err != nil {
 			t.Fatalf("%q: %v", line, err)
 		}
-		c.fold(a)
+		c.fold(changed...)
 	case "notify":
 		c.notify(args, now)
 	case "call":
 		c.call(args, opts, now)
 	default:
-		t.Fatalf("%q: unknown input %q", line, cmd)
+		if !c.stepMore(cmd, args, opts, now) {
+			t.Fatalf("%q: unknown input %q", line, cmd)
+		}
 	}
 }
 
@@ -488,7 +481,7 @@ func (c *goldenCase) report() string {
 			reading = strconv.FormatFloat(*a.Reading, 'g', -1, 64)
 		}
 		fmt.Fprintf(b, "alert %d %s: kind=%s severity=%s priority=%d state=%s occurrences=%d cleared=%v reading=%s escalation=%d test=%v",
-			a.ID, a.DeviceID, a.Kind, a.Severity, a.Priority, a.State, a.Occurrences, a.Cleared, reading, a.EscalationLevel, a.Test)
+			a.ID, strings.ReplaceAll(a.DeviceID, "\x1f", "/"), a.Kind, a.Severity, a.Priority, a.State, a.Occurrences, a.Cleared, reading, a.EscalationLevel, a.Test)
 		if a.Assignee != "" {
 			fmt.Fprintf(b, " assignee=%s", a.Assignee)
 		}
@@ -499,6 +492,7 @@ func (c *goldenCase) report() string {
 			fmt.Fprintf(b, " outcome=%s", a.Outcome)
 		}
 		fmt.Fprintf(b, "\n  timeline: %s\n", strings.Join(actions(a), " "))
+		c.reportIncident(b, a)
 		if cl := a.Call; cl != nil {
 			fmt.Fprintf(b, "  call %s: state=%s started=%s", cl.ID, cl.State, since(cl.StartedAt))
 			if !cl.AnsweredAt.IsZero() {
@@ -509,19 +503,8 @@ func (c *goldenCase) report() string {
 			}
 			b.WriteString("\n")
 		}
-		if tk := a.Task; tk != nil {
-			fmt.Fprintf(b, "  task: worker=%s state=%s sent=%s taken=%s arrived=%s handled=%s workers=%s\n", tk.Worker, tk.State,
-				since(tk.SentAt), since(tk.TakenAt), since(tk.ArrivedAt), since(tk.HandledAt), strings.Join(tk.Workers, ","))
-		}
-		if f := a.FollowUp; f != nil {
-			fmt.Fprintf(b, "  follow-up: due=%s done=%s by=%s method=%s result=%s evaluation=%s on_time=%v\n",
-				since(f.Due), since(f.DoneAt), f.By, f.Method, f.Result, f.Evaluation, f.OnTime())
-		}
-		if r := a.Review; r != nil {
-			fmt.Fprintf(b, "  review: by=%s at=%s rating=%d comment=%q\n", r.By, since(r.At), r.Rating, r.Comment)
-		}
 		for _, e := range a.Timeline {
-			if strings.HasPrefix(e.Action, "call_") || loopEntries[e.Action] {
+			if strings.HasPrefix(e.Action, "call_") {
 				fmt.Fprintf(b, "  %s at %s by %s/%s: %s\n", e.Action, since(e.At), e.Actor.Role, e.Actor.Name, dataString(e.Data))
 			}
 		}
@@ -533,14 +516,6 @@ func (c *goldenCase) report() string {
 		fmt.Fprintf(b, "notification %d alert %d level %d attempts %d next at %s\n", n.ID, n.AlertID, n.Level, n.Attempts, n.NextAttempt.Sub(t0))
 	}
 	return b.String()
-}
-
-// loopEntries are the timeline entries of the grid worker's task and the
-// loop's last steps, shown with their data.
-var loopEntries = map[string]bool{
-	alerts.TimelineDispatched: true, alerts.TimelineTaskTaken: true, alerts.TimelineArrived: true,
-	alerts.TimelineResolved: true, alerts.TimelineFollowedUp: true, alerts.TimelineFollowUpOverdue: true,
-	alerts.TimelineClosed: true,
 }
 
 // since is t relative to t0, "-" for the zero time.

@@ -30,10 +30,12 @@ func (s *Service) newHandling(ctx context.Context, tx Tx, d *devices.Device, now
 // de-duplicates: it calls this once per stored event and records a trigger
 // (Tx.RecordTrigger) for telemetry before calling it.
 //
-// Events open or join alerts and are acknowledged; telemetry opens,
-// joins, raises or clears gas, air and battery alerts; a last will
-// (status offline) of a life-safety device opens an offline alert; and any
-// message but a last will marks an open offline alert cleared.
+// Events open or join alerts and are acknowledged (a check-in and an SOS
+// press are also the household's sign of life); telemetry opens, joins,
+// raises or clears gas, air and battery alerts; and any message but a last
+// will marks an open offline alert cleared. A last will (status offline)
+// opens nothing here: the device has its grace time to come back, and
+// supervision (Supervisor.Will, Offline) decides after it.
 func (s *Service) HandleMessage(ctx context.Context, tx Tx, d *devices.Device, m *devices.Message) (Result, error) {
 	if d == nil || m == nil {
 		return Result{}, shouwang.Errorf(shouwang.EINVALID, "handle message: missing device or message")
@@ -72,7 +74,14 @@ func (h *handling) event(m *devices.Message) error {
 		err error
 	)
 	switch ev.Type {
-	case devices.EventSOS, devices.EventSmoke, devices.EventCO, devices.EventFault, devices.EventTamper:
+	case devices.EventCheckin:
+		return h.checkin(m)
+	case devices.EventSOS:
+		if err := h.activity(m.Time(), HowPress); err != nil {
+			return err
+		}
+		a, err = h.occur(KindSOS, severityOf(KindSOS), nil, actor, data)
+	case devices.EventSmoke, devices.EventCO, devices.EventFault, devices.EventTamper:
 		k := eventKind(ev.Type)
 		a, err = h.occur(k, severityOf(k), nil, actor, data)
 	case devices.EventGas:
@@ -186,11 +195,6 @@ func (h *handling) status(m *devices.Message) error {
 		if err := h.returned("status online"); err != nil {
 			return err
 		}
-	} else if h.rules.Supervised {
-		data := map[string]string{"status": "offline"}
-		if _, err := h.occur(KindOffline, SeverityMajor, nil, deviceActor(h.d.ID), data); err != nil {
-			return err
-		}
 	}
 	if st.Battery != nil {
 		v := *st.Battery
@@ -218,6 +222,12 @@ func (s *Service) HandleDuplicate(ctx context.Context, tx Tx, d *devices.Device,
 	}
 	h := s.newHandling(ctx, tx, d, m.Received)
 	ev := m.Event
+	if ev.Type == devices.EventCheckin && !ev.Test {
+		if err := h.checkin(m); err != nil {
+			return nil, err
+		}
+		return h.acks, nil
+	}
 	var kinds []Kind
 	test := ev.Test || ev.Type == devices.EventTest
 	switch k := eventKind(ev.Type); {

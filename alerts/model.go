@@ -22,10 +22,17 @@ const (
 	KindOffline    Kind = "offline"
 	KindAirQuality Kind = "air_quality"
 	KindCO         Kind = "co" // carbon monoxide: critical, like smoke
+	// KindNoActivity: a resident living alone showed no sign of life by the
+	// end of their daily check-in window (checkin.go).
+	KindNoActivity Kind = "no_activity"
+	// Incidents (incident.go): alerts that belong together, handled as one.
+	KindBuildingAlarm Kind = "building_alarm" // several smoke, gas or CO alarms in one building
+	KindOutage        Kind = "outage"         // many devices of one building or bridge offline together
 )
 
 // Kinds lists every alert kind.
-var Kinds = []Kind{KindSOS, KindSmoke, KindGasLow, KindGasHigh, KindFault, KindTamper, KindLowBattery, KindOffline, KindAirQuality, KindCO}
+var Kinds = []Kind{KindSOS, KindSmoke, KindGasLow, KindGasHigh, KindFault, KindTamper, KindLowBattery, KindOffline, KindAirQuality, KindCO,
+	KindNoActivity, KindBuildingAlarm, KindOutage}
 
 // Family groups kinds of which a device may have only one open alert.
 func (k Kind) Family() string {
@@ -160,16 +167,17 @@ type Alert struct {
 	// call_ended).
 	Call *CallRef `json:"call,omitempty"`
 
-	// Task is the grid worker's task on foot, once one is sent or takes it
-	// (task.go); FollowUp the call or visit after resolving, and Review the
-	// supervisor's review that closed the loop (followup.go).
-	Task     *Task     `json:"task,omitempty"`
-	FollowUp *FollowUp `json:"follow_up,omitempty"`
-	Review   *Review   `json:"review,omitempty"`
-
 	// Timeline is append-only: everything that happened, in order. Stores
 	// fill it only where asked (FindAlert), not in listings.
 	Timeline []TimelineEntry `json:"timeline,omitempty"`
+
+	// IncidentID is the incident alert this alert is linked to (0: none).
+	IncidentID int64 `json:"incident_id,omitempty"`
+	// Incident is set on an incident alert (building_alarm, outage): its
+	// scope and what it holds. Members lists its devices; stores fill it
+	// only where asked (FindAlert), like the timeline.
+	Incident *Incident        `json:"incident,omitempty"`
+	Members  []IncidentMember `json:"members,omitempty"`
 }
 
 // Call states, as CallRef.State holds them.
@@ -219,11 +227,16 @@ const (
 	TimelineNotifyFailed    = "notify_failed"    // Data: attempt, error, next
 	TimelineNotifyDelivered = "notify_delivered" // Data: attempt, status
 	TimelineNotifyGaveUp    = "notify_gave_up"
-	TimelineDeviceAck       = "device_ack"    // the hub told the device
-	TimelineTest            = "test"          // a commissioning test was received
-	TimelineCallRinging     = "call_ringing"  // the device offered a voice call; Data: call
-	TimelineCallAnswered    = "call_answered" // an operator answered it; Data: call
-	TimelineCallEnded       = "call_ended"    // Data: call, duration (seconds), reason, by, recording_device, recording_console
+	TimelineDeviceAck       = "device_ack"      // the hub told the device
+	TimelineTest            = "test"            // a commissioning test was received
+	TimelineCallRinging     = "call_ringing"    // the device offered a voice call; Data: call
+	TimelineCallAnswered    = "call_answered"   // an operator answered it; Data: call
+	TimelineCallEnded       = "call_ended"      // Data: call, duration (seconds), reason, by, recording_device, recording_console
+	TimelineLinked          = "linked"          // the alert joined an incident; Data: incident
+	TimelineIncidentJoined  = "incident_joined" // on an incident: an alert or device joined; Data: alert, device
+	TimelineMemberReturned  = "member_returned" // on an outage: a device was heard from again; Data: device
+	TimelineViaIncident     = "via_incident"    // a linked alert followed its incident's action; Data: incident, action
+	TimelineCheckedIn       = "checked_in"      // on a no_activity alert: the resident showed a sign of life; Data: device, how
 )
 
 // TransitionRequest is a person's action on an alert, as the console
@@ -235,16 +248,6 @@ type TransitionRequest struct {
 	Note       string  `json:"note,omitempty"`
 	DispatchTo string  `json:"dispatch_to,omitempty"` // dispatch: who was sent (grid worker, 119, 120, the gas company…)
 	Outcome    Outcome `json:"outcome,omitempty"`     // resolve: required
-	// Worker is, for a dispatch, the grid worker's account sent on foot
-	// (the caller checks it names one).
-	Worker string `json:"worker,omitempty"`
-	// FollowUp is what a follow-up found (followup: required).
-	FollowUp *FollowUpReport `json:"follow_up,omitempty"`
-	// Rating is a review's mark, 1 (poor) to 5 (excellent); 0 for none.
-	Rating int `json:"rating,omitempty"`
-	// Scope, when set, is what the actor may see and act on (a grid
-	// worker's grids and tasks): an alert outside it is not found.
-	Scope *Scope `json:"-"`
 }
 
 // DeviceAck is a downlink message to publish on a device's cmd topic once
@@ -263,14 +266,8 @@ type Filter struct {
 	DeviceID  string
 	Test      *bool     // nil: both; the default listing excludes tests
 	From, To  time.Time // opened within [From, To)
-	// Scope, when set, keeps only what a grid worker may see: alerts in
-	// their grids or ever sent to them.
-	Scope *Scope
-	// FollowUpPending keeps only resolved or closed alerts whose follow-up
-	// is due and not yet recorded.
-	FollowUpPending bool
-	Offset          int
-	Limit           int // 0: the store's default
+	Offset    int
+	Limit     int // 0: the store's default
 }
 
 // TimerKind names a pending timer of an alert.
@@ -281,7 +278,6 @@ const (
 	TimerEscalate1 TimerKind = "escalate_1"
 	TimerEscalate2 TimerKind = "escalate_2"
 	TimerReminder  TimerKind = "reminder"
-	TimerFollowUp  TimerKind = "followup" // a follow-up falls due
 )
 
 // Timer is a durable timer: it lives in the store, so a restart neither

@@ -37,22 +37,30 @@ func (s *Service) DeviceSilent(ctx context.Context, tx Tx, d *devices.Device, la
 	return a, nil
 }
 
-// DeviceReturned marks d's open offline alert cleared: the device is
-// heard from again. It returns nil, nil when there is none to clear.
-func (s *Service) DeviceReturned(ctx context.Context, tx Tx, d *devices.Device, now time.Time) (*Alert, error) {
+// DeviceReturned marks d's open offline alert cleared, and d heard from
+// again in every open outage it is a member of (an outage whose every
+// member is back is cleared): the device is heard from again. It returns
+// the alerts it changed, none when there was nothing to mark.
+func (s *Service) DeviceReturned(ctx context.Context, tx Tx, d *devices.Device, now time.Time) ([]*Alert, error) {
 	if d == nil {
 		return nil, shouwang.Errorf(shouwang.EINVALID, "device returned: missing device")
 	}
 	h := s.newHandling(ctx, tx, d, now)
 	a, err := h.openFamily(string(KindOffline))
-	if err != nil || a == nil || a.Cleared {
-		return nil, err
-	}
-	if err := h.clear(a, deviceActor(d.ID), map[string]string{"via": "supervision"}); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("device %s returned: %w", d.ID, err)
 	}
-	if _, err := h.flush(); err != nil {
+	if a != nil && !a.Cleared {
+		if err := h.clear(a, deviceActor(d.ID), map[string]string{"via": "supervision"}); err != nil {
+			return nil, fmt.Errorf("device %s returned: %w", d.ID, err)
+		}
+	}
+	if err := h.memberReturned(d); err != nil {
 		return nil, fmt.Errorf("device %s returned: %w", d.ID, err)
 	}
-	return a, nil
+	changed, err := h.flush()
+	if err != nil {
+		return nil, fmt.Errorf("device %s returned: %w", d.ID, err)
+	}
+	return changed, nil
 }

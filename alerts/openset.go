@@ -126,9 +126,8 @@ func (s *Service) TelemetryMatters(d *devices.Device, m *devices.Message, open O
 	}
 	switch {
 	case m.Status != nil:
-		if !m.Status.Online && dr.Supervised {
-			return true
-		}
+		// A last will changes no alert: supervision judges it after the
+		// device's grace time (Supervisor.Will).
 		return m.Status.Battery != nil && batteryMatters(*m.Status.Battery)
 	case m.Telemetry == nil:
 		return false

@@ -114,7 +114,7 @@ func TestTelemetryMatters(t *testing.T) {
 		{"anything, offline open", sos, tel(sos, map[string]float64{"signal": -70}), offline, true},
 		{"status online, offline open", sos, statusMsg(sos, true, t0), offline, true},
 		{"status online", sos, statusMsg(sos, true, t0), alerts.OpenSet{}, false},
-		{"last will, life-safety", sos, statusMsg(sos, false, t0), alerts.OpenSet{}, true},
+		{"last will, life-safety (supervision judges it after the grace)", sos, statusMsg(sos, false, t0), alerts.OpenSet{}, false},
 		{"last will, air", air, statusMsg(air, false, t0), alerts.OpenSet{}, false},
 		{"status battery low", sos, battery(10), alerts.OpenSet{}, true},
 		{"status battery replaced, latched", sos, battery(90), latched, true},
@@ -160,6 +160,20 @@ func TestPrefilterNeverHidesAChange(t *testing.T) {
 			m = telemetryMsg(d, uint64(i+1), f, now)
 		case r < 8:
 			m = statusMsg(d, rng.IntN(2) == 0, now)
+			if !m.Status.Online && rng.IntN(2) == 0 {
+				// Past its grace: supervision finds it offline.
+				var a *alerts.Alert
+				if err := e.store.InTx(context.Background(), func(tx alerts.Tx) error {
+					var err error
+					a, err = e.svc.DeviceSilent(context.Background(), tx, d, now, now)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if a != nil { // an air monitor is not supervised
+					fold(a)
+				}
+			}
 		default:
 			// An operator resolves one of the device's open alerts.
 			for _, oa := range open[d.ID].Alerts {

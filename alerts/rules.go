@@ -18,9 +18,12 @@ import (
 //	  "gas": {"low": 10, "high": 25, "hysteresis": 2},
 //	  "air": {"pm25": {"limit": 75, "hysteresis": 10}, "co2": {"limit": 1500, "hysteresis": 100}},
 //	  "battery": {"low": 15, "replaced": 50},
-//	  "supervision": {"sos_button": {"heartbeat": "60s", "reporting": "3m"}},
+//	  "supervision": {"sos_button": {"heartbeat": "60s", "reporting": "3m", "grace": "2m"}},
 //	  "escalation": {"critical": {"t1": "30s", "t2": "2m", "reminder": "15m"}, "minor": {"t1": "0s", "t2": "0s", "reminder": "2h"}},
-//	  "devices": {"gas-0001": {"gas": {"low": 15}}, "sos-0042": {"supervision": {"reporting": "10m"}}}
+//	  "devices": {"gas-0001": {"gas": {"low": 15}}, "sos-0042": {"supervision": {"reporting": "10m"}}},
+//	  "incidents": {"alarm": {"window": "5m", "min_alerts": 3}, "outage": {"window": "2m", "min_devices": 5}},
+//	  "checkin": {"lives_alone": true, "start": "06:00", "end": "10:00", "zone": "Asia/Shanghai"},
+//	  "evacuation": {"mobility": ["行动不便", "轮椅", "卧床"]}
 //	}
 //
 // Semantics:
@@ -36,22 +39,23 @@ import (
 //     latch, so the next low reading opens a new alert.
 //   - supervision: a life-safety device (devices.Spec(kind).LifeSafety) is
 //     expected to send something every Heartbeat and is offline when silent
-//     for longer than Reporting.
+//     for longer than Reporting. Its last will (status offline) makes it
+//     offline only if it has not come back within Grace.
+//   - incidents, checkin, evacuation: see IncidentRules, CheckinRules and
+//     EvacuationRules.
 //   - escalation: an alert not accepted within T1 of opening rises to level
 //     1, within T2 to level 2 (the webhook); a dispatched alert not resolved
 //     raises a reminder every Reminder. Zero means never.
-//   - followup: an alert of one of Kinds resolved with one of Outcomes is
-//     followed up (called or visited) within Within; by default within 24h
-//     for sos, smoke, gas and CO alerts that were genuine or referred.
-//     "within": "0s" turns follow-ups off.
 type RuleSet struct {
 	Gas         GasRules                          `json:"gas"`
 	Air         map[string]Limit                  `json:"air"`
 	Battery     BatteryRules                      `json:"battery"`
 	Supervision map[devices.Kind]SupervisionRules `json:"supervision"`
 	Escalation  map[Severity]EscalationRules      `json:"escalation"`
-	FollowUp    FollowUpRules                     `json:"followup"`
 	Devices     map[string]DeviceOverride         `json:"devices,omitempty"`
+	Incidents   IncidentRules                     `json:"incidents"`
+	Checkin     CheckinRules                      `json:"checkin"`
+	Evacuation  EvacuationRules                   `json:"evacuation"`
 }
 
 // GasRules are the gas thresholds, in % of the lower explosive limit.
@@ -79,6 +83,10 @@ type BatteryRules struct {
 type SupervisionRules struct {
 	Heartbeat Duration `json:"heartbeat"`
 	Reporting Duration `json:"reporting"`
+	// Grace is how long a device that announced it is going (its last
+	// will, status offline) has to come back before it counts as offline:
+	// a restart of the hub, the broker or the device must not raise alerts.
+	Grace Duration `json:"grace"`
 }
 
 // EscalationRules are the timers of one severity. Zero means never.
@@ -120,6 +128,7 @@ type BatteryOverride struct {
 type SupervisionOverride struct {
 	Heartbeat *Duration `json:"heartbeat,omitempty"`
 	Reporting *Duration `json:"reporting,omitempty"`
+	Grace     *Duration `json:"grace,omitempty"`
 }
 
 // EscalationOverride overrides some timers of one severity (the rules
@@ -184,17 +193,19 @@ func DefaultRules() RuleSet {
 		},
 		Battery: BatteryRules{Low: 15, Replaced: 50},
 		Supervision: map[devices.Kind]SupervisionRules{
-			devices.KindSOSButton: {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second)},
-			devices.KindSmoke:     {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second)},
-			devices.KindGas:       {Heartbeat: Duration(30 * time.Second), Reporting: Duration(90 * time.Second)},
-			devices.KindCO:        {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second)},
+			devices.KindSOSButton: {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second), Grace: defaultGrace},
+			devices.KindSmoke:     {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second), Grace: defaultGrace},
+			devices.KindGas:       {Heartbeat: Duration(30 * time.Second), Reporting: Duration(90 * time.Second), Grace: defaultGrace},
+			devices.KindCO:        {Heartbeat: Duration(60 * time.Second), Reporting: Duration(180 * time.Second), Grace: defaultGrace},
 		},
+		Incidents:  defaultIncidentRules(),
+		Checkin:    defaultCheckinRules(),
+		Evacuation: defaultEvacuationRules(),
 		Escalation: map[Severity]EscalationRules{
 			SeverityCritical: {T1: Duration(30 * time.Second), T2: Duration(120 * time.Second), Reminder: Duration(15 * time.Minute)},
 			SeverityMajor:    {T1: Duration(120 * time.Second), T2: Duration(600 * time.Second), Reminder: Duration(30 * time.Minute)},
 			SeverityMinor:    {Reminder: Duration(2 * time.Hour)},
 		},
-		FollowUp: defaultFollowUp(),
 	}
 }
 
@@ -239,6 +250,7 @@ func (o DeviceOverride) apply(dr *DeviceRules) {
 	if s := o.Supervision; s != nil {
 		setD(&dr.Supervision.Heartbeat, s.Heartbeat)
 		setD(&dr.Supervision.Reporting, s.Reporting)
+		setD(&dr.Supervision.Grace, s.Grace)
 	}
 }
 

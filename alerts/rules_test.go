@@ -57,7 +57,7 @@ func TestLoadRules(t *testing.T) {
 	want.Gas.High = 30
 	want.Air["pm25"] = alerts.Limit{Limit: 50, Hysteresis: 10}
 	want.Air["humidity"] = alerts.Limit{Limit: 80, Hysteresis: 5}
-	want.Supervision[devices.KindGas] = alerts.SupervisionRules{Heartbeat: alerts.Duration(30 * time.Second), Reporting: alerts.Duration(2 * time.Minute)}
+	want.Supervision[devices.KindGas] = alerts.SupervisionRules{Heartbeat: alerts.Duration(30 * time.Second), Reporting: alerts.Duration(2 * time.Minute), Grace: alerts.Duration(2 * time.Minute)}
 	want.Escalation[alerts.SeverityMinor] = alerts.EscalationRules{T1: alerts.Duration(10 * time.Minute), T2: alerts.Duration(time.Hour), Reminder: alerts.Duration(2 * time.Hour)}
 	low, hyst, rep := 15.0, 50.0, alerts.Duration(5*time.Minute)
 	want.Devices = map[string]alerts.DeviceOverride{"gas-9": {
@@ -132,6 +132,18 @@ func TestRulesInvalid(t *testing.T) {
 		{`{"devices": {"gas-1": {"gas": {"low": 26}}}}`, `rules: devices["gas-1"].gas.high 25: must be above gas.low (26) and at most 100 %LEL`},
 		{`{"devices": {"air-1": {"air": {"co2": {"limit": -1}}}}}`, `rules: devices["air-1"].air.co2.limit -1: must be above 0 and at most 40000 ppm`},
 		{`{"devices": {"gas-1": {"supervision": {"reporting": "20s"}}}}`, `rules: devices["gas-1"].supervision.reporting 20s: must be at least the heartbeat (1m0s) and at most 168h0m0s`},
+		{`{"supervision": {"gas": {"grace": "-1s"}}}`, "rules: supervision.gas.grace -1s: must be between 0 (offline at the last will) and 168h0m0s"},
+		{`{"incidents": {"alarm": {"min_alerts": 1}}}`, "rules: incidents.alarm.min_alerts 1: must be 0 (off) or between 2 and 10000"},
+		{`{"incidents": {"alarm": {"window": "0s"}}}`, "rules: incidents.alarm.window 0s: must be between 1s and 24h0m0s"},
+		{`{"incidents": {"outage": {"min_devices": -3}}}`, "rules: incidents.outage.min_devices -3: must be 0 (off) or between 2 and 10000"},
+		{`{"incidents": {"outage": {"window": "48h"}}}`, "rules: incidents.outage.window 48h0m0s: must be between 1s and 24h0m0s"},
+		{`{"incidents": {"outage": {"threshold": 3}}}`, `rules: json: unknown field "threshold"`},
+		{`{"checkin": {"start": "10:00", "end": "09:00"}}`, "rules: checkin.end 09:00: must be after start (10:00) and at most 24:00"},
+		{`{"checkin": {"end": "06:10"}}`, "rules: checkin.end 06:10: the window must be at least 15 minutes long"},
+		{`{"checkin": {"start": "6:00"}}`, `rules: time of day "6:00": want HH:MM, such as "06:30"`},
+		{`{"checkin": {"start": "24:30"}}`, `rules: time of day "24:30": want HH:MM between 00:00 and 24:00`},
+		{`{"checkin": {"zone": "Mars/Olympus"}}`, `rules: checkin.zone "Mars/Olympus": not a time zone this machine knows`},
+		{`{"evacuation": {"mobility": [""]}}`, `rules: evacuation.mobility[0] "": want a word of 1 to 32 characters`},
 		{`{} {}`, "rules: unexpected data after the JSON object"},
 		{`{"gas": `, "rules: unexpected EOF"},
 	}
@@ -171,6 +183,8 @@ func TestRulesValidateInGo(t *testing.T) {
 func FuzzLoadRules(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"gas": {"low": 12, "high": 30, "hysteresis": 3}}`))
+	f.Add([]byte(`{"incidents": {"alarm": {"window": "3m", "min_alerts": 2}, "outage": {"min_devices": 0}}, "checkin": {"start": "07:30", "end": "24:00", "zone": "UTC"}}`))
+	f.Add([]byte(`{"supervision": {"smoke": {"grace": "0s"}}, "evacuation": {"mobility": ["轮椅"]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := alerts.LoadRules(bytes.NewReader(data))
 		if err != nil {

@@ -33,8 +33,10 @@ type ruleFile struct {
 	Battery     *BatteryOverride                     `json:"battery"`
 	Supervision map[devices.Kind]SupervisionOverride `json:"supervision"`
 	Escalation  map[Severity]EscalationOverride      `json:"escalation"`
-	FollowUp    *FollowUpOverride                    `json:"followup"`
 	Devices     map[string]DeviceOverride            `json:"devices"`
+	Incidents   *IncidentOverride                    `json:"incidents"`
+	Checkin     *CheckinOverride                     `json:"checkin"`
+	Evacuation  *EvacuationRules                     `json:"evacuation"`
 }
 
 // LoadRules reads a JSON rules file laid over DefaultRules (so the file
@@ -61,6 +63,7 @@ func LoadRules(r io.Reader) (RuleSet, error) {
 		s := rs.Supervision[k]
 		setD(&s.Heartbeat, o.Heartbeat)
 		setD(&s.Reporting, o.Reporting)
+		setD(&s.Grace, o.Grace)
 		rs.Supervision[k] = s
 	}
 	for sev, o := range f.Escalation {
@@ -70,18 +73,10 @@ func LoadRules(r io.Reader) (RuleSet, error) {
 		setD(&e.Reminder, o.Reminder)
 		rs.Escalation[sev] = e
 	}
-	if o := f.FollowUp; o != nil {
-		setD(&rs.FollowUp.Within, o.Within)
-		if o.Outcomes != nil {
-			rs.FollowUp.Outcomes = o.Outcomes
-		}
-		if o.Kinds != nil {
-			rs.FollowUp.Kinds = o.Kinds
-		}
-	}
 	if len(f.Devices) > 0 {
 		rs.Devices = f.Devices
 	}
+	f.applyMore(&rs)
 	if err := rs.Validate(); err != nil {
 		return RuleSet{}, err
 	}
@@ -147,7 +142,7 @@ func (rs RuleSet) Validate() error {
 			return err
 		}
 	}
-	if err := rs.FollowUp.validate(); err != nil {
+	if err := rs.validateMore(); err != nil {
 		return err
 	}
 	for _, id := range sortedKeys(rs.Devices) {
@@ -178,6 +173,7 @@ func (rs RuleSet) Validate() error {
 func (s SupervisionRules) with(o *SupervisionOverride) SupervisionRules {
 	setD(&s.Heartbeat, o.Heartbeat)
 	setD(&s.Reporting, o.Reporting)
+	setD(&s.Grace, o.Grace)
 	return s
 }
 
@@ -224,6 +220,8 @@ func validateSupervision(p string, s SupervisionRules) error {
 		return invalid("%s.heartbeat %s: must be between %s and %s", p, s.Heartbeat.D(), minDuration, maxReporting)
 	case s.Reporting.D() < s.Heartbeat.D() || s.Reporting.D() > maxReporting:
 		return invalid("%s.reporting %s: must be at least the heartbeat (%s) and at most %s", p, s.Reporting.D(), s.Heartbeat.D(), maxReporting)
+	case s.Grace.D() < 0 || s.Grace.D() > maxReporting:
+		return invalid("%s.grace %s: must be between 0 (offline at the last will) and %s", p, s.Grace.D(), maxReporting)
 	}
 	return nil
 }
@@ -263,5 +261,5 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 func (rs RuleSet) isZero() bool {
 	return rs.Gas == (GasRules{}) && rs.Air == nil && rs.Battery == (BatteryRules{}) &&
 		rs.Supervision == nil && rs.Escalation == nil && rs.Devices == nil &&
-		rs.FollowUp.Within == 0 && rs.FollowUp.Outcomes == nil && rs.FollowUp.Kinds == nil
+		rs.Incidents == (IncidentRules{}) && rs.Checkin == (CheckinRules{}) && rs.Evacuation.Mobility == nil
 }

@@ -71,6 +71,9 @@ func (s *Service) Rules() RuleSet { return s.rules }
 type Result struct {
 	Changed []*Alert
 	Acks    []DeviceAck
+	// Activity are the signs of life of households the message was
+	// (checkin.go), recorded in the transaction.
+	Activity []Activity
 }
 
 // deviceActor is a device acting on its own alerts.
@@ -85,6 +88,8 @@ type op struct {
 	now     time.Time
 	tracked []*tracked
 	acks    []DeviceAck
+	// activities are the signs of life recorded (checkin.go).
+	activities []Activity
 }
 
 type tracked struct {
@@ -185,7 +190,7 @@ func (o *op) result() (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Changed: changed, Acks: o.acks}, nil
+	return Result{Changed: changed, Acks: o.acks, Activity: o.activities}, nil
 }
 
 // ackPayload is the JSON of a downlink acknowledgement.
@@ -246,9 +251,9 @@ func priority(sev Severity, d *devices.Device) int {
 // severityOf is the severity an alert of kind opens with.
 func severityOf(k Kind) Severity {
 	switch k {
-	case KindSOS, KindSmoke, KindGasHigh, KindCO:
+	case KindSOS, KindSmoke, KindGasHigh, KindCO, KindBuildingAlarm:
 		return SeverityCritical
-	case KindGasLow, KindFault, KindTamper, KindOffline:
+	case KindGasLow, KindFault, KindTamper, KindOffline, KindNoActivity, KindOutage:
 		return SeverityMajor
 	}
 	return SeverityMinor

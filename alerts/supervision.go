@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -24,22 +25,39 @@ import (
 // was seen since (lazy re-checking). A device reported silent leaves the
 // heap until it is seen again, so it is reported once.
 //
+// A device that announces it is going (its last will, Will) is due at the
+// end of its grace time instead, unless it is heard from before; a device
+// that reports on change rather than on a heartbeat (a vendor device) is
+// watched for its wills only. Wills are rare, so they live in a map.
+//
 // A Supervisor is safe for concurrent use.
 type Supervisor struct {
 	rules RuleSet
 
 	mu       sync.Mutex
-	lastSeen []int64 // by key: Unix nanoseconds
-	report   []int32 // by key: reporting time, milliseconds
-	pos      []int32 // by key: index in heap, or posSilent / posFree
+	lastSeen []int64  // by key: Unix nanoseconds
+	arrival  []uint32 // by key: the latest message's arrival number, low 32 bits (0: none known)
+	report   []int32  // by key: reporting time, milliseconds; 0 for no heartbeat
+	pos      []int32  // by key: index in heap, or posSilent / posFree / posIdle
+	wills    map[int32]will
 	watched  int
 	heap     []deadline
+}
+
+// will is a last will a device sent, waiting out its grace.
+type will struct {
+	at, due int64  // Unix nanoseconds
+	arrival uint32 // low 32 bits of its arrival number, 0 if not known
 }
 
 const (
 	posSilent int32 = -1 // reported silent, out of the heap until seen
 	posFree   int32 = -2 // key not watched
+	posIdle   int32 = -3 // watched for wills only, none pending: no deadline
 )
+
+// never is the deadline of a device with no heartbeat and no will.
+const never = int64(math.MaxInt64)
 
 type deadline struct {
 	at  int64 // Unix nanoseconds; never later than the device's real deadline
@@ -49,7 +67,7 @@ type deadline struct {
 // NewSupervisor returns an empty Supervisor that takes each device's
 // reporting time from rules (its kind's, or its own override).
 func NewSupervisor(rules RuleSet) *Supervisor {
-	return &Supervisor{rules: rules}
+	return &Supervisor{rules: rules, wills: make(map[int32]will)}
 }
 
 // Grow makes room for keys below n, so watching that many devices does not
@@ -59,6 +77,7 @@ func (s *Supervisor) Grow(n int) {
 	defer s.mu.Unlock()
 	if more := n - len(s.pos); more > 0 {
 		s.lastSeen = slices.Grow(s.lastSeen, more)
+		s.arrival = slices.Grow(s.arrival, more)
 		s.report = slices.Grow(s.report, more)
 		s.pos = slices.Grow(s.pos, more)
 	}
@@ -94,9 +113,12 @@ func (s *Supervisor) Watch(key int32, id string, kind devices.Kind, lastSeen tim
 	}
 	s.report[key] = rep
 	s.lastSeen[key] = max(s.lastSeen[key], at)
-	if p := s.pos[key]; p >= 0 {
+	switch p := s.pos[key]; {
+	case p >= 0:
 		s.heap[p].at = s.due(key) // the reporting time may have shrunk
 		s.fix(int(p))
+	case p == posIdle:
+		s.push(key)
 	}
 	return true
 }
@@ -112,6 +134,7 @@ func (s *Supervisor) Forget(key int32) {
 		s.remove(int(p))
 	}
 	s.pos[key] = posFree
+	delete(s.wills, key)
 	s.watched--
 }
 
@@ -119,20 +142,45 @@ func (s *Supervisor) Forget(key int32) {
 // reports whether the device had been reported silent (so its offline
 // alert can be marked cleared) and whether it is watched at all.
 func (s *Supervisor) Seen(key int32, at time.Time) (wasSilent, watched bool) {
+	return s.SeenArrival(key, at, 0)
+}
+
+// SeenArrival is Seen for a message with its arrival number (see Will): a
+// message that came off the connection before the device's will does not
+// take the will back, however late it is handled. 0 is "after everything".
+func (s *Supervisor) SeenArrival(key int32, at time.Time, arrival uint64) (wasSilent, watched bool) {
 	t := at.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if key < 0 || int(key) >= len(s.pos) || s.pos[key] == posFree {
+	if key < 0 {
+		return false, false
+	}
+	s.extend(key)
+	s.noteArrival(key, arrival) // watched or not: a retained will that comes later is older (Will)
+	if s.pos[key] == posFree {
 		return false, false
 	}
 	if t > s.lastSeen[key] {
 		s.lastSeen[key] = t
 	}
+	if w, ok := s.wills[key]; ok && after(arrival, w.arrival, t, w.at) {
+		delete(s.wills, key) // it came back
+	}
 	if s.pos[key] == posSilent {
-		s.push(key)
+		s.rearm(key)
 		return true, true
 	}
 	return false, true
+}
+
+// rearm puts a key that is not in the heap back in, or idles it when it
+// has no deadline.
+func (s *Supervisor) rearm(key int32) {
+	if s.due(key) == never {
+		s.pos[key] = posIdle
+		return
+	}
+	s.push(key)
 }
 
 // Due returns the keys of the devices silent at now for their reporting
@@ -145,8 +193,7 @@ func (s *Supervisor) Due(now time.Time) []int32 {
 	for len(s.heap) > 0 && s.heap[0].at <= t {
 		key := s.heap[0].key
 		if d := s.due(key); d > t {
-			s.heap[0].at = d // seen since: back in with its real deadline
-			s.fix(0)
+			s.deadlineMoved(key, d) // seen since: back in with its real deadline
 			continue
 		}
 		s.remove(0)
@@ -163,13 +210,24 @@ func (s *Supervisor) Next() (time.Time, bool) {
 	for len(s.heap) > 0 {
 		top := s.heap[0]
 		if d := s.due(top.key); d != top.at {
-			s.heap[0].at = d
-			s.fix(0)
+			s.deadlineMoved(top.key, d)
 			continue
 		}
 		return time.Unix(0, top.at), true
 	}
 	return time.Time{}, false
+}
+
+// deadlineMoved updates the heap's top, whose device's deadline is now d:
+// later, or none (a will-only device that came back leaves the heap).
+func (s *Supervisor) deadlineMoved(key int32, d int64) {
+	if d == never {
+		s.remove(0)
+		s.pos[key] = posIdle
+		return
+	}
+	s.heap[0].at = d
+	s.fix(0)
 }
 
 // Len returns how many devices are watched.
@@ -179,15 +237,24 @@ func (s *Supervisor) Len() int {
 	return s.watched
 }
 
-// due is the device's deadline: silent from then on.
+// due is the device's deadline: silent from then on; never for a device
+// with no heartbeat and no will.
 func (s *Supervisor) due(key int32) int64 {
-	return s.lastSeen[key] + int64(s.report[key])*int64(time.Millisecond)
+	d := never
+	if r := s.report[key]; r > 0 {
+		d = s.lastSeen[key] + int64(r)*int64(time.Millisecond)
+	}
+	if w, ok := s.wills[key]; ok {
+		d = min(d, w.due)
+	}
+	return d
 }
 
 // extend makes key a valid index into the per-key arrays.
 func (s *Supervisor) extend(key int32) {
 	for int(key) >= len(s.pos) {
 		s.lastSeen = append(s.lastSeen, 0)
+		s.arrival = append(s.arrival, 0)
 		s.report = append(s.report, 0)
 		s.pos = append(s.pos, posFree)
 	}

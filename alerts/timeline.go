@@ -41,20 +41,15 @@ type TimelineCode struct {
 // last_seen, opened_at are times; outcome, from, to (kinds), reason, event,
 // type, via, error, party, channel are codes; the rest are numbers or data.
 var TimelineCodes = map[string]TimelineCode{
-	TimelineOpened:          {Params: []string{"event", "seq", "lel", "grade", "via", "call", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}},
-	TimelineOccurred:        {Params: []string{"event", "seq", "lel", "grade", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}},
-	TimelineRecurred:        {Params: []string{"event", "seq", "lel", "grade", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}},
+	TimelineOpened:          {Params: append([]string{"event", "seq", "lel", "grade", "via", "call", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}, moreOpened...)},
+	TimelineOccurred:        {Params: append([]string{"event", "seq", "lel", "grade", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}, moreOccurred...)},
+	TimelineRecurred:        {Params: append([]string{"event", "seq", "lel", "grade", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}, moreRecurred...)},
 	TimelineSeverityRaised:  {Params: []string{"from", "to", "event", "seq", "lel", "grade", "field", "value"}},
-	TimelineCleared:         {Params: []string{"event", "seq", "via", "clear_below", "replaced_at", "field", "value", "status"}},
-	TimelineAccepted:        {Params: []string{"via", "call", "worker"}},
-	TimelineDispatched:      {Params: []string{"to", "worker"}},
-	TimelineResolved:        {Params: []string{"outcome", "followup_due"}},
-	TimelineClosed:          {Params: []string{"rating"}},
-	TimelineTaskTaken:       {Params: []string{"worker"}},
-	TimelineArrived:         {Params: []string{"worker", "since_s"}},
-	TimelinePhoto:           {Params: []string{"photo", "mime", "size"}},
-	TimelineFollowedUp:      {Params: []string{"method", "result", "evaluation", "late_s"}},
-	TimelineFollowUpOverdue: {Params: []string{"due"}},
+	TimelineCleared:         {Params: append([]string{"event", "seq", "via", "clear_below", "replaced_at", "field", "value", "status"}, moreCleared...)},
+	TimelineAccepted:        {Params: []string{"via", "call"}},
+	TimelineDispatched:      {Params: []string{"to"}},
+	TimelineResolved:        {Params: []string{"outcome"}},
+	TimelineClosed:          {},
 	TimelineNote:            {},
 	TimelineEscalated:       {Params: []string{"level", "waited_s"}},
 	TimelineReminder:        {Params: []string{"due", "next", "dispatched_to", "since_s"}},
@@ -68,7 +63,26 @@ var TimelineCodes = map[string]TimelineCode{
 	TimelineCallRinging:     {Params: []string{"call"}},
 	TimelineCallAnswered:    {Params: []string{"call"}},
 	TimelineCallEnded:       {Params: []string{"call", "duration", "reason", "by", "answered_by", "recording_device", "recording_console"}},
+	// Incidents and check-ins (incident.go, checkin.go).
+	TimelineLinked:         {Params: []string{"incident"}},
+	TimelineIncidentJoined: {Params: []string{"alert", "device", "via"}},
+	TimelineMemberReturned: {Params: []string{"device"}},
+	TimelineViaIncident:    {Params: []string{"incident", "action"}},
+	TimelineCheckedIn:      {Params: []string{"device", "how", "at"}},
 }
+
+// The parameters incidents, offline verdicts and check-ins add to the
+// codes every alert has: an incident's scope kind (building, gateway) and
+// bridge; an offline verdict's cause (via will or silent), its grace and
+// when the will came; a no_activity alert's window, grid worker, the
+// household's last sign of life and how, and the days in a row; what joined
+// or came back (alert, device, returned).
+var (
+	moreOpened   = []string{"scope_kind", "gateway", "grace_s", "at", "window_start", "window_end", "grid_worker", "last_activity", "last_how"}
+	moreOccurred = []string{"via", "grace_s", "at", "window_start", "window_end", "grid_worker", "last_activity", "last_how", "days"}
+	moreRecurred = []string{"via", "grace_s", "at", "alert", "device"}
+	moreCleared  = []string{"alert", "device", "returned"}
+)
 
 // Notification failures, as notify_failed's error parameter names them.
 const (

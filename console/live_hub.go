@@ -55,7 +55,6 @@ type liveRegistration struct {
 type liveOut struct {
 	seq    int64
 	msg    *websocket.PreparedMessage
-	alert  *alerts.Alert // the change's alert, for a client with a scope to filter
 	resync *liveResync
 }
 
@@ -135,10 +134,7 @@ func (h *liveHub) begin() bool {
 
 // liveRequest is what the handler learnt about a client before upgrading.
 type liveRequest struct {
-	user string
-	// scope, when set, is a grid worker's: the client is sent only the
-	// alerts of their grids and those sent to them.
-	scope   *alerts.Scope
+	user    string
 	since   int64
 	resume  bool
 	recheck func(context.Context) error
@@ -263,7 +259,7 @@ func (h *liveHub) run(sub LiveSubscription, head int64) {
 				h.log.Error("encode alert change", "seq", ch.Seq, "err", err)
 				continue
 			}
-			h.fanOut(clients, liveOut{seq: ch.Seq, msg: msg, alert: ch.Alert})
+			h.fanOut(clients, liveOut{seq: ch.Seq, msg: msg})
 		}
 	}
 }

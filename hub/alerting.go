@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
@@ -28,6 +29,9 @@ type AlertStore interface {
 	// UnclearedLatest returns, per device, its latest alert of kind if that
 	// alert is not cleared (the low-battery latch), at start.
 	UnclearedLatest(ctx context.Context, kind alerts.Kind) ([]*alerts.Alert, error)
+	// OpenMemberships returns the members of open incidents not heard from
+	// again (devices supervision had found offline), at start.
+	OpenMemberships(ctx context.Context) ([]alerts.IncidentMember, error)
 }
 
 // Publisher sends a downlink message to a device.
@@ -44,13 +48,9 @@ type AlertingConfig struct {
 	Metrics    *Metrics
 	WebhookURL string
 	Now        func() time.Time
-	// Spool, when set, receives every alert change as a record made by
-	// Format (an InfluxDB line), for dashboards.
-	Spool  Spool
-	Format RecordFormat
-	// PhotoDir is where photos taken at a household are kept, one
-	// directory per alert (photos.go); empty keeps none.
-	PhotoDir string
+	// Spool, when set, receives every alert change as an InfluxDB line
+	// for dashboards.
+	Spool Spool
 }
 
 // Alerting runs the alerts domain inside the hub. It applies device
@@ -75,6 +75,7 @@ type Alerting struct {
 	notifyWake chan struct{}
 	feed       *Feed
 	super      *supervision
+	checkins   atomic.Pointer[Checkins] // the check-in book, once it joins (checkins.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -92,8 +93,6 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 		return nil, errors.New("alerting: Index is required")
 	case cfg.Metrics == nil:
 		return nil, errors.New("alerting: Metrics is required")
-	case cfg.Spool != nil && cfg.Format == nil:
-		return nil, errors.New("alerting: Format is required with a Spool")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -117,8 +116,11 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 		timersWake: make(chan struct{}, 1),
 		notifyWake: make(chan struct{}, 1),
 	}
-	a.feed = newFeed(cfg.Store, last, cfg.Spool, cfg.Format, logger.With("part", "feed"))
+	a.feed = newFeed(cfg.Store, last, cfg.Spool, logger.With("part", "feed"))
 	a.super = newSupervision(a, cfg.Index, cfg.Metrics, cfg.Now, cfg.Rules, logger.With("part", "supervision"))
+	if err := a.loadOffline(ctx); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -189,6 +191,7 @@ func (a *Alerting) committed(results ...alerts.Result) {
 		wake(a.notifyWake)
 		a.feed.wake()
 	}
+	a.noteCheckins(results)
 }
 
 func (a *Alerting) fold(changed ...*alerts.Alert) {
@@ -281,8 +284,11 @@ func (a *Alerting) DeviceChanged(id string) { a.super.deviceChanged(id) }
 // Seen tells supervision a device spoke.
 func (a *Alerting) Seen(id string, at time.Time) { a.super.seen(id, at) }
 
-// seenAt is Seen for a device ingest has already looked up.
-func (a *Alerting) seenAt(slot int32, d IndexedDevice, at time.Time) { a.super.seenAt(slot, d, at) }
+// seenAt is Seen for a device ingest has already looked up, with the
+// message's arrival number (0 if not known).
+func (a *Alerting) seenAt(slot int32, d IndexedDevice, at time.Time, arrival uint64) {
+	a.super.seenAt(slot, d, at, arrival)
+}
 
 func wake(ch chan struct{}) {
 	select {

@@ -118,11 +118,13 @@ func (t *AlertTx) HandleDuplicate(ctx context.Context, m *devices.Message) error
 
 // Transition applies an operator's action now.
 func (t *AlertTx) Transition(ctx context.Context, req alerts.TransitionRequest) (*alerts.Alert, error) {
-	al, acks, err := t.svc.Transition(ctx, t.tx, req, t.now())
+	// An incident's linked alerts follow it: they are changed too.
+	res, err := t.svc.TransitionAll(ctx, t.tx, req, t.now())
 	if err != nil {
 		return nil, err
 	}
-	t.results = append(t.results, alerts.Result{Changed: []*alerts.Alert{al}, Acks: acks})
+	t.results = append(t.results, res)
+	al := res.Changed[0]
 	metrics := t.metrics
 	t.observe = append(t.observe, func() { metrics.observeTransition(req.Action, al) })
 	return al, nil
@@ -185,7 +187,7 @@ func (t *AlertTx) DeviceSilent(ctx context.Context, d *devices.Device, now time.
 // DeviceReturned applies supervision's news that d, reported silent, was
 // heard from again.
 func (t *AlertTx) DeviceReturned(ctx context.Context, d *devices.Device, now time.Time) error {
-	al, err := t.svc.DeviceReturned(ctx, t.tx, d, now)
-	t.changed(al)
+	changed, err := t.svc.DeviceReturned(ctx, t.tx, d, now)
+	t.results = append(t.results, alerts.Result{Changed: changed})
 	return err
 }

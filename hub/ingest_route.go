@@ -82,7 +82,11 @@ func (in *Ingest) Deliver(dv Delivery, ack func()) {
 	}
 	m.DeviceID = id
 	if ch != devices.ChannelStatus || m.Status.Online {
-		in.cfg.Alerting.seenAt(slot, d, now)
+		in.cfg.Alerting.seenAt(slot, d, now, dv.Arrival)
+	} else {
+		// A last will, or a retained one replayed at the hub's start: the
+		// device has its grace time to come back (supervision.go).
+		in.cfg.Alerting.willAt(slot, d, now, dv.Arrival, dv.Retained)
 	}
 	if m.TSFlag != devices.TSOK {
 		in.cfg.Metrics.countTSFlag(m.TSFlag)

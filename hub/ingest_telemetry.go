@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/influx"
 )
 
 // The telemetry commit path: de-duplication against the per-device
@@ -20,8 +21,8 @@ const (
 	telemetryLingerBelow = 64
 )
 
-// commitTelemetry de-duplicates a batch against the windows, makes the new
-// messages into the spool's records (Format) and appends them and the windows to the spool in
+// commitTelemetry de-duplicates a batch against the windows, formats the new
+// messages as line protocol and appends them and the windows to the spool in
 // one transaction. The windows change in memory only once that commit holds.
 func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message) error {
 	if in.changed == nil {
@@ -30,7 +31,7 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 	changed := in.changed
 	clear(changed)
 	lines := make([][]byte, 0, len(batch))
-	var relevant []*devices.Message
+	var relevant, activity []*devices.Message
 	var dups, restarts, late int
 	for _, m := range batch {
 		w, ok := changed[m.DeviceID]
@@ -51,10 +52,13 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 		if !ok {
 			continue // deleted since it was routed; nothing to file it under
 		}
-		lines = append(lines, in.cfg.Format.Reading(m, d.Location))
+		lines = append(lines, influx.Line(m, d.Location))
 		in.health.seen(m)
 		if in.cfg.Alerting.telemetryMatters(d, m) {
 			relevant = append(relevant, m)
+		}
+		if devices.ActivityKind(d.Kind) { // a door or motion sensor: a sign of life, for check-ins
+			activity = append(activity, m)
 		}
 	}
 	if err := in.applyTelemetryAlerts(ctx, relevant); err != nil {
@@ -68,6 +72,7 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 	for id, w := range changed {
 		in.windows[id] = w
 	}
+	in.cfg.Alerting.readingsActivity(activity)
 	in.cfg.Metrics.countStored(devices.ChannelTelemetry, len(lines))
 	in.cfg.Metrics.countDuplicates(devices.ChannelTelemetry, dups)
 	in.cfg.Metrics.countSeqRestartsLate(restarts, late)

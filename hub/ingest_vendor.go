@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/influx"
 )
 
 // The vendor commit path (see vendor.go for how vendor messages are routed
@@ -24,6 +25,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		lines   [][]byte
 		work    map[string]devices.VendorState
 		arrived map[string]uint64
+		heard   []vendorHeard
 		events  int
 	)
 	// Handlers run concurrently, so messages of one device may reach the
@@ -35,7 +37,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		if !ok {
 			return errors.New("vendor messages: the store has no vendor state")
 		}
-		lines, events = lines[:0], 0
+		lines, events, heard = lines[:0], 0, heard[:0]
 		work = make(map[string]devices.VendorState, len(batch))
 		arrived = make(map[string]uint64, len(batch))
 		var missing []string
@@ -102,7 +104,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 				// the time of the message's first commit (Unix ms).
 				tm := &devices.Message{DeviceID: m.id, Kind: d.Kind, Channel: devices.ChannelTelemetry,
 					Seq: uint64(at.UnixMilli()), TS: at, Received: at, Telemetry: &devices.Telemetry{Fields: out.Readings}}
-				lines = append(lines, in.cfg.Format.Reading(tm, d.Location))
+				lines = append(lines, influx.Line(tm, d.Location))
 				readings = append(readings, tm)
 				if v, ok := out.Readings["battery"]; ok {
 					h.Battery = &v
@@ -110,6 +112,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 			}
 			work[m.id] = st
 			updates = append(updates, h)
+			heard = append(heard, vendorHeard{id: m.id, online: out.Online, activity: out.Activity, at: m.recv, arrival: m.arrival, retained: m.retained})
 		}
 		inserted, err := tx.RecordEvents(ctx, evs)
 		if err != nil {
@@ -143,6 +146,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 	for id, a := range arrived {
 		in.varrival[id] = max(in.varrival[id], a)
 	}
+	in.vendorHeard(heard)
 	if len(lines) > 0 {
 		if err := in.cfg.Spool.Append(ctx, lines, nil); err != nil {
 			return fmt.Errorf("append vendor readings to spool: %w", err)

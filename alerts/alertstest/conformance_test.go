@@ -10,4 +10,5 @@ import (
 // TestConformance holds the fake to the contract the SQL stores keep.
 func TestConformance(t *testing.T) {
 	storetest.Alerts(t, func(*testing.T) storetest.AlertStore { return alertstest.New() })
+	storetest.Checkins(t, func(*testing.T) storetest.CheckinStore { return alertstest.New() })
 }

@@ -46,9 +46,11 @@ type Store struct {
 	notifs    map[int64]*alerts.Notification
 	triggers  map[triggerKey]bool
 	changes   []alerts.Change
-	photos    map[int64]*alerts.Photo
+	members   map[int64][]alerts.IncidentMember // by incident, in the order they joined
+	activity  map[string]alerts.Activity        // by household
+	plans     map[string]alerts.CheckinPlan     // by household
 
-	lastAlert, lastEntry, lastNotif, lastSeq, lastPhoto int64
+	lastAlert, lastEntry, lastNotif, lastSeq int64
 }
 
 type timerKey struct {
@@ -79,7 +81,9 @@ func New() *Store {
 		timers:      make(map[timerKey]alerts.Timer),
 		notifs:      make(map[int64]*alerts.Notification),
 		triggers:    make(map[triggerKey]bool),
-		photos:      make(map[int64]*alerts.Photo),
+		members:     make(map[int64][]alerts.IncidentMember),
+		activity:    make(map[string]alerts.Activity),
+		plans:       make(map[string]alerts.CheckinPlan),
 	}
 }
 
@@ -153,6 +157,9 @@ func (s *Store) findAlert(id int64) (*alerts.Alert, error) {
 	}
 	c := cloneAlert(a)
 	c.Timeline = cloneTimeline(s.timelines[id])
+	if c.Incident != nil {
+		c.Members = slices.Clone(s.members[id])
+	}
 	return c, nil
 }
 

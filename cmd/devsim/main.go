@@ -2,8 +2,8 @@
 //
 //	devsim seed    -server URL -token T [-cafile CA] [-community 阳光社区] [-buildings 4] [-households 12] [-out data/demo-devices]
 //	devsim run     [-mqtt tcp://127.0.0.1:1883 | tls://HOST:8883 -cafile CA] [-creds data/demo-devices] [-control 127.0.0.1:8091] [-speedup N] [-answer-call-requests]
-//	devsim trigger [-control 127.0.0.1:8091] press|test|smoke|smoke-clear|gas|gas-clear|silence|resume|call|hangup DEVICE-ID
-//	devsim event   [-mqtt URL] [-cafile CA] [-creds data/demo-devices] press|test|smoke|smoke-clear|gas|gas-clear DEVICE-ID
+//	devsim trigger [-control 127.0.0.1:8091] press|checkin|test|smoke|smoke-clear|gas|gas-clear|silence|resume|call|hangup DEVICE-ID
+//	devsim event   [-mqtt URL] [-cafile CA] [-creds data/demo-devices] press|checkin|test|smoke|smoke-clear|gas|gas-clear DEVICE-ID
 //
 // seed generates a demo community, registers it with the console and saves
 // the devices and their MQTT passwords; run simulates them; trigger acts on
@@ -37,7 +37,7 @@ The MQTT URL is tcp://host:1883, or tls://host:8883 for MQTT over TLS; -cafile
 names the CA certificate to trust for it and for an https:// -server (the
 hub's local CA is <data>/tls/ca.crt).
 
-Actions: press, test, smoke, smoke-clear, gas, gas-clear, and for trigger also
+Actions: press, checkin, test, smoke, smoke-clear, gas, gas-clear, and for trigger also
 silence (drop the connection so the broker sends the last will), resume,
 call (offer a voice call that streams a spoken clip until hung up) and hangup.
 

@@ -91,7 +91,7 @@ func cmdTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // eventActions are what a one-shot device can do; silence and resume only
 // make sense for a running simulation.
-var eventActions = []string{"press", "test", "smoke", "smoke-clear", "gas", "gas-clear"}
+var eventActions = []string{"press", "checkin", "test", "smoke", "smoke-clear", "gas", "gas-clear"}
 
 func cmdEvent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("event", "[flags] "+strings.Join(eventActions, "|")+" DEVICE-ID", stderr)

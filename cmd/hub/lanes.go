@@ -79,9 +79,10 @@ type laneClient struct {
 }
 
 // startLanes connects every lane in order, each handing its messages to
-// handle, and returns once all are subscribed. On an error, the lanes
+// handle and telling changed when its connection comes and goes, and
+// returns once all are subscribed. On an error, the lanes
 // already started are returned too, for Close to stop.
-func startLanes(ctx context.Context, lanes []lane, base mqttc.Config, handle mqttc.Handler, log *slog.Logger) ([]*laneClient, error) {
+func startLanes(ctx context.Context, lanes []lane, base mqttc.Config, handle mqttc.Handler, changed func(devices.Lane, bool), log *slog.Logger) ([]*laneClient, error) {
 	var out []*laneClient
 	for _, l := range lanes {
 		cfg := base
@@ -94,6 +95,7 @@ func startLanes(ctx context.Context, lanes []lane, base mqttc.Config, handle mqt
 			} else {
 				lg.Warn("MQTT connection lost; reconnecting", "broker", base.URL, "client_id", cfg.ClientID)
 			}
+			changed(l.name, up)
 		}
 		c, err := mqttc.New(cfg, lg)
 		if err != nil {

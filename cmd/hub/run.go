@@ -27,7 +27,6 @@ import (
 	"github.com/shouwang-hub/shouwang/hub/influx"
 	"github.com/shouwang-hub/shouwang/hub/limitlog"
 	"github.com/shouwang-hub/shouwang/hub/mqttc"
-	"github.com/shouwang-hub/shouwang/hub/outbox"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 	"github.com/shouwang-hub/shouwang/hub/voice"
 )
@@ -43,11 +42,12 @@ type Main struct {
 	metrics   *hub.Metrics
 	console   *console.Server
 	store     *sqlstore.Store
-	spool     *outbox.Spool
+	spool     *sqlstore.Spool
 	writer    *influx.Writer
 	index     *hub.DeviceIndex
 	routes    *hub.VendorRoutes // where vendor messages come from, see vendor.go
 	alerting  *hub.Alerting
+	checkins  *hub.Checkins // residents living alone: their daily check-ins
 	calls     *hub.Calls
 	ingest    *hub.Ingest
 	broker    *broker.Broker
@@ -56,7 +56,7 @@ type Main struct {
 	backlog   *hub.BacklogWatch
 	refusals  *limitlog.Logger // bounded log of messages refused here
 	lock      *os.File         // the data directory's lock, held until Close
-	watch     *outbox.Watch
+	watch     *hub.SpoolWatch
 	http      *http.Server
 	httpLn    net.Listener
 	brokerAt  string
@@ -118,7 +118,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	} else if created {
 		log.Info("created the admin account from HUB_ADMIN_PASSWORD")
 	}
-	if m.spool, err = outbox.Open(filepath.Join(c.DataDir, "spool.db"), log.With("part", "spool")); err != nil {
+	if m.spool, err = sqlstore.OpenSpool(filepath.Join(c.DataDir, "spool.db"), log.With("part", "spool")); err != nil {
 		return fmt.Errorf("open spool: %w", err)
 	}
 
@@ -131,7 +131,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("influx writer: %w", err)
 	}
 	m.goRun(func() { m.writer.Run(runCtx) })
-	m.watch = outbox.NewWatch(m.spool, c.DataDir, c.SpoolWarnDepth, log.With("part", "spool"))
+	m.watch = hub.NewSpoolWatch(m.spool, c.DataDir, c.SpoolWarnDepth, log.With("part", "spool"))
 	m.goRun(func() { m.watch.Run(runCtx) })
 
 	if m.index, err = hub.LoadIndex(ctx, m.store); err != nil {
@@ -151,7 +151,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.alerting, err = hub.NewAlerting(ctx, hub.AlertingConfig{
 		Service: svc, Rules: rules, Store: mainStore{m.store}, Index: m.index, Metrics: m.metrics,
-		WebhookURL: c.WebhookURL, Spool: m.spool, Format: influx.Format{}, PhotoDir: filepath.Join(c.DataDir, "photos"),
+		WebhookURL: c.WebhookURL, Spool: m.spool,
 	}, log.With("part", "alerts"))
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.ingest, err = hub.NewIngest(ctx, hub.IngestConfig{
-		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Format: influx.Format{}, Metrics: m.metrics, Alerting: m.alerting,
+		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Metrics: m.metrics, Alerting: m.alerting,
 		Calls: m.calls, Routes: m.routes, Vendor: m.store,
 	}, log.With("part", "ingest"))
 	if err != nil {
@@ -176,6 +176,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.ingest.Run()
 	m.alerting.Start()
+	if m.checkins, err = hub.NewCheckins(ctx, hub.CheckinsConfig{
+		Rules: rules.Checkin, Store: m.store, Alerting: m.alerting, Index: m.index,
+	}, log.With("part", "checkins")); err != nil {
+		return err
+	}
+	m.checkins.Start()
 	m.goRun(func() { m.pruneEvery(runCtx, 5*time.Minute) })
 
 	if err := m.startTLS(runCtx); err != nil {
@@ -242,9 +248,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	hearing := newLaneHearing(len(lanes), m.alerting.SetHearing)
 	m.lanes, err = startLanes(startCtx, lanes, mqttc.Config{
 		URL: brokerURL, TLS: brokerTLS, ClientID: c.MQTTClientID, Username: user, Password: pass,
-	}, m.onMessage, log.With("part", "mqtt"))
+	}, m.onMessage, hearing.changed, log.With("part", "mqtt"))
 	if err != nil {
 		return err
 	}
@@ -257,7 +264,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store, m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
-		Vendor: vendorConsole{m}, Photos: m.alerting,
+		Vendor: vendorConsole{m},
 	}
 	m.consoleTLS(&consoleCfg)
 	m.consoleBroker(&consoleCfg)
@@ -314,6 +321,9 @@ func (m *Main) close() error {
 	}
 	if m.calls != nil {
 		m.calls.Close() // hangs up every call while the MQTT client can still tell the devices
+	}
+	if m.checkins != nil {
+		m.checkins.Close() // its last signs of life go through the store before alerting stops
 	}
 	if m.alerting != nil {
 		m.alerting.Close()
@@ -402,6 +412,9 @@ func (m *Main) onDeviceChange(id string) {
 	}
 	if id != "" {
 		m.alerting.DeviceChanged(id)
+	}
+	if m.checkins != nil {
+		m.checkins.DevicesChanged()
 	}
 	m.syncVendor(ctx)
 	m.brokerAccountsChanged(ctx, id)

@@ -41,12 +41,13 @@ func (tx *Tx) appendChange(ctx context.Context, a *alerts.Alert) error {
 // timeline: times cut to the millisecond, in UTC.
 func asStored(a *alerts.Alert) *alerts.Alert {
 	c := *a
-	c.Timeline = nil
+	c.Timeline, c.Members = nil, nil
 	for _, t := range []*time.Time{&c.OpenedAt, &c.LastOccurrence, &c.ClearedAt, &c.AcceptedAt,
 		&c.DispatchedAt, &c.ResolvedAt, &c.ClosedAt, &c.UpdatedAt} {
 		*t = fromMillis(millis(*t))
 	}
 	c.Call = storedCall(a.Call)
+	c.Incident = storedIncident(a.Incident)
 	return &c
 }
 

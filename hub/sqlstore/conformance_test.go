@@ -68,6 +68,9 @@ func TestConformance(t *testing.T) {
 			})
 			t.Run("SQL", func(t *testing.T) { storetest.SQL(t, tc.open) })
 			t.Run("Vendor", func(t *testing.T) { storetest.Vendor(t, tc.open) })
+			t.Run("Checkins", func(t *testing.T) {
+				storetest.Checkins(t, func(t *testing.T) storetest.CheckinStore { return tc.open(t) })
+			})
 		})
 	}
 }

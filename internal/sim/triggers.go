@@ -17,6 +17,10 @@ var DefaultGasLeak = []float64{2, 5, 8, 12, 18, 25}
 // event's sequence number once the broker has acknowledged it.
 func (s *Sim) Press(id string) (uint64, error) { return s.event(id, devices.EventSOS) }
 
+// Checkin presses an emergency call button's check-in: a checkin event,
+// the resident's "I am fine" for the day.
+func (s *Sim) Checkin(id string) (uint64, error) { return s.event(id, devices.EventCheckin) }
+
 // Test sends a commissioning test event ({"type":"test"}), which the hub
 // records but never counts as a real alert. Every kind may send it.
 func (s *Sim) Test(id string) (uint64, error) { return s.event(id, devices.EventTest) }
@@ -196,12 +200,12 @@ func (s *Sim) sensor(id string, k devices.Kind) (*device, error) {
 	return d, nil
 }
 
-// OneShot sends the single event a trigger action names — press, test,
-// smoke, smoke-clear or gas-clear — and returns its sequence number; ok is
-// false for any other action, which the caller handles itself.
+// OneShot sends the single event a trigger action names — press, checkin,
+// test, smoke, smoke-clear or gas-clear — and returns its sequence number;
+// ok is false for any other action, which the caller handles itself.
 func (s *Sim) OneShot(action, id string) (seq uint64, ok bool, err error) {
 	send := map[string]func(string) (uint64, error){
-		"press": s.Press, "test": s.Test, "smoke": s.Smoke, "smoke-clear": s.SmokeClear, "gas-clear": s.GasClear,
+		"press": s.Press, "checkin": s.Checkin, "test": s.Test, "smoke": s.Smoke, "smoke-clear": s.SmokeClear, "gas-clear": s.GasClear,
 	}[action]
 	if send == nil {
 		return 0, false, nil

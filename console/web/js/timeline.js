@@ -15,7 +15,7 @@ import { h, dateTime, label } from './format.js';
 
 // How a parameter is shown, by its name.
 const durations = new Set(['waited_s', 'since_s', 'duration', 'reporting', 'silent_for', 'within_s', 'late_s']);
-const times = new Set(['due', 'next', 'last_seen', 'opened_at', 'followup_due']);
+const times = new Set(['due', 'next', 'last_seen', 'opened_at']);
 const codes = {
   outcome: 'outcome', reason: 'callReason', event: 'event', type: 'ackType', via: 'via',
   error: 'notifyError', channel: 'channel', party: 'party', field: 'field', grade: 'grade',
@@ -112,11 +112,6 @@ function fill(key, p) {
   }
   parts.push(s.slice(last));
   return missing ? null : parts.filter((x) => x !== '');
-}
-
-/** tn is t for a string whose parameters may be nodes (data shown as typed): it returns the parts to append. */
-export function tn(key, params) {
-  return fill(key, params) || [t(key, params)];
 }
 
 /** detail returns the nodes and strings of an entry's detail line (empty when it has none). */

@@ -50,17 +50,18 @@ func Accounts(t *testing.T, open func(*testing.T) accounts.Store) {
 		{"TouchToken", testTouchToken},
 		{"SetUserPasswordEndsTokens", testSetUserPasswordEndsTokens},
 		{"SetUserDisabledEndsTokens", testSetUserDisabledEndsTokens},
-		{"UserProfile", testUserProfile},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
 	}
 }
 
 // AlertStore is an alerts.Store that also finds each device's latest
-// uncleared alert of a kind (the hub's low-battery latch at start).
+// uncleared alert of a kind (the hub's low-battery latch at start) and the
+// unreturned members of open incidents (its supervision at start).
 type AlertStore interface {
 	alerts.Store
 	UnclearedLatest(ctx context.Context, kind alerts.Kind) ([]*alerts.Alert, error)
+	OpenMemberships(ctx context.Context) ([]alerts.IncidentMember, error)
 }
 
 // Alerts runs the contract of alerts, timelines, timers, notifications, triggers and the change feed (alerts.Store).
@@ -82,10 +83,11 @@ func Alerts(t *testing.T, open func(*testing.T) AlertStore) {
 		{"FeedConcurrentCommitters", testFeedConcurrentCommitters},
 		{"RecordTrigger", testRecordTrigger},
 		{"AlertCallReadPaths", testAlertCallReadPaths},
-		{"AlertLoopRoundTrip", testAlertLoopRoundTrip},
-		{"ListAlertsScope", testListAlertsScope},
-		{"PeriodAlerts", testPeriodAlerts},
-		{"Photos", testPhotos},
+		{"IncidentRoundTrip", testIncidentRoundTrip},
+		{"ScopeAlerts", testScopeAlerts},
+		{"IncidentMembers", testIncidentMembers},
+		{"CheckinActivity", testCheckinActivity},
+		{"IncidentsThroughService", testIncidentsThroughService},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
 	}
