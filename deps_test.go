@@ -86,3 +86,27 @@ func TestStoreAndEngineDoNotImportConsole(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTheInfluxAdapterKnowsLineProtocol: the engine and the outbox
+// carry telemetry records as opaque bytes made by a format they are handed
+// (influx.Format), so neither imports the InfluxDB adapter; the outbox owns
+// its own SQLite file and imports no store. Only main wires them together.
+func TestOnlyTheInfluxAdapterKnowsLineProtocol(t *testing.T) {
+	deps := goList(t, "Deps")
+	for _, pkg := range []string{module + "/hub", module + "/hub/outbox"} {
+		list, ok := deps[pkg]
+		if !ok {
+			t.Fatalf("%s not found by go list", pkg)
+		}
+		for _, banned := range []string{module + "/hub/influx", module + "/hub/sqlstore"} {
+			if slices.Contains(list, banned) {
+				t.Errorf("%s imports %s", pkg, banned)
+			}
+		}
+	}
+	for _, d := range deps[module+"/hub/outbox"] {
+		if strings.HasPrefix(d, module+"/") && !slices.Contains(domain, d) {
+			t.Errorf("hub/outbox imports %s: it needs only the domain", d)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Role is what an account may do.
@@ -15,10 +17,14 @@ const (
 	RoleSupervisor Role = "supervisor" // answers and reviews (closes) alerts
 	RoleInstaller  Role = "installer"  // registers and commissions devices
 	RoleAdmin      Role = "admin"      // everything, including accounts
+	// RoleGridWorker is a grid worker (网格员) on foot: bound to their
+	// grids, they see those grids' alerts and the ones dispatched to them,
+	// take a task, arrive, handle it and follow it up, from a phone.
+	RoleGridWorker Role = "gridworker"
 )
 
 // Roles lists every role, from the duty room out.
-var Roles = []Role{RoleOperator, RoleSupervisor, RoleInstaller, RoleAdmin}
+var Roles = []Role{RoleOperator, RoleSupervisor, RoleInstaller, RoleAdmin, RoleGridWorker}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
@@ -30,6 +36,14 @@ type User struct {
 	Role      Role      `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
 	Disabled  bool      `json:"disabled,omitempty"`
+	Profile
+}
+
+// Profile is what the street knows of a person beyond their role: a phone
+// to reach them and, for a grid worker, the grids they look after.
+type Profile struct {
+	Phone string            `json:"phone,omitempty"`
+	Grids []devices.GridRef `json:"grids,omitempty"`
 }
 
 // TokenKind tells browser sessions from API tokens.
@@ -69,4 +83,7 @@ type Store interface {
 	// atomically with the change, so that enabling it again brings none of
 	// them back. UserByToken also refuses a disabled account's tokens.
 	SetUserDisabled(ctx context.Context, id int64, disabled bool) error
+	// SetUserProfile replaces a user's phone and grids (checked with
+	// Profile.Validate).
+	SetUserProfile(ctx context.Context, id int64, p Profile) error
 }

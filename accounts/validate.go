@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Bounds on new accounts.
@@ -40,6 +41,35 @@ func ValidPassword(pw string) error {
 		return shouwang.Errorf(shouwang.EINVALID, "password: at least %d characters", minPasswordLen)
 	case len(pw) > maxPasswordLen:
 		return shouwang.Errorf(shouwang.EINVALID, "password: longer than %d bytes", maxPasswordLen)
+	}
+	return nil
+}
+
+// Bounds on a profile.
+const (
+	maxPhoneLen = 32
+	maxGrids    = 50
+)
+
+// Validate checks a profile: a phone of at most 32 characters, at most 50
+// grids, each named in full and given once.
+func (p Profile) Validate() error {
+	if !utf8.ValidString(p.Phone) || utf8.RuneCountInString(p.Phone) > maxPhoneLen ||
+		strings.IndexFunc(p.Phone, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return shouwang.Errorf(shouwang.EINVALID, "phone: at most %d printable characters", maxPhoneLen).With("field.too_long", "field", "phone", "max", "32")
+	}
+	if len(p.Grids) > maxGrids {
+		return shouwang.Errorf(shouwang.EINVALID, "grids: at most %d", maxGrids)
+	}
+	seen := make(map[devices.GridRef]bool, len(p.Grids))
+	for _, g := range p.Grids {
+		if err := g.Validate(); err != nil {
+			return err
+		}
+		if seen[g] {
+			return shouwang.Errorf(shouwang.EINVALID, "grids: %s is given twice", g)
+		}
+		seen[g] = true
 	}
 	return nil
 }

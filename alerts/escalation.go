@@ -114,6 +114,10 @@ func (s *Service) FireTimer(ctx context.Context, tx Tx, t Timer, now time.Time) 
 		if err := tx.DeleteTimers(ctx, a.ID, kinds...); err != nil {
 			return nil, fmt.Errorf("alert %d: delete escalation timers: %w", a.ID, err)
 		}
+	case TimerFollowUp:
+		if err := s.followUpDue(ctx, o, a); err != nil {
+			return nil, err
+		}
 	case TimerReminder:
 		every := s.rules.Escalation[a.Severity].Reminder.D()
 		if a.State != StateDispatched || every <= 0 {

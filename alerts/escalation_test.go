@@ -179,8 +179,8 @@ func TestReminders(t *testing.T) {
 		t.Fatalf("re-armed after downtime at %v, want %v", got.Due, dispatched.Add(6*r))
 	}
 	e.mustTransition(id, alerts.ActionResolve, late.Add(time.Minute))
-	if len(e.store.Timers()) != 0 {
-		t.Errorf("resolve left timers %v", e.store.Timers())
+	if ts := e.store.Timers(); len(ts) != 1 || ts[0].Kind != alerts.TimerFollowUp {
+		t.Errorf("resolve left timers %v; want only the follow-up's", ts)
 	}
 	if a := e.fire(next, late.Add(time.Hour)); a != nil {
 		t.Error("a reminder fired for a resolved alert")

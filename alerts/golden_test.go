@@ -43,7 +43,9 @@ const separator = "----------"
 //	telemetry <dev> <field>=<value>...          a telemetry message
 //	status <dev> online|offline [battery=V]     a status message (offline is the last will)
 //	duplicate <dev> <seq>                       the event with that seq redelivered
-//	accept|dispatch|resolve|close|note <alert> [by=NAME] [role=ROLE] [to=WHO] [outcome=O] [note=TEXT]
+//	accept|dispatch|take|arrive|resolve|followup|close|note <alert> [by=NAME] [role=ROLE] [to=WHO] [worker=USER]
+//	       [outcome=O] [note=TEXT] [rating=N] [method=M result=R evaluation=E] [grids=COMMUNITY/GRID,…]
+//	                                            a person's action (grids= is a grid worker's scope)
 //	timers                                      fire every timer due
 //	silent <dev>                                supervision: silent since its last message
 //	returned <dev>                              supervision: heard from again
@@ -237,14 +239,31 @@ func (c *goldenCase) step(line string) {
 			t.Errorf("%q: HandleDuplicate changed alerts", line)
 		}
 		c.acks(now, " again", acks)
-	case "accept", "dispatch", "resolve", "close", "note":
+	case "accept", "dispatch", "take", "arrive", "resolve", "followup", "close", "note":
 		id, err := strconv.ParseInt(args[0], 10, 64)
 		if err != nil {
 			t.Fatalf("%q: alert id: %v", line, err)
 		}
 		req := alerts.TransitionRequest{AlertID: id, Action: alerts.Action(cmd),
 			Actor: alerts.Actor{Name: or(opts["by"], "li"), Role: or(opts["role"], "operator")},
-			Note:  opts["note"], DispatchTo: opts["to"], Outcome: alerts.Outcome(opts["outcome"])}
+			Note:  opts["note"], DispatchTo: opts["to"], Outcome: alerts.Outcome(opts["outcome"]), Worker: opts["worker"]}
+		if r := opts["rating"]; r != "" {
+			req.Rating, _ = strconv.Atoi(r)
+		}
+		if cmd == "followup" {
+			req.FollowUp = &alerts.FollowUpReport{Method: or(opts["method"], "call"), Result: or(opts["result"], "resident_ok"), Evaluation: or(opts["evaluation"], "satisfied")}
+		}
+		if g := opts["grids"]; g != "" {
+			sc := &alerts.Scope{User: req.Actor.Name}
+			for _, ref := range strings.Split(g, ",") {
+				gr, err := devices.ParseGridRef(ref)
+				if err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				sc.Grids = append(sc.Grids, gr)
+			}
+			req.Scope = sc
+		}
 		var res alerts.Result
 		err = c.e.store.InTx(context.Background(), func(tx alerts.Tx) error {
 			var err error
@@ -503,8 +522,19 @@ func (c *goldenCase) report() string {
 			}
 			b.WriteString("\n")
 		}
+		if tk := a.Task; tk != nil {
+			fmt.Fprintf(b, "  task: worker=%s state=%s sent=%s taken=%s arrived=%s handled=%s workers=%s\n", tk.Worker, tk.State,
+				since(tk.SentAt), since(tk.TakenAt), since(tk.ArrivedAt), since(tk.HandledAt), strings.Join(tk.Workers, ","))
+		}
+		if f := a.FollowUp; f != nil {
+			fmt.Fprintf(b, "  follow-up: due=%s done=%s by=%s method=%s result=%s evaluation=%s on_time=%v\n",
+				since(f.Due), since(f.DoneAt), f.By, f.Method, f.Result, f.Evaluation, f.OnTime())
+		}
+		if r := a.Review; r != nil {
+			fmt.Fprintf(b, "  review: by=%s at=%s rating=%d comment=%q\n", r.By, since(r.At), r.Rating, r.Comment)
+		}
 		for _, e := range a.Timeline {
-			if strings.HasPrefix(e.Action, "call_") {
+			if strings.HasPrefix(e.Action, "call_") || loopEntries[e.Action] {
 				fmt.Fprintf(b, "  %s at %s by %s/%s: %s\n", e.Action, since(e.At), e.Actor.Role, e.Actor.Name, dataString(e.Data))
 			}
 		}
@@ -516,6 +546,14 @@ func (c *goldenCase) report() string {
 		fmt.Fprintf(b, "notification %d alert %d level %d attempts %d next at %s\n", n.ID, n.AlertID, n.Level, n.Attempts, n.NextAttempt.Sub(t0))
 	}
 	return b.String()
+}
+
+// loopEntries are the timeline entries of the grid worker's task and the
+// loop's last steps, shown with their data.
+var loopEntries = map[string]bool{
+	alerts.TimelineDispatched: true, alerts.TimelineTaskTaken: true, alerts.TimelineArrived: true,
+	alerts.TimelineResolved: true, alerts.TimelineFollowedUp: true, alerts.TimelineFollowUpOverdue: true,
+	alerts.TimelineClosed: true,
 }
 
 // since is t relative to t0, "-" for the zero time.

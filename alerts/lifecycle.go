@@ -19,20 +19,24 @@ const (
 )
 
 // Actions lists every action in life-cycle order.
-var Actions = []Action{ActionAccept, ActionDispatch, ActionResolve, ActionClose, ActionNote}
+var Actions = []Action{ActionAccept, ActionDispatch, ActionTake, ActionArrive, ActionResolve, ActionFollowUp, ActionClose, ActionNote}
 
 // ResolveOutcomes lists the outcomes a person may resolve an alert with.
 var ResolveOutcomes = []Outcome{OutcomeGenuine, OutcomeFalseAlarm, OutcomeReferred, OutcomeDuplicate}
 
 // Permitted reports whether a console role may take an action on alerts:
-// operators accept, dispatch, resolve and note; supervisors also close
-// (review); admins may do everything; installers nothing.
+// operators accept, dispatch, resolve, follow up and note; supervisors
+// also close (review); admins may do all of that; grid workers accept,
+// take a task, arrive, resolve, follow up and note (within their scope);
+// installers nothing. Taking and arriving are a grid worker's own steps.
 func Permitted(role string, a Action) bool {
 	switch role {
 	case "admin", "supervisor":
-		return slices.Contains(Actions, a)
+		return slices.Contains(Actions, a) && a != ActionTake && a != ActionArrive
 	case "operator":
-		return a == ActionAccept || a == ActionDispatch || a == ActionResolve || a == ActionNote
+		return a == ActionAccept || a == ActionDispatch || a == ActionResolve || a == ActionFollowUp || a == ActionNote
+	case roleGridWorker:
+		return a == ActionAccept || a == ActionTake || a == ActionArrive || a == ActionResolve || a == ActionFollowUp || a == ActionNote
 	}
 	return false
 }
@@ -40,14 +44,18 @@ func Permitted(role string, a Action) bool {
 // pastTense names an action in messages ("it cannot be accepted").
 var pastTense = map[Action]string{
 	ActionAccept: "accepted", ActionDispatch: "dispatched", ActionResolve: "resolved",
-	ActionClose: "closed", ActionNote: "noted",
+	ActionClose: "closed", ActionNote: "noted", ActionTake: "taken", ActionArrive: "arrived at",
+	ActionFollowUp: "followed up",
 }
 
 // from lists the states each action may be taken in.
 var from = map[Action][]State{
 	ActionAccept:   {StateNew},
 	ActionDispatch: {StateAccepted, StateDispatched},
+	ActionTake:     {StateAccepted, StateDispatched},
+	ActionArrive:   {StateAccepted, StateDispatched},
 	ActionResolve:  {StateAccepted, StateDispatched},
+	ActionFollowUp: {StateResolved, StateClosed},
 	ActionClose:    {StateResolved},
 	ActionNote:     {StateNew, StateAccepted, StateDispatched, StateResolved, StateClosed},
 }
@@ -55,9 +63,15 @@ var from = map[Action][]State{
 // Transition applies a person's action to an alert inside tx:
 //
 //	accept   new → accepted: assigns the actor, stops escalation, tells the device help is coming
-//	dispatch accepted|dispatched → dispatched: names who was sent (again: another party), starts reminders
-//	resolve  accepted|dispatched → resolved: requires an outcome; stops every timer
-//	close    resolved → closed: a supervisor's review
+//	         (a grid worker accepting also takes the task)
+//	dispatch accepted|dispatched → dispatched: names who was sent (again: another party), starts
+//	         reminders; with a Worker, sends that grid worker the task
+//	take     accepted|dispatched → dispatched: a grid worker takes the task (sent to them, or to nobody in particular)
+//	arrive   the grid worker who took the task is at the household
+//	resolve  accepted|dispatched → resolved: requires an outcome; stops every timer; a grid worker
+//	         resolves only their own task; plans the follow-up the rules ask for
+//	followup resolved|closed: records the follow-up (how, what was found, the evaluation)
+//	close    resolved → closed: a supervisor's review, with a rating (optional) and the note as comment
 //	note     any state, closed included: requires a note
 //
 // Errors: EFORBIDDEN when the actor's role may not take the action,
@@ -87,8 +101,15 @@ func (s *Service) TransitionAll(ctx context.Context, tx Tx, req TransitionReques
 	} else if err != nil {
 		return Result{}, fmt.Errorf("%s alert %d: %w", req.Action, req.AlertID, err)
 	}
+	if !req.Scope.Allows(a) {
+		// Outside a grid worker's grids and tasks: as if it did not exist.
+		return Result{}, shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", req.AlertID).With("alert.not_found", "id", itoa(req.AlertID))
+	}
 	if !slices.Contains(from[req.Action], a.State) {
 		return Result{}, stateConflict(a, req.Action)
+	}
+	if err := checkTask(a, req); err != nil {
+		return Result{}, err
 	}
 	o := s.newOp(ctx, tx, now)
 	a = o.canon(a, true)
@@ -117,12 +138,18 @@ func checkRequest(req TransitionRequest) error {
 	if err := checkText("note", req.Note, maxNote); err != nil {
 		return err
 	}
+	if err := checkReport(req); err != nil {
+		return err
+	}
 	switch req.Action {
 	case ActionDispatch:
-		if strings.TrimSpace(req.DispatchTo) == "" {
+		if strings.TrimSpace(req.DispatchTo) == "" && strings.TrimSpace(req.Worker) == "" {
 			return shouwang.Errorf(shouwang.EINVALID, "dispatch_to: required: name who was sent (the grid worker, 119, 120, the gas company…)").With("alert.need_dispatch_to")
 		}
 		if err := checkText("dispatch_to", req.DispatchTo, maxDispatchTo); err != nil {
+			return err
+		}
+		if err := checkText("worker", req.Worker, maxDispatchTo); err != nil {
 			return err
 		}
 	case ActionResolve:
@@ -184,6 +211,17 @@ func stateConflict(a *Alert, action Action) error {
 // into its timeline entry's data (how it came about: via a call).
 func (s *Service) apply(o *op, a *Alert, req TransitionRequest, extra map[string]string) error {
 	data := extra
+	add := func(m map[string]string) {
+		if len(m) == 0 {
+			return
+		}
+		if data == nil {
+			data = map[string]string{}
+		}
+		for k, v := range m {
+			data[k] = v
+		}
+	}
 	switch req.Action {
 	case ActionAccept:
 		a.State, a.Assignee, a.AcceptedAt = StateAccepted, req.Actor.Name, o.now
@@ -191,32 +229,52 @@ func (s *Service) apply(o *op, a *Alert, req TransitionRequest, extra map[string
 			return fmt.Errorf("alert %d: stop escalation: %w", a.ID, err)
 		}
 	case ActionDispatch:
+		// A grid worker sent by account is named with the code:
+		// "grid_worker:<user name>".
 		to := strings.TrimSpace(req.DispatchTo)
-		if a.DispatchedTo != "" {
-			to = a.DispatchedTo + "; " + to
+		if w := strings.TrimSpace(req.Worker); w != "" && (to == "" || to == "grid_worker") {
+			to = "grid_worker:" + w
+		} else if to == "" {
+			to = "grid_worker"
 		}
-		a.State, a.DispatchedTo = StateDispatched, to
+		a.State, a.DispatchedTo = StateDispatched, joinTo(a.DispatchedTo, to)
 		if a.DispatchedAt.IsZero() {
 			a.DispatchedAt = o.now
 		}
-		data = map[string]string{"to": strings.TrimSpace(req.DispatchTo)}
-		if r := s.rules.Escalation[a.Severity].Reminder.D(); r > 0 {
-			if err := o.tx.SetTimer(o.ctx, Timer{AlertID: a.ID, Kind: TimerReminder, Due: o.now.Add(r)}); err != nil {
-				return fmt.Errorf("alert %d: set reminder: %w", a.ID, err)
-			}
+		add(map[string]string{"to": to})
+		if err := s.remind(o, a); err != nil {
+			return err
 		}
 	case ActionResolve:
 		a.State, a.Outcome, a.ResolvedAt = StateResolved, req.Outcome, o.now
-		data = map[string]string{"outcome": string(req.Outcome)}
+		add(map[string]string{"outcome": string(req.Outcome)})
 		if err := o.tx.DeleteTimers(o.ctx, a.ID); err != nil {
 			return fmt.Errorf("alert %d: stop timers: %w", a.ID, err)
 		}
+		due, err := s.planFollowUp(o, a)
+		if err != nil {
+			return err
+		}
+		add(due)
+	case ActionFollowUp:
+		d, err := s.followUp(o, a, req)
+		if err != nil {
+			return err
+		}
+		add(d)
 	case ActionClose:
 		a.State, a.ClosedAt = StateClosed, o.now
-		if err := o.tx.DeleteTimers(o.ctx, a.ID); err != nil {
+		// A follow-up still due keeps its timer: the review does not do it.
+		if err := o.tx.DeleteTimers(o.ctx, a.ID, TimerEscalate1, TimerEscalate2, TimerReminder); err != nil {
 			return fmt.Errorf("alert %d: stop timers: %w", a.ID, err)
 		}
+		add(review(o, a, req))
 	}
+	task, err := s.applyTask(o, a, req)
+	if err != nil {
+		return err
+	}
+	add(task)
 	if err := o.log(a, req.Actor, timelineAction[req.Action], req.Note, data); err != nil {
 		return err
 	}
@@ -226,10 +284,21 @@ func (s *Service) apply(o *op, a *Alert, req TransitionRequest, extra map[string
 	return nil
 }
 
+// remind arms a dispatched alert's reminder, if its severity has one.
+func (s *Service) remind(o *op, a *Alert) error {
+	if r := s.rules.Escalation[a.Severity].Reminder.D(); r > 0 {
+		if err := o.tx.SetTimer(o.ctx, Timer{AlertID: a.ID, Kind: TimerReminder, Due: o.now.Add(r)}); err != nil {
+			return fmt.Errorf("alert %d: set reminder: %w", a.ID, err)
+		}
+	}
+	return nil
+}
+
 // timelineAction is the timeline entry each action writes.
 var timelineAction = map[Action]string{
 	ActionAccept: TimelineAccepted, ActionDispatch: TimelineDispatched, ActionResolve: TimelineResolved,
-	ActionClose: TimelineClosed, ActionNote: TimelineNote,
+	ActionClose: TimelineClosed, ActionNote: TimelineNote, ActionTake: TimelineTaskTaken,
+	ActionArrive: TimelineArrived, ActionFollowUp: TimelineFollowedUp,
 }
 
 func join[T ~string](vs []T) string {

@@ -46,6 +46,7 @@ func TestLifeCycle(t *testing.T) {
 			alerts.ActionDispatch: "alert 1 is new; it cannot be dispatched (accept it first)",
 			alerts.ActionResolve:  "alert 1 is new; it cannot be resolved (accept it first)",
 			alerts.ActionClose:    "alert 1 is new; it cannot be closed (only a resolved alert is closed)",
+			alerts.ActionFollowUp: "alert 1 is new; it cannot be followed up",
 			alerts.ActionNote:     "new",
 		},
 		alerts.StateAccepted: {
@@ -53,6 +54,7 @@ func TestLifeCycle(t *testing.T) {
 			alerts.ActionDispatch: "dispatched",
 			alerts.ActionResolve:  "resolved",
 			alerts.ActionClose:    "alert 1 is accepted; it cannot be closed (only a resolved alert is closed)",
+			alerts.ActionFollowUp: "alert 1 is accepted; it cannot be followed up",
 			alerts.ActionNote:     "accepted",
 		},
 		alerts.StateDispatched: {
@@ -60,6 +62,7 @@ func TestLifeCycle(t *testing.T) {
 			alerts.ActionDispatch: "dispatched",
 			alerts.ActionResolve:  "resolved",
 			alerts.ActionClose:    "alert 1 is dispatched; it cannot be closed (only a resolved alert is closed)",
+			alerts.ActionFollowUp: "alert 1 is dispatched; it cannot be followed up",
 			alerts.ActionNote:     "dispatched",
 		},
 		alerts.StateResolved: {
@@ -67,6 +70,7 @@ func TestLifeCycle(t *testing.T) {
 			alerts.ActionDispatch: "alert 1 is resolved; it cannot be dispatched",
 			alerts.ActionResolve:  "alert 1 is resolved; it cannot be resolved",
 			alerts.ActionClose:    "closed",
+			alerts.ActionFollowUp: "resolved",
 			alerts.ActionNote:     "resolved",
 		},
 		alerts.StateClosed: {
@@ -74,11 +78,15 @@ func TestLifeCycle(t *testing.T) {
 			alerts.ActionDispatch: "alert 1 is closed; it cannot be dispatched",
 			alerts.ActionResolve:  "alert 1 is closed; it cannot be resolved",
 			alerts.ActionClose:    "alert 1 is closed; it cannot be closed",
+			alerts.ActionFollowUp: "closed",
 			alerts.ActionNote:     "closed",
 		},
 	}
 	for _, st := range states {
 		for _, act := range alerts.Actions {
+			if !alerts.Permitted("supervisor", act) {
+				continue // a grid worker's own steps: TestGridWorkerTask
+			}
 			t.Run(string(st)+"/"+string(act), func(t *testing.T) {
 				e := newEnv(t, alerts.Config{})
 				id := alertIn(t, e, st)
@@ -86,7 +94,8 @@ func TestLifeCycle(t *testing.T) {
 				seq, _ := e.store.LastChangeSeq(context.Background())
 				now := at(time.Hour)
 				req := alerts.TransitionRequest{AlertID: id, Action: act, Actor: alerts.Actor{Name: "chen", Role: "supervisor"},
-					Note: "a note", DispatchTo: "120", Outcome: alerts.OutcomeFalseAlarm}
+					Note: "a note", DispatchTo: "120", Outcome: alerts.OutcomeFalseAlarm,
+					FollowUp: &alerts.FollowUpReport{Method: alerts.FollowUpCall, Result: alerts.ResultResidentOK, Evaluation: alerts.EvalSatisfied}}
 				a, acks, err := e.transition(req, now)
 				w := want[st][act]
 				if !strings.Contains(w, " ") { // a state: legal
@@ -143,7 +152,8 @@ func checkApplied(t *testing.T, e *env, before, got *alerts.Alert, req alerts.Tr
 		}
 	}
 	if wantAction := map[alerts.Action]string{alerts.ActionAccept: "accepted", alerts.ActionDispatch: "dispatched",
-		alerts.ActionResolve: "resolved", alerts.ActionClose: "closed", alerts.ActionNote: "note"}[req.Action]; last.Action != wantAction || last.Note != req.Note || !last.At.Equal(now) {
+		alerts.ActionResolve: "resolved", alerts.ActionClose: "closed", alerts.ActionNote: "note",
+		alerts.ActionFollowUp: "followed_up"}[req.Action]; last.Action != wantAction || last.Note != req.Note || !last.At.Equal(now) {
 		t.Errorf("timeline entry %+v, want %s by %v with the note at %v", last, wantAction, req.Actor, now)
 	}
 	timers := map[alerts.TimerKind]time.Time{}
@@ -164,8 +174,14 @@ func checkApplied(t *testing.T, e *env, before, got *alerts.Alert, req alerts.Tr
 			t.Errorf("resolve: outcome %q at %v, timers %v", got.Outcome, got.ResolvedAt, timers)
 		}
 	case alerts.ActionClose:
-		if !got.ClosedAt.Equal(now) || len(timers) != 0 {
-			t.Errorf("close: at %v, timers %v", got.ClosedAt, timers)
+		// The set-up resolved it as genuine: its follow-up stays due.
+		delete(timers, alerts.TimerFollowUp)
+		if !got.ClosedAt.Equal(now) || len(timers) != 0 || got.Review == nil || got.Review.By != "chen" || got.Review.Comment != req.Note {
+			t.Errorf("close: at %v, timers %v, review %+v", got.ClosedAt, timers, got.Review)
+		}
+	case alerts.ActionFollowUp:
+		if f := got.FollowUp; f == nil || !f.DoneAt.Equal(now) || f.By != "chen" || f.Method != alerts.FollowUpCall || timers[alerts.TimerFollowUp] != (time.Time{}) {
+			t.Errorf("followup: %+v, timers %v", f, timers)
 		}
 	}
 }
@@ -189,7 +205,7 @@ func TestTransitionRequests(t *testing.T) {
 		{"device cannot accept", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionAccept, Actor: alerts.Actor{Name: "sos-1", Role: "device"}},
 			shouwang.EFORBIDDEN, `a device "sos-1" may not accept alerts`},
 		{"unknown action", alerts.TransitionRequest{AlertID: 1, Action: "escalate", Actor: op},
-			shouwang.EINVALID, `action "escalate": must be one of accept, dispatch, resolve, close, note`},
+			shouwang.EINVALID, `action "escalate": must be one of accept, dispatch, take, arrive, resolve, followup, close, note`},
 		{"no actor", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionAccept, Actor: alerts.Actor{Role: "operator"}},
 			shouwang.EINVALID, "actor: a name is required"},
 		{"missing outcome", alerts.TransitionRequest{AlertID: 1, Action: alerts.ActionResolve, Actor: op},
@@ -225,9 +241,10 @@ func TestTransitionRequests(t *testing.T) {
 
 func TestPermitted(t *testing.T) {
 	want := map[string][]alerts.Action{
-		"operator":   {alerts.ActionAccept, alerts.ActionDispatch, alerts.ActionResolve, alerts.ActionNote},
-		"supervisor": alerts.Actions,
-		"admin":      alerts.Actions,
+		"operator":   {alerts.ActionAccept, alerts.ActionDispatch, alerts.ActionResolve, alerts.ActionFollowUp, alerts.ActionNote},
+		"supervisor": {alerts.ActionAccept, alerts.ActionDispatch, alerts.ActionResolve, alerts.ActionFollowUp, alerts.ActionClose, alerts.ActionNote},
+		"admin":      {alerts.ActionAccept, alerts.ActionDispatch, alerts.ActionResolve, alerts.ActionFollowUp, alerts.ActionClose, alerts.ActionNote},
+		"gridworker": {alerts.ActionAccept, alerts.ActionTake, alerts.ActionArrive, alerts.ActionResolve, alerts.ActionFollowUp, alerts.ActionNote},
 		"installer":  nil,
 		"device":     nil,
 		"system":     nil,

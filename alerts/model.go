@@ -167,6 +167,13 @@ type Alert struct {
 	// call_ended).
 	Call *CallRef `json:"call,omitempty"`
 
+	// Task is the grid worker's task on foot, once one is sent or takes it
+	// (task.go); FollowUp the call or visit after resolving, and Review the
+	// supervisor's review that closed the loop (followup.go).
+	Task     *Task     `json:"task,omitempty"`
+	FollowUp *FollowUp `json:"follow_up,omitempty"`
+	Review   *Review   `json:"review,omitempty"`
+
 	// Timeline is append-only: everything that happened, in order. Stores
 	// fill it only where asked (FindAlert), not in listings.
 	Timeline []TimelineEntry `json:"timeline,omitempty"`
@@ -248,6 +255,16 @@ type TransitionRequest struct {
 	Note       string  `json:"note,omitempty"`
 	DispatchTo string  `json:"dispatch_to,omitempty"` // dispatch: who was sent (grid worker, 119, 120, the gas company…)
 	Outcome    Outcome `json:"outcome,omitempty"`     // resolve: required
+	// Worker is, for a dispatch, the grid worker's account sent on foot
+	// (the caller checks it names one).
+	Worker string `json:"worker,omitempty"`
+	// FollowUp is what a follow-up found (followup: required).
+	FollowUp *FollowUpReport `json:"follow_up,omitempty"`
+	// Rating is a review's mark, 1 (poor) to 5 (excellent); 0 for none.
+	Rating int `json:"rating,omitempty"`
+	// Scope, when set, is what the actor may see and act on (a grid
+	// worker's grids and tasks): an alert outside it is not found.
+	Scope *Scope `json:"-"`
 }
 
 // DeviceAck is a downlink message to publish on a device's cmd topic once
@@ -266,8 +283,14 @@ type Filter struct {
 	DeviceID  string
 	Test      *bool     // nil: both; the default listing excludes tests
 	From, To  time.Time // opened within [From, To)
-	Offset    int
-	Limit     int // 0: the store's default
+	// Scope, when set, keeps only what a grid worker may see: alerts in
+	// their grids or ever sent to them.
+	Scope *Scope
+	// FollowUpPending keeps only resolved or closed alerts whose follow-up
+	// is due and not yet recorded.
+	FollowUpPending bool
+	Offset          int
+	Limit           int // 0: the store's default
 }
 
 // TimerKind names a pending timer of an alert.
@@ -278,6 +301,7 @@ const (
 	TimerEscalate1 TimerKind = "escalate_1"
 	TimerEscalate2 TimerKind = "escalate_2"
 	TimerReminder  TimerKind = "reminder"
+	TimerFollowUp  TimerKind = "followup" // a follow-up falls due
 )
 
 // Timer is a durable timer: it lives in the store, so a restart neither

@@ -46,12 +46,17 @@ import (
 //   - escalation: an alert not accepted within T1 of opening rises to level
 //     1, within T2 to level 2 (the webhook); a dispatched alert not resolved
 //     raises a reminder every Reminder. Zero means never.
+//   - followup: an alert of one of Kinds resolved with one of Outcomes is
+//     followed up (called or visited) within Within; by default within 24h
+//     for sos, smoke, gas and CO alerts that were genuine or referred.
+//     "within": "0s" turns follow-ups off.
 type RuleSet struct {
 	Gas         GasRules                          `json:"gas"`
 	Air         map[string]Limit                  `json:"air"`
 	Battery     BatteryRules                      `json:"battery"`
 	Supervision map[devices.Kind]SupervisionRules `json:"supervision"`
 	Escalation  map[Severity]EscalationRules      `json:"escalation"`
+	FollowUp    FollowUpRules                     `json:"followup"`
 	Devices     map[string]DeviceOverride         `json:"devices,omitempty"`
 	Incidents   IncidentRules                     `json:"incidents"`
 	Checkin     CheckinRules                      `json:"checkin"`
@@ -206,6 +211,7 @@ func DefaultRules() RuleSet {
 			SeverityMajor:    {T1: Duration(120 * time.Second), T2: Duration(600 * time.Second), Reminder: Duration(30 * time.Minute)},
 			SeverityMinor:    {Reminder: Duration(2 * time.Hour)},
 		},
+		FollowUp: defaultFollowUp(),
 	}
 }
 

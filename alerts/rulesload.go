@@ -33,6 +33,7 @@ type ruleFile struct {
 	Battery     *BatteryOverride                     `json:"battery"`
 	Supervision map[devices.Kind]SupervisionOverride `json:"supervision"`
 	Escalation  map[Severity]EscalationOverride      `json:"escalation"`
+	FollowUp    *FollowUpOverride                    `json:"followup"`
 	Devices     map[string]DeviceOverride            `json:"devices"`
 	Incidents   *IncidentOverride                    `json:"incidents"`
 	Checkin     *CheckinOverride                     `json:"checkin"`
@@ -72,6 +73,15 @@ func LoadRules(r io.Reader) (RuleSet, error) {
 		setD(&e.T2, o.T2)
 		setD(&e.Reminder, o.Reminder)
 		rs.Escalation[sev] = e
+	}
+	if o := f.FollowUp; o != nil {
+		setD(&rs.FollowUp.Within, o.Within)
+		if o.Outcomes != nil {
+			rs.FollowUp.Outcomes = o.Outcomes
+		}
+		if o.Kinds != nil {
+			rs.FollowUp.Kinds = o.Kinds
+		}
 	}
 	if len(f.Devices) > 0 {
 		rs.Devices = f.Devices
@@ -143,6 +153,9 @@ func (rs RuleSet) Validate() error {
 		}
 	}
 	if err := rs.validateMore(); err != nil {
+		return err
+	}
+	if err := rs.FollowUp.validate(); err != nil {
 		return err
 	}
 	for _, id := range sortedKeys(rs.Devices) {
@@ -261,5 +274,6 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 func (rs RuleSet) isZero() bool {
 	return rs.Gas == (GasRules{}) && rs.Air == nil && rs.Battery == (BatteryRules{}) &&
 		rs.Supervision == nil && rs.Escalation == nil && rs.Devices == nil &&
+		rs.FollowUp.Within == 0 && rs.FollowUp.Outcomes == nil && rs.FollowUp.Kinds == nil &&
 		rs.Incidents == (IncidentRules{}) && rs.Checkin == (CheckinRules{}) && rs.Evacuation.Mobility == nil
 }

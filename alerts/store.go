@@ -39,6 +39,8 @@ type Tx interface {
 	UpdateNotification(ctx context.Context, n *Notification) error
 	// DeleteNotification removes a delivered or abandoned notification.
 	DeleteNotification(ctx context.Context, id int64) error
+	// AddPhoto stores a photo's metadata and sets p.ID.
+	AddPhoto(ctx context.Context, p *Photo) error
 	// RecordTrigger notes that device message (deviceID, seq, ts) was
 	// applied to alerts, and reports false if it already was: a redelivered
 	// telemetry message must not count twice.
@@ -78,4 +80,10 @@ type Store interface {
 	// AnswerStats computes the answer-time figures over alerts opened in
 	// [from, to), tests excluded.
 	AnswerStats(ctx context.Context, from, to time.Time) (AnswerStats, error)
+	// PeriodAlerts returns every alert opened in [from, to), tests
+	// excluded, without timelines, by ID: what ComputeFigures reads.
+	PeriodAlerts(ctx context.Context, from, to time.Time) ([]*Alert, error)
+	// FindPhoto returns one photo of an alert; ENOTFOUND if the alert has
+	// no photo of that ID.
+	FindPhoto(ctx context.Context, alertID, photoID int64) (*Photo, error)
 }

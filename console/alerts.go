@@ -30,6 +30,9 @@ type AlertService interface {
 	// AnswerStats returns the answer-time figures over alerts opened in
 	// [from, to), tests excluded.
 	AnswerStats(ctx context.Context, from, to time.Time) (alerts.AnswerStats, error)
+	// PeriodAlerts returns every alert opened in [from, to), tests
+	// excluded, without timelines: the closed loop's figures and reports.
+	PeriodAlerts(ctx context.Context, from, to time.Time) ([]*alerts.Alert, error)
 }
 
 // Bounds on alert queries and transitions.
@@ -47,7 +50,7 @@ const (
 
 func (s *Server) alertRoutes() {
 	s.mux.Handle("GET /api/v1/alerts", s.require(nil, s.listAlerts))
-	s.mux.Handle("GET /api/v1/alerts/stats", s.require(nil, s.alertStats))
+	s.mux.Handle("GET /api/v1/alerts/stats", s.require(deskRoles, s.alertStats))
 	s.mux.Handle("GET /api/v1/alerts/{id}", s.require(nil, s.getAlert))
 	for _, a := range alerts.Actions {
 		s.mux.Handle("POST /api/v1/alerts/{id}/"+string(a), s.require(nil, s.transition(a)))
@@ -65,6 +68,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	f.Scope = scopeOf(sessionFrom(r.Context()).user)
 	as, total, err := s.cfg.Alerts.ListAlerts(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("list alerts: %w", err))
@@ -104,6 +108,13 @@ func parseAlertFilter(r *http.Request) (alerts.Filter, error) {
 	}
 	if f.Kind != "" && !slices.Contains(alerts.Kinds, f.Kind) {
 		return f, shouwang.Errorf(shouwang.EINVALID, "kind %q: not an alert kind; use %s", f.Kind, joinStrings(alerts.Kinds))
+	}
+	switch v := q.Get("followup"); v {
+	case "":
+	case "pending":
+		f.FollowUpPending = true
+	default:
+		return f, shouwang.Errorf(shouwang.EINVALID, "followup %q: the only filter is pending", v)
 	}
 	switch v := q.Get("test"); v {
 	case "", "false":
@@ -169,6 +180,9 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.cfg.Alerts.FindAlert(r.Context(), id)
+	if err == nil && !scopeOf(sessionFrom(r.Context()).user).Allows(a) {
+		err = shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id).With("alert.not_found", "id", strconv.FormatInt(id, 10))
+	}
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("find alert: %w", err))
 		return
@@ -183,12 +197,21 @@ type (
 		Note string `json:"note"`
 	}
 	dispatchBody struct {
-		To   string `json:"to"`
-		Note string `json:"note"`
+		To     string `json:"to"`
+		Worker string `json:"worker"` // a grid worker's user name: send them on foot
+		Note   string `json:"note"`
 	}
 	resolveBody struct {
 		Outcome alerts.Outcome `json:"outcome"`
 		Note    string         `json:"note"`
+	}
+	followUpBody struct {
+		alerts.FollowUpReport
+		Note string `json:"note"`
+	}
+	closeBody struct {
+		Rating int    `json:"rating"` // 1 (poor) to 5 (excellent); 0 or left out: none
+		Note   string `json:"note"`   // the review's comment
 	}
 )
 
@@ -210,22 +233,33 @@ func (s *Server) transition(action alerts.Action) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		req := alerts.TransitionRequest{AlertID: id, Action: action, Actor: alerts.Actor{Name: u.Username, Role: string(u.Role)}}
+		req := alerts.TransitionRequest{AlertID: id, Action: action, Actor: alerts.Actor{Name: u.Username, Role: string(u.Role)}, Scope: scopeOf(u)}
 		switch action {
 		case alerts.ActionDispatch:
 			var b dispatchBody
 			err = decodeOptionalJSON(w, r, &b)
-			req.Note, req.DispatchTo = b.Note, strings.TrimSpace(b.To)
+			req.Note, req.DispatchTo, req.Worker = b.Note, strings.TrimSpace(b.To), strings.TrimSpace(b.Worker)
+			if err == nil && req.Worker != "" {
+				err = s.checkWorker(r, req.Worker)
+			}
 		case alerts.ActionResolve:
 			var b resolveBody
 			err = decodeOptionalJSON(w, r, &b)
 			req.Note, req.Outcome = b.Note, b.Outcome
+		case alerts.ActionFollowUp:
+			var b followUpBody
+			err = decodeOptionalJSON(w, r, &b)
+			req.Note, req.FollowUp = b.Note, &b.FollowUpReport
+		case alerts.ActionClose:
+			var b closeBody
+			err = decodeOptionalJSON(w, r, &b)
+			req.Note, req.Rating = b.Note, b.Rating
 		default:
 			var b noteBody
 			err = decodeOptionalJSON(w, r, &b)
 			req.Note = b.Note
 		}
-		if err == nil && action == alerts.ActionDispatch && req.DispatchTo == "" {
+		if err == nil && action == alerts.ActionDispatch && req.DispatchTo == "" && req.Worker == "" {
 			// Checked here too so that the message names the body's field.
 			err = shouwang.Errorf(shouwang.EINVALID, "to: required: name who was sent (the grid worker, 119, 120, the gas company…)").With("alert.need_dispatch_to")
 		}

@@ -131,7 +131,7 @@ func intParam(v, name string, lo, hi int) (int, error) {
 }
 
 func (s *Server) getDevice(w http.ResponseWriter, r *http.Request) {
-	d, err := s.cfg.Registry.FindDevice(r.Context(), r.PathValue("id"))
+	d, err := s.findDevice(r, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("find device: %w", err))
 		return

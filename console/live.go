@@ -224,7 +224,7 @@ func (s *Server) liveFeed(w http.ResponseWriter, r *http.Request) {
 		_, err := s.authenticate(creds.WithContext(ctx))
 		return err
 	}
-	h.serve(w, r, liveRequest{user: sess.user.Username, since: since, resume: resume, recheck: recheck})
+	h.serve(w, r, liveRequest{user: sess.user.Username, scope: scopeOf(sess.user), since: since, resume: resume, recheck: recheck})
 }
 
 // originAllowed reports whether r may open the feed: no Origin (not a

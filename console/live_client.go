@@ -122,6 +122,9 @@ func (c *liveClient) writePump(head int64) {
 				}
 			case out.seq <= last:
 				// Already sent, in the snapshot or the replay.
+			case !c.req.scope.Allows(out.alert):
+				// Outside a grid worker's scope: not theirs to see.
+				last = out.seq
 			default:
 				_ = c.conn.SetWriteDeadline(time.Now().Add(c.hub.opt.WriteWait))
 				if err := c.conn.WritePreparedMessage(out.msg); err != nil {
@@ -203,6 +206,10 @@ func (c *liveClient) start(head int64) (int64, error) {
 		if ok {
 			last := c.req.since
 			for _, ch := range changes {
+				if !c.req.scope.Allows(ch.Alert) {
+					last = ch.Seq
+					continue
+				}
 				b, err := encode(changeMessage{Type: "change", Seq: ch.Seq, Alert: withoutTimeline(ch.Alert)})
 				if err != nil {
 					return 0, fmt.Errorf("encode change %d: %w", ch.Seq, err)
@@ -219,7 +226,7 @@ func (c *liveClient) start(head int64) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("snapshot: %w", err)
 	}
-	b, err := encode(snapshotMessage{Type: "snapshot", Seq: head, Alerts: stripTimelines(open), Devices: devs})
+	b, err := encode(snapshotMessage{Type: "snapshot", Seq: head, Alerts: stripTimelines(c.inScope(open)), Devices: devs})
 	if err != nil {
 		return 0, fmt.Errorf("encode snapshot: %w", err)
 	}
@@ -266,18 +273,34 @@ func (c *liveClient) resync(r *liveResync, last int64) (int64, error) {
 	if err != nil {
 		return last, err
 	}
-	if r.seq > last {
+	if r.seq > last && c.req.scope == nil {
 		_ = c.conn.SetWriteDeadline(time.Now().Add(c.hub.opt.WriteWait))
 		if err := c.conn.WritePreparedMessage(msg); err != nil {
 			return last, errLiveWrite
 		}
 		return r.seq, nil
 	}
-	b, err := encode(snapshotMessage{Type: "snapshot", Seq: last, Alerts: stripTimelines(open), Devices: devs})
+	seq := max(r.seq, last)
+	b, err := encode(snapshotMessage{Type: "snapshot", Seq: seq, Alerts: stripTimelines(c.inScope(open)), Devices: devs})
 	if err != nil {
 		return last, fmt.Errorf("encode snapshot: %w", err)
 	}
-	return last, c.writeText(b)
+	return seq, c.writeText(b)
+}
+
+// inScope keeps the alerts the client may see: all of them, or a grid
+// worker's.
+func (c *liveClient) inScope(open []*alerts.Alert) []*alerts.Alert {
+	if c.req.scope == nil {
+		return open
+	}
+	var out []*alerts.Alert
+	for _, a := range open {
+		if a != nil && c.req.scope.Allows(a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (c *liveClient) writeText(b []byte) error {

@@ -55,6 +55,7 @@ type liveRegistration struct {
 type liveOut struct {
 	seq    int64
 	msg    *websocket.PreparedMessage
+	alert  *alerts.Alert // the change's alert, for a client with a scope to filter
 	resync *liveResync
 }
 
@@ -134,7 +135,10 @@ func (h *liveHub) begin() bool {
 
 // liveRequest is what the handler learnt about a client before upgrading.
 type liveRequest struct {
-	user    string
+	user string
+	// scope, when set, is a grid worker's: the client is sent only the
+	// alerts of their grids and those sent to them.
+	scope   *alerts.Scope
 	since   int64
 	resume  bool
 	recheck func(context.Context) error
@@ -259,7 +263,7 @@ func (h *liveHub) run(sub LiveSubscription, head int64) {
 				h.log.Error("encode alert change", "seq", ch.Seq, "err", err)
 				continue
 			}
-			h.fanOut(clients, liveOut{seq: ch.Seq, msg: msg})
+			h.fanOut(clients, liveOut{seq: ch.Seq, msg: msg, alert: ch.Alert})
 		}
 	}
 }

@@ -84,6 +84,9 @@ type Config struct {
 	// Vendor, if set, answers for off-the-shelf devices: discovered
 	// devices, refusals on a device's page, self-test commands.
 	Vendor VendorService
+	// Photos, if set, keeps photos taken where alerts are handled (a grid
+	// worker's phone); without it those routes refuse.
+	Photos PhotoService
 }
 
 // Server is the console's HTTP API.
@@ -172,11 +175,11 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/v1/me", s.require(nil, s.me))
 	s.userRoutes()
 
-	s.mux.Handle("GET /api/v1/devices", s.require(nil, s.listDevices))
+	s.mux.Handle("GET /api/v1/devices", s.require(deskRoles, s.listDevices))
 	s.mux.Handle("POST /api/v1/devices", s.require(deviceWriters, s.createDevice))
 	s.mux.Handle("POST /api/v1/devices/import", s.require(deviceWriters, s.importDevices))
 	s.mux.Handle("GET /api/v1/devices/unregistered", s.require(deviceWriters, s.listUnregistered))
-	s.mux.Handle("GET /api/v1/devices/summary", s.require(nil, s.getDevicesSummary))
+	s.mux.Handle("GET /api/v1/devices/summary", s.require(deskRoles, s.getDevicesSummary))
 	s.mux.Handle("GET /api/v1/devices/discovered", s.require(deviceWriters, s.listDiscovered))
 	s.mux.Handle("POST /api/v1/devices/{id}/selftest", s.require(deviceWriters, s.selfTest))
 	s.mux.Handle("GET /api/v1/devices/{id}", s.require(nil, s.getDevice))
@@ -186,6 +189,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/v1/devices/{id}/telemetry", s.require(nil, s.telemetry))
 
 	s.alertRoutes()
+	s.loopRoutes()
 	s.liveRoutes()
 	s.callRoutes()
 	s.pprofRoutes()
@@ -193,6 +197,8 @@ func (s *Server) routes() {
 	web := webHandler() // the duty-room page (web.go)
 	s.mux.Handle("GET /{$}", web)
 	s.mux.Handle("GET /assets/", web)
+	s.mux.Handle("GET /sw.js", web)                // the service worker: the page's shell, never API data
+	s.mux.Handle("GET /manifest.webmanifest", web) // the web app manifest: the console on a phone's home screen
 }
 
 // route serves a request through the mux, answering unknown routes and

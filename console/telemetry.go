@@ -31,7 +31,7 @@ type telemetryResponse struct {
 // telemetry returns a device's history of one field: raw readings, or
 // aggregated into buckets of ?every=.
 func (s *Server) telemetry(w http.ResponseWriter, r *http.Request) {
-	d, err := s.cfg.Registry.FindDevice(r.Context(), r.PathValue("id"))
+	d, err := s.findDevice(r, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("find device: %w", err))
 		return

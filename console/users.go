@@ -19,6 +19,7 @@ func (s *Server) userRoutes() {
 	s.mux.Handle("POST /api/v1/users/{id}/password", s.require(admins, s.setUserPassword))
 	s.mux.Handle("POST /api/v1/users/{id}/disable", s.require(admins, s.setUserDisabled(true)))
 	s.mux.Handle("POST /api/v1/users/{id}/enable", s.require(admins, s.setUserDisabled(false)))
+	s.mux.Handle("PUT /api/v1/users/{id}/profile", s.require(admins, s.setUserProfile))
 }
 
 type userList struct {
@@ -41,6 +42,7 @@ type createUserRequest struct {
 	Username string        `json:"username"`
 	Role     accounts.Role `json:"role"`
 	Password string        `json:"password"`
+	accounts.Profile
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
@@ -58,6 +60,10 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := accounts.ValidPassword(req.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := checkProfile(req.Role, req.Profile); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -84,6 +90,13 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("create user: %w", err))
 		return
+	}
+	if req.Phone != "" || len(req.Grids) > 0 {
+		if err := s.cfg.Accounts.SetUserProfile(r.Context(), u.ID, req.Profile); err != nil {
+			s.writeError(w, r, fmt.Errorf("create user %q: profile: %w", u.Username, err))
+			return
+		}
+		u.Profile = req.Profile
 	}
 	s.log.Info("user created", "username", u.Username, "role", u.Role, "by", sessionFrom(r.Context()).user.Username)
 	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
@@ -184,5 +197,50 @@ func (s *Server) userChanged(w http.ResponseWriter, r *http.Request, id int64, m
 		return
 	}
 	s.log.Info(msg, "username", u.Username, "by", sessionFrom(r.Context()).user.Username)
+	writeJSON(w, http.StatusOK, map[string]any{"user": u})
+}
+
+// checkProfile validates a profile for a role: grids are a grid worker's,
+// and a grid worker looks after at least one.
+func checkProfile(role accounts.Role, p accounts.Profile) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case role == accounts.RoleGridWorker && len(p.Grids) == 0:
+		return shouwang.Errorf(shouwang.EINVALID, "grids: a grid worker looks after at least one grid (community/grid)").With("grid.required")
+	case role != accounts.RoleGridWorker && len(p.Grids) > 0:
+		return shouwang.Errorf(shouwang.EINVALID, "grids: only a grid worker is bound to grids, not %s", role).With("grid.not_gridworker")
+	}
+	return nil
+}
+
+// setUserProfile replaces a user's phone and grids.
+func (s *Server) setUserProfile(w http.ResponseWriter, r *http.Request) {
+	id, err := userID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var p accounts.Profile
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.cfg.Accounts.UserByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("set profile: %w", err))
+		return
+	}
+	if err := checkProfile(u.Role, p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.cfg.Accounts.SetUserProfile(r.Context(), id, p); err != nil {
+		s.writeError(w, r, fmt.Errorf("set profile: %w", err))
+		return
+	}
+	u.Profile = p
+	s.log.Info("user profile set", "username", u.Username, "grids", len(p.Grids), "by", sessionFrom(r.Context()).user.Username)
 	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 }

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,12 +33,20 @@ const webCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src
 // webTypes lists the files the console serves under /assets/, by extension;
 // anything else in web/ (READMEs, licences) is not served.
 var webTypes = map[string]string{
-	".js":    "text/javascript; charset=utf-8",
-	".css":   "text/css; charset=utf-8",
-	".svg":   "image/svg+xml",
-	".png":   "image/png",
-	".woff2": "font/woff2",
+	".js":          "text/javascript; charset=utf-8",
+	".css":         "text/css; charset=utf-8",
+	".svg":         "image/svg+xml",
+	".png":         "image/png",
+	".woff2":       "font/woff2",
+	".webmanifest": "application/manifest+json",
 }
+
+// Files served at the root rather than under /assets/: the service worker
+// (its scope is the path it is served from) and the web app manifest.
+const (
+	swPath       = "sw.js"
+	manifestPath = "manifest.webmanifest"
+)
 
 // webAsset is one embedded file, ready to serve.
 type webAsset struct {
@@ -44,32 +55,64 @@ type webAsset struct {
 	ctype string
 }
 
-// loadWeb reads the embedded files once: index.html and the servable assets,
-// each with an ETag from its content.
-var loadWeb = sync.OnceValues(func() (*webAsset, map[string]*webAsset) {
-	asset := func(name, ctype string) *webAsset {
+// webFilesLoaded are the embedded files, ready to serve: index.html, the
+// assets under /assets/ by name, and the files served at the root.
+type webFilesLoaded struct {
+	index  *webAsset
+	assets map[string]*webAsset
+	root   map[string]*webAsset // "/sw.js", "/manifest.webmanifest"
+}
+
+func newAsset(b []byte, ctype string) *webAsset {
+	sum := sha256.Sum256(b)
+	return &webAsset{body: b, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`, ctype: ctype}
+}
+
+// loadWeb reads the embedded files once, each with an ETag from its
+// content, and fills in the service worker: the shell it keeps is every
+// asset and the page, and its version changes with any of them.
+var loadWeb = sync.OnceValue(func() *webFilesLoaded {
+	read := func(name string) []byte {
 		b, err := webFiles.ReadFile(name)
 		if err != nil {
 			panic("console: embedded web file " + name + ": " + err.Error())
 		}
-		sum := sha256.Sum256(b)
-		return &webAsset{body: b, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`, ctype: ctype}
+		return b
 	}
-	index := asset("web/index.html", "text/html; charset=utf-8")
-	assets := map[string]*webAsset{}
+	w := &webFilesLoaded{
+		index:  newAsset(read("web/index.html"), "text/html; charset=utf-8"),
+		assets: map[string]*webAsset{},
+		root:   map[string]*webAsset{},
+	}
 	err := fs.WalkDir(webFiles, "web", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		if ctype, ok := webTypes[path.Ext(name)]; ok {
-			assets[strings.TrimPrefix(name, "web/")] = asset(name, ctype)
+		rel := strings.TrimPrefix(name, "web/")
+		if ctype, ok := webTypes[path.Ext(name)]; ok && rel != swPath && rel != manifestPath {
+			w.assets[rel] = newAsset(read(name), ctype)
 		}
 		return nil
 	})
 	if err != nil {
 		panic("console: walk embedded web files: " + err.Error())
 	}
-	return index, assets
+	w.root["/"+manifestPath] = newAsset(read("web/"+manifestPath), webTypes[".webmanifest"])
+	shell := []string{"/", "/" + manifestPath}
+	version := sha256.New()
+	version.Write(w.index.body)
+	for _, name := range slices.Sorted(maps.Keys(w.assets)) {
+		shell = append(shell, "/assets/"+name)
+		version.Write([]byte(w.assets[name].etag))
+	}
+	list, err := json.Marshal(shell)
+	if err != nil {
+		panic("console: service worker shell: " + err.Error())
+	}
+	sw := strings.Replace(string(read("web/"+swPath)), "__SHELL__", string(list), 1)
+	sw = strings.Replace(sw, "__VERSION__", "shell-"+base64.RawURLEncoding.EncodeToString(version.Sum(nil)[:12]), 1)
+	w.root["/"+swPath] = newAsset([]byte(sw), webTypes[".js"])
+	return w
 })
 
 // webHandler serves the console page at / and its files under /assets/.
@@ -77,7 +120,8 @@ var loadWeb = sync.OnceValues(func() (*webAsset, map[string]*webAsset) {
 // ETag), so after an upgrade a browser never runs old and new scripts
 // together, while an unchanged file costs only a 304.
 func webHandler() http.Handler {
-	index, assets := loadWeb()
+	files := loadWeb()
+	index, assets := files.index, files.assets
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", webCSP)
@@ -90,6 +134,8 @@ func webHandler() http.Handler {
 			a = index
 		} else if name, ok := strings.CutPrefix(r.URL.Path, "/assets/"); ok {
 			a = assets[name]
+		} else {
+			a = files.root[r.URL.Path]
 		}
 		if a == nil {
 			http.Error(w, "404 page not found", http.StatusNotFound)

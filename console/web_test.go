@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func TestWebServesEveryReferencedAsset(t *testing.T) {
 		todo = append(todo, m[1])
 	}
 	imports := regexp.MustCompile(`(?m)^\s*import\s[^'"]*['"](\./[^'"]+)['"]`)
-	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
 	seen := map[string]bool{}
 	for len(todo) > 0 {
 		p := todo[0]
@@ -85,6 +86,75 @@ func TestWebServesEveryReferencedAsset(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("%s is not reachable from index.html", want)
 		}
+	}
+}
+
+// The console installs on a phone's home screen: a manifest naming icons
+// the hub serves, and a service worker at the root whose shell is every
+// file of the page and nothing of the API.
+func TestWebAppManifestAndServiceWorker(t *testing.T) {
+	e := consoletest.Start(t)
+	index := string(do(t, e, req{method: "GET", path: "/"}).body)
+	if !strings.Contains(index, `<link rel="manifest" href="/manifest.webmanifest">`) {
+		t.Error("index.html does not link the manifest")
+	}
+	r := do(t, e, req{method: "GET", path: "/manifest.webmanifest"})
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/manifest+json" {
+		t.Fatalf("GET /manifest.webmanifest = %d %q", r.status, r.header.Get("Content-Type"))
+	}
+	var man struct {
+		ShortName string `json:"short_name"`
+		StartURL  string `json:"start_url"`
+		Display   string `json:"display"`
+		Icons     []struct{ Src, Sizes, Type string }
+	}
+	if err := json.Unmarshal(r.body, &man); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	if man.StartURL != "/" || man.Display != "standalone" || man.ShortName == "" {
+		t.Errorf("manifest %+v", man)
+	}
+	sizes := map[string]bool{}
+	for _, ic := range man.Icons {
+		ir := do(t, e, req{method: "GET", path: ic.Src})
+		if ir.status != http.StatusOK || ir.header.Get("Content-Type") != ic.Type {
+			t.Errorf("icon %s: %d %q, want %s", ic.Src, ir.status, ir.header.Get("Content-Type"), ic.Type)
+		}
+		sizes[ic.Sizes] = true
+	}
+	if !sizes["192x192"] || !sizes["512x512"] {
+		t.Errorf("icons %v: want 192x192 and 512x512 for installing", sizes)
+	}
+
+	sw := do(t, e, req{method: "GET", path: "/sw.js"})
+	if sw.status != http.StatusOK || sw.header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Fatalf("GET /sw.js = %d %q", sw.status, sw.header.Get("Content-Type"))
+	}
+	m := regexp.MustCompile(`const SHELL = (\[[^\n]*\]);`).FindSubmatch(sw.body)
+	v := regexp.MustCompile(`const VERSION = 'shell-[A-Za-z0-9_-]+';`).Find(sw.body)
+	if m == nil || v == nil {
+		t.Fatalf("sw.js has no filled-in SHELL or VERSION:\n%s", sw.body)
+	}
+	var shell []string
+	if err := json.Unmarshal(m[1], &shell); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range shell {
+		if strings.HasPrefix(p, "/api/") || p == "/sw.js" {
+			t.Errorf("the shell keeps %s", p)
+		}
+	}
+	for _, want := range []string{"/", "/manifest.webmanifest", "/assets/app.css", "/assets/js/app.js", "/assets/js/pwa.js", "/assets/vendor/uPlot.iife.min.js", "/assets/icon-192.png"} {
+		if !slices.Contains(shell, want) {
+			t.Errorf("the shell lacks %s", want)
+		}
+	}
+	if do(t, e, req{method: "GET", path: "/assets/sw.js"}).status != http.StatusNotFound {
+		t.Error("the service worker is also served under /assets/, where its scope would be wrong")
+	}
+	// Only the shell: the worker answers nothing outside it.
+	if !strings.Contains(string(sw.body), "!SHELL.includes(url.pathname)) return;") {
+		t.Error("sw.js does not leave requests outside the shell to the network")
 	}
 }
 

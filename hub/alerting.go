@@ -48,9 +48,13 @@ type AlertingConfig struct {
 	Metrics    *Metrics
 	WebhookURL string
 	Now        func() time.Time
-	// Spool, when set, receives every alert change as an InfluxDB line
-	// for dashboards.
-	Spool Spool
+	// Spool, when set, receives every alert change as a record made by
+	// Format (an InfluxDB line), for dashboards.
+	Spool  Spool
+	Format RecordFormat
+	// PhotoDir is where photos taken at a household are kept, one
+	// directory per alert (photos.go); empty keeps none.
+	PhotoDir string
 }
 
 // Alerting runs the alerts domain inside the hub. It applies device
@@ -93,6 +97,8 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 		return nil, errors.New("alerting: Index is required")
 	case cfg.Metrics == nil:
 		return nil, errors.New("alerting: Metrics is required")
+	case cfg.Spool != nil && cfg.Format == nil:
+		return nil, errors.New("alerting: Format is required with a Spool")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -116,7 +122,7 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 		timersWake: make(chan struct{}, 1),
 		notifyWake: make(chan struct{}, 1),
 	}
-	a.feed = newFeed(cfg.Store, last, cfg.Spool, logger.With("part", "feed"))
+	a.feed = newFeed(cfg.Store, last, cfg.Spool, cfg.Format, logger.With("part", "feed"))
 	a.super = newSupervision(a, cfg.Index, cfg.Metrics, cfg.Now, cfg.Rules, logger.With("part", "supervision"))
 	if err := a.loadOffline(ctx); err != nil {
 		return nil, err

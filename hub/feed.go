@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/hub/influx"
 )
 
 // Feed publishes alert changes, in the order of their sequence numbers,
@@ -17,6 +16,7 @@ import (
 type Feed struct {
 	store  alerts.Store
 	spool  Spool
+	format RecordFormat
 	logger *slog.Logger
 	kick   chan struct{}
 
@@ -51,8 +51,8 @@ func (s *Subscription) Lagged() bool { return s.feed.lagged(s.sub) }
 // Close ends the subscription.
 func (s *Subscription) Close() { s.feed.unsubscribe(s.sub) }
 
-func newFeed(store alerts.Store, last int64, spool Spool, logger *slog.Logger) *Feed {
-	return &Feed{store: store, spool: spool, logger: logger, kick: make(chan struct{}, 1), last: last,
+func newFeed(store alerts.Store, last int64, spool Spool, format RecordFormat, logger *slog.Logger) *Feed {
+	return &Feed{store: store, spool: spool, format: format, logger: logger, kick: make(chan struct{}, 1), last: last,
 		subs: make(map[*subscriber]struct{})}
 }
 
@@ -143,7 +143,7 @@ func (f *Feed) export(ctx context.Context, changes []alerts.Change) {
 	}
 	lines := make([][]byte, 0, len(changes))
 	for _, c := range changes {
-		lines = append(lines, influx.AlertLine(c))
+		lines = append(lines, f.format.AlertChange(c))
 	}
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

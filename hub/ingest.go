@@ -12,13 +12,6 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// Spool is the durable outbox in front of InfluxDB, with the telemetry
-// de-duplication windows committed in the same transaction as the lines.
-type Spool interface {
-	Append(ctx context.Context, lines [][]byte, windows map[string]devices.SeqWindow) error
-	SeqWindows(ctx context.Context) (map[string]devices.SeqWindow, error)
-}
-
 // IngestStore is what ingest needs from the main store outside the door's
 // transactions (Alerting.Update).
 type IngestStore interface {
@@ -31,6 +24,7 @@ type IngestConfig struct {
 	Index   *DeviceIndex
 	Store   IngestStore
 	Spool   Spool
+	Format  RecordFormat   // makes the spool's records (influx.Format)
 	Limits  devices.Limits // zero value means devices.DefaultLimits
 	Metrics *Metrics
 	Now     func() time.Time
@@ -102,6 +96,8 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		return nil, errors.New("ingest: Store is required")
 	case cfg.Spool == nil:
 		return nil, errors.New("ingest: Spool is required")
+	case cfg.Format == nil:
+		return nil, errors.New("ingest: Format is required")
 	case cfg.Metrics == nil:
 		return nil, errors.New("ingest: Metrics is required")
 	case cfg.Alerting == nil:

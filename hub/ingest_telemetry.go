@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
-	"github.com/shouwang-hub/shouwang/hub/influx"
 )
 
 // The telemetry commit path: de-duplication against the per-device
@@ -21,8 +20,8 @@ const (
 	telemetryLingerBelow = 64
 )
 
-// commitTelemetry de-duplicates a batch against the windows, formats the new
-// messages as line protocol and appends them and the windows to the spool in
+// commitTelemetry de-duplicates a batch against the windows, makes the new
+// messages into the spool's records (Format) and appends them and the windows to the spool in
 // one transaction. The windows change in memory only once that commit holds.
 func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message) error {
 	if in.changed == nil {
@@ -52,7 +51,7 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 		if !ok {
 			continue // deleted since it was routed; nothing to file it under
 		}
-		lines = append(lines, influx.Line(m, d.Location))
+		lines = append(lines, in.cfg.Format.Reading(m, d.Location))
 		in.health.seen(m)
 		if in.cfg.Alerting.telemetryMatters(d, m) {
 			relevant = append(relevant, m)

@@ -17,6 +17,7 @@ import (
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/alerts/alertstest"
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/influx"
 )
 
 // fakeSpool and fakeStore keep what ingest commits in memory. They can be
@@ -158,7 +159,7 @@ func newTestIngest(t *testing.T, spool *fakeSpool, store *fakeStore) (*Ingest, *
 		t.Fatal(err)
 	}
 	in, err := NewIngest(context.Background(), IngestConfig{
-		Index: idx, Store: store, Spool: spool, Metrics: m, Alerting: al, Now: now,
+		Index: idx, Store: store, Spool: spool, Format: influx.Format{}, Metrics: m, Alerting: al, Now: now,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

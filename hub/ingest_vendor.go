@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
-	"github.com/shouwang-hub/shouwang/hub/influx"
 )
 
 // The vendor commit path (see vendor.go for how vendor messages are routed
@@ -104,7 +103,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 				// the time of the message's first commit (Unix ms).
 				tm := &devices.Message{DeviceID: m.id, Kind: d.Kind, Channel: devices.ChannelTelemetry,
 					Seq: uint64(at.UnixMilli()), TS: at, Received: at, Telemetry: &devices.Telemetry{Fields: out.Readings}}
-				lines = append(lines, influx.Line(tm, d.Location))
+				lines = append(lines, in.cfg.Format.Reading(tm, d.Location))
 				readings = append(readings, tm)
 				if v, ok := out.Readings["battery"]; ok {
 					h.Battery = &v

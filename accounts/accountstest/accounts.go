@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"time"
 
@@ -108,7 +109,7 @@ func (a *Accounts) CreateUser(_ context.Context, username string, role accounts.
 	case username == "":
 		return nil, shouwang.Errorf(shouwang.EINVALID, "username: required")
 	case !role.Valid():
-		return nil, shouwang.Errorf(shouwang.EINVALID, "role %q: must be operator, supervisor, installer or admin", role)
+		return nil, shouwang.Errorf(shouwang.EINVALID, "role %q: must be operator, supervisor, installer, admin or gridworker", role)
 	case hash == "":
 		return nil, shouwang.Errorf(shouwang.EINVALID, "user %q: empty password hash", username)
 	}
@@ -289,6 +290,21 @@ func (a *Accounts) SetUserDisabled(_ context.Context, id int64, disabled bool) e
 	if disabled {
 		a.endTokens(id, "")
 	}
+	return nil
+}
+
+// SetUserProfile implements accounts.Store.
+func (a *Accounts) SetUserProfile(_ context.Context, id int64, p accounts.Profile) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acc, ok := a.find(func(acc *account) bool { return acc.user.ID == id })
+	if !ok {
+		return shouwang.Errorf(shouwang.ENOTFOUND, "user %d not found", id)
+	}
+	acc.user.Profile = accounts.Profile{Phone: p.Phone, Grids: slices.Clone(p.Grids)}
 	return nil
 }
 

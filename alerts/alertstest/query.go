@@ -47,10 +47,34 @@ func matches(a *alerts.Alert, f alerts.Filter) bool {
 		f.DeviceID != "" && a.DeviceID != f.DeviceID,
 		f.Test != nil && a.Test != *f.Test,
 		!f.From.IsZero() && a.OpenedAt.Before(f.From),
-		!f.To.IsZero() && !a.OpenedAt.Before(f.To):
+		!f.To.IsZero() && !a.OpenedAt.Before(f.To),
+		f.Scope != nil && !f.Scope.Allows(a),
+		f.FollowUpPending && !a.FollowUp.Pending():
 		return false
 	}
 	return true
+}
+
+// PeriodAlerts implements alerts.Store: the alerts opened in [from, to),
+// tests excluded, by ID.
+func (s *Store) PeriodAlerts(ctx context.Context, from, to time.Time) ([]*alerts.Alert, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.selectAlerts(func(a *alerts.Alert) bool {
+		return !a.Test && !a.OpenedAt.Before(from) && a.OpenedAt.Before(to)
+	}), nil
+}
+
+// FindPhoto implements alerts.Store.
+func (s *Store) FindPhoto(ctx context.Context, alertID, photoID int64) (*alerts.Photo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.photos[photoID]
+	if !ok || p.AlertID != alertID {
+		return nil, shouwang.Errorf(shouwang.ENOTFOUND, "alert %d has no photo %d", alertID, photoID).With("photo.not_found")
+	}
+	c := *p
+	return &c, nil
 }
 
 func urgentFirst(a, b *alerts.Alert) int {

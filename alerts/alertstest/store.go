@@ -46,11 +46,12 @@ type Store struct {
 	notifs    map[int64]*alerts.Notification
 	triggers  map[triggerKey]bool
 	changes   []alerts.Change
+	photos    map[int64]*alerts.Photo
 	members   map[int64][]alerts.IncidentMember // by incident, in the order they joined
 	activity  map[string]alerts.Activity        // by household
 	plans     map[string]alerts.CheckinPlan     // by household
 
-	lastAlert, lastEntry, lastNotif, lastSeq int64
+	lastAlert, lastEntry, lastNotif, lastSeq, lastPhoto int64
 }
 
 type timerKey struct {
@@ -81,6 +82,7 @@ func New() *Store {
 		timers:      make(map[timerKey]alerts.Timer),
 		notifs:      make(map[int64]*alerts.Notification),
 		triggers:    make(map[triggerKey]bool),
+		photos:      make(map[int64]*alerts.Photo),
 		members:     make(map[int64][]alerts.IncidentMember),
 		activity:    make(map[string]alerts.Activity),
 		plans:       make(map[string]alerts.CheckinPlan),

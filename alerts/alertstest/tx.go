@@ -325,6 +325,15 @@ func stored(a *alerts.Alert) *alerts.Alert {
 	if c.Call != nil {
 		c.Call.StartedAt, c.Call.AnsweredAt, c.Call.EndedAt = norm(c.Call.StartedAt), norm(c.Call.AnsweredAt), norm(c.Call.EndedAt)
 	}
+	if t := c.Task; t != nil {
+		t.SentAt, t.TakenAt, t.ArrivedAt, t.HandledAt = norm(t.SentAt), norm(t.TakenAt), norm(t.ArrivedAt), norm(t.HandledAt)
+	}
+	if f := c.FollowUp; f != nil {
+		f.Due, f.DoneAt = norm(f.Due), norm(f.DoneAt)
+	}
+	if r := c.Review; r != nil {
+		r.At = norm(r.At)
+	}
 	if c.Incident != nil {
 		c.Incident.FirstAt = norm(c.Incident.FirstAt)
 	}
@@ -353,8 +362,40 @@ func cloneAlert(a *alerts.Alert) *alerts.Alert {
 		call := *a.Call
 		c.Call = &call
 	}
+	if a.Task != nil {
+		t := *a.Task
+		t.Workers = slices.Clone(a.Task.Workers)
+		c.Task = &t
+	}
+	if a.FollowUp != nil {
+		f := *a.FollowUp
+		c.FollowUp = &f
+	}
+	if a.Review != nil {
+		r := *a.Review
+		c.Review = &r
+	}
 	c.Incident, c.Members = cloneIncident(a.Incident), nil
 	return &c
+}
+
+// AddPhoto implements alerts.Tx.
+func (tx *Tx) AddPhoto(ctx context.Context, p *alerts.Photo) error {
+	if err := tx.begin(ctx, "AddPhoto"); err != nil {
+		return err
+	}
+	s := tx.s
+	if _, ok := s.alerts[p.AlertID]; !ok {
+		return notFound(p.AlertID)
+	}
+	prev := s.lastPhoto
+	s.lastPhoto++
+	c := *p
+	c.ID, c.At = s.lastPhoto, norm(p.At)
+	s.photos[c.ID] = &c
+	tx.undo = append(tx.undo, func() { delete(s.photos, c.ID); s.lastPhoto = prev })
+	p.ID = c.ID
+	return nil
 }
 
 func cloneF(v *float64) *float64 {

@@ -27,6 +27,7 @@ import (
 	"github.com/shouwang-hub/shouwang/hub/influx"
 	"github.com/shouwang-hub/shouwang/hub/limitlog"
 	"github.com/shouwang-hub/shouwang/hub/mqttc"
+	"github.com/shouwang-hub/shouwang/hub/outbox"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 	"github.com/shouwang-hub/shouwang/hub/voice"
 )
@@ -42,7 +43,7 @@ type Main struct {
 	metrics   *hub.Metrics
 	console   *console.Server
 	store     *sqlstore.Store
-	spool     *sqlstore.Spool
+	spool     *outbox.Spool
 	writer    *influx.Writer
 	index     *hub.DeviceIndex
 	routes    *hub.VendorRoutes // where vendor messages come from, see vendor.go
@@ -56,7 +57,7 @@ type Main struct {
 	backlog   *hub.BacklogWatch
 	refusals  *limitlog.Logger // bounded log of messages refused here
 	lock      *os.File         // the data directory's lock, held until Close
-	watch     *hub.SpoolWatch
+	watch     *outbox.Watch
 	http      *http.Server
 	httpLn    net.Listener
 	brokerAt  string
@@ -118,7 +119,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	} else if created {
 		log.Info("created the admin account from HUB_ADMIN_PASSWORD")
 	}
-	if m.spool, err = sqlstore.OpenSpool(filepath.Join(c.DataDir, "spool.db"), log.With("part", "spool")); err != nil {
+	if m.spool, err = outbox.Open(filepath.Join(c.DataDir, "spool.db"), log.With("part", "spool")); err != nil {
 		return fmt.Errorf("open spool: %w", err)
 	}
 
@@ -131,7 +132,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("influx writer: %w", err)
 	}
 	m.goRun(func() { m.writer.Run(runCtx) })
-	m.watch = hub.NewSpoolWatch(m.spool, c.DataDir, c.SpoolWarnDepth, log.With("part", "spool"))
+	m.watch = outbox.NewWatch(m.spool, c.DataDir, c.SpoolWarnDepth, log.With("part", "spool"))
 	m.goRun(func() { m.watch.Run(runCtx) })
 
 	if m.index, err = hub.LoadIndex(ctx, m.store); err != nil {
@@ -151,7 +152,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.alerting, err = hub.NewAlerting(ctx, hub.AlertingConfig{
 		Service: svc, Rules: rules, Store: mainStore{m.store}, Index: m.index, Metrics: m.metrics,
-		WebhookURL: c.WebhookURL, Spool: m.spool,
+		WebhookURL: c.WebhookURL, Spool: m.spool, Format: influx.Format{}, PhotoDir: filepath.Join(c.DataDir, "photos"),
 	}, log.With("part", "alerts"))
 	if err != nil {
 		return err
@@ -168,7 +169,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.ingest, err = hub.NewIngest(ctx, hub.IngestConfig{
-		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Metrics: m.metrics, Alerting: m.alerting,
+		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Format: influx.Format{}, Metrics: m.metrics, Alerting: m.alerting,
 		Calls: m.calls, Routes: m.routes, Vendor: m.store,
 	}, log.With("part", "ingest"))
 	if err != nil {
@@ -264,7 +265,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store, m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
-		Vendor: vendorConsole{m},
+		Vendor: vendorConsole{m}, Photos: m.alerting,
 	}
 	m.consoleTLS(&consoleCfg)
 	m.consoleBroker(&consoleCfg)

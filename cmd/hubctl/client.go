@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,10 @@ func (c *cli) call(rq request, out any) error {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		var unknownCA x509.UnknownAuthorityError
+		if errors.As(err, &unknownCA) {
+			return fmt.Errorf("cannot reach the hub at %s: %w (trust its CA with -cafile or HUBCTL_CAFILE: the hub's own is <data>/tls/ca.crt)", c.server, err)
 		}
 		return fmt.Errorf("cannot reach the hub at %s: %w", c.server, err)
 	}

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 )
 
@@ -75,9 +77,11 @@ func (c *cli) usersList(args []string) error {
 }
 
 func (c *cli) usersCreate(args []string) error {
-	fs := c.newFlags("users create", "users create -username NAME -role operator|supervisor|installer|admin [-password-stdin]")
+	fs := c.newFlags("users create", "users create -username NAME -role operator|supervisor|installer|admin|gridworker [-grids COMMUNITY/GRID,…] [-phone N] [-password-stdin]")
 	username := fs.String("username", "", "the new account's name (required)")
-	role := fs.String("role", "", "operator, supervisor, installer or admin (required)")
+	role := fs.String("role", "", "operator, supervisor, installer, admin or gridworker (required)")
+	gridList := fs.String("grids", "", "a grid worker's grids, comma-separated, each community/grid (required for gridworker)")
+	phone := fs.String("phone", "", "the person's phone number")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -86,7 +90,21 @@ func (c *cli) usersCreate(args []string) error {
 		return usagef("users create: -username and -role are required")
 	}
 	if !accounts.Role(*role).Valid() {
-		return usagef("users create: -role %q: want operator, supervisor, installer or admin", *role)
+		return usagef("users create: -role %q: want operator, supervisor, installer, admin or gridworker", *role)
+	}
+	var grids []devices.GridRef
+	for ref := range strings.SplitSeq(*gridList, ",") {
+		if ref = strings.TrimSpace(ref); ref == "" {
+			continue
+		}
+		g, err := devices.ParseGridRef(ref)
+		if err != nil {
+			return usagef("users create: -grids: %v", err)
+		}
+		grids = append(grids, g)
+	}
+	if accounts.Role(*role) == accounts.RoleGridWorker && len(grids) == 0 {
+		return usagef("users create: -grids is required for a grid worker (e.g. -grids 阳光社区/第一网格)")
 	}
 	pw, err := c.readPassword("users create", *fromStdin)
 	if err != nil {
@@ -95,7 +113,7 @@ func (c *cli) usersCreate(args []string) error {
 	var resp struct {
 		User accounts.User `json:"user"`
 	}
-	body := jsonBody(map[string]string{"username": *username, "role": *role, "password": pw})
+	body := jsonBody(map[string]any{"username": *username, "role": *role, "password": pw, "phone": *phone, "grids": grids})
 	if err := c.call(request{method: http.MethodPost, path: "/api/v1/users", body: body, contentType: "application/json", auth: true}, &resp); err != nil {
 		return fmt.Errorf("users create: %w", err)
 	}

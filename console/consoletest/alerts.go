@@ -136,3 +136,11 @@ func (s *Alerts) AnswerStats(ctx context.Context, from, to time.Time) (alerts.An
 	}
 	return s.store.AnswerStats(ctx, from, to)
 }
+
+// PeriodAlerts implements console.AlertService.
+func (s *Alerts) PeriodAlerts(ctx context.Context, from, to time.Time) ([]*alerts.Alert, error) {
+	if err := s.fail(); err != nil {
+		return nil, err
+	}
+	return s.store.PeriodAlerts(ctx, from, to)
+}

@@ -102,3 +102,14 @@ func hourly(_ context.Context, _ devices.Kind, _, _ string, from, to time.Time, 
 	}
 	return rs, nil
 }
+
+// AddGridWorker adds an enabled grid worker looking after grids, and
+// returns the API token of the account.
+func (e *Env) AddGridWorker(t testing.TB, name string, grids ...devices.GridRef) string {
+	t.Helper()
+	u := e.Accounts.AddUser(name, accounts.RoleGridWorker, "pw-"+name)
+	if err := e.Accounts.SetUserProfile(context.Background(), u.ID, accounts.Profile{Phone: "13900000000", Grids: grids}); err != nil {
+		t.Fatalf("grid worker %s: %v", name, err)
+	}
+	return e.Accounts.AddToken(u.ID, "token-"+name)
+}

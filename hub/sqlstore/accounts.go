@@ -3,9 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
@@ -17,20 +17,24 @@ import (
 // write every time.
 const tokenTouchEvery = time.Minute
 
-var roles = []accounts.Role{accounts.RoleOperator, accounts.RoleSupervisor, accounts.RoleInstaller, accounts.RoleAdmin}
-
-const userCols = `id, username, role, created_at, disabled`
+const userCols = `id, username, role, created_at, disabled, phone, grids`
 
 func scanUser(row scanner, extra ...any) (*accounts.User, error) {
 	var (
 		u       accounts.User
 		role    string
+		grids   string
 		created sql.NullInt64
 	)
-	if err := row.Scan(append([]any{&u.ID, &u.Username, &role, &created, &u.Disabled}, extra...)...); err != nil {
+	if err := row.Scan(append([]any{&u.ID, &u.Username, &role, &created, &u.Disabled, &u.Phone, &grids}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt = accounts.Role(role), fromMillis(created)
+	if grids != "" && grids != "[]" {
+		if err := json.Unmarshal([]byte(grids), &u.Grids); err != nil {
+			return nil, fmt.Errorf("user %d: decode grids: %w", u.ID, err)
+		}
+	}
 	return &u, nil
 }
 
@@ -43,8 +47,8 @@ func (s *Store) CreateUser(ctx context.Context, username string, role accounts.R
 	switch {
 	case username == "":
 		return nil, shouwang.Errorf(shouwang.EINVALID, "username: required")
-	case !slices.Contains(roles, role):
-		return nil, shouwang.Errorf(shouwang.EINVALID, "role %q: must be operator, supervisor, installer or admin", role)
+	case !role.Valid():
+		return nil, shouwang.Errorf(shouwang.EINVALID, "role %q: must be operator, supervisor, installer, admin or gridworker", role)
 	case passwordHash == "":
 		return nil, shouwang.Errorf(shouwang.EINVALID, "user %q: empty password hash", username)
 	}
@@ -226,7 +230,7 @@ func (s *Store) UserByToken(ctx context.Context, tokenHash string, now time.Time
 		lastUsed sql.NullInt64
 	)
 	ms := now.UnixMilli()
-	u, err := scanUser(s.db.r.QueryRowContext(ctx, s.q(`SELECT u.id, u.username, u.role, u.created_at, u.disabled, t.kind, t.last_used_at
+	u, err := scanUser(s.db.r.QueryRowContext(ctx, s.q(`SELECT u.id, u.username, u.role, u.created_at, u.disabled, u.phone, u.grids, t.kind, t.last_used_at
 		FROM tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.disabled = FALSE`), tokenHash, ms),
 		&kind, &lastUsed)
@@ -265,4 +269,30 @@ func (s *Store) DeleteToken(ctx context.Context, tokenHash string) error {
 		return fmt.Errorf("delete token: %w", err)
 	}
 	return mustAffect(res, userNotFound("token not found"))
+}
+
+// SetUserProfile replaces a user's phone and grids.
+func (s *Store) SetUserProfile(ctx context.Context, id int64, p accounts.Profile) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	grids := "[]"
+	if len(p.Grids) > 0 {
+		b, err := json.Marshal(p.Grids)
+		if err != nil {
+			return fmt.Errorf("set user profile: %w", err)
+		}
+		grids = string(b)
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET phone = ?, grids = ? WHERE id = ?`), p.Phone, grids, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, userNotFound("user %d not found", id))
+	})
+	if err != nil {
+		return fmt.Errorf("set user profile: %w", err)
+	}
+	return nil
 }

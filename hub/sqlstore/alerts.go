@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -22,13 +23,15 @@ import (
 const alertCols = `id, kind, severity, priority, state, test, device_id, device,
 	opened_at, last_occurrence, occurrences, reading, cleared, cleared_at,
 	escalation_level, assignee, dispatched_to, outcome,
-	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version, call_ref, incident_id, incident`
+	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version, call_ref,
+	task, follow_up, review, incident_id, incident`
 
 const insertAlert = `INSERT INTO alerts (kind, severity, priority, state, test, device_id, community, device,
 	opened_at, last_occurrence, occurrences, reading, cleared, cleared_at,
 	escalation_level, assignee, dispatched_to, outcome,
-	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version, call_ref, incident_id, incident, scope)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	accepted_at, dispatched_at, resolved_at, closed_at, updated_at, version, call_ref,
+	grid, task, follow_up, followup_due, followup_done, review, incident_id, incident, scope)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	RETURNING id`
 
 const updateAlert = `UPDATE alerts SET kind = ?, severity = ?, priority = ?, state = ?, test = ?,
@@ -36,6 +39,7 @@ const updateAlert = `UPDATE alerts SET kind = ?, severity = ?, priority = ?, sta
 	opened_at = ?, last_occurrence = ?, occurrences = ?, reading = ?, cleared = ?, cleared_at = ?,
 	escalation_level = ?, assignee = ?, dispatched_to = ?, outcome = ?,
 	accepted_at = ?, dispatched_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?, version = ?, call_ref = ?,
+	grid = ?, task = ?, follow_up = ?, followup_due = ?, followup_done = ?, review = ?,
 	incident_id = ?, incident = ?, scope = ?
 	WHERE id = ? AND version = ?`
 
@@ -54,6 +58,23 @@ func alertArgs(a *alerts.Alert) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	task, err := encodeJSON(storedTask(a.Task))
+	if err != nil {
+		return nil, fmt.Errorf("encode task: %w", err)
+	}
+	fu := storedFollowUp(a.FollowUp)
+	followUp, err := encodeJSON(fu)
+	if err != nil {
+		return nil, fmt.Errorf("encode follow-up: %w", err)
+	}
+	review, err := encodeJSON(storedReview(a.Review))
+	if err != nil {
+		return nil, fmt.Errorf("encode review: %w", err)
+	}
+	var due, done sql.NullInt64
+	if fu != nil {
+		due, done = millis(fu.Due), millis(fu.DoneAt)
+	}
 	inc, err := encodeIncident(a.Incident)
 	if err != nil {
 		return nil, err
@@ -63,7 +84,71 @@ func alertArgs(a *alerts.Alert) ([]any, error) {
 		unixMillis(a.OpenedAt), millis(a.LastOccurrence), a.Occurrences, nullFloat(a.Reading), a.Cleared, millis(a.ClearedAt),
 		a.EscalationLevel, a.Assignee, a.DispatchedTo, string(a.Outcome),
 		millis(a.AcceptedAt), millis(a.DispatchedAt), millis(a.ResolvedAt), millis(a.ClosedAt), millis(a.UpdatedAt),
-		a.Version, call, nullID(a.IncidentID), inc, alerts.ScopeOf(a)}, nil
+		a.Version, call, a.Device.Location.Grid, task, followUp, due, done, review, nullID(a.IncidentID), inc, alerts.ScopeOf(a)}, nil
+}
+
+// encodeJSON is a JSON column: v as JSON, or ” for a nil pointer.
+func encodeJSON[T any](v *T) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// decodeJSON reads a JSON column written by encodeJSON.
+func decodeJSON[T any](s string, dst **T) error {
+	if s == "" {
+		*dst = nil
+		return nil
+	}
+	return json.Unmarshal([]byte(s), dst)
+}
+
+// ms cuts t to the millisecond in UTC, as the store keeps every time.
+func ms(t time.Time) time.Time { return fromMillis(millis(t)) }
+
+func storedTask(t *alerts.Task) *alerts.Task {
+	if t == nil {
+		return nil
+	}
+	v := *t
+	v.SentAt, v.TakenAt, v.ArrivedAt, v.HandledAt = ms(v.SentAt), ms(v.TakenAt), ms(v.ArrivedAt), ms(v.HandledAt)
+	v.Workers = slices.Clone(t.Workers)
+	return &v
+}
+
+func storedFollowUp(f *alerts.FollowUp) *alerts.FollowUp {
+	if f == nil {
+		return nil
+	}
+	v := *f
+	v.Due, v.DoneAt = ms(v.Due), ms(v.DoneAt)
+	return &v
+}
+
+func storedReview(r *alerts.Review) *alerts.Review {
+	if r == nil {
+		return nil
+	}
+	v := *r
+	v.At = ms(v.At)
+	return &v
+}
+
+// syncWorkers records the alert's grid workers (they only ever grow), so a
+// grid worker's listing finds every alert sent to them.
+func (tx *Tx) syncWorkers(ctx context.Context, a *alerts.Alert) error {
+	if a.Task == nil {
+		return nil
+	}
+	for _, w := range a.Task.Workers {
+		if _, err := tx.tx.ExecContext(ctx, tx.q(`INSERT INTO alert_workers (alert_id, worker) VALUES (?, ?)
+			ON CONFLICT (alert_id, worker) DO NOTHING`), a.ID, w); err != nil {
+			return fmt.Errorf("record grid worker %q: %w", w, err)
+		}
+	}
+	return nil
 }
 
 // encodeCall is the call_ref column: the call as JSON, its times cut to
@@ -96,7 +181,7 @@ func scanAlert(row scanner) (*alerts.Alert, error) {
 	var (
 		a                                           alerts.Alert
 		kind, severity, state, dev, outcome, call   string
-		inc                                         string
+		task, followUp, review, inc                 string
 		opened                                      int64
 		last, cleared, accepted, dispatched, closed sql.NullInt64
 		resolved, updated, incidentID               sql.NullInt64
@@ -105,9 +190,13 @@ func scanAlert(row scanner) (*alerts.Alert, error) {
 	err := row.Scan(&a.ID, &kind, &severity, &a.Priority, &state, &a.Test, &a.DeviceID, &dev,
 		&opened, &last, &a.Occurrences, &reading, &a.Cleared, &cleared,
 		&a.EscalationLevel, &a.Assignee, &a.DispatchedTo, &outcome,
-		&accepted, &dispatched, &resolved, &closed, &updated, &a.Version, &call, &incidentID, &inc)
+		&accepted, &dispatched, &resolved, &closed, &updated, &a.Version, &call,
+		&task, &followUp, &review, &incidentID, &inc)
 	if err != nil {
 		return nil, err
+	}
+	if err := errors.Join(decodeJSON(task, &a.Task), decodeJSON(followUp, &a.FollowUp), decodeJSON(review, &a.Review)); err != nil {
+		return nil, fmt.Errorf("alert %d: decode task, follow-up or review: %w", a.ID, err)
 	}
 	a.IncidentID = incidentID.Int64
 	if inc != "" {
@@ -266,6 +355,9 @@ func (tx *Tx) CreateAlert(ctx context.Context, a *alerts.Alert) error {
 	if err := tx.tx.QueryRowContext(ctx, tx.q(insertAlert), args...).Scan(&v.ID); err != nil {
 		return fmt.Errorf("create alert: %w", err)
 	}
+	if err := tx.syncWorkers(ctx, &v); err != nil {
+		return fmt.Errorf("create alert %d: %w", v.ID, err)
+	}
 	if err := tx.appendChange(ctx, &v); err != nil {
 		return fmt.Errorf("create alert %d: %w", v.ID, err)
 	}
@@ -303,6 +395,9 @@ func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 			return fmt.Errorf("update alert %d: %w", a.ID, err)
 		}
 		return shouwang.Errorf(shouwang.ECONFLICT, "alert %d changed meanwhile", a.ID)
+	}
+	if err := tx.syncWorkers(ctx, a); err != nil {
+		return fmt.Errorf("update alert %d: %w", a.ID, err)
 	}
 	if err := tx.appendChange(ctx, a); err != nil {
 		return fmt.Errorf("update alert %d: %w", a.ID, err)

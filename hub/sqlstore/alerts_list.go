@@ -76,6 +76,7 @@ func alertWhere(f alerts.Filter) (string, []any) {
 	if !f.To.IsZero() {
 		w.add("opened_at < ?", f.To.UnixMilli())
 	}
+	scopeWhere(&w, f)
 	return w.clause()
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 // Check-ins: each household's latest sign of life (checkin_activity) and
-// what staff set for it (checkin_plans), migration 00006.
+// what staff set for it (checkin_plans), migration 00007.
 
 // The check-in parts of the store.
 var (

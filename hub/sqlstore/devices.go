@@ -21,20 +21,20 @@ const (
 // deviceCols are the columns scanDevice reads, in its order.
 const deviceCols = `id, kind, vendor, model, capabilities,
 	community, grid, building, unit, floor, household,
-	resident_name, resident_birth_year, resident_lives_alone, resident_care_notes, resident_language,
+	resident_name, resident_birth_year, resident_lives_alone, resident_care_notes, resident_language, resident_phone,
 	contacts, grid_worker_name, grid_worker_phone, source, gateway, address,
 	last_seen, online, battery, signal_dbm, created_at, updated_at`
 
 const insertDevice = `INSERT INTO devices (id, kind, vendor, model, capabilities,
 	community, grid, building, unit, floor, household,
-	resident_name, resident_birth_year, resident_lives_alone, resident_care_notes, resident_language,
+	resident_name, resident_birth_year, resident_lives_alone, resident_care_notes, resident_language, resident_phone,
 	contacts, grid_worker_name, grid_worker_phone, source, gateway, address, password_hash, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO NOTHING`
 
 const updateDevice = `UPDATE devices SET kind = ?, vendor = ?, model = ?, capabilities = ?,
 	community = ?, grid = ?, building = ?, unit = ?, floor = ?, household = ?,
-	resident_name = ?, resident_birth_year = ?, resident_lives_alone = ?, resident_care_notes = ?, resident_language = ?,
+	resident_name = ?, resident_birth_year = ?, resident_lives_alone = ?, resident_care_notes = ?, resident_language = ?, resident_phone = ?,
 	contacts = ?, grid_worker_name = ?, grid_worker_phone = ?, source = ?, gateway = ?, address = ?, updated_at = ?
 	WHERE id = ?`
 
@@ -52,7 +52,7 @@ func installerArgs(d *devices.Device) ([]any, error) {
 	l, r := d.Location, d.Resident
 	return []any{string(d.Kind), d.Vendor, d.Model, caps,
 		l.Community, l.Grid, l.Building, l.Unit, l.Floor, l.Household,
-		r.Name, r.BirthYear, r.LivesAlone, r.CareNotes, r.Language,
+		r.Name, r.BirthYear, r.LivesAlone, r.CareNotes, r.Language, r.Phone,
 		contacts, d.GridWorker.Name, d.GridWorker.Phone, string(d.Source), d.Gateway, d.Address}, nil
 }
 
@@ -85,7 +85,7 @@ func scanDevice(row scanner) (*devices.Device, error) {
 	)
 	err := row.Scan(&d.ID, &kind, &d.Vendor, &d.Model, &caps,
 		&l.Community, &l.Grid, &l.Building, &l.Unit, &l.Floor, &l.Household,
-		&r.Name, &r.BirthYear, &r.LivesAlone, &r.CareNotes, &r.Language,
+		&r.Name, &r.BirthYear, &r.LivesAlone, &r.CareNotes, &r.Language, &r.Phone,
 		&contacts, &gw.Name, &gw.Phone, &source, &d.Gateway, &d.Address,
 		&lastSeen, &d.Health.Online, &battery, &signal, &created, &upd)
 	if err != nil {

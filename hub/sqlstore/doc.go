@@ -1,14 +1,14 @@
 // Package sqlstore keeps the hub's durable state in SQL: the device
 // registry, console accounts, events and alerts (with their timelines,
-// timers, notifications and change feed) in the main Store, and the
-// telemetry outbox in front of InfluxDB in a separate Spool file, so
+// timers, notifications and change feed). The telemetry outbox in front of
+// InfluxDB is not here: it is hub/outbox, a SQLite file of its own, so
 // telemetry never contends with the registry. Store.Tx gives one write
 // transaction to the alert Service and ingest together, so an event and the
 // alert it opens commit as one.
 //
 // The Store runs on SQLite (a file; the default) or PostgreSQL (a
 // postgres:// DSN, for a street that outgrows one machine or runs several
-// hubs); the Spool is always a local SQLite file. The queries are written
+// hubs). The queries are written
 // once, in SQL both understand — '?' placeholders passed through rebind,
 // INSERT … ON CONFLICT, RETURNING, no engine-only functions — and a small
 // dialect (dialect.go) supplies what differs: placeholders, the migrations
@@ -19,7 +19,7 @@
 // the zero time where the column may be NULL, 0 in events' NOT NULL ts and
 // received.
 //
-// Write transactions run one at a time on both engines. Each SQLite file is
+// Write transactions run one at a time on both engines. The SQLite file is
 // opened twice: one writer connection (WAL, synchronous=FULL, BEGIN
 // IMMEDIATE), so this process's writers queue in Go instead of spinning on
 // SQLite's busy lock, and a small read-only pool that WAL lets run beside

@@ -15,7 +15,7 @@ import (
 
 // Incidents: an incident is an alert with its scope and counts as JSON
 // (alerts.incident), the alerts it links point at it (alerts.incident_id),
-// and its devices are incident_members (migration 00006).
+// and its devices are incident_members (migration 00007).
 
 // The incident parts of a transaction.
 var _ alerts.IncidentTx = (*Tx)(nil)

@@ -1,6 +1,8 @@
 package testenv_test
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/devices/vendors"
+	"github.com/shouwang-hub/shouwang/hub/brokeracct"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
 
@@ -94,18 +98,58 @@ func docBlock(t *testing.T, first string) string {
 	return first + "\n" + block
 }
 
-// TestMosquittoDocumentedACL runs the ACL from docs/operations.md: each device
-// only on its own topics, the hub reading uplink and writing downlink. Denied
-// publishes are dropped silently, so each is followed by an allowed one from
-// the same client: the receiver must get the allowed one first.
-func TestMosquittoDocumentedACL(t *testing.T) {
-	acl := writeFile(t, "acl", docBlock(t, "# mosquitto ACL for Shouwang"))
-	pw := map[string]string{"hub": "hub-pw", "d1": "d1-pw", "d2": "d2-pw"}
-	var lines strings.Builder
-	for user, p := range pw {
-		lines.WriteString(user + ":" + devices.HashPassword(p) + "\n")
+// accountList is a fixed registry of native devices for the hub's writer of
+// mosquitto's files.
+type accountList map[string]string // device ID → password
+
+func (l accountList) LoadAccounts(_ context.Context, fn func(brokeracct.Account) error) error {
+	for id, pw := range l {
+		if err := fn(brokeracct.Account{Principal: devices.Principal{Role: devices.RoleDevice, ID: id, Source: devices.SourceNative}, Hash: devices.HashPassword(pw)}); err != nil {
+			return err
+		}
 	}
-	m := testenv.Mosquitto(t, testenv.MosquittoOptions{PasswordFile: writeFile(t, "passwd", lines.String()), ACLFile: acl})
+	return nil
+}
+
+func (l accountList) Account(context.Context, string) (brokeracct.Account, bool, error) {
+	return brokeracct.Account{}, false, nil
+}
+
+// hubWrittenFiles returns the password and ACL files the hub writes for
+// mosquitto (hub/brokeracct) with its account "hub" and the devices.
+func hubWrittenFiles(t *testing.T, hubPassword string, devs accountList) (passwd, acl string) {
+	t.Helper()
+	a, err := brokeracct.New(brokeracct.Config{Source: devs, Policy: vendors.Policy, ServiceUser: "hub", ServicePassword: hubPassword},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p, c := a.MosquittoFiles()
+	return string(p), string(c)
+}
+
+// TestOperationsShowsTheWrittenACL: the ACL docs/operations.md shows is
+// what the hub writes, for its account and one device.
+func TestOperationsShowsTheWrittenACL(t *testing.T) {
+	_, acl := hubWrittenFiles(t, "", accountList{"sos-0001": "x"})
+	if doc := docBlock(t, "# Written by the Shouwang hub from its registry and topic policy, and"); doc != acl {
+		t.Errorf("docs/operations.md shows:\n%s\nthe hub writes:\n%s", doc, acl)
+	}
+}
+
+// TestMosquittoHubWrittenACL runs the files the hub writes for mosquitto:
+// each device only on its own topics, the hub reading uplink and writing
+// downlink. Denied publishes are dropped silently, so each is followed by an
+// allowed one from the same client: the receiver must get the allowed one
+// first.
+func TestMosquittoHubWrittenACL(t *testing.T) {
+	pw := map[string]string{"hub": "hub-pw", "d1": "d1-pw", "d2": "d2-pw"}
+	passwd, aclText := hubWrittenFiles(t, pw["hub"], accountList{"d1": pw["d1"], "d2": pw["d2"]})
+	acl := writeFile(t, "acl", aclText)
+	m := testenv.Mosquitto(t, testenv.MosquittoOptions{PasswordFile: writeFile(t, "passwd", passwd), ACLFile: acl})
 
 	hub := dial(t, m.URL(), "hub", "hub", pw["hub"], true)
 	hub.subscribe(t, "shouwang/v1/+/event", "shouwang/v1/+/telemetry", "shouwang/v1/+/status", "shouwang/v1/+/call/#")

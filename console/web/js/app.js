@@ -12,8 +12,10 @@ import * as overview from './overview.js';
 import * as call from './call.js';
 import { checkCalls, callCapability, onCapabilityChange } from './capability.js';
 import { t, setLang, currentLang, applyStatic, onLangChange } from './i18n.js';
-import { errorText } from './format.js';
+import { h, label, errorText } from './format.js';
+import * as report from './report.js';
 import { toast, hideToast } from './toast.js';
+import { registerShell } from './pwa.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,7 +43,7 @@ function init() {
   for (const el of document.querySelectorAll('#lang-toggle, [data-lang-switch]')) {
     el.addEventListener('click', () => setLang(currentLang() === 'en' ? 'zh-CN' : 'en'));
   }
-  onLangChange(() => { renderConn(live.liveState()); sound.refreshLabels(); renderCalls(); renderSite(); });
+  onLangChange(() => { renderConn(live.liveState()); sound.refreshLabels(); renderCalls(); renderSite(); renderUser(); });
   for (const btn of document.querySelectorAll('[data-view]')) {
     btn.addEventListener('click', () => showView(btn.dataset.view));
   }
@@ -60,11 +62,13 @@ function init() {
   detail.initDetail({ closed: () => queue.select(null) });
   call.initCall({ open: (id) => { showView('queue'); queue.select(id); } });
   devices.initDevices();
-  overview.initOverview();
-  store.onChange((kind) => { if (kind === 'snapshot') loadReview(); });
+  overview.initOverview({ report: () => showView('report') });
+  report.initReport({ back: () => showView('overview') });
+  store.onChange((kind) => { if (kind === 'snapshot') { loadReview(); loadFollowUps(); } });
   onCapabilityChange(renderCalls);
   checkCalls().then(renderCalls);
   loadSite();
+  registerShell();
 
   resume();
 }
@@ -160,13 +164,17 @@ function enter(resp) {
   api.setCSRF(resp.csrf_token);
   const role = user?.role || '';
   document.body.dataset.role = role;
-  $('user-name').textContent = user ? `${user.username} · ${role}` : '';
+  // A grid worker's phone shows their tasks: the queue, named so.
+  $('nav-queue-label').dataset.i18n = role === 'gridworker' ? 'nav.tasks' : 'nav.queue';
+  $('nav-queue-label').textContent = t($('nav-queue-label').dataset.i18n);
+  renderUser();
   const reviews = role === 'supervisor' || role === 'admin';
   const writes = role === 'installer' || role === 'admin';
   document.body.dataset.writer = String(writes);
   queue.setCanReview(reviews);
   queue.setShowTests(role === 'installer');
-  detail.setRole(role);
+  detail.setUser(user);
+  queue.setUser(user);
   call.setRole(role);
   devices.setWriter(writes);
   renderCalls();
@@ -201,6 +209,7 @@ function leave() {
   detail.closeDetail();
   store.applySnapshot([]);
   store.setResolved([]);
+  store.setFollowUps([]);
   queue.resetQueue();
   overview.hideOverview();
   hideToast();
@@ -222,6 +231,23 @@ async function checkSession() {
     await api.get('/api/v1/me');
   } catch (err) {
     if (err.status === 401) sessionEnded();
+  }
+}
+
+// renderUser names who is logged in, and their role in the page's language.
+function renderUser() {
+  $('user-name').replaceChildren(...(user ? [h('span', { translate: 'no' }, user.username), ' · ', label('role', user.role)] : []));
+}
+
+// loadFollowUps lists the alerts whose follow-up is due, for those who
+// make them (a grid worker sees their grids' and tasks' only).
+async function loadFollowUps() {
+  if (!['operator', 'supervisor', 'admin', 'gridworker'].includes(user?.role)) return;
+  try {
+    const resp = await api.get('/api/v1/alerts?followup=pending&limit=200');
+    store.setFollowUps(resp.alerts);
+  } catch (err) {
+    console.warn('follow-ups', err);
   }
 }
 
@@ -264,7 +290,7 @@ function renderConn(state) {
 
 function showView(name) {
   view = name;
-  for (const v of ['queue', 'devices', 'overview']) $(`view-${v}`).hidden = v !== name;
+  for (const v of ['queue', 'devices', 'overview', 'report']) $(`view-${v}`).hidden = v !== name;
   for (const btn of document.querySelectorAll('[data-view]')) {
     btn.classList.toggle('active', btn.dataset.view === name);
     btn.setAttribute('aria-pressed', String(btn.dataset.view === name));
@@ -272,6 +298,7 @@ function showView(name) {
   if (name === 'devices') devices.showDevices();
   if (name === 'overview') overview.showOverview();
   else overview.hideOverview();
+  if (name === 'report') report.showReport();
 }
 
 async function askNotifications() {

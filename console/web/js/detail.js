@@ -1,8 +1,10 @@
 // An alert's detail: who and where, contacts and the grid worker, the device
 // and its health, its recent readings as a chart, the timeline (with call
-// recordings to play back), the resident's voice call (call.js), and the
-// actions (accept, dispatch, resolve, close, note) with the server's own
-// message when one fails.
+// recordings to play back and photos), the resident's voice call (call.js),
+// the grid worker's task, the follow-up and the review (loop.js), and the
+// actions the alert's state allows for the role (accept, dispatch, take,
+// arrive, photo, resolve, follow up, close, note) with the server's own
+// message, in the page's language, when one fails.
 
 import * as api from './api.js';
 import * as store from './store.js';
@@ -12,6 +14,7 @@ import { toast } from './toast.js';
 import { drawChart, clearChart } from './chart.js';
 import * as call from './call.js';
 import * as timeline from './timeline.js';
+import * as loop from './loop.js';
 import './strings-loop.js';
 
 let current = null; // the alert shown, with its timeline once fetched
@@ -22,13 +25,6 @@ let onClosed = () => {};
 
 const $ = (id) => document.getElementById(id);
 
-// Who can be sent. The values are what the alert records, the same in
-// either language; the labels follow the page.
-const dispatchTargets = [
-  ['网格员', 'dispatch.grid_worker'], ['119', 'dispatch.119'], ['120', 'dispatch.120'],
-  ['燃气公司', 'dispatch.gas'], ['其他', 'dispatch.other'],
-];
-
 /** initDetail wires the pane; closed() runs when the pane is closed. */
 export function initDetail({ closed }) {
   onClosed = closed;
@@ -37,12 +33,22 @@ export function initDetail({ closed }) {
   $('btn-resolve').addEventListener('click', () => act('resolve'));
   $('btn-close').addEventListener('click', () => act('close'));
   $('btn-note').addEventListener('click', () => act('note'));
+  $('btn-take').addEventListener('click', () => act('take'));
+  $('btn-arrive').addEventListener('click', () => act('arrive'));
+  $('followup-form').addEventListener('submit', (ev) => { ev.preventDefault(); act('followup'); });
+  $('photo-input').addEventListener('change', async () => {
+    const input = $('photo-input');
+    const id = current?.id;
+    if (id && await loop.uploadPhoto(id, input.files[0])) scheduleRefetch();
+    input.value = '';
+  });
+  loop.init();
   $('note-input').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter') { ev.preventDefault(); act('note'); }
   });
   $('detail-close').addEventListener('click', closeDetail);
   $('dispatch-to').addEventListener('change', () => {
-    const other = $('dispatch-to').value === '其他';
+    const other = $('dispatch-to').value === 'other';
     $('dispatch-other').hidden = !other;
     if (other) $('dispatch-other').focus();
   });
@@ -69,9 +75,10 @@ export function initDetail({ closed }) {
   fillSelects();
 }
 
-/** setRole shows the actions the role may take. */
-export function setRole(r) {
-  role = r;
+/** setUser shows the actions the user's role may take, on their own tasks. */
+export function setUser(u) {
+  role = u?.role || '';
+  loop.setUser(u);
   if (current) render();
 }
 
@@ -88,10 +95,11 @@ export async function openDetail(id) {
     clearChart();
     // Choices made for one alert do not carry over to the next.
     $('note-input').value = '';
-    $('dispatch-to').value = dispatchTargets[0][0];
+    $('dispatch-to').value = $('dispatch-to').options[0]?.value || '';
     $('dispatch-other').value = '';
     $('dispatch-other').hidden = true;
     $('resolve-outcome').value = ''; // no default: the operator says what it was
+    loop.resetFor();
   }
   $('alert-detail').hidden = false;
   $('detail-placeholder').hidden = true;
@@ -100,6 +108,7 @@ export async function openDetail(id) {
   if (!same && current && current.id === id) {
     loadDevice(id);
     drawChart(current);
+    if (offered(current).includes('dispatch') || current.state === 'new') loop.loadWorkers(current);
   }
 }
 
@@ -170,14 +179,16 @@ async function act(action) {
   const note = $('note-input').value.trim();
   let body;
   switch (action) {
-    case 'dispatch': {
-      let to = $('dispatch-to').value;
-      if (to === '其他') to = $('dispatch-other').value.trim();
-      else if (to === '网格员') to = ['网格员', current.device?.grid_worker?.name].filter(Boolean).join(' ');
-      if (!to) { toast(t('act.needTo')); $('dispatch-other').focus(); return; }
-      body = { to, note };
+    case 'dispatch':
+      body = loop.dispatchBody($('dispatch-to').value, $('dispatch-other').value, note);
+      if (!body) { toast(t('act.needTo')); $('dispatch-other').focus(); return; }
       break;
-    }
+    case 'followup':
+      if (!(body = loop.followUpBody(note))) return;
+      break;
+    case 'close':
+      if (!(body = loop.reviewBody(note))) return;
+      break;
     case 'resolve':
       if (!$('resolve-outcome').value) { toast(t('act.needOutcome')); $('resolve-outcome').focus(); return; }
       body = { outcome: $('resolve-outcome').value, note };
@@ -218,7 +229,7 @@ export function actKey(action) {
   if (!current || !current.kind) return;
   if (action === 'note') { $('note-input').focus(); return; }
   if (!offered(current).includes(action)) return;
-  if (action === 'dispatch' && $('dispatch-to').value === '其他' && !$('dispatch-other').value.trim()) {
+  if (action === 'dispatch' && $('dispatch-to').value === 'other' && !$('dispatch-other').value.trim()) {
     $('dispatch-other').focus();
     return;
   }
@@ -235,16 +246,8 @@ export function actKey(action) {
   confirmAction(what, t(`act.${action}`), () => { if (current && current.id === id) act(action); });
 }
 
-/** offered lists the actions an alert's state allows, for the shown role. */
-export function offered(a) {
-  const answers = role === 'operator' || role === 'supervisor' || role === 'admin';
-  const reviews = role === 'supervisor' || role === 'admin';
-  const byState = {
-    new: ['accept'], accepted: ['dispatch', 'resolve'], dispatched: ['dispatch', 'resolve'],
-    resolved: reviews ? ['close'] : [], closed: [],
-  }[a.state] || [];
-  return answers ? byState : [];
-}
+/** offered lists the actions an alert's state allows, for the shown role (loop.js). */
+export function offered(a) { return loop.offered(role, a); }
 
 // confirmAction asks before an action taken from the keyboard: Enter or the
 // button confirms, Escape or the other button cancels.
@@ -270,10 +273,6 @@ function confirmAction(text, yes, run) {
 export function confirming() { return !$('confirm').hidden; }
 
 function fillSelects() {
-  const sel = $('dispatch-to');
-  const keep = sel.value;
-  sel.replaceChildren(...dispatchTargets.map(([v, key]) => h('option', { value: v }, t(key))));
-  if (keep) sel.value = keep;
   for (const opt of $('resolve-outcome').options) opt.textContent = opt.value ? label('outcome', opt.value) : t('act.chooseOutcome');
 }
 
@@ -301,12 +300,13 @@ function render() {
     a.reading != null && h('span', {}, t('detail.reading', { v: a.reading })),
     a.occurrences > 1 && h('span', {}, t('detail.occurrences', { n: a.occurrences })),
     a.cleared && h('span', { class: 'tag tag-cleared' }, t('queue.cleared')),
-    a.assignee && h('span', {}, t('detail.assignee', { name: a.assignee })),
-    a.dispatched_to && h('span', {}, t('detail.dispatchedTo', { to: a.dispatched_to })),
+    a.assignee && h('span', {}, ...timeline.tn('detail.assignee', { name: timeline.data(a.assignee) })),
+    a.dispatched_to && h('span', {}, ...timeline.tn('detail.dispatchedTo', { to: h('span', {}, ...loop.dispatchedTo(a.dispatched_to)) })),
     a.outcome && h('span', {}, label('outcome', a.outcome)),
   ].filter(Boolean));
 
   renderActions(a);
+  loop.renderTask(a);
   call.showAlert(a, deviceFull || a.device);
   renderResident(a.device || {});
   renderDevice();
@@ -314,19 +314,23 @@ function render() {
 }
 
 function renderActions(a) {
-  const answers = role === 'operator' || role === 'supervisor' || role === 'admin';
+  const answers = ['operator', 'supervisor', 'admin', 'gridworker'].includes(role);
   // Only what the alert's state allows is offered; the next step stands
   // out. The server still says why when an action no longer applies
   // (someone else got there first).
   const offer = a.state ? offered(a) : [];
-  $('actions').hidden = !answers || offer.length === 0;
+  $('actions').hidden = !answers || offer.filter((x) => x !== 'followup').length === 0;
   document.querySelector('#alert-detail .note-row').hidden = !answers;
   $('btn-accept').hidden = !offer.includes('accept');
+  $('btn-take').hidden = !offer.includes('take');
+  $('btn-arrive').hidden = !offer.includes('arrive');
+  $('btn-photo').hidden = !offer.includes('photo');
   $('btn-dispatch').closest('.action-group').hidden = !offer.includes('dispatch');
   $('btn-resolve').closest('.action-group').hidden = !offer.includes('resolve');
-  $('btn-close').hidden = !offer.includes('close');
-  const next = { new: 'accept', accepted: 'dispatch', dispatched: 'resolve', resolved: 'close' }[a.state];
-  for (const act of ['accept', 'dispatch', 'resolve', 'close']) {
+  $('close-group').hidden = !offer.includes('close');
+  $('followup-form').hidden = !offer.includes('followup');
+  const next = offer.find((x) => x !== 'photo' && x !== 'dispatch') || offer[0];
+  for (const act of ['accept', 'take', 'arrive', 'dispatch', 'resolve', 'close']) {
     $(`btn-${act}`).classList.toggle('primary', act === next);
   }
 }
@@ -339,23 +343,25 @@ function kv(dl, pairs) {
 function renderResident(d) {
   const r = d.resident || {};
   const age = r.birth_year ? new Date().getFullYear() - r.birth_year : null;
+  const phone = (p) => h('a', { href: `tel:${p}`, class: 'phone', translate: 'no' }, p);
+  const typed = (v) => v && timeline.data(v); // what was registered, shown as written
   kv($('d-resident'), [
     [t('detail.name'), h('span', {},
-      h('span', { class: 'big' }, r.name || '—'),
+      h('span', { class: 'big', translate: 'no' }, r.name || '—'),
       age !== null && h('span', { class: 'age-years' }, t('detail.ageValue', { n: age, y: r.birth_year })),
       r.lives_alone && h('span', { class: 'tag tag-alone' }, t('detail.livesAlone')))],
-    [t('detail.careNotes'), r.care_notes, 'notes'],
-    [t('detail.language'), r.language],
-    [t('detail.address'), address(d.location), 'big'],
+    [t('detail.residentPhone'), r.phone && phone(r.phone)],
+    [t('detail.careNotes'), typed(r.care_notes), 'notes'],
+    [t('detail.language'), typed(r.language)],
+    [t('detail.address'), typed(address(d.location)), 'big'],
   ]);
-  const phone = (p) => h('a', { href: `tel:${p}`, class: 'phone' }, p);
-  const items = (d.contacts || []).map((c) => h('li', {}, h('span', { class: 'who' }, c.name),
-    c.relation && h('span', { class: 'muted' }, ` (${c.relation})`), ' ', phone(c.phone)));
+  const items = (d.contacts || []).map((c) => h('li', {}, h('span', { class: 'who', translate: 'no' }, c.name),
+    c.relation && h('span', { class: 'muted', translate: 'no' }, ` (${c.relation})`), ' ', phone(c.phone)));
   if (!items.length) items.push(h('li', { class: 'muted' }, t('detail.noContacts')));
   const gw = d.grid_worker || {};
   if (gw.name || gw.phone) {
     items.push(h('li', { class: 'grid-worker' }, h('span', { class: 'tag' }, t('detail.gridWorker')), ' ',
-      h('span', { class: 'who' }, gw.name || ''), ' ', gw.phone && phone(gw.phone)));
+      h('span', { class: 'who', translate: 'no' }, gw.name || ''), ' ', gw.phone && phone(gw.phone)));
   }
   $('d-contacts').replaceChildren(...items);
 }
@@ -381,7 +387,7 @@ function renderTimeline(entries) {
     ol.replaceChildren(h('li', { class: 'muted' }, t('detail.loading')));
     return;
   }
-  ol.replaceChildren(...entries.map((e) => timeline.entry(e, current, call.recordings)));
+  ol.replaceChildren(...entries.map((e) => timeline.entry(e, current, (x) => call.recordings(x) || loop.photo(x, current))));
 }
 
 function tickAge() {

@@ -181,7 +181,7 @@ function formDevice() {
     location: Object.fromEntries(loc.map((n) => [n, v(n)])),
     resident: {
       name: v('resident_name'), lives_alone: f.resident_lives_alone.checked,
-      care_notes: v('resident_care_notes'), language: v('resident_language'),
+      care_notes: v('resident_care_notes'), language: v('resident_language'), phone: v('resident_phone'),
     },
     grid_worker: { name: v('grid_worker_name'), phone: v('grid_worker_phone') },
   };
@@ -193,7 +193,7 @@ function formDevice() {
     d.contacts = contacts.split(/[;；\n]/).map((s) => s.trim()).filter(Boolean).map((s, i) => {
       const parts = s.split('|').map((p) => p.trim());
       if (parts.length !== 3 || !parts[0] || !parts[2]) throw new Error(t('dev.badContacts', { n: i + 1 }));
-      return { name: parts[0], relation: parts[1], phone: parts[2] };
+      return { name: parts[0], relation: parts[1], phone: parts[2], notify_sos: f.contacts_notify_sos.checked };
     });
   }
   return d;
@@ -214,6 +214,8 @@ function fillForm(d) {
   f.resident_lives_alone.checked = !!d.resident?.lives_alone;
   f.resident_care_notes.value = d.resident?.care_notes || '';
   f.resident_language.value = d.resident?.language || '';
+  f.resident_phone.value = d.resident?.phone || '';
+  f.contacts_notify_sos.checked = (d.contacts || []).some((c) => c.notify_sos);
   f.contacts.value = (d.contacts || []).map((c) => [c.name, c.relation || '', c.phone].join('|')).join('; ');
   f.grid_worker_name.value = d.grid_worker?.name || '';
   f.grid_worker_phone.value = d.grid_worker?.phone || '';

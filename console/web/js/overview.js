@@ -1,12 +1,15 @@
 // The overview: open alerts counted by state and severity (from the live
-// feed), silent life-safety devices (from the devices summary), and the
-// share of alerts accepted within 60 s today and this week.
+// feed), silent life-safety devices (from the devices summary), the share
+// of alerts accepted within 60 s today and this week, and this month's
+// closed-loop figures per community and grid (answer time, time to arrive,
+// follow-ups on time, false alarms, ratings) with the way to the monthly
+// report.
 
 import * as api from './api.js';
 import * as store from './store.js';
 import { t, onLangChange } from './i18n.js';
 import { h, ago, label, address, percent, errorText } from './format.js';
-import { duration } from './timeline.js';
+import { duration, data } from './timeline.js';
 import './strings-loop.js';
 
 const states = ['new', 'accepted', 'dispatched'];
@@ -18,10 +21,11 @@ let refreshTimer = 0;
 
 const $ = (id) => document.getElementById(id);
 
-/** initOverview wires the view. */
-export function initOverview() {
+/** initOverview wires the view; report() opens the monthly report. */
+export function initOverview({ report }) {
   store.onChange(() => { if (visible) renderCounts(); });
-  onLangChange(() => { renderCounts(); renderDevices(); renderShare('today'); renderShare('week'); });
+  onLangChange(() => { renderCounts(); renderDevices(); renderShare('today'); renderShare('week'); renderFigures(); });
+  $('open-report').addEventListener('click', report);
 }
 
 /** setDevicesSummary keeps the devices summary a snapshot carried. */
@@ -50,6 +54,36 @@ function refresh() {
   loadSummary();
   loadShare('today', startOfDay());
   loadShare('week', startOfWeek());
+  loadFigures();
+}
+
+function startOfMonth() {
+  const d = startOfDay();
+  d.setDate(1);
+  return d;
+}
+
+// This month's figures per community and grid.
+let figures = null;
+
+async function loadFigures() {
+  const q = new URLSearchParams({ from: startOfMonth().toISOString(), to: new Date().toISOString() });
+  try {
+    figures = { rows: (await api.get(`/api/v1/alerts/figures?${q}`)).figures || [] };
+  } catch (err) {
+    figures = { err };
+  }
+  renderFigures();
+}
+
+function renderFigures() {
+  const table = $('figures-table');
+  if (!figures) return;
+  if (figures.err) {
+    table.replaceChildren(h('caption', {}, t('ov.failed', { msg: errorText(figures.err) })));
+    return;
+  }
+  table.replaceChildren(...figuresTable(figures.rows));
 }
 
 function startOfDay() {
@@ -145,4 +179,32 @@ function renderShare(which) {
   } else {
     medians.textContent = t('ov.noneAccepted');
   }
+}
+
+/**
+ * figuresTable renders closed-loop figures as a table's head and body (the
+ * overview's and the monthly report's): shares as percentages with their
+ * counts, medians as durations, each community's total first.
+ */
+export function figuresTable(rows) {
+  if (!rows.length) return [h('caption', {}, t('fig.none'))];
+  const pct = (v, n, total) => (v == null ? '—' : `${percent(v)} (${t('fig.of', { n, total })})`);
+  const dur = (v) => (v == null ? '—' : duration(v));
+  const cols = [
+    ['fig.community', (r) => (r.grid ? '' : data(r.community))],
+    ['fig.grid', (r) => (r.grid ? data(r.grid) : t('fig.total'))],
+    ['fig.alerts', (r) => String(r.alerts)],
+    ['fig.share60', (r) => pct(r.share_within_60s, r.accepted_within_60s, r.alerts)],
+    ['fig.share180', (r) => pct(r.share_within_180s, r.accepted_within_180s, r.alerts)],
+    ['fig.medianAccept', (r) => dur(r.median_accept_seconds)],
+    ['fig.medianArrive', (r) => dur(r.median_arrive_seconds)],
+    ['fig.followups', (r) => pct(r.share_followups_on_time, r.followups_on_time, r.followups_due)],
+    ['fig.falseAlarms', (r) => pct(r.false_alarm_rate, r.false_alarms, r.resolved)],
+    ['fig.rating', (r) => (r.mean_rating == null ? '—' : r.mean_rating.toFixed(2))],
+  ];
+  return [
+    h('thead', {}, h('tr', {}, ...cols.map(([key]) => h('th', {}, t(key))))),
+    h('tbody', {}, ...rows.map((r) => h('tr', { class: r.grid ? 'grid-row' : 'community-row', dataset: { community: r.community, grid: r.grid } },
+      ...cols.map(([, f]) => h('td', {}, f(r)))))),
+  ];
 }

@@ -7,13 +7,16 @@
 import * as store from './store.js';
 import * as sound from './sound.js';
 import { t, onLangChange } from './i18n.js';
-import { h, ms, clock, label, shortAddress } from './format.js';
+import { h, ms, clock, label, shortAddress, dateTime } from './format.js';
+import './strings-loop.js';
 
 let selectedId = null;
 let onOpen = () => {};
 let firstSnapshot = true;
 let canReview = false;
 let showTests = false;
+let me = null; // the user: a grid worker's own tasks are marked
+let followsUp = false;
 
 const tbody = () => document.querySelector('#queue tbody');
 
@@ -33,10 +36,12 @@ export function initQueue({ open }) {
     const row = ev.target.closest('tr.alert-row');
     if (row) select(Number(row.dataset.alertId));
   });
-  document.getElementById('review-list').addEventListener('click', (ev) => {
-    const li = ev.target.closest('li[data-alert-id]');
-    if (li) select(Number(li.dataset.alertId));
-  });
+  for (const id of ['review-list', 'followup-list']) {
+    document.getElementById(id).addEventListener('click', (ev) => {
+      const li = ev.target.closest('li[data-alert-id]');
+      if (li) select(Number(li.dataset.alertId));
+    });
+  }
   setInterval(tickTimers, 1000);
   onLangChange(render);
   render();
@@ -51,6 +56,13 @@ export function resetQueue() {
 /** setCanReview shows the review list (supervisors and admins). */
 export function setCanReview(v) {
   canReview = v;
+  render();
+}
+
+/** setUser marks the user's own tasks and shows the follow-ups due to the roles that make them. */
+export function setUser(u) {
+  me = u;
+  followsUp = ['operator', 'supervisor', 'admin', 'gridworker'].includes(u?.role);
   render();
 }
 
@@ -74,7 +86,7 @@ export function selected() { return selectedId; }
 /** select selects an alert and opens its detail; null clears the selection. */
 export function select(id) {
   selectedId = id;
-  for (const el of document.querySelectorAll('#queue tr.alert-row, #review-list li')) {
+  for (const el of document.querySelectorAll('#queue tr.alert-row, #review-list li, #followup-list li')) {
     el.classList.toggle('selected', Number(el.dataset.alertId) === id);
     el.setAttribute('aria-selected', String(Number(el.dataset.alertId) === id));
   }
@@ -85,7 +97,7 @@ export function select(id) {
 
 /** move selects the next (+1) or previous (-1) alert of the queue. */
 export function move(step) {
-  const ids = [...document.querySelectorAll('#queue tr.alert-row, #review-list li')].map((el) => Number(el.dataset.alertId));
+  const ids = [...document.querySelectorAll('#queue tr.alert-row, #review-list li, #followup-list li')].map((el) => Number(el.dataset.alertId));
   if (!ids.length) return;
   const i = ids.indexOf(selectedId);
   const next = i < 0 ? (step > 0 ? 0 : ids.length - 1) : Math.min(ids.length - 1, Math.max(0, i + step));
@@ -128,8 +140,9 @@ function render() {
   count.dataset.new = String(fresh > 0);
   document.title = `${fresh ? `(${fresh}) ` : ''}${document.documentElement.lang === 'en' ? 'Shouwang' : '守望'} · ${t('app.title')}`;
   renderReview();
+  renderFollowUps();
   if (selectedId !== null) {
-    for (const el of document.querySelectorAll('#queue tr.alert-row, #review-list li')) {
+    for (const el of document.querySelectorAll('#queue tr.alert-row, #review-list li, #followup-list li')) {
       el.classList.toggle('selected', Number(el.dataset.alertId) === selectedId);
     }
   }
@@ -156,14 +169,15 @@ function row(a) {
       a.cleared && h('span', { class: 'tag tag-cleared' }, t('queue.cleared')),
       a.occurrences > 1 && h('span', { class: 'tag' }, t('queue.times', { n: a.occurrences })))),
   h('td', { class: 'c-where' },
-    h('div', { class: 'where', title: shortAddress(loc) }, [loc?.building, loc?.household].filter(Boolean).join(' ') || a.device_id,
+    h('div', { class: 'where', title: shortAddress(loc), translate: 'no' }, [loc?.building, loc?.household].filter(Boolean).join(' ') || a.device_id,
       loc?.community && h('span', { class: 'community' }, loc.community)),
-    h('div', { class: 'who' }, res.name || a.device_id,
+    h('div', { class: 'who' }, h('span', { translate: 'no' }, res.name || a.device_id),
       res.lives_alone && h('span', { class: 'tag tag-alone' }, t('queue.alone')))),
   h('td', { class: 'c-state' },
     h('span', { class: `state-tag state-${a.state}` }, label('state', a.state)),
     level > 0 && h('span', { class: `level level-${level}` }, t('queue.level', { n: level })),
-    a.assignee && h('div', { class: 'assignee' }, a.assignee),
+    a.assignee && h('div', { class: 'assignee', translate: 'no' }, a.assignee),
+    me && a.task?.worker === me.username && h('div', { class: 'tag tag-mine' }, t('task.mine'), ' · ', t(`task.state.${a.task.state}`)),
     callTag(call)),
   h('td', { class: 'age' }, clock(Date.now() - ms(a.opened_at))));
 }
@@ -194,8 +208,22 @@ function renderReview() {
   },
   h('span', { class: `sev sev-${a.severity}` }, label('sev', a.severity)), ' ',
   h('span', {}, label('kind', a.kind)), ' · ',
-  h('span', {}, shortAddress(a.device?.location) || a.device_id), ' · ',
+  h('span', { translate: 'no' }, shortAddress(a.device?.location) || a.device_id), ' · ',
   h('span', { class: 'muted' }, label('outcome', a.outcome)))));
+}
+
+function renderFollowUps() {
+  const box = document.getElementById('followups');
+  const list = followsUp ? store.followUpAlerts() : [];
+  box.hidden = list.length === 0;
+  const now = Date.now();
+  document.getElementById('followup-list').replaceChildren(...list.map((a) => h('li', {
+    dataset: { alertId: a.id, state: a.state }, tabindex: '-1',
+  },
+  h('span', {}, label('kind', a.kind)), ' · ',
+  h('span', { translate: 'no' }, shortAddress(a.device?.location) || a.device_id), ' · ',
+  h('span', { class: 'muted' }, t('followups.due', { t: dateTime(a.follow_up.due) })),
+  Date.parse(a.follow_up.due) < now && h('span', { class: 'tag tag-overdue' }, t('followups.overdue')))));
 }
 
 function tickTimers() {

@@ -5,6 +5,7 @@
 
 const alerts = new Map(); // id → alert, open ones only
 const resolved = new Map(); // id → alert resolved and waiting for review
+const followUps = new Map(); // id → alert whose follow-up is due and not recorded
 const versions = new Map(); // id → highest version seen, open or not
 const listeners = [];
 
@@ -50,6 +51,8 @@ export function applyChange(a) {
   }
   if (a.state === 'resolved') resolved.set(a.id, a);
   else resolved.delete(a.id);
+  if (followUpPending(a)) followUps.set(a.id, a);
+  else followUps.delete(a.id);
   emit('change', { alert: a, added, removed });
   return true;
 }
@@ -64,6 +67,23 @@ export function setResolved(list) {
   emit('resolved', {});
 }
 
+const followUpPending = (a) => !!a.follow_up && !!a.follow_up.due && !a.follow_up.done_at;
+
+/** setFollowUps replaces the alerts whose follow-up is due (from GET /api/v1/alerts?followup=pending). */
+export function setFollowUps(list) {
+  followUps.clear();
+  for (const a of list || []) {
+    if ((versions.get(a.id) || 0) > (a.version || 0)) continue;
+    if (followUpPending(a)) followUps.set(a.id, a);
+  }
+  emit('followups', {});
+}
+
+/** followUpAlerts returns the alerts whose follow-up is due, the earliest due first. */
+export function followUpAlerts() {
+  return [...followUps.values()].sort((x, y) => Date.parse(x.follow_up.due) - Date.parse(y.follow_up.due));
+}
+
 /** openAlerts returns the open alerts, most urgent first: severity, then tests last, then oldest first. */
 export function openAlerts() {
   return [...alerts.values()].sort(compareAlerts);
@@ -75,7 +95,7 @@ export function resolvedAlerts() {
 }
 
 /** get returns the open or resolved alert with id, if the page holds it. */
-export function get(id) { return alerts.get(id) || resolved.get(id); }
+export function get(id) { return alerts.get(id) || resolved.get(id) || followUps.get(id); }
 
 const rank = { critical: 3, major: 2, minor: 1 };
 

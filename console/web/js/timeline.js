@@ -10,18 +10,20 @@
 // Adding a code: see /work/notes/timeline-codes.md.
 
 import './strings-timeline.js';
+import './strings-incidents.js';
 import { t, has } from './i18n.js';
 import { h, dateTime, label } from './format.js';
 
 // How a parameter is shown, by its name.
-const durations = new Set(['waited_s', 'since_s', 'duration', 'reporting', 'silent_for', 'within_s', 'late_s']);
-const times = new Set(['due', 'next', 'last_seen', 'opened_at']);
+const durations = new Set(['waited_s', 'since_s', 'duration', 'reporting', 'silent_for', 'within_s', 'late_s', 'grace_s']);
+const times = new Set(['due', 'next', 'last_seen', 'opened_at', 'followup_due', 'at', 'window_start', 'window_end', 'last_activity']);
 const codes = {
   outcome: 'outcome', reason: 'callReason', event: 'event', type: 'ackType', via: 'via',
   error: 'notifyError', channel: 'channel', party: 'party', field: 'field', grade: 'grade',
   result: 'fuResult', evaluation: 'fuEval', method: 'fuMethod',
+  how: 'how', last_how: 'how', scope_kind: 'scopeKind', action: 'verb',
 };
-const people = new Set(['by', 'answered_by', 'worker', 'name', 'dispatched_to', 'provider', 'to_name']);
+const people = new Set(['by', 'answered_by', 'worker', 'name', 'dispatched_to', 'provider', 'to_name', 'device', 'gateway', 'grid_worker']);
 
 /** duration renders whole seconds (or an older entry's Go form, "2m0s") as a duration in the page's language. */
 export function duration(v) {
@@ -112,6 +114,11 @@ function fill(key, p) {
   }
   parts.push(s.slice(last));
   return missing ? null : parts.filter((x) => x !== '');
+}
+
+/** tn is t for a string whose parameters may be nodes (data shown as typed): it returns the parts to append. */
+export function tn(key, params) {
+  return fill(key, params) || [t(key, params)];
 }
 
 /** detail returns the nodes and strings of an entry's detail line (empty when it has none). */

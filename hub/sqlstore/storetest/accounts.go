@@ -2,12 +2,15 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/devices"
 )
 
 func testUsers(t *testing.T, open func(*testing.T) accounts.Store) {
@@ -36,12 +39,12 @@ func testUsers(t *testing.T, open func(*testing.T) accounts.Store) {
 	wantCode(t, err, shouwang.EINVALID)
 
 	u, hash, err := s.UserByName(ctx(t), "admin")
-	if err != nil || *u != *admin || hash != "pw-hash" {
+	if err != nil || !reflect.DeepEqual(u, admin) || hash != "pw-hash" {
 		t.Errorf("UserByName = %+v, %q, %v", u, hash, err)
 	}
 	_, _, err = s.UserByName(ctx(t), "nobody")
 	wantCode(t, err, shouwang.ENOTFOUND)
-	if u, err := s.UserByID(ctx(t), op.ID); err != nil || *u != *op {
+	if u, err := s.UserByID(ctx(t), op.ID); err != nil || !reflect.DeepEqual(u, op) {
 		t.Errorf("UserByID = %+v, %v", u, err)
 	}
 	_, err = s.UserByID(ctx(t), 999)
@@ -343,4 +346,56 @@ func testSetUserDisabledEndsTokens(t *testing.T, open func(*testing.T) accounts.
 	_, _, err := s.UserByToken(ctx(t), "b-new", t0.Add(time.Minute))
 	wantCode(t, err, shouwang.ENOTFOUND)
 	wantCode(t, s.SetUserDisabled(ctx(t), 999, true), shouwang.ENOTFOUND)
+}
+
+// testUserProfile: a grid worker's phone and grids are kept and read back by
+// every way of finding the user; a bad profile is refused whole.
+func testUserProfile(t *testing.T, open func(*testing.T) accounts.Store) {
+	s := open(t)
+	gw, err := s.CreateUser(ctx(t), "网格员李敏", accounts.RoleGridWorker, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gw.Phone != "" || gw.Grids != nil {
+		t.Errorf("a new user has a profile: %+v", gw.Profile)
+	}
+	p := accounts.Profile{Phone: "138-0000-1111", Grids: []devices.GridRef{{Community: "阳光社区", Grid: "网格一"}, {Community: "月季社区", Grid: "网格一"}}}
+	if err := s.SetUserProfile(ctx(t), gw.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	byName, _, err := s.UserByName(ctx(t), "网格员李敏")
+	if err != nil || !reflect.DeepEqual(byName.Profile, p) || byName.Role != accounts.RoleGridWorker {
+		t.Errorf("UserByName = %+v, %v; want profile %+v", byName, err, p)
+	}
+	byID, err := s.UserByID(ctx(t), gw.ID)
+	if err != nil || !reflect.DeepEqual(byID.Profile, p) {
+		t.Errorf("UserByID = %+v, %v", byID, err)
+	}
+	list, err := s.ListUsers(ctx(t))
+	if err != nil || len(list) != 1 || !reflect.DeepEqual(list[0].Profile, p) {
+		t.Errorf("ListUsers = %+v, %v", list, err)
+	}
+	if err := s.CreateToken(ctx(t), gw.ID, accounts.TokenSession, "phone", "tok-gw", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _, err := s.UserByToken(ctx(t), "tok-gw", t0); err != nil || !reflect.DeepEqual(u.Profile, p) {
+		t.Errorf("UserByToken = %+v, %v", u, err)
+	}
+	for name, bad := range map[string]accounts.Profile{
+		"grid without community": {Grids: []devices.GridRef{{Grid: "网格一"}}},
+		"grid given twice":       {Grids: []devices.GridRef{p.Grids[0], p.Grids[0]}},
+		"phone too long":         {Phone: strings.Repeat("1", 33)},
+	} {
+		wantCode(t, s.SetUserProfile(ctx(t), gw.ID, bad), shouwang.EINVALID)
+		if u, _ := s.UserByID(ctx(t), gw.ID); !reflect.DeepEqual(u.Profile, p) {
+			t.Errorf("%s: the refused profile changed it to %+v", name, u.Profile)
+		}
+	}
+	wantCode(t, s.SetUserProfile(ctx(t), 999, p), shouwang.ENOTFOUND)
+	if err := s.SetUserProfile(ctx(t), gw.ID, accounts.Profile{}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.UserByID(ctx(t), gw.ID); u.Phone != "" || len(u.Grids) != 0 {
+		t.Errorf("after clearing: %+v", u.Profile)
+	}
 }

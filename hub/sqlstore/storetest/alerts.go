@@ -41,7 +41,8 @@ func createAlerts(t *testing.T, s AlertStore, as ...*alerts.Alert) {
 	}
 }
 
-var alertTables = []string{"alerts", "alert_timeline", "alert_timers", "alert_notifications", "alert_changes", "alert_triggers", "events"}
+var alertTables = []string{"alerts", "alert_timeline", "alert_timers", "alert_notifications", "alert_changes", "alert_triggers", "events",
+	"alert_workers", "alert_photos"}
 
 func testAlertRoundTrip(t *testing.T, open func(*testing.T) AlertStore) {
 	s := open(t)

@@ -43,8 +43,8 @@ func device(id, community, grid, building string) *devices.Device {
 			Community: community, Grid: grid, Building: building,
 			Unit: "1", Floor: "3", Household: "301",
 		},
-		Resident:   devices.Resident{Name: "Wang Fang", BirthYear: 1941, LivesAlone: true, CareNotes: "hard of hearing", Language: "zh"},
-		Contacts:   []devices.Contact{{Name: "Wang Lei", Relation: "son", Phone: "13800000000"}},
+		Resident:   devices.Resident{Name: "Wang Fang", BirthYear: 1941, LivesAlone: true, CareNotes: "hard of hearing", Language: "zh", Phone: "13700000000"},
+		Contacts:   []devices.Contact{{Name: "Wang Lei", Relation: "son", Phone: "13800000000", NotifySOS: true}},
 		GridWorker: devices.GridWorker{Name: "Li Na", Phone: "13900000000"},
 	}
 }

@@ -41,7 +41,9 @@ func testAlertTxRollback(t *testing.T, open func(*testing.T) *sqlstore.Store) {
 		must(t, tx.SetTimer(ctx(t), alerts.Timer{AlertID: a.ID, Kind: alerts.TimerEscalate1, Due: t0.Add(30 * time.Second)}))
 		must(t, tx.EnqueueNotification(ctx(t), &alerts.Notification{AlertID: a.ID, Level: 2, NextAttempt: t0, Payload: []byte(`{}`)}))
 		a.Version++
+		a.Task = &alerts.Task{Worker: "zhang", State: alerts.TaskSent, SentAt: t0, Workers: []string{"zhang"}}
 		must(t, tx.UpdateAlert(ctx(t), a))
+		must(t, tx.AddPhoto(ctx(t), &alerts.Photo{AlertID: a.ID, At: t0, By: "zhang", ContentType: "image/jpeg", Size: 3, SHA256: "ab", File: "ab.jpg"}))
 		if ok, err := tx.RecordTrigger(ctx(t), "sos-1", 1, t0.UnixMilli()); !ok || err != nil {
 			t.Fatalf("RecordTrigger = %v, %v", ok, err)
 		}

@@ -50,6 +50,7 @@ func Accounts(t *testing.T, open func(*testing.T) accounts.Store) {
 		{"TouchToken", testTouchToken},
 		{"SetUserPasswordEndsTokens", testSetUserPasswordEndsTokens},
 		{"SetUserDisabledEndsTokens", testSetUserDisabledEndsTokens},
+		{"UserProfile", testUserProfile},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
 	}
@@ -83,6 +84,10 @@ func Alerts(t *testing.T, open func(*testing.T) AlertStore) {
 		{"FeedConcurrentCommitters", testFeedConcurrentCommitters},
 		{"RecordTrigger", testRecordTrigger},
 		{"AlertCallReadPaths", testAlertCallReadPaths},
+		{"AlertLoopRoundTrip", testAlertLoopRoundTrip},
+		{"ListAlertsScope", testListAlertsScope},
+		{"PeriodAlerts", testPeriodAlerts},
+		{"Photos", testPhotos},
 		{"IncidentRoundTrip", testIncidentRoundTrip},
 		{"ScopeAlerts", testScopeAlerts},
 		{"IncidentMembers", testIncidentMembers},

@@ -1,4 +1,4 @@
-package sqlstore
+package outbox
 
 import (
 	"context"
@@ -34,7 +34,7 @@ const (
 const windowLogVersion = 1
 
 // windowLog is the appender's view of the log: what it holds beyond the
-// table. Only Append (one appender) and OpenSpool use it.
+// table. Only Append (one appender) and Open use it.
 type windowLog struct {
 	dirty      map[string]devices.SeqWindow // changed since the last checkpoint
 	bytes      int64                        // size of the log's blobs

@@ -1,4 +1,4 @@
-package hub
+package outbox
 
 import (
 	"context"
@@ -9,37 +9,52 @@ import (
 	"time"
 )
 
-// SpoolDepth is what SpoolWatch reads.
-type SpoolDepth interface {
+// depths is what a Watch reads of the spool.
+type depths interface {
 	Depth() int64
 	Bytes() int64
 }
 
-// SpoolWatch warns long before an InfluxDB outage fills the disk: at half
-// and at all of the configured depth, and when the data directory's file
+// Watch warns long before an InfluxDB outage fills the disk: at half and
+// at all of the configured depth, and when the data directory's file
 // system has less free space than twice what the spool already holds (or
 // under 1 GiB). It never drops anything: the spool is the only copy.
-type SpoolWatch struct {
-	spool    SpoolDepth
+type Watch struct {
+	spool    depths
 	dir      string
 	warnAt   int64
 	logger   *slog.Logger
 	interval time.Duration
+	free     func(dir string) (int64, error) // bytes free on dir's file system
 
 	mu       sync.Mutex
 	warning  string
 	diskFree int64
 }
 
-// NewSpoolWatch watches spool, whose file lives in dir.
-func NewSpoolWatch(spool SpoolDepth, dir string, warnDepth int64, logger *slog.Logger) *SpoolWatch {
-	w := &SpoolWatch{spool: spool, dir: dir, warnAt: warnDepth, logger: logger, interval: 15 * time.Second}
+// NewWatch watches spool, whose file lives in dir, and checks it once.
+func NewWatch(spool *Spool, dir string, warnDepth int64, logger *slog.Logger) *Watch {
+	return newWatch(spool, dir, warnDepth, logger)
+}
+
+func newWatch(spool depths, dir string, warnDepth int64, logger *slog.Logger) *Watch {
+	w := &Watch{spool: spool, dir: dir, warnAt: warnDepth, logger: logger, interval: 15 * time.Second, free: diskFree}
 	w.check()
 	return w
 }
 
+// diskFree is the space an unprivileged writer has left on dir's file
+// system.
+func diskFree(dir string) (int64, error) {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return 0, err
+	}
+	return int64(fs.Bavail) * int64(fs.Bsize), nil
+}
+
 // Run checks periodically until ctx is done.
-func (w *SpoolWatch) Run(ctx context.Context) {
+func (w *Watch) Run(ctx context.Context) {
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
 	for {
@@ -53,25 +68,24 @@ func (w *SpoolWatch) Run(ctx context.Context) {
 }
 
 // Warning is the current warning, or "".
-func (w *SpoolWatch) Warning() string {
+func (w *Watch) Warning() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.warning
 }
 
 // DiskFree is the free space last measured on the data file system.
-func (w *SpoolWatch) DiskFree() int64 {
+func (w *Watch) DiskFree() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.diskFree
 }
 
-func (w *SpoolWatch) check() {
+func (w *Watch) check() {
 	depth, size := w.spool.Depth(), w.spool.Bytes()
-	var fs syscall.Statfs_t
-	free := int64(-1)
-	if err := syscall.Statfs(w.dir, &fs); err == nil {
-		free = int64(fs.Bavail) * int64(fs.Bsize)
+	free, err := w.free(w.dir)
+	if err != nil {
+		free = -1
 	}
 	var warning string
 	switch {

@@ -1,4 +1,4 @@
-package sqlstore
+package outbox
 
 import (
 	"bytes"
@@ -8,19 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-// Spool is the durable outbox in front of InfluxDB: telemetry lines wait in
-// it, in order, until the drainer has written them. Each Append is one row
-// holding all its lines, so a commit costs one insert however many lines it
-// carries. It lives in its own
-// SQLite file (never PostgreSQL), so telemetry never contends with the
-// registry, and it is migrated by its own goose schema (migrations/spool).
+// Spool is the durable outbox in front of InfluxDB: records wait in it, in
+// order, until the drainer (hub/influx's Writer) has delivered them. A
+// record is opaque here — one line of bytes, non-empty and without a
+// newline; for InfluxDB it is a line of line protocol, made by the adapter
+// that knows the format. Each Append is one row holding all its records,
+// so a commit costs one insert however many it carries; the telemetry
+// de-duplication windows the records were accepted under are committed in
+// the same transaction (windowlog.go). The spool is its own SQLite file
+// (never PostgreSQL, whatever the main store is), so telemetry never
+// contends with the registry.
 //
 // It is safe for concurrent use: Appends run one at a time, Append and
 // Remove share the single writer connection, Peek reads beside them.
@@ -64,25 +67,15 @@ const (
 	windowsPerUpsert = 250
 )
 
-// OpenSpool opens (creating if needed) the spool file at path, brings its
+// Open opens (creating if needed) the spool file at path, brings its
 // schema up to date and counts the records waiting in it. A nil logger
 // discards.
-func OpenSpool(path string, logger *slog.Logger) (*Spool, error) {
+func Open(path string, logger *slog.Logger) (*Spool, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if path == "" {
-		return nil, errors.New("open spool: path: empty")
-	}
-	if l := strings.ToLower(path); strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") {
-		return nil, errors.New("open spool: path: the spool is always a local SQLite file")
-	}
-	name, err := sqliteName(path)
-	if err != nil {
-		return nil, fmt.Errorf("open spool: %w", err)
-	}
 	ctx := context.Background()
-	db, err := openSQLite(ctx, name, "spool", spoolReaders, logger)
+	db, err := openFile(ctx, path, spoolReaders, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
@@ -115,10 +108,10 @@ func (s *Spool) Close() error {
 	return s.closeErr
 }
 
-// Append stores lines at the end of the outbox and the given
+// Append stores records (lines) at the end of the outbox and the given
 // de-duplication windows in one transaction: both or neither. When it
-// returns nil the records are on disk. Every line must be non-empty and
-// without a newline.
+// returns nil they are on disk. Every line must be non-empty and without a
+// newline.
 func (s *Spool) Append(ctx context.Context, lines [][]byte, windows map[string]devices.SeqWindow) error {
 	if len(lines) == 0 && len(windows) == 0 {
 		return nil

@@ -1,5 +1,5 @@
 -- Incidents and check-ins on PostgreSQL: the twin of
--- migrations/store/00006_incidents.sql.
+-- migrations/store/00007_incidents.sql.
 
 -- +goose Up
 ALTER TABLE alerts ADD COLUMN incident_id BIGINT;

@@ -1,4 +1,4 @@
-package sqlstore
+package outbox
 
 import (
 	"context"
@@ -14,9 +14,11 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
+func ctx(t *testing.T) context.Context { return t.Context() }
+
 func openSpool(t testing.TB, path string) *Spool {
 	t.Helper()
-	sp, err := OpenSpool(path, nil)
+	sp, err := Open(path, nil)
 	if err != nil {
 		t.Fatalf("OpenSpool: %v", err)
 	}
@@ -186,7 +188,7 @@ func TestSpoolAppendAtomic(t *testing.T) {
 
 func TestSpoolReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "spool.db")
-	sp, err := OpenSpool(path, nil)
+	sp, err := Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,10 +223,10 @@ func TestSpoolReopen(t *testing.T) {
 }
 
 func TestSpoolRejectsPostgres(t *testing.T) {
-	if _, err := OpenSpool("postgres://db/spool", nil); err == nil {
+	if _, err := Open("postgres://db/spool", nil); err == nil {
 		t.Error("OpenSpool accepted a PostgreSQL DSN")
 	}
-	if _, err := OpenSpool("", nil); err == nil {
+	if _, err := Open("", nil); err == nil {
 		t.Error("OpenSpool accepted an empty path")
 	}
 }
