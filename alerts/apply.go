@@ -215,6 +215,9 @@ func (h *handling) opened(a *Alert, actor Actor, data map[string]string) error {
 	if err := h.s.planEscalation(h.op, a); err != nil {
 		return err
 	}
+	if err := h.s.planNotify(h.op, a, 0); err != nil {
+		return err
+	}
 	if alarmKind(a.Kind) {
 		return h.s.correlateAlarm(h.op, a) // incident.go
 	}

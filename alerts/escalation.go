@@ -2,12 +2,9 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Webhook back-off: the first retry after 5 s, doubling, at most 5 min.
@@ -74,7 +71,7 @@ func nextAfter(start time.Time, every time.Duration, now time.Time) time.Time {
 }
 
 // FireTimer applies a due timer. An escalation timer raises a new alert's
-// escalation level (level 2 also enqueues the webhook notification); a
+// escalation level and tells that level's parties; a
 // reminder notes that a dispatched alert is still not resolved and re-arms
 // itself. It returns nil, nil when the timer no longer applies (the alert
 // was accepted or resolved meanwhile, or the timer already fired), and in
@@ -160,8 +157,8 @@ func reminded(a *Alert, due time.Time) bool {
 	return false
 }
 
-// escalate raises a new alert to level and, at level 2, enqueues the
-// webhook notification.
+// escalate raises a new alert to level and tells the parties the rules
+// name for it (notify.go).
 func (s *Service) escalate(o *op, a *Alert, level int) error {
 	a.EscalationLevel = level
 	o.touch(a)
@@ -169,45 +166,10 @@ func (s *Service) escalate(o *op, a *Alert, level int) error {
 	if err := o.log(a, System, TimelineEscalated, "", data); err != nil {
 		return err
 	}
-	if level < 2 {
-		return nil
-	}
-	if s.webhook == "" {
-		return o.log(a, System, TimelineNotifyNone, "", map[string]string{"level": strconv.Itoa(level)})
-	}
-	payload, err := json.Marshal(notifyPayload{
-		Alert: a.ID, Kind: a.Kind, Severity: a.Severity, DeviceID: a.DeviceID,
-		Address: a.Device.Location.String(), Community: a.Device.Location.Community,
-		Resident: a.Device.Resident.Name, LivesAlone: a.Device.Resident.LivesAlone,
-		GridWorker: a.Device.GridWorker, OpenedAt: a.OpenedAt.UTC(), Level: level, Test: a.Test,
-	})
-	if err != nil {
-		return fmt.Errorf("alert %d: encode notification: %w", a.ID, err)
-	}
-	n := &Notification{AlertID: a.ID, Level: level, NextAttempt: o.now, Payload: payload}
-	if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
-		return fmt.Errorf("alert %d: enqueue notification: %w", a.ID, err)
-	}
-	return nil
+	return s.planNotify(o, a, level)
 }
 
-// notifyPayload is the JSON body POSTed to the webhook at level 2.
-type notifyPayload struct {
-	Alert      int64              `json:"alert"`
-	Kind       Kind               `json:"kind"`
-	Severity   Severity           `json:"severity"`
-	DeviceID   string             `json:"device_id"`
-	Address    string             `json:"address"`
-	Community  string             `json:"community"`
-	Resident   string             `json:"resident"`
-	LivesAlone bool               `json:"lives_alone"`
-	GridWorker devices.GridWorker `json:"grid_worker"`
-	OpenedAt   time.Time          `json:"opened_at"`
-	Level      int                `json:"level"`
-	Test       bool               `json:"test"`
-}
-
-// NotificationResult records one webhook attempt for n on the alert's
+// NotificationResult records one delivery attempt for n on the alert's
 // timeline: delivered (a 2xx status, sendErr nil) deletes n; a failure
 // schedules the next attempt with exponential back-off (5 s, doubling, at
 // most 5 min), until MaxNotifyAttempts, after which n is given up and
@@ -246,20 +208,24 @@ func (s *Service) NotificationResult(ctx context.Context, tx Tx, n *Notification
 	a = o.canon(a, true)
 	o.touch(a)
 	num := strconv.Itoa(attempt)
-	if err := o.log(a, System, TimelineNotifyAttempt, "", map[string]string{"attempt": num, "channel": "webhook", "level": strconv.Itoa(n.Level)}); err != nil {
+	who := func(m map[string]string) map[string]string {
+		m["party"], m["channel"] = n.Party, n.Channel
+		return m
+	}
+	if err := o.log(a, System, TimelineNotifyAttempt, "", who(map[string]string{"attempt": num, "level": strconv.Itoa(n.Level)})); err != nil {
 		return nil, err
 	}
 	switch {
 	case delivered:
-		err = o.log(a, System, TimelineNotifyDelivered, "", map[string]string{"attempt": num, "status": strconv.Itoa(status)})
+		err = o.log(a, System, TimelineNotifyDelivered, "", who(map[string]string{"attempt": num, "status": strconv.Itoa(status)}))
 	default:
-		data := classify(status, sendErr)
+		data := who(classify(status, sendErr))
 		data["attempt"] = num
 		if !gaveUp {
 			data["next"] = fmtT(n.NextAttempt)
 		}
 		if err = o.log(a, System, TimelineNotifyFailed, "", data); err == nil && gaveUp {
-			err = o.log(a, System, TimelineNotifyGaveUp, "", map[string]string{"attempts": num})
+			err = o.log(a, System, TimelineNotifyGaveUp, "", who(map[string]string{"attempts": num}))
 		}
 	}
 	if err != nil {

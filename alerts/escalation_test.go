@@ -12,8 +12,6 @@ import (
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
-const hook = "https://duty.example/hook"
-
 func pressEnv(t *testing.T, cfg alerts.Config) (*env, int64) {
 	t.Helper()
 	e := newEnv(t, cfg)
@@ -44,7 +42,7 @@ func count(a *alerts.Alert, action string) int {
 // TestEscalationLevels: not accepted, a critical alert reaches level 1 at
 // T1 and level 2 at T2, which enqueues the webhook notification.
 func TestEscalationLevels(t *testing.T) {
-	e, id := pressEnv(t, alerts.Config{WebhookURL: hook})
+	e, id := pressEnv(t, alerts.Config{Directory: webhookRoutes})
 	if n := e.fireDue(at(29 * time.Second)); n != 0 {
 		t.Fatalf("%d timers fired before T1", n)
 	}
@@ -80,7 +78,7 @@ func TestEscalationLevels(t *testing.T) {
 // TestAcceptedInTime: accepted before T1, an alert never escalates, even
 // if a stale timer is handed in.
 func TestAcceptedInTime(t *testing.T) {
-	e, id := pressEnv(t, alerts.Config{WebhookURL: hook})
+	e, id := pressEnv(t, alerts.Config{Directory: webhookRoutes})
 	t1, _ := timerOf(e, alerts.TimerEscalate1)
 	t2, _ := timerOf(e, alerts.TimerEscalate2)
 	e.mustTransition(id, alerts.ActionAccept, at(10*time.Second))
@@ -101,7 +99,7 @@ func TestAcceptedInTime(t *testing.T) {
 // TestTimersAfterDowntime: timers that fell due while the hub was down
 // fire at start, each once; firing the same timer twice escalates once.
 func TestTimersAfterDowntime(t *testing.T) {
-	e, id := pressEnv(t, alerts.Config{WebhookURL: hook})
+	e, id := pressEnv(t, alerts.Config{Directory: webhookRoutes})
 	t1, _ := timerOf(e, alerts.TimerEscalate1)
 	start := at(10 * time.Minute)
 	if n := e.fireDue(start); n != 2 {
@@ -136,14 +134,16 @@ func TestFireTimerTwice(t *testing.T) {
 	}
 }
 
-// TestNoWebhook: level 2 without a webhook says so on the timeline, as a
-// code with the level, not in words.
+// TestNoWebhook: level 2 with nobody configured to tell says so on the
+// timeline, as a code naming the party and why, not in words.
 func TestNoWebhook(t *testing.T) {
 	e, id := pressEnv(t, alerts.Config{})
 	e.fireDue(at(2 * time.Minute))
 	a := e.alert(id)
 	last := a.Timeline[len(a.Timeline)-1]
-	if a.EscalationLevel != 2 || last.Action != alerts.TimelineNotifyNone || last.Note != "" || last.Data["level"] != "2" || last.Actor != alerts.System || len(e.store.Notifications()) != 0 {
+	if a.EscalationLevel != 2 || last.Action != alerts.TimelineNotifyUnrouted || last.Note != "" || last.Actor != alerts.System ||
+		last.Data["level"] != "2" || last.Data["party"] != alerts.PartyStreetLeader || last.Data["reason"] != alerts.NotConfigured ||
+		len(e.store.Notifications()) != 0 {
 		t.Errorf("level %d, last entry %+v", a.EscalationLevel, last)
 	}
 }
@@ -191,7 +191,7 @@ func TestReminders(t *testing.T) {
 // 5 min, and give up after MaxNotifyAttempts, each attempt on the
 // timeline.
 func TestNotificationBackoff(t *testing.T) {
-	e, id := pressEnv(t, alerts.Config{WebhookURL: hook, MaxNotifyAttempts: 9})
+	e, id := pressEnv(t, alerts.Config{Directory: webhookRoutes, MaxNotifyAttempts: 9})
 	e.fireDue(at(2 * time.Minute))
 	now := at(2 * time.Minute)
 	waits := []time.Duration{5, 10, 20, 40, 80, 160, 300, 300}
@@ -226,7 +226,7 @@ func TestNotificationBackoff(t *testing.T) {
 }
 
 func TestNotificationDelivered(t *testing.T) {
-	e, id := pressEnv(t, alerts.Config{WebhookURL: hook})
+	e, id := pressEnv(t, alerts.Config{Directory: webhookRoutes})
 	e.fireDue(at(2 * time.Minute))
 	n := e.store.Notifications()[0]
 	if a := e.notify(n, 200, nil, at(2*time.Minute)); a == nil || a.Version != e.alert(id).Version {

@@ -50,6 +50,10 @@ func (c *goldenCase) deviceOptions(d *devices.Device, words []string) {
 		switch k {
 		case "alone":
 			d.Resident.LivesAlone = true
+		case "family": // the daughter is told of an SOS
+			d.Contacts[0].NotifySOS = true
+		case "community":
+			d.Location.Community = strings.ReplaceAll(v, "_", " ")
 		case "building":
 			d.Location.Building = v
 		case "unit":

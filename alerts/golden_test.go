@@ -30,9 +30,11 @@ const separator = "----------"
 // the in-memory store. A case file is:
 //
 //	# what the case shows (comments start with #)
-//	device <id> <kind> [alone]            one or more devices
+//	device <id> <kind> [alone] [family] [community=Oak_Road]
+//	                                      one or more devices (family: the daughter is told of an SOS)
 //	rules <JSON>                          optional, read with LoadRules
-//	webhook <url>                         optional
+//	webhook <url>                         optional: the street's duty leader told on channel "webhook"
+//	route <party> <channel> [to]          optional: a party's recipient (to "household": the alert's own numbers)
 //	at <duration> <input>                 the inputs, in time order
 //	----------
 //	the expected output
@@ -129,7 +131,23 @@ func runCase(t *testing.T, input string) string {
 			}
 			cfg.Rules = rs
 		case "webhook":
-			cfg.WebhookURL = rest
+			cfg.Directory = webhookRoutes
+		case "route":
+			// route <party> <channel> [to]: to "household" for the alert's own numbers
+			f := strings.Fields(rest)
+			if len(f) < 2 {
+				t.Fatalf("line %d: route <party> <channel> [to]", n+1)
+			}
+			r, _ := cfg.Directory.(routes)
+			if r == nil {
+				r = routes{}
+			}
+			x := alerts.Recipient{Channel: f[1]}
+			if len(f) > 2 {
+				x.To = f[2]
+			}
+			r[f[0]] = append(r[f[0]], x)
+			cfg.Directory = r
 		case "at":
 			steps = append(steps, rest)
 		default:
@@ -543,7 +561,11 @@ func (c *goldenCase) report() string {
 		fmt.Fprintf(b, "timer alert %d %s at %s\n", tm.AlertID, tm.Kind, tm.Due.Sub(t0))
 	}
 	for _, n := range c.e.store.Notifications() {
-		fmt.Fprintf(b, "notification %d alert %d level %d attempts %d next at %s\n", n.ID, n.AlertID, n.Level, n.Attempts, n.NextAttempt.Sub(t0))
+		fmt.Fprintf(b, "notification %d alert %d level %d %s via %s", n.ID, n.AlertID, n.Level, n.Party, n.Channel)
+		if n.To != "" {
+			fmt.Fprintf(b, " to %s", n.To)
+		}
+		fmt.Fprintf(b, " attempts %d next at %s\n", n.Attempts, n.NextAttempt.Sub(t0))
 	}
 	return b.String()
 }
@@ -553,7 +575,7 @@ func (c *goldenCase) report() string {
 var loopEntries = map[string]bool{
 	alerts.TimelineDispatched: true, alerts.TimelineTaskTaken: true, alerts.TimelineArrived: true,
 	alerts.TimelineResolved: true, alerts.TimelineFollowedUp: true, alerts.TimelineFollowUpOverdue: true,
-	alerts.TimelineClosed: true,
+	alerts.TimelineClosed: true, alerts.TimelineNotifyQueued: true, alerts.TimelineNotifyUnrouted: true, alerts.TimelineNotifyNone: true,
 }
 
 // since is t relative to t0, "-" for the zero time.

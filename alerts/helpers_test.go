@@ -158,3 +158,45 @@ func actions(a *alerts.Alert) []string {
 }
 
 func errCode(err error) string { return shouwang.ErrorCode(err) }
+
+// routes is a Directory for tests: each party's recipients by channel, a
+// phone standing for "the household's" — the grid worker's registered
+// number for grid_worker, each opted-in contact's for family.
+type routes map[string][]alerts.Recipient
+
+const household = "household"
+
+func (r routes) Recipients(party string, a *alerts.Alert) ([]alerts.Recipient, string) {
+	rs, ok := r[party]
+	if !ok {
+		return nil, alerts.NotConfigured
+	}
+	var out []alerts.Recipient
+	for _, x := range rs {
+		x.Party = party
+		if x.To != household {
+			out = append(out, x)
+			continue
+		}
+		switch party {
+		case alerts.PartyGridWorker:
+			if a.Device.GridWorker.Phone == "" {
+				return nil, alerts.NoPhone
+			}
+			x.To = a.Device.GridWorker.Phone
+			out = append(out, x)
+		case alerts.PartyFamily:
+			for _, c := range a.Device.Contacts {
+				if c.NotifySOS {
+					x.To = c.Phone
+					out = append(out, x)
+				}
+			}
+		}
+	}
+	return out, alerts.NoRecipient
+}
+
+// webhookRoutes tell the street's duty leader on the webhook channel, as
+// -webhook-url alone configures the hub.
+var webhookRoutes = routes{alerts.PartyStreetLeader: {{Channel: "webhook"}}}

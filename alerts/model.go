@@ -230,7 +230,7 @@ const (
 	TimelineNote            = "note"
 	TimelineEscalated       = "escalated"        // Data: level
 	TimelineReminder        = "reminder"         // dispatched but not resolved in time
-	TimelineNotifyAttempt   = "notify_attempt"   // a webhook attempt; Data: attempt, url
+	TimelineNotifyAttempt   = "notify_attempt"   // a delivery attempt; Data: attempt, level, party, channel
 	TimelineNotifyFailed    = "notify_failed"    // Data: attempt, error, next
 	TimelineNotifyDelivered = "notify_delivered" // Data: attempt, status
 	TimelineNotifyGaveUp    = "notify_gave_up"
@@ -312,15 +312,20 @@ type Timer struct {
 	Due     time.Time `json:"due"`
 }
 
-// Notification is a durable request to notify outside the console (the
-// level-2 webhook), retried with back-off until delivered or given up.
+// Notification is a durable request to tell one recipient outside the
+// console of an alert (notify.go), retried with back-off until delivered
+// or given up.
 type Notification struct {
 	ID          int64     `json:"id"`
 	AlertID     int64     `json:"alert_id"`
 	Level       int       `json:"level"`
 	Attempts    int       `json:"attempts"`
 	NextAttempt time.Time `json:"next_attempt"`
-	Payload     []byte    `json:"-"` // the JSON body to POST
+	Payload     []byte    `json:"-"` // the Message, as JSON
+	Party       string    `json:"party"`
+	Channel     string    `json:"channel"`        // the configured channel's name
+	To          string    `json:"to,omitempty"`   // a phone number, for a channel that sends to one
+	Lang        string    `json:"lang,omitempty"` // the recipient's language: zh (default) or en
 }
 
 // Change is one entry of the alert change feed: the alert as it stood

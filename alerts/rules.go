@@ -46,6 +46,10 @@ import (
 //   - escalation: an alert not accepted within T1 of opening rises to level
 //     1, within T2 to level 2 (the webhook); a dispatched alert not resolved
 //     raises a reminder every Reminder. Zero means never.
+//   - notify: who is told at each level, by party (notify.go): "levels"
+//     for every alert, "kinds" and "severities" added for those, and
+//     "communities" with a policy of their own; who each party is comes
+//     from the hub's notification configuration.
 //   - followup: an alert of one of Kinds resolved with one of Outcomes is
 //     followed up (called or visited) within Within; by default within 24h
 //     for sos, smoke, gas and CO alerts that were genuine or referred.
@@ -57,6 +61,7 @@ type RuleSet struct {
 	Supervision map[devices.Kind]SupervisionRules `json:"supervision"`
 	Escalation  map[Severity]EscalationRules      `json:"escalation"`
 	FollowUp    FollowUpRules                     `json:"followup"`
+	Notify      NotifyRules                       `json:"notify"`
 	Devices     map[string]DeviceOverride         `json:"devices,omitempty"`
 	Incidents   IncidentRules                     `json:"incidents"`
 	Checkin     CheckinRules                      `json:"checkin"`
@@ -212,6 +217,7 @@ func DefaultRules() RuleSet {
 			SeverityMinor:    {Reminder: Duration(2 * time.Hour)},
 		},
 		FollowUp: defaultFollowUp(),
+		Notify:   defaultNotify(),
 	}
 }
 

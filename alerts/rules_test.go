@@ -144,6 +144,14 @@ func TestRulesInvalid(t *testing.T) {
 		{`{"checkin": {"start": "24:30"}}`, `rules: time of day "24:30": want HH:MM between 00:00 and 24:00`},
 		{`{"checkin": {"zone": "Mars/Olympus"}}`, `rules: checkin.zone "Mars/Olympus": not a time zone this machine knows`},
 		{`{"evacuation": {"mobility": [""]}}`, `rules: evacuation.mobility[0] "": want a word of 1 to 32 characters`},
+		{`{"notify": {"levels": {"3": ["119"]}}}`, "rules: notify.levels.3: levels are 0 (opening), 1 and 2"},
+		{`{"notify": {"levels": {"1": ["mayor"]}}}`, `rules: notify.levels.1: "mayor" is not a party`},
+		{`{"notify": {"kinds": {"flood": {"1": ["119"]}}}}`, "rules: notify.kinds.flood: not an alert kind"},
+		{`{"notify": {"severities": {"urgent": {"1": ["119"]}}}}`, "rules: notify.severities.urgent: not a severity"},
+		{`{"notify": {"communities": {"阳光社区": {"kinds": {"smoke": {"1": ["fire brigade"]}}}}}}`, `rules: notify.communities["阳光社区"].kinds.smoke.1: "fire brigade" is not a party`},
+		{`{"followup": {"within": "10s"}}`, "rules: followup.within 10s: must be 0 (no follow-ups) or between 1m0s and 720h0m0s"},
+		{`{"followup": {"outcomes": ["test"]}}`, `rules: followup.outcomes: "test" is not an outcome`},
+		{`{"followup": {"kinds": ["flood"]}}`, `rules: followup.kinds: "flood" is not an alert kind`},
 		{`{} {}`, "rules: unexpected data after the JSON object"},
 		{`{"gas": `, "rules: unexpected EOF"},
 	}
@@ -166,7 +174,7 @@ func TestRulesValidateInGo(t *testing.T) {
 		t.Error("NewService took invalid rules")
 	}
 	for _, cfg := range []alerts.Config{
-		{WebhookURL: "ftp://x/y"}, {WebhookURL: "http://"}, {MaxNotifyAttempts: -1},
+		{MaxNotifyAttempts: -1},
 	} {
 		if _, err := alerts.NewService(cfg); shouwang.ErrorCode(err) != shouwang.EINVALID {
 			t.Errorf("NewService(%+v) = %v, want invalid", cfg, err)
@@ -209,4 +217,57 @@ func FuzzLoadRules(f *testing.F) {
 			t.Fatalf("round trip differs:\n%s\n%s", b, b2)
 		}
 	})
+}
+
+// TestNotifyPolicy: who is told at each level, by community, kind and
+// severity: the defaults out of the box, and a rules file's changes laid
+// over them (a community's own levels; a kind replaced; a severity added).
+func TestNotifyPolicy(t *testing.T) {
+	def := alerts.DefaultRules().Notify
+	for _, tc := range []struct {
+		kind  alerts.Kind
+		sev   alerts.Severity
+		level int
+		want  string
+	}{
+		{alerts.KindSOS, alerts.SeverityCritical, 0, "family"},
+		{alerts.KindSOS, alerts.SeverityCritical, 1, "grid_worker community_duty"},
+		{alerts.KindSOS, alerts.SeverityCritical, 2, "street_leader"},
+		{alerts.KindSmoke, alerts.SeverityCritical, 0, ""},
+		{alerts.KindSmoke, alerts.SeverityCritical, 1, "grid_worker community_duty 119"},
+		{alerts.KindGasHigh, alerts.SeverityCritical, 1, "grid_worker community_duty gas_company"},
+		{alerts.KindGasLow, alerts.SeverityMajor, 2, "street_leader gas_company"},
+	} {
+		if got := strings.Join(def.PartiesFor("阳光社区", tc.kind, tc.sev, tc.level), " "); got != tc.want {
+			t.Errorf("default, %s at level %d: %q, want %q", tc.kind, tc.level, got, tc.want)
+		}
+	}
+	rs, err := alerts.LoadRules(strings.NewReader(`{"notify": {
+		"kinds": {"smoke": {"1": ["119", "property"]}},
+		"severities": {"major": {"1": ["property"]}},
+		"communities": {"月季社区": {"levels": {"1": ["community_duty"], "2": []}, "kinds": {"sos": {"0": []}}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := rs.Notify
+	for _, tc := range []struct {
+		community string
+		kind      alerts.Kind
+		sev       alerts.Severity
+		level     int
+		want      string
+	}{
+		{"阳光社区", alerts.KindSmoke, alerts.SeverityCritical, 1, "grid_worker community_duty 119 property"},
+		{"阳光社区", alerts.KindGasHigh, alerts.SeverityCritical, 1, "grid_worker community_duty gas_company"}, // kept
+		{"阳光社区", alerts.KindFault, alerts.SeverityMajor, 1, "grid_worker community_duty property"},
+		{"阳光社区", alerts.KindSOS, alerts.SeverityCritical, 0, "family"},
+		{"月季社区", alerts.KindSOS, alerts.SeverityCritical, 0, ""},
+		{"月季社区", alerts.KindSOS, alerts.SeverityCritical, 1, "community_duty"},
+		{"月季社区", alerts.KindSOS, alerts.SeverityCritical, 2, ""},
+		{"月季社区", alerts.KindSmoke, alerts.SeverityCritical, 1, "community_duty 119 property"}, // the street's kinds
+	} {
+		if got := strings.Join(n.PartiesFor(tc.community, tc.kind, tc.sev, tc.level), " "); got != tc.want {
+			t.Errorf("%s, %s at level %d: %q, want %q", tc.community, tc.kind, tc.level, got, tc.want)
+		}
+	}
 }

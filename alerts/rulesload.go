@@ -34,6 +34,7 @@ type ruleFile struct {
 	Supervision map[devices.Kind]SupervisionOverride `json:"supervision"`
 	Escalation  map[Severity]EscalationOverride      `json:"escalation"`
 	FollowUp    *FollowUpOverride                    `json:"followup"`
+	Notify      *NotifyRules                         `json:"notify"`
 	Devices     map[string]DeviceOverride            `json:"devices"`
 	Incidents   *IncidentOverride                    `json:"incidents"`
 	Checkin     *CheckinOverride                     `json:"checkin"`
@@ -82,6 +83,9 @@ func LoadRules(r io.Reader) (RuleSet, error) {
 		if o.Kinds != nil {
 			rs.FollowUp.Kinds = o.Kinds
 		}
+	}
+	if f.Notify != nil {
+		rs.Notify.overlay(f.Notify)
 	}
 	if len(f.Devices) > 0 {
 		rs.Devices = f.Devices
@@ -156,6 +160,9 @@ func (rs RuleSet) Validate() error {
 		return err
 	}
 	if err := rs.FollowUp.validate(); err != nil {
+		return err
+	}
+	if err := rs.Notify.validate(); err != nil {
 		return err
 	}
 	for _, id := range sortedKeys(rs.Devices) {
@@ -275,5 +282,6 @@ func (rs RuleSet) isZero() bool {
 	return rs.Gas == (GasRules{}) && rs.Air == nil && rs.Battery == (BatteryRules{}) &&
 		rs.Supervision == nil && rs.Escalation == nil && rs.Devices == nil &&
 		rs.FollowUp.Within == 0 && rs.FollowUp.Outcomes == nil && rs.FollowUp.Kinds == nil &&
-		rs.Incidents == (IncidentRules{}) && rs.Checkin == (CheckinRules{}) && rs.Evacuation.Mobility == nil
+		rs.Incidents == (IncidentRules{}) && rs.Checkin == (CheckinRules{}) && rs.Evacuation.Mobility == nil &&
+		rs.Notify.Levels == nil && rs.Notify.Kinds == nil && rs.Notify.Severities == nil && rs.Notify.Communities == nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -21,9 +20,9 @@ const DefaultMaxNotifyAttempts = 10
 type Config struct {
 	// Rules are the alert rules; the zero value means DefaultRules.
 	Rules RuleSet
-	// WebhookURL receives level-2 escalations (http or https). Empty: a
-	// level-2 escalation is noted on the timeline as not sent anywhere.
-	WebhookURL string
+	// Directory says who each party is (the street's notification
+	// configuration); nil means nobody is configured.
+	Directory Directory
 	// MaxNotifyAttempts bounds webhook retries; 0 means
 	// DefaultMaxNotifyAttempts.
 	MaxNotifyAttempts int
@@ -35,7 +34,7 @@ type Config struct {
 // store's transactions serialise what must be serialised.
 type Service struct {
 	rules       RuleSet
-	webhook     string
+	directory   Directory
 	maxAttempts int
 }
 
@@ -47,19 +46,13 @@ func NewService(cfg Config) (*Service, error) {
 	if err := cfg.Rules.Validate(); err != nil {
 		return nil, fmt.Errorf("alerts: Rules: %w", err)
 	}
-	if cfg.WebhookURL != "" {
-		u, err := url.Parse(cfg.WebhookURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, shouwang.Errorf(shouwang.EINVALID, "alerts: WebhookURL %q: want an http or https URL with a host", cfg.WebhookURL)
-		}
-	}
 	switch {
 	case cfg.MaxNotifyAttempts < 0:
 		return nil, shouwang.Errorf(shouwang.EINVALID, "alerts: MaxNotifyAttempts %d: must not be negative", cfg.MaxNotifyAttempts)
 	case cfg.MaxNotifyAttempts == 0:
 		cfg.MaxNotifyAttempts = DefaultMaxNotifyAttempts
 	}
-	return &Service{rules: cfg.Rules, webhook: cfg.WebhookURL, maxAttempts: cfg.MaxNotifyAttempts}, nil
+	return &Service{rules: cfg.Rules, directory: cfg.Directory, maxAttempts: cfg.MaxNotifyAttempts}, nil
 }
 
 // Rules returns the rules the Service applies.

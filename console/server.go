@@ -87,6 +87,9 @@ type Config struct {
 	// Photos, if set, keeps photos taken where alerts are handled (a grid
 	// worker's phone); without it those routes refuse.
 	Photos PhotoService
+	// Notify, if set, lists the notification channels and sends a test
+	// message on one.
+	Notify NotifyService
 }
 
 // Server is the console's HTTP API.
@@ -190,6 +193,7 @@ func (s *Server) routes() {
 
 	s.alertRoutes()
 	s.loopRoutes()
+	s.notifyRoutes()
 	s.liveRoutes()
 	s.callRoutes()
 	s.pprofRoutes()

@@ -41,13 +41,15 @@ type Publisher interface {
 
 // AlertingConfig configures Alerting.
 type AlertingConfig struct {
-	Service    *alerts.Service
-	Rules      alerts.RuleSet
-	Store      AlertStore
-	Index      *DeviceIndex
-	Metrics    *Metrics
-	WebhookURL string
-	Now        func() time.Time
+	Service *alerts.Service
+	Rules   alerts.RuleSet
+	Store   AlertStore
+	Index   *DeviceIndex
+	Metrics *Metrics
+	// Notifier delivers notifications outside the console; nil: none is
+	// configured, and a queued one fails as unrouted.
+	Notifier Deliverer
+	Now      func() time.Time
 	// Spool, when set, receives every alert change as a record made by
 	// Format (an InfluxDB line), for dashboards.
 	Spool  Spool

@@ -1,11 +1,7 @@
 package hub
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
@@ -91,13 +87,12 @@ func (a *Alerting) fireDue(ctx context.Context, log *limitedLogger) bool {
 	return all
 }
 
-// runNotifier delivers level-2 notifications to the webhook, each attempt
+// runNotifier delivers notifications on their channels, each attempt
 // and its result recorded on the alert's timeline in one transaction. When
 // the store fails it backs off like runTimers; a delivery whose result
 // could not be recorded is made again at the next attempt (the webhook
 // may see it twice).
 func (a *Alerting) runNotifier(ctx context.Context) {
-	client := &http.Client{Timeout: 10 * time.Second}
 	log := newLimitedLogger(a.logger, retryLogEvery, time.Now)
 	var pace retryPace
 	for {
@@ -127,7 +122,7 @@ func (a *Alerting) runNotifier(ctx context.Context) {
 		}
 		recorded := true
 		for _, n := range ns {
-			status, sendErr := a.deliver(ctx, client, n)
+			status, sendErr := a.deliver(ctx, n)
 			if ctx.Err() != nil {
 				return // shutting down: the attempt is not recorded and runs again at start
 			}
@@ -150,21 +145,16 @@ func (a *Alerting) runNotifier(ctx context.Context) {
 	}
 }
 
-func (a *Alerting) deliver(ctx context.Context, client *http.Client, n *alerts.Notification) (int, error) {
-	if a.cfg.WebhookURL == "" {
-		return 0, fmt.Errorf("no webhook configured")
+// Deliverer sends a notification on its channel (hub/notify), returning
+// the provider's HTTP status and an error for a failure the status does
+// not tell.
+type Deliverer interface {
+	Deliver(ctx context.Context, n *alerts.Notification) (int, error)
+}
+
+func (a *Alerting) deliver(ctx context.Context, n *alerts.Notification) (int, error) {
+	if a.cfg.Notifier == nil {
+		return 0, &alerts.NotifyError{Code: alerts.NotifyErrorUnrouted, Detail: "no notification channel is configured"}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.WebhookURL, bytes.NewReader(n.Payload))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "shouwang-hub")
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, nil
+	return a.cfg.Notifier.Deliver(ctx, n)
 }

@@ -96,22 +96,21 @@ func (a *Alerting) AddPhoto(ctx context.Context, alertID int64, data []byte, by 
 			return nil, fmt.Errorf("add photo: %w", err)
 		}
 	}
-	var res alerts.Result
-	err = a.cfg.Store.InTx(ctx, func(tx alerts.Tx) error {
-		al, err := a.svc.AddPhoto(ctx, tx, p, by, scope, a.cfg.Now())
-		if al != nil {
-			res.Changed = []*alerts.Alert{al}
-		}
-		return err
-	})
+	err = a.Update(ctx, func(tx *AlertTx) error { return tx.AddPhoto(ctx, p, by, scope) })
 	if err != nil {
 		if !existed {
 			os.Remove(path)
 		}
 		return nil, err
 	}
-	a.committed(res)
 	return p, nil
+}
+
+// AddPhoto records a photo whose bytes are stored, on its alert's timeline.
+func (t *AlertTx) AddPhoto(ctx context.Context, p *alerts.Photo, by alerts.Actor, scope *alerts.Scope) error {
+	al, err := t.svc.AddPhoto(ctx, t.tx, p, by, scope, t.now())
+	t.changed(al)
+	return err
 }
 
 // OpenPhoto returns a photo of an alert within scope and its bytes; the

@@ -35,7 +35,8 @@ type Config struct {
 	SpoolWarnDepth int64
 	ShutdownGrace  time.Duration
 	RulesFile      string // alert rules, supervision and escalation (JSON); empty: the defaults
-	WebhookURL     string // level-2 escalations are POSTed here
+	WebhookURL     string // level-2 escalations are POSTed here (when NotifyFile is empty)
+	NotifyFile     string // notification channels and who each party is (JSON; hub/notify)
 
 	MaxCalls      int      // concurrent voice calls relayed
 	ICEServers    []string // stun:/turn: URLs
@@ -73,6 +74,7 @@ var env = map[string]string{
 	"shutdown-grace":   "HUB_SHUTDOWN_GRACE",
 	"rules":            "HUB_RULES",
 	"webhook-url":      "HUB_WEBHOOK_URL",
+	"notify":           "HUB_NOTIFY",
 	"max-calls":        "HUB_MAX_CALLS",
 	"ice-servers":      "HUB_ICE_SERVERS",
 	"ice-username":     "HUB_ICE_USERNAME",
@@ -110,7 +112,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	str(&c.RulesFile, "rules", "", "alert rules file (JSON): thresholds per kind and device, supervision, escalation; empty uses the defaults")
-	str(&c.WebhookURL, "webhook-url", "", "URL that level-2 (unanswered) alerts are POSTed to")
+	str(&c.WebhookURL, "webhook-url", "", "URL that level-2 (unanswered) alerts are POSTed to, when -notify is not set")
+	str(&c.NotifyFile, "notify", "", "notification configuration (JSON): channels (WeCom, DingTalk, Feishu, webhook, SMS gateway) and who each party is per community")
 	var maxCalls, iceServers, publicIPs, udpPorts, retention string
 	str(&maxCalls, "max-calls", "200", "voice calls relayed at once; a device calling beyond it hears busy")
 	str(&iceServers, "ice-servers", "", "comma-separated STUN/TURN URLs for voice calls, e.g. stun:stun.example.org:3478,turn:turn.example.org:3478")
@@ -199,6 +202,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.DB); err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
 			return errors.New("-db / HUB_DB: want postgres://user:password@host:5432/database?sslmode=… (host and database required)")
 		}
+	}
+	if c.WebhookURL != "" && c.NotifyFile != "" {
+		return errors.New("-webhook-url / HUB_WEBHOOK_URL and -notify / HUB_NOTIFY: use one; name the webhook as a channel of the -notify file")
 	}
 	if c.WebhookURL != "" {
 		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -52,6 +52,8 @@ func TestParseConfigNamesTheBadSetting(t *testing.T) {
 		{[]string{"-mqtt-client-id", "a/b"}, nil, "HUB_MQTT_CLIENT_ID"},
 		{[]string{"-shutdown-grace", "soon"}, nil, "HUB_SHUTDOWN_GRACE"},
 		{[]string{"stray"}, nil, "unexpected argument"},
+		{[]string{"-webhook-url", "ftp://x"}, nil, "-webhook-url / HUB_WEBHOOK_URL"},
+		{[]string{"-webhook-url", "https://x/hook"}, map[string]string{"HUB_NOTIFY": "/etc/shouwang/notify.json"}, "-notify / HUB_NOTIFY: use one"},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig(c.args, func(k string) string { return c.env[k] }, io.Discard)

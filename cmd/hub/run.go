@@ -27,6 +27,7 @@ import (
 	"github.com/shouwang-hub/shouwang/hub/influx"
 	"github.com/shouwang-hub/shouwang/hub/limitlog"
 	"github.com/shouwang-hub/shouwang/hub/mqttc"
+	"github.com/shouwang-hub/shouwang/hub/notify"
 	"github.com/shouwang-hub/shouwang/hub/outbox"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 	"github.com/shouwang-hub/shouwang/hub/voice"
@@ -49,6 +50,7 @@ type Main struct {
 	routes    *hub.VendorRoutes // where vendor messages come from, see vendor.go
 	alerting  *hub.Alerting
 	checkins  *hub.Checkins // residents living alone: their daily check-ins
+	notifier  *notify.Notifier
 	calls     *hub.Calls
 	ingest    *hub.Ingest
 	broker    *broker.Broker
@@ -146,13 +148,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	svc, err := alerts.NewService(alerts.Config{Rules: rules, WebhookURL: c.WebhookURL})
+	if m.notifier, err = newNotifier(c); err != nil {
+		return err
+	}
+	svc, err := alerts.NewService(alerts.Config{Rules: rules, Directory: m.notifier})
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
 	m.alerting, err = hub.NewAlerting(ctx, hub.AlertingConfig{
 		Service: svc, Rules: rules, Store: mainStore{m.store}, Index: m.index, Metrics: m.metrics,
-		WebhookURL: c.WebhookURL, Spool: m.spool, Format: influx.Format{}, PhotoDir: filepath.Join(c.DataDir, "photos"),
+		Notifier: m.notifier, Spool: m.spool, Format: influx.Format{}, PhotoDir: filepath.Join(c.DataDir, "photos"),
 	}, log.With("part", "alerts"))
 	if err != nil {
 		return err
@@ -265,7 +270,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store, m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
-		Vendor: vendorConsole{m}, Photos: m.alerting,
+		Vendor: vendorConsole{m}, Photos: m.alerting, Notify: m.notifier,
 	}
 	m.consoleTLS(&consoleCfg)
 	m.consoleBroker(&consoleCfg)
@@ -435,6 +440,27 @@ func (m *Main) pruneEvery(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// newNotifier reads the notification configuration (-notify), or makes the
+// one -webhook-url alone stands for, or none: alerts then note that nobody
+// outside the console is configured.
+func newNotifier(c Config) (*notify.Notifier, error) {
+	cfg := notify.Config{}
+	switch {
+	case c.NotifyFile != "":
+		f, err := os.Open(c.NotifyFile)
+		if err != nil {
+			return nil, fmt.Errorf("-notify / HUB_NOTIFY: %w", err)
+		}
+		defer f.Close()
+		if cfg, err = notify.Load(f); err != nil {
+			return nil, fmt.Errorf("-notify / HUB_NOTIFY %s: %w", c.NotifyFile, err)
+		}
+	case c.WebhookURL != "":
+		cfg = notify.FromWebhook(c.WebhookURL)
+	}
+	return notify.New(cfg, notify.Options{PublicURL: c.Web.PublicURL})
 }
 
 // loadRules reads the alert rules file, or returns the defaults.

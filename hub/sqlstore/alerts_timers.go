@@ -98,9 +98,10 @@ func (tx *Tx) EnqueueNotification(ctx context.Context, n *alerts.Notification) e
 	if n == nil || n.NextAttempt.IsZero() {
 		return shouwang.Errorf(shouwang.EINVALID, "enqueue notification: needs a next attempt time")
 	}
-	err := tx.tx.QueryRowContext(ctx, tx.q(`INSERT INTO alert_notifications (alert_id, level, attempts, next_attempt, payload)
-		SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?) RETURNING id`),
-		n.AlertID, n.Level, n.Attempts, n.NextAttempt.UnixMilli(), string(n.Payload), n.AlertID).Scan(&n.ID)
+	err := tx.tx.QueryRowContext(ctx, tx.q(`INSERT INTO alert_notifications (alert_id, level, attempts, next_attempt, payload,
+		party, channel, recipient, lang)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?) RETURNING id`),
+		n.AlertID, n.Level, n.Attempts, n.NextAttempt.UnixMilli(), string(n.Payload), n.Party, n.Channel, n.To, n.Lang, n.AlertID).Scan(&n.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return alertNotFound(n.AlertID)
 	} else if err != nil {
@@ -145,7 +146,7 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.r.QueryContext(ctx, s.q(`SELECT id, alert_id, level, attempts, next_attempt, payload
+	rows, err := s.db.r.QueryContext(ctx, s.q(`SELECT id, alert_id, level, attempts, next_attempt, payload, party, channel, recipient, lang
 		FROM alert_notifications WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`), now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due notifications: %w", err)
@@ -158,7 +159,7 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 			next    int64
 			payload string
 		)
-		if err := rows.Scan(&n.ID, &n.AlertID, &n.Level, &n.Attempts, &next, &payload); err != nil {
+		if err := rows.Scan(&n.ID, &n.AlertID, &n.Level, &n.Attempts, &next, &payload, &n.Party, &n.Channel, &n.To, &n.Lang); err != nil {
 			return nil, fmt.Errorf("due notifications: %w", err)
 		}
 		n.NextAttempt, n.Payload = zeroOrMillis(next), []byte(payload)

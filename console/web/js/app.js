@@ -175,6 +175,7 @@ function enter(resp) {
   queue.setShowTests(role === 'installer');
   detail.setUser(user);
   queue.setUser(user);
+  overview.setRole(role);
   call.setRole(role);
   devices.setWriter(writes);
   renderCalls();

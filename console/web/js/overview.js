@@ -11,6 +11,7 @@ import { t, onLangChange } from './i18n.js';
 import { h, ago, label, address, percent, errorText } from './format.js';
 import { duration, data } from './timeline.js';
 import './strings-loop.js';
+import * as channels from './channels.js';
 
 const states = ['new', 'accepted', 'dispatched'];
 const severities = ['critical', 'major', 'minor'];
@@ -26,7 +27,13 @@ export function initOverview({ report }) {
   store.onChange(() => { if (visible) renderCounts(); });
   onLangChange(() => { renderCounts(); renderDevices(); renderShare('today'); renderShare('week'); renderFigures(); });
   $('open-report').addEventListener('click', report);
+  channels.init();
 }
+
+let role = '';
+
+/** setRole says who looks at the overview (supervisors and admins see the notification channels). */
+export function setRole(r) { role = r; }
 
 /** setDevicesSummary keeps the devices summary a snapshot carried. */
 export function setDevicesSummary(s) {
@@ -40,6 +47,7 @@ export function showOverview() {
   renderCounts();
   renderDevices();
   refresh();
+  channels.show(role);
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refresh, 30_000);
 }

@@ -62,6 +62,8 @@ function param(name, v, action) {
   if (times.has(name)) return dateTime(v);
   if ((name === 'from' || name === 'to') && action === 'severity_raised') return label('kind', v);
   if (name === 'to' && action === 'dispatched') return target(v);
+  if (name === 'to') return data(v); // a phone number told
+  if (name === 'reason' && action === 'notify_unrouted') return label('unrouted', v);
   // A device's status (online, offline) or a server's HTTP status (a number).
   if (name === 'status') return /^[0-9]+$/.test(String(v)) ? String(v) : label('devStatus', v);
   // Who hung up: the device, or an operator by name.
@@ -99,17 +101,17 @@ function params(e, alert) {
 }
 
 // fill fills template key with p, as a list of strings and nodes; null if
-// the template names a parameter p lacks.
+// the template names a parameter p lacks ({name?} may be left out).
 function fill(key, p) {
   const parts = [];
   let missing = false;
-  const re = /\{(\w+)\}/g;
+  const re = /\{(\w+)(\?)?\}/g;
   const s = t(key);
   let last = 0, m;
   while ((m = re.exec(s)) !== null) {
     parts.push(s.slice(last, m.index));
-    if (!(m[1] in p)) missing = true;
-    parts.push(p[m[1]]);
+    if (!(m[1] in p) && !m[2]) missing = true;
+    parts.push(p[m[1]] ?? '');
     last = re.lastIndex;
   }
   parts.push(s.slice(last));

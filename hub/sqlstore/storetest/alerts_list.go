@@ -209,8 +209,10 @@ func testNotifications(t *testing.T, open func(*testing.T) AlertStore) {
 	a1 := newAlert("d1", "c", alerts.KindSOS, alerts.SeverityCritical, t0)
 	a2 := newAlert("d2", "c", alerts.KindSOS, alerts.SeverityCritical, t0)
 	createAlerts(t, s, a1, a2)
-	n1 := &alerts.Notification{AlertID: a1.ID, Level: 2, NextAttempt: t0, Payload: []byte(`{"alert":1,"text":"紧急呼叫"}`)}
-	n2 := &alerts.Notification{AlertID: a2.ID, Level: 2, NextAttempt: t0.Add(10 * time.Second), Payload: []byte(`{"alert":2}`)}
+	n1 := &alerts.Notification{AlertID: a1.ID, Level: 2, NextAttempt: t0, Payload: []byte(`{"alert":1,"text":"紧急呼叫"}`),
+		Party: alerts.PartyGridWorker, Channel: "sms", To: "138-0000-1111", Lang: "en"}
+	n2 := &alerts.Notification{AlertID: a2.ID, Level: 2, NextAttempt: t0.Add(10 * time.Second), Payload: []byte(`{"alert":2}`),
+		Party: alerts.PartyStreetLeader, Channel: "leaders"}
 	must(t, s.InTx(ctx(t), func(tx alerts.Tx) error {
 		if err := tx.EnqueueNotification(ctx(t), n1); err != nil {
 			return err
