@@ -42,7 +42,7 @@ type TimelineCode struct {
 // type, via, error, party, channel are codes; the rest are numbers or data.
 var TimelineCodes = map[string]TimelineCode{
 	TimelineOpened:          {Params: append([]string{"event", "seq", "lel", "grade", "via", "call", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}, moreOpened...)},
-	TimelineOccurred:        {Params: append([]string{"event", "seq", "lel", "grade", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}, moreOccurred...)},
+	TimelineOccurred:        {Params: append([]string{"event", "seq", "lel", "grade", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for", FoldCount, FoldMax}, moreOccurred...)},
 	TimelineRecurred:        {Params: append([]string{"event", "seq", "lel", "grade", "field", "value", "limit", "over", "status", "reporting", "last_seen", "silent_for"}, moreRecurred...)},
 	TimelineSeverityRaised:  {Params: []string{"from", "to", "event", "seq", "lel", "grade", "field", "value"}},
 	TimelineCleared:         {Params: append([]string{"event", "seq", "via", "clear_below", "replaced_at", "field", "value", "status"}, moreCleared...)},

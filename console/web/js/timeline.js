@@ -11,6 +11,7 @@
 
 import './strings-timeline.js';
 import './strings-incidents.js';
+import './strings-fold.js';
 import { t, has } from './i18n.js';
 import { h, dateTime, label } from './format.js';
 
