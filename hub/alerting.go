@@ -57,6 +57,9 @@ type AlertingConfig struct {
 	// PhotoDir is where photos taken at a household are kept, one
 	// directory per alert (photos.go); empty keeps none.
 	PhotoDir string
+	// FoldEvery is how often an alert's folded readings are written
+	// (fold.go); zero means DefaultFoldEvery.
+	FoldEvery time.Duration
 }
 
 // Alerting runs the alerts domain inside the hub. It applies device
@@ -75,6 +78,9 @@ type Alerting struct {
 
 	pubMu sync.RWMutex
 	pub   Publisher
+
+	folds *folder     // repeated readings waiting to be written
+	homes *households // full records of devices with open alerts
 
 	acks       chan alerts.DeviceAck
 	timersWake chan struct{}
@@ -105,6 +111,9 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.FoldEvery <= 0 {
+		cfg.FoldEvery = DefaultFoldEvery
+	}
 	open, err := cfg.Store.OpenAlertsAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("alerting: load open alerts: %w", err)
@@ -120,6 +129,8 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 	a := &Alerting{
 		cfg: cfg, svc: cfg.Service, logger: logger,
 		open:       alerts.Summarize(append(open, latched...)),
+		folds:      newFolder(),
+		homes:      newHouseholds(cfg.Index),
 		acks:       make(chan alerts.DeviceAck, 4096),
 		timersWake: make(chan struct{}, 1),
 		notifyWake: make(chan struct{}, 1),
@@ -148,7 +159,7 @@ func (a *Alerting) Feed() *Feed { return a.feed }
 func (a *Alerting) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	for _, run := range []func(context.Context){a.publishAcks, a.runTimers, a.runNotifier, a.feed.run, a.super.run} {
+	for _, run := range []func(context.Context){a.publishAcks, a.runTimers, a.runNotifier, a.feed.run, a.super.run, a.runFolds} {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); run(ctx) }()
 	}
@@ -157,24 +168,53 @@ func (a *Alerting) Start() {
 	a.feed.wake()
 }
 
-// Close stops the runners. Timers and notifications stay in the store for
-// the next start.
+// Close stops the runners and writes the folded readings still pending
+// (ingest has stopped by then). Timers and notifications stay in the store
+// for the next start.
 func (a *Alerting) Close() {
 	a.once.Do(func() {
 		if a.cancel != nil {
 			a.cancel()
 		}
 		a.wg.Wait()
+		if n := a.folds.pending(); n > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := a.writeFolds(ctx, 0); err != nil {
+				a.logger.Warn("folded readings not written at shutdown; their count is lost (the readings are in the spool)", "alerts", n, "err", err)
+			}
+		}
 	})
 }
 
-// telemetryMatters is the in-memory prefilter for the telemetry path. The
-// rules need only the device's ID and kind.
-func (a *Alerting) telemetryMatters(d IndexedDevice, m *devices.Message) bool {
+// classify is the in-memory prefilter for the telemetry path (the rules
+// need only the device's ID and kind): whether reading m of device d only
+// adds an occurrence to an open alert, and so is folded (fold.go), or else
+// whether it may change an alert and needs a store transaction.
+func (a *Alerting) classify(d IndexedDevice, m *devices.Message) (fold alerts.FoldedReading, folds, matters bool) {
 	a.mu.Lock()
 	set := a.open[d.ID]
 	a.mu.Unlock()
-	return a.svc.TelemetryMatters(&devices.Device{ID: d.ID, Kind: d.Kind}, m, set)
+	dev := &devices.Device{ID: d.ID, Kind: d.Kind}
+	if fold, ok := a.svc.FoldReading(dev, m, set); ok {
+		return fold, true, false
+	}
+	return alerts.FoldedReading{}, false, a.svc.TelemetryMatters(dev, m, set)
+}
+
+// holdHouseholds keeps the full records read by a committed transaction
+// for the devices that now have an open alert.
+func (a *Alerting) holdHouseholds(read []*devices.Device) {
+	if len(read) == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, d := range read {
+		if _, ok := a.open[d.ID]; ok {
+			a.homes.hold(d)
+		}
+	}
 }
 
 // committed runs after a transaction that changed alerts has committed.
@@ -210,6 +250,7 @@ func (a *Alerting) fold(changed ...*alerts.Alert) {
 		set = set.Fold(al)
 		if set.Empty() {
 			delete(a.open, al.DeviceID)
+			a.homes.forget(al.DeviceID)
 		} else {
 			a.open[al.DeviceID] = set
 		}
@@ -287,7 +328,10 @@ func (a *Alerting) Transition(ctx context.Context, req alerts.TransitionRequest)
 
 // DeviceChanged tells supervision a device was registered, changed or
 // removed.
-func (a *Alerting) DeviceChanged(id string) { a.super.deviceChanged(id) }
+func (a *Alerting) DeviceChanged(id string) {
+	a.homes.forget(id)
+	a.super.deviceChanged(id)
+}
 
 // Seen tells supervision a device spoke.
 func (a *Alerting) Seen(id string, at time.Time) { a.super.seen(id, at) }

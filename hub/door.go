@@ -26,10 +26,16 @@ import (
 func (a *Alerting) Update(ctx context.Context, fn func(tx *AlertTx) error) error {
 	var t *AlertTx
 	err := a.cfg.Store.Tx(ctx, func(tx IngestTx) error {
-		t = &AlertTx{tx: tx, svc: a.svc, index: a.cfg.Index, metrics: a.cfg.Metrics, now: a.cfg.Now}
+		if t != nil {
+			t.giveBack() // an earlier attempt's
+		}
+		t = &AlertTx{tx: tx, svc: a.svc, homes: a.homes, folds: a.folds, metrics: a.cfg.Metrics, now: a.cfg.Now}
 		return fn(t)
 	})
 	if err != nil {
+		if t != nil {
+			t.giveBack()
+		}
 		return err
 	}
 	t.passOn(a)
@@ -42,20 +48,40 @@ func (a *Alerting) Update(ctx context.Context, fn func(tx *AlertTx) error) error
 type AlertTx struct {
 	tx      IngestTx
 	svc     *alerts.Service
-	index   *DeviceIndex
+	homes   *households
+	folds   *folder
 	metrics *Metrics
 	now     func() time.Time
 	results []alerts.Result
-	observe []func() // metrics to record once the transaction holds
+	observe []func()          // metrics to record once the transaction holds
+	taken   []alerts.Fold     // folds written here, given back if it fails
+	read    []*devices.Device // full records read, held if their device has an open alert
+}
+
+// full reads a device's full record: an alert carries the household.
+func (t *AlertTx) full(ctx context.Context, id string) (*devices.Device, error) {
+	d, err := t.homes.full(ctx, id)
+	if d != nil {
+		t.read = append(t.read, d)
+	}
+	return d, err
 }
 
 // Store is the transaction itself, for what is written beside the alerts
 // (events, device health, vendor state).
 func (t *AlertTx) Store() IngestTx { return t.tx }
 
+// giveBack returns the folds this transaction took, when it did not
+// commit.
+func (t *AlertTx) giveBack() {
+	t.folds.giveBack(t.taken)
+	t.taken = nil
+}
+
 // passOn hands what the committed transaction changed to a.
 func (t *AlertTx) passOn(a *Alerting) {
 	a.committed(t.results...)
+	a.holdHouseholds(t.read)
 	for _, f := range t.observe {
 		f()
 	}
@@ -83,8 +109,11 @@ func (t *AlertTx) HandleReading(ctx context.Context, m *devices.Message) error {
 }
 
 func (t *AlertTx) handle(ctx context.Context, m *devices.Message, trigger bool) error {
-	d, err := t.index.Full(ctx, m.DeviceID)
+	d, err := t.full(ctx, m.DeviceID)
 	if err != nil || d == nil {
+		return err
+	}
+	if err := t.writePendingFolds(ctx, t.folds.takeDevice(d.ID)); err != nil {
 		return err
 	}
 	if trigger {
@@ -104,7 +133,7 @@ func (t *AlertTx) handle(ctx context.Context, m *devices.Message, trigger bool) 
 // HandleDuplicate answers an event that was stored before (a redelivery):
 // its acknowledgement is sent again; nothing changes.
 func (t *AlertTx) HandleDuplicate(ctx context.Context, m *devices.Message) error {
-	d, err := t.index.Full(ctx, m.DeviceID)
+	d, err := t.full(ctx, m.DeviceID)
 	if err != nil || d == nil {
 		return err
 	}
@@ -118,6 +147,9 @@ func (t *AlertTx) HandleDuplicate(ctx context.Context, m *devices.Message) error
 
 // Transition applies an operator's action now.
 func (t *AlertTx) Transition(ctx context.Context, req alerts.TransitionRequest) (*alerts.Alert, error) {
+	if err := t.writePendingFolds(ctx, t.folds.takeAlert(req.AlertID)); err != nil {
+		return nil, err
+	}
 	// An incident's linked alerts follow it: they are changed too.
 	res, err := t.svc.TransitionAll(ctx, t.tx, req, t.now())
 	if err != nil {
@@ -132,6 +164,9 @@ func (t *AlertTx) Transition(ctx context.Context, req alerts.TransitionRequest) 
 
 // FireTimer fires one due alert timer.
 func (t *AlertTx) FireTimer(ctx context.Context, timer alerts.Timer, now time.Time) error {
+	if err := t.writePendingFolds(ctx, t.folds.takeAlert(timer.AlertID)); err != nil {
+		return err
+	}
 	al, err := t.svc.FireTimer(ctx, t.tx, timer, now)
 	t.changed(al)
 	if al != nil && err == nil {
@@ -154,8 +189,11 @@ func (t *AlertTx) NotificationResult(ctx context.Context, n *alerts.Notification
 func (t *AlertTx) CallEvent(ctx context.Context, deviceID string, u alerts.CallUpdate) error {
 	// The full record: a call may open an sos alert, which carries the
 	// household.
-	d, err := t.index.Full(ctx, deviceID)
+	d, err := t.full(ctx, deviceID)
 	if err != nil || d == nil {
+		return err
+	}
+	if err := t.writePendingFolds(ctx, t.folds.takeDevice(deviceID)); err != nil {
 		return err
 	}
 	res, err := t.svc.CallEvent(ctx, t.tx, d, u)
@@ -179,6 +217,9 @@ func (t *AlertTx) CallEvent(ctx context.Context, deviceID string, u alerts.CallU
 // DeviceSilent applies supervision's verdict that d (its full record) has
 // been silent past its reporting time.
 func (t *AlertTx) DeviceSilent(ctx context.Context, d *devices.Device, now time.Time) error {
+	if err := t.writePendingFolds(ctx, t.folds.takeDevice(d.ID)); err != nil {
+		return err
+	}
 	al, err := t.svc.DeviceSilent(ctx, t.tx, d, d.Health.LastSeen, now)
 	t.changed(al)
 	return err
@@ -187,6 +228,9 @@ func (t *AlertTx) DeviceSilent(ctx context.Context, d *devices.Device, now time.
 // DeviceReturned applies supervision's news that d, reported silent, was
 // heard from again.
 func (t *AlertTx) DeviceReturned(ctx context.Context, d *devices.Device, now time.Time) error {
+	if err := t.writePendingFolds(ctx, t.folds.takeDevice(d.ID)); err != nil {
+		return err
+	}
 	changed, err := t.svc.DeviceReturned(ctx, t.tx, d, now)
 	t.results = append(t.results, alerts.Result{Changed: changed})
 	return err

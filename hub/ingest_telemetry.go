@@ -1,10 +1,14 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 )
 
@@ -30,7 +34,8 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 	changed := in.changed
 	clear(changed)
 	lines := make([][]byte, 0, len(batch))
-	var relevant, activity []*devices.Message
+	var relevant, foldable, activity []*devices.Message
+	var folded []alerts.FoldedReading // foldable's, in step
 	var dups, restarts, late int
 	for _, m := range batch {
 		w, ok := changed[m.DeviceID]
@@ -53,13 +58,17 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 		}
 		lines = append(lines, in.cfg.Format.Reading(m, d.Location))
 		in.health.seen(m)
-		if in.cfg.Alerting.telemetryMatters(d, m) {
+		switch fr, folds, matters := in.cfg.Alerting.classify(d, m); {
+		case folds:
+			foldable, folded = append(foldable, m), append(folded, fr)
+		case matters:
 			relevant = append(relevant, m)
 		}
 		if devices.ActivityKind(d.Kind) { // a door or motion sensor: a sign of life, for check-ins
 			activity = append(activity, m)
 		}
 	}
+	relevant, foldable, folded = keepOrder(relevant, foldable, folded)
 	if err := in.applyTelemetryAlerts(ctx, relevant); err != nil {
 		return err
 	}
@@ -72,10 +81,62 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 		in.windows[id] = w
 	}
 	in.cfg.Alerting.readingsActivity(activity)
+	// In the spool now: the folded readings count.
+	for i := 0; i < len(foldable); {
+		j := i + 1
+		for j < len(foldable) && foldable[j].DeviceID == foldable[i].DeviceID {
+			j++
+		}
+		in.cfg.Alerting.foldReadings(foldable[i].DeviceID, folded[i:j])
+		i = j
+	}
 	in.cfg.Metrics.countStored(devices.ChannelTelemetry, len(lines))
 	in.cfg.Metrics.countDuplicates(devices.ChannelTelemetry, dups)
 	in.cfg.Metrics.countSeqRestartsLate(restarts, late)
 	return nil
+}
+
+// keepOrder keeps each device's readings in the order they came: a device
+// with a reading that changes its alerts in this batch has every reading
+// applied one by one (folding one that came before such a change would
+// write it after), so its foldable readings join relevant. The others are
+// returned grouped by device, each device's in order.
+func keepOrder(relevant, foldable []*devices.Message, folded []alerts.FoldedReading) ([]*devices.Message, []*devices.Message, []alerts.FoldedReading) {
+	if len(foldable) == 0 {
+		return relevant, foldable, folded
+	}
+	if len(relevant) > 0 {
+		changing := make(map[string]bool, len(relevant))
+		for _, m := range relevant {
+			changing[m.DeviceID] = true
+		}
+		var moved bool
+		keepM, keepF := foldable[:0:0], folded[:0:0]
+		for i, m := range foldable {
+			if changing[m.DeviceID] {
+				relevant, moved = append(relevant, m), true
+			} else {
+				keepM, keepF = append(keepM, m), append(keepF, folded[i])
+			}
+		}
+		if moved {
+			// Back in arrival order: Received, then seq, per device.
+			slices.SortStableFunc(relevant, func(a, b *devices.Message) int {
+				return cmp.Or(strings.Compare(a.DeviceID, b.DeviceID), a.Received.Compare(b.Received), cmp.Compare(a.Seq, b.Seq))
+			})
+		}
+		foldable, folded = keepM, keepF
+	}
+	idx := make([]int, len(foldable))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(foldable[a].DeviceID, foldable[b].DeviceID) })
+	ms, fs := make([]*devices.Message, len(idx)), make([]alerts.FoldedReading, len(idx))
+	for i, k := range idx {
+		ms[i], fs[i] = foldable[k], folded[k]
+	}
+	return relevant, ms, fs
 }
 
 // applyTelemetryAlerts applies the few readings that may matter to alerts
