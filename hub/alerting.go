@@ -202,6 +202,13 @@ func (a *Alerting) classify(d IndexedDevice, m *devices.Message) (fold alerts.Fo
 	return alerts.FoldedReading{}, false, a.svc.TelemetryMatters(dev, m, set)
 }
 
+// openSet is the committed view of a device's open alerts.
+func (a *Alerting) openSet(deviceID string) alerts.OpenSet {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.open[deviceID]
+}
+
 // holdHouseholds keeps the full records read by a committed transaction
 // for the devices that now have an open alert.
 func (a *Alerting) holdHouseholds(read []*devices.Device) {

@@ -29,7 +29,7 @@ func (a *Alerting) Update(ctx context.Context, fn func(tx *AlertTx) error) error
 		if t != nil {
 			t.giveBack() // an earlier attempt's
 		}
-		t = &AlertTx{tx: tx, svc: a.svc, homes: a.homes, folds: a.folds, metrics: a.cfg.Metrics, now: a.cfg.Now}
+		t = &AlertTx{tx: tx, svc: a.svc, homes: a.homes, folds: a.folds, metrics: a.cfg.Metrics, now: a.cfg.Now, openSet: a.openSet}
 		return fn(t)
 	})
 	if err != nil {
@@ -52,6 +52,7 @@ type AlertTx struct {
 	folds   *folder
 	metrics *Metrics
 	now     func() time.Time
+	openSet func(deviceID string) alerts.OpenSet // the committed view
 	results []alerts.Result
 	observe []func()          // metrics to record once the transaction holds
 	taken   []alerts.Fold     // folds written here, given back if it fails
@@ -101,13 +102,6 @@ func (t *AlertTx) HandleMessage(ctx context.Context, m *devices.Message) error {
 	return t.handle(ctx, m, false)
 }
 
-// HandleReading applies a telemetry reading that may matter (see
-// Alerting.telemetryMatters). The reading is recorded as a trigger first,
-// so a batch retried after a failed spool append does not apply it twice.
-func (t *AlertTx) HandleReading(ctx context.Context, m *devices.Message) error {
-	return t.handle(ctx, m, true)
-}
-
 func (t *AlertTx) handle(ctx context.Context, m *devices.Message, trigger bool) error {
 	d, err := t.full(ctx, m.DeviceID)
 	if err != nil || d == nil {
@@ -128,6 +122,39 @@ func (t *AlertTx) handle(ctx context.Context, m *devices.Message, trigger bool) 
 	}
 	t.results = append(t.results, res)
 	return nil
+}
+
+// HandleReadings applies a batch's telemetry readings that may matter
+// (Alerting.classify), in order, each recorded as a trigger first so a
+// batch retried after a failed spool append does not apply it twice —
+// except a reading that, after the
+// ones before it here, would only add an occurrence to an open alert: that
+// one is returned to be folded once the batch is in the spool (Alerting's
+// foldReadings). So the first reading of a leak opens its alert and the
+// rest of its batch folds into it, instead of each being a change.
+func (t *AlertTx) HandleReadings(ctx context.Context, ms []*devices.Message) (folded []*devices.Message, readings []alerts.FoldedReading, err error) {
+	local := map[string]alerts.OpenSet{}
+	for _, m := range ms {
+		set, ok := local[m.DeviceID]
+		if !ok {
+			set = t.openSet(m.DeviceID)
+		}
+		if r, ok := t.svc.FoldReading(&devices.Device{ID: m.DeviceID, Kind: m.Kind}, m, set); ok {
+			folded, readings = append(folded, m), append(readings, r)
+			continue
+		}
+		n := len(t.results)
+		if err := t.handle(ctx, m, true); err != nil {
+			return nil, nil, err
+		}
+		for _, r := range t.results[n:] {
+			for _, al := range r.Changed {
+				set = set.Fold(al)
+			}
+		}
+		local[m.DeviceID] = set
+	}
+	return folded, readings, nil
 }
 
 // HandleDuplicate answers an event that was stored before (a redelivery):

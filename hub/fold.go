@@ -136,9 +136,17 @@ func (f *folder) pending() int {
 	return len(f.folds)
 }
 
-// foldReadings adds the folded readings of a committed telemetry batch.
-func (a *Alerting) foldReadings(deviceID string, rs []alerts.FoldedReading) {
-	a.folds.add(deviceID, rs)
+// foldReadings adds the folded readings of a committed telemetry batch:
+// rs[i] is a reading of ms[i].
+func (a *Alerting) foldReadings(ms []*devices.Message, rs []alerts.FoldedReading) {
+	for i := 0; i < len(ms); {
+		j := i + 1
+		for j < len(ms) && ms[j].DeviceID == ms[i].DeviceID {
+			j++
+		}
+		a.folds.add(ms[i].DeviceID, rs[i:j])
+		i = j
+	}
 }
 
 // runFolds writes folds as they fall due, until ctx ends; then Close

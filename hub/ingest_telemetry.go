@@ -69,7 +69,8 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 		}
 	}
 	relevant, foldable, folded = keepOrder(relevant, foldable, folded)
-	if err := in.applyTelemetryAlerts(ctx, relevant); err != nil {
+	moreM, moreF, err := in.applyTelemetryAlerts(ctx, relevant)
+	if err != nil {
 		return err
 	}
 	if len(changed) > 0 {
@@ -82,14 +83,8 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 	}
 	in.cfg.Alerting.readingsActivity(activity)
 	// In the spool now: the folded readings count.
-	for i := 0; i < len(foldable); {
-		j := i + 1
-		for j < len(foldable) && foldable[j].DeviceID == foldable[i].DeviceID {
-			j++
-		}
-		in.cfg.Alerting.foldReadings(foldable[i].DeviceID, folded[i:j])
-		i = j
-	}
+	in.cfg.Alerting.foldReadings(foldable, folded)
+	in.cfg.Alerting.foldReadings(moreM, moreF)
 	in.cfg.Metrics.countStored(devices.ChannelTelemetry, len(lines))
 	in.cfg.Metrics.countDuplicates(devices.ChannelTelemetry, dups)
 	in.cfg.Metrics.countSeqRestartsLate(restarts, late)
@@ -142,24 +137,25 @@ func keepOrder(relevant, foldable []*devices.Message, folded []alerts.FoldedRead
 // applyTelemetryAlerts applies the few readings that may matter to alerts
 // in one store transaction, before the batch goes to the spool. Each is
 // recorded as a trigger, so when the spool append fails and the batch is
-// retried, a reading is not applied twice.
-func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.Message) error {
+// retried, a reading is not applied twice. It returns the readings that
+// turned out only to add occurrences to an alert opened or changed by an
+// earlier one, to be folded once the batch is in the spool.
+func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.Message) ([]*devices.Message, []alerts.FoldedReading, error) {
 	if len(relevant) == 0 {
-		return nil
+		return nil, nil, nil
 	}
+	var ms []*devices.Message
+	var rs []alerts.FoldedReading
 	// Behind any event commit: SQLite has one writer (see storeGate).
 	err := in.gate.background(ctx, func() error {
 		return in.cfg.Alerting.Update(ctx, func(tx *AlertTx) error {
-			for _, m := range relevant {
-				if err := tx.HandleReading(ctx, m); err != nil {
-					return err
-				}
-			}
-			return nil
+			var err error
+			ms, rs, err = tx.HandleReadings(ctx, relevant)
+			return err
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("apply telemetry to alerts: %w", err)
+		return nil, nil, fmt.Errorf("apply telemetry to alerts: %w", err)
 	}
-	return nil
+	return ms, rs, nil
 }
