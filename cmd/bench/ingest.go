@@ -269,7 +269,13 @@ func (p *progress) print(ctx context.Context, count int, rssMax *float64) {
 // InfluxDB against what it sent: lost is what is missing, doubled what is
 // there more than once or was never sent.
 func checkPerDevice(ctx context.Context, f *bench.Influx, expected map[string]int) (lost, doubled int, err error) {
-	series, err := f.Query(ctx, `SELECT count(seq), count(distinct(seq)) FROM `+measurements+` GROUP BY "device"`)
+	return checkPerDeviceFrom(ctx, f, measurements, expected)
+}
+
+// checkPerDeviceFrom is checkPerDevice over the points of a FROM clause
+// (with its WHERE, if any).
+func checkPerDeviceFrom(ctx context.Context, f *bench.Influx, from string, expected map[string]int) (lost, doubled int, err error) {
+	series, err := f.Query(ctx, `SELECT count(seq), count(distinct(seq)) FROM `+from+` GROUP BY "device"`)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -10,6 +10,7 @@
 //	go run ./cmd/bench transitions [-alerts 300] [-operators 16]
 //	go run ./cmd/bench scale   [-registered 1000000] [-silent 1000] [-reporting 10s] [-lean]
 //	go run ./cmd/bench voice   [-setup-calls 50] [-steps 10,25,50,100,150,200,250,300] [-step-time 10s]
+//	go run ./cmd/bench storm   [-devices 1000] [-alarm 900] [-messages 200000] [-burst 100] [-within 10s]
 //	go run ./cmd/bench all     [-out results.json]
 //
 // Every scenario takes -out FILE (JSON), -profile DIR (pprof profiles of the
@@ -45,12 +46,17 @@ Scenarios:
   transitions  operators accepting (two at once per alert), dispatching and resolving alerts concurrently
   scale    a million registered, supervised devices: hub memory; silent devices flagged offline
   voice    call setup time, then concurrent relayed calls ramped until loss or CPU limits them
+  storm    the ingest load quiet, then with most gas detectors in alarm (and -burst: a building's smoke alarms and presses), presses timed throughout
   all      each of the above in turn, with its defaults unless a flag says otherwise
 
 Run "bench SCENARIO -h" for the flags.
 `
 
 var scenarioNames = []string{"ingest", "latency", "fanout", "transitions", "scale", "voice"}
+
+// extraScenarios are run only by name, not by "all" (their flags would
+// collide with the others').
+var extraScenarios = []string{"storm"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,13 +73,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	name := args[0]
-	if name != "all" && !slices.Contains(scenarioNames, name) {
+	if name != "all" && !slices.Contains(scenarioNames, name) && !slices.Contains(extraScenarios, name) {
 		fmt.Fprintf(stderr, "bench: unknown scenario %q\n\n%s", name, usage)
 		return 2
 	}
 	o := defaultOptions()
 	fs := o.flags(name, stderr)
 	voiceFlags(fs, name)
+	stormFlags(fs, name)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -84,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if err := o.validate(); err != nil {
+	if err := errors.Join(o.validate(), stormOpts.validate()); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
@@ -168,6 +175,11 @@ func runScenario(ctx context.Context, env *Env, name string, o Options) (*Report
 	case "scale":
 		var r *ScaleResult
 		if r, err = runScale(ctx, env, o.Scale); r != nil {
+			rep = r.report()
+		}
+	case "storm":
+		var r *StormResult
+		if r, err = runStorm(ctx, env, stormOpts); r != nil {
 			rep = r.report()
 		}
 	case "voice":

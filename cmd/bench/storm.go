@@ -1,0 +1,446 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/internal/bench"
+)
+
+// The storm scenario: the ingest load with most gas detectors above their
+// alarm level — a leak across a building, a badly calibrated batch, a fire
+// — measured beside the same load quiet, in one run on one hub, while an
+// operator's console times presses. Its variant (-burst) adds smoke alarms
+// and presses from the households of one building within a few seconds.
+
+// Storm targets from issue 15.
+const (
+	targetStormRate  = 0.5 // storm rate at least this share of the quiet rate
+	targetStormCPU   = 2.0 // hub CPU per message at most this many times the quiet figure
+	targetStormPress = 50  // press → console p99, ms, throughout
+)
+
+// StormOptions size the storm scenario.
+type StormOptions struct {
+	Devices  int           // gas detectors publishing in each phase
+	Alarm    int           // of them, in alarm for the whole storm phase
+	Messages int           // readings per phase
+	Clients  int           // MQTT connections publishing
+	Window   int           // unacknowledged publishes per connection
+	Interval time.Duration // between presses timed during the storm
+	Burst    int           // devices of one building raising smoke and sos events (0: none)
+	Within   time.Duration // the burst's events are spread over this
+}
+
+// stormOpts is the storm scenario's command line; stormFlags fills it.
+var stormOpts = StormOptions{Devices: 1000, Alarm: 900, Messages: 200_000, Clients: 16, Window: 1000,
+	Interval: 100 * time.Millisecond, Within: 10 * time.Second}
+
+// stormFlags adds the storm scenario's flags to fs (for "storm" only: its
+// -devices and -messages would collide with ingest's under "all").
+func stormFlags(fs *flag.FlagSet, name string) {
+	if name != "storm" {
+		return
+	}
+	o := &stormOpts
+	fs.IntVar(&o.Devices, "devices", o.Devices, "storm: gas detectors publishing in each phase")
+	fs.IntVar(&o.Alarm, "alarm", o.Alarm, "storm: of them, above the alarm level for the whole storm phase")
+	fs.IntVar(&o.Messages, "messages", o.Messages, "storm: readings per phase (quiet, then storm)")
+	fs.IntVar(&o.Clients, "clients", o.Clients, "storm: MQTT connections publishing")
+	fs.IntVar(&o.Window, "window", o.Window, "storm: unacknowledged publishes per connection")
+	fs.DurationVar(&o.Interval, "interval", o.Interval, "storm: time between the presses timed during the storm")
+	fs.IntVar(&o.Burst, "burst", o.Burst, "storm: devices of one building raising smoke alarms and presses during the storm (half each; 0: none)")
+	fs.DurationVar(&o.Within, "within", o.Within, "storm: the burst's events are spread over this")
+}
+
+func (o *StormOptions) validate() error {
+	if o.Devices <= 0 || o.Alarm < 0 || o.Alarm > o.Devices || o.Messages <= 0 || o.Clients <= 0 || o.Window <= 0 ||
+		o.Interval <= 0 || o.Burst < 0 || o.Within <= 0 {
+		return errors.New("storm: -devices, -messages, -clients, -window, -interval and -within must be positive, -alarm and -burst not negative, -alarm at most -devices")
+	}
+	return nil
+}
+
+// stormRules are benchRules with escalation off for major alerts too: the
+// storm's gas alerts are major, and an escalation would send the consoles
+// changes nobody times.
+const stormRules = `{"supervision": {"sos_button": {"reporting": "24h"}, "smoke": {"reporting": "24h"}, "gas": {"reporting": "24h"}},
+ "escalation": {"critical": {"t1": "0s", "t2": "0s", "reminder": "0s"}, "major": {"t1": "0s", "t2": "0s", "reminder": "0s"}}}`
+
+// StormPhase is one phase's throughput.
+type StormPhase struct {
+	Acked         int64              `json:"acked"`
+	InInflux      int                `json:"in_influx"`
+	Lost          int                `json:"lost"`
+	Doubled       int                `json:"doubled"`
+	Seconds       float64            `json:"end_to_end_seconds"`
+	Rate          float64            `json:"end_to_end_rate"`
+	CPUMicros     map[string]float64 `json:"cpu_us_per_msg"`
+	PublishFailed int64              `json:"publish_failed"`
+}
+
+// StormResult is what the storm scenario measured.
+type StormResult struct {
+	Options StormOptions `json:"options"`
+	Quiet   StormPhase   `json:"quiet"`
+	Storm   StormPhase   `json:"storm"`
+
+	GasAlerts      int `json:"gas_alerts"`       // gas alerts of the storm's devices
+	GasDevicesOnce int `json:"gas_devices_once"` // alarm devices with exactly one gas alert
+	GasWrong       int `json:"gas_wrong"`        // alerts of quiet devices, or a second alert of one device
+
+	Presses       bench.Latency `json:"presses"` // press → console during the storm
+	PressUnseen   int           `json:"presses_unseen"`
+	PressDoubled  int           `json:"presses_doubled"`
+	Burst         bench.Latency `json:"burst"` // burst event → console
+	BurstUnseen   int           `json:"burst_unseen"`
+	BurstDoubled  int           `json:"burst_doubled"`
+	HubRejected   float64       `json:"hub_rejected"`
+
+	rep *Report
+}
+
+// stormPayload is reading seq of gas detector i: in alarm (12–21 %LEL,
+// above the low level of 10 and under the high level of 25, so each opens
+// one gas_low alert and never raises it) or quiet (under 1.5 %LEL).
+func stormPayload(alarm bool, seq int) []byte {
+	if !alarm {
+		return telemetryPayload(devices.KindGas, seq)
+	}
+	b := make([]byte, 0, 120)
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, int64(seq), 10)
+	b = append(b, `,"ts":`...)
+	b = strconv.AppendInt(b, baseTS+int64(seq)*10, 10)
+	return fmt.Appendf(b, `,"lel":%d,"temperature":%.1f,"battery":%d,"signal":%d}`, 12+seq%10, 18+float64(seq%80)/10, 90-seq%5, -60-seq%20)
+}
+
+// gasDevices returns n gas detectors named prefix-00001 ….
+func gasDevices(prefix string, n int) []*devices.Device {
+	ds := make([]*devices.Device, n)
+	for i := range ds {
+		ds[i] = benchDevice(fmt.Sprintf("%s-%05d", prefix, i+1), devices.KindGas, i)
+	}
+	return ds
+}
+
+func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, error) {
+	res := &StormResult{Options: o}
+	res.rep = newReport("storm", map[string]any{"devices": o.Devices, "alarm": o.Alarm, "messages_per_phase": o.Messages,
+		"clients": o.Clients, "window": o.Window, "press_interval": o.Interval.String(), "burst": o.Burst,
+		"burst_within": o.Within.String(), "rules": stormRules, "mosquitto_autosave_interval": env.opts.Autosave})
+	st, err := env.startParts(ctx, "storm")
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if err := env.startHub(ctx, st, "", stormRules); err != nil {
+		return nil, err
+	}
+	quiet, storm := gasDevices("q", o.Devices), gasDevices("s", o.Devices)
+	presses := sosDevices("p", 2000)
+	burst := burstDevices(o.Burst)
+	all := append(append(append(append([]*devices.Device{}, quiet...), storm...), presses...), burst...)
+	fmt.Fprintf(env.out, "registering %d devices through the console's CSV import …\n", len(all))
+	if err := register(ctx, st.Hub.URL, st.API.Token, all); err != nil {
+		return nil, err
+	}
+	log := newPressLog()
+	seen := newAlertSightings(log)
+	con, err := bench.DialConsole(ctx, st.Hub.URL, st.API.Token, seen.onChange)
+	if err != nil {
+		return nil, err
+	}
+	defer con.Close()
+
+	fmt.Fprintf(env.out, "quiet phase: %d readings from %d gas detectors …\n", o.Messages, o.Devices)
+	profileAs := func(name string) string {
+		if env.opts.ProfileDir == "" {
+			return ""
+		}
+		return name
+	}
+	if res.Quiet, err = stormPhase(ctx, env, st, o, profileAs("storm-quiet"), quiet, 0, nil); err != nil {
+		return res, err
+	}
+	if err := settle(ctx, st, time.Minute); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(env.out, "storm phase: %d readings, %d of %d gas detectors in alarm, presses every %s, burst %d …\n",
+		o.Messages, o.Alarm, o.Devices, o.Interval, o.Burst)
+	presser, err := bench.NewPublisher(ctx, st.BrokerURL, "bench-presser", 1000)
+	if err != nil {
+		return res, err
+	}
+	defer presser.Close()
+	pressed := make(chan []string, 1)
+	outer := ctx
+	side := func(ctx context.Context) {
+		var ids []string
+		var wg sync.WaitGroup
+		if len(burst) > 0 {
+			// The whole burst, even if the readings are all in first.
+			wg.Go(func() { burstAll(outer, presser, log, burst, o.Within) })
+		}
+		pace := bench.NewPacer(float64(time.Second) / float64(o.Interval))
+		for _, d := range presses {
+			if !pace.Wait(ctx) {
+				break
+			}
+			now := time.Now()
+			log.record(d.ID, now)
+			presser.Publish(devices.Topic(d.ID, devices.ChannelEvent), pressPayload(1, now), nil)
+			ids = append(ids, d.ID)
+		}
+		wg.Wait()
+		pressed <- ids
+	}
+	if res.Storm, err = stormPhase(ctx, env, st, o, profileAs("storm"), storm, o.Alarm, side); err != nil {
+		return res, err
+	}
+	pressIDs := <-pressed
+	waitSeen(ctx, []*sightings{seen.sightings}, append(pressIDs, ids(burst)...), seenTimeout)
+	var lat []time.Duration
+	res.PressUnseen, res.PressDoubled, lat = seen.check(pressIDs)
+	res.Presses = bench.Summarise(lat)
+	res.BurstUnseen, res.BurstDoubled, lat = seen.check(ids(burst))
+	res.Burst = bench.Summarise(lat)
+	f, _ := presser.Failed()
+	res.Storm.PublishFailed += f
+
+	// Every alarm device opened one gas alert, and no other device did.
+	gas, err := st.API.Alerts(ctx, "kind=gas_low")
+	if err != nil {
+		return res, err
+	}
+	high, err := st.API.Alerts(ctx, "kind=gas_high")
+	if err != nil {
+		return res, err
+	}
+	perDevice := map[string]int{}
+	for _, a := range append(gas, high...) {
+		perDevice[a.DeviceID]++
+	}
+	res.GasAlerts = len(gas) + len(high)
+	for i, d := range storm {
+		n := perDevice[d.ID]
+		delete(perDevice, d.ID)
+		switch {
+		case i < o.Alarm && n == 1:
+			res.GasDevicesOnce++
+		case i < o.Alarm && n > 1:
+			res.GasWrong += n - 1
+		case i >= o.Alarm:
+			res.GasWrong += n
+		}
+	}
+	for _, n := range perDevice {
+		res.GasWrong += n // quiet-phase devices
+	}
+	if m, err := st.API.Metrics(ctx); err == nil {
+		res.HubRejected = m.Sum("shouwang_ingest_rejected_total")
+	}
+	if err := con.Err(); err != nil {
+		return res, fmt.Errorf("console feed ended: %w", err)
+	}
+	return res, nil
+}
+
+// stormPhase publishes o.Messages readings from ds (the first alarm of them
+// in alarm), runs side beside it if given, and measures the rate into
+// InfluxDB and each process's CPU per message; then it checks every
+// reading is there once.
+func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profile string, ds []*devices.Device, alarm int,
+	side func(context.Context)) (StormPhase, error) {
+	var ph StormPhase
+	pool, err := bench.NewPool(ctx, st.BrokerURL, "bench-storm-"+ds[0].ID, o.Clients, o.Window)
+	if err != nil {
+		return ph, err
+	}
+	defer pool.Close()
+	counts := make([]int, len(ds))
+	for i := range counts {
+		counts[i] = o.Messages / len(ds)
+		if i < o.Messages%len(ds) {
+			counts[i]++
+		}
+	}
+	query := fmt.Sprintf(`SELECT count(seq) FROM "gas" WHERE "device" =~ /^%s-/`, ds[0].ID[:1])
+	before, err := st.Influx.Count(ctx, query)
+	if err != nil {
+		return ph, err
+	}
+	cpu0 := st.cpuSnapshot()
+	start := time.Now()
+	var profiled func() string
+	if profile != "" {
+		profiled = env.profileCPU(ctx, st, profile, 10*time.Second)
+	}
+	sideCtx, stopSide := context.WithCancel(ctx)
+	sideDone := make(chan struct{})
+	go func() {
+		defer close(sideDone)
+		if side != nil {
+			side(sideCtx)
+		}
+	}()
+	var pubWG sync.WaitGroup
+	for c, pub := range pool.Pubs {
+		pubWG.Go(func() {
+			for seq := 1; seq <= counts[0]; seq++ {
+				for i := c; i < len(ds); i += len(pool.Pubs) {
+					if seq > counts[i] || ctx.Err() != nil {
+						continue
+					}
+					pub.Publish(devices.Topic(ds[i].ID, devices.ChannelTelemetry), stormPayload(i < alarm, seq), nil)
+				}
+			}
+		})
+	}
+	var pubEnd atomic.Int64
+	pubDone := make(chan struct{})
+	go func() {
+		pubWG.Wait()
+		pool.Close()
+		pubEnd.Store(int64(time.Since(start)))
+		close(pubDone)
+	}()
+	count, end, err := waitInflux(ctx, env, st, query, before+o.Messages, start, pool.Acked, pubDone, nil)
+	<-pubDone
+	stopSide()
+	<-sideDone
+	if profiled != nil {
+		profiled()
+	}
+	ph.Acked, ph.InInflux = pool.Acked(), count-before
+	ph.PublishFailed, _ = pool.Failed()
+	if err != nil {
+		return ph, err
+	}
+	cpu1 := st.cpuSnapshot()
+	ph.Seconds = end.Sub(start).Seconds()
+	ph.Rate = float64(ph.InInflux) / ph.Seconds
+	ph.CPUMicros = map[string]float64{}
+	for name, c := range cpu1 {
+		ph.CPUMicros[name] = float64((c - cpu0[name]).Microseconds()) / float64(o.Messages)
+	}
+	expected := map[string]int{}
+	for i, d := range ds {
+		expected[d.ID] = counts[i]
+	}
+	ph.Lost, ph.Doubled, err = checkPerDeviceFrom(ctx, st.Influx, fmt.Sprintf(`"gas" WHERE "device" =~ /^%s-/`, ds[0].ID[:1]), expected)
+	return ph, err
+}
+
+// alertSightings times the first change of each new sos or smoke alert
+// from its device's event (sightings times sos alerts only).
+type alertSightings struct{ *sightings }
+
+func newAlertSightings(p *pressLog) *alertSightings { return &alertSightings{newSightings(p)} }
+
+func (s *alertSightings) onChange(at time.Time, c *bench.Change) {
+	if c.Alert.Kind == "smoke" {
+		cc := *c
+		cc.Alert.Kind = "sos" // timed like a press: the device identifies its event
+		c = &cc
+	}
+	s.sightings.onChange(at, c)
+}
+
+// burstDevices returns n devices of one building: smoke detectors and
+// emergency call buttons, in turn.
+func burstDevices(n int) []*devices.Device {
+	ds := make([]*devices.Device, n)
+	for i := range ds {
+		kind := devices.KindSmoke
+		if i%2 == 1 {
+			kind = devices.KindSOSButton
+		}
+		ds[i] = benchDevice(fmt.Sprintf("b-%05d", i+1), kind, i)
+		ds[i].Location.Building, ds[i].Location.Grid = "火警楼", "网格1"
+	}
+	return ds
+}
+
+// burstAll sends each burst device's event once — a smoke alarm or a
+// press — spread evenly over within.
+func burstAll(ctx context.Context, pub *bench.Publisher, log *pressLog, ds []*devices.Device, within time.Duration) {
+	pace := bench.NewPacer(float64(len(ds)) / within.Seconds())
+	for _, d := range ds {
+		if !pace.Wait(ctx) {
+			return
+		}
+		now := time.Now()
+		log.record(d.ID, now)
+		payload := pressPayload(1, now)
+		if d.Kind == devices.KindSmoke {
+			payload = fmt.Appendf(nil, `{"seq":1,"ts":%d,"type":"smoke"}`, now.UnixMilli())
+		}
+		pub.Publish(devices.Topic(d.ID, devices.ChannelEvent), payload, nil)
+	}
+}
+
+func (r *StormResult) report() *Report {
+	rep := r.rep
+	rep.Details = r
+	q, s := r.Quiet, r.Storm
+	rep.fig("quiet: end-to-end rate", q.Rate, "msg/s")
+	rep.fig("storm: end-to-end rate", s.Rate, "msg/s")
+	rep.fig("storm / quiet rate", ratio(s.Rate, q.Rate), "")
+	for _, p := range []string{"hub", "mosquitto", "influxd", "postgres", "bench"} {
+		if v, ok := q.CPUMicros[p]; ok {
+			rep.fig("quiet: "+p+" CPU per message", v, "µs")
+			rep.fig("storm: "+p+" CPU per message", s.CPUMicros[p], "µs")
+		}
+	}
+	rep.fig("storm / quiet hub CPU per message", ratio(s.CPUMicros["hub"], q.CPUMicros["hub"]), "")
+	rep.fig("gas alerts opened", float64(r.GasAlerts), "")
+	rep.fig("press → console during the storm p50", r.Presses.P50, "ms")
+	rep.fig("press → console during the storm p99", r.Presses.P99, "ms")
+	rep.fig("presses timed", float64(r.Presses.N), "")
+	if r.Options.Burst > 0 {
+		rep.fig("burst event → console p50", r.Burst.P50, "ms")
+		rep.fig("burst event → console p99", r.Burst.P99, "ms")
+	}
+	rep.target("storm ingest ≥ 0.5× the quiet rate", ratio(s.Rate, q.Rate) >= targetStormRate, "%.0f against %.0f msg/s (%.2f×)", s.Rate, q.Rate, ratio(s.Rate, q.Rate))
+	rep.target("storm hub CPU per message ≤ 2× the quiet figure", ratio(s.CPUMicros["hub"], q.CPUMicros["hub"]) <= targetStormCPU && s.CPUMicros["hub"] > 0,
+		"%.1f against %.1f µs (%.2f×)", s.CPUMicros["hub"], q.CPUMicros["hub"], ratio(s.CPUMicros["hub"], q.CPUMicros["hub"]))
+	rep.target("press → console p99 ≤ 50 ms during the storm", r.Presses.N > 0 && r.Presses.P99 <= targetStormPress, "p99 %.1f ms over %d presses", r.Presses.P99, r.Presses.N)
+	if r.Options.Burst > 0 {
+		rep.target("burst event → console p99 ≤ 50 ms", r.Burst.N > 0 && r.Burst.P99 <= targetStormPress, "p99 %.1f ms over %d events", r.Burst.P99, r.Burst.N)
+	}
+	rep.target("nothing lost or doubled, every alert opened once", q.Lost+q.Doubled+s.Lost+s.Doubled == 0 && r.GasDevicesOnce == r.Options.Alarm && r.GasWrong == 0,
+		"lost %d, doubled %d, %d of %d alarm devices with one alert, %d wrong", q.Lost+s.Lost, q.Doubled+s.Doubled, r.GasDevicesOnce, r.Options.Alarm, r.GasWrong)
+	for name, p := range map[string]StormPhase{"quiet": q, "storm": s} {
+		if p.Lost > 0 || p.Doubled != 0 {
+			rep.failf("%s phase: %d readings lost, %d doubled", name, p.Lost, p.Doubled)
+		}
+		if p.PublishFailed > 0 {
+			rep.failf("%s phase: %d publishes got no PUBACK", name, p.PublishFailed)
+		}
+	}
+	if r.GasDevicesOnce != r.Options.Alarm || r.GasWrong > 0 {
+		rep.failf("%d of %d alarm devices have exactly one gas alert; %d alerts too many or of quiet devices", r.GasDevicesOnce, r.Options.Alarm, r.GasWrong)
+	}
+	if r.PressUnseen+r.PressDoubled+r.BurstUnseen+r.BurstDoubled > 0 {
+		rep.failf("presses: %d unseen, %d doubled; burst: %d unseen, %d doubled", r.PressUnseen, r.PressDoubled, r.BurstUnseen, r.BurstDoubled)
+	}
+	if r.HubRejected > 0 {
+		rep.failf("the hub rejected %.0f messages", r.HubRejected)
+	}
+	return rep
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestStormSmall runs the storm scenario and its burst with tiny sizes
+// against the real parts and checks what it promises — every reading in
+// InfluxDB once in both phases, one gas alert for every device in alarm and
+// none for the others, every press and burst event seen once — never its
+// speed.
+func TestStormSmall(t *testing.T) {
+	ctx, env := startTestEnv(t)
+	env.out = testLog{t}
+	o := StormOptions{Devices: 20, Alarm: 18, Messages: 1000, Clients: 3, Window: 50, Interval: 20 * time.Millisecond,
+		Burst: 10, Within: time.Second}
+	r, err := runStorm(ctx, env, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFailures(t, r.report())
+	for name, p := range map[string]StormPhase{"quiet": r.Quiet, "storm": r.Storm} {
+		if p.Acked != 1000 || p.InInflux != 1000 || p.Lost != 0 || p.Doubled != 0 {
+			t.Errorf("%s: acked %d, in InfluxDB %d, lost %d, doubled %d; want 1000, 1000, 0, 0", name, p.Acked, p.InInflux, p.Lost, p.Doubled)
+		}
+	}
+	if r.GasAlerts != 18 || r.GasDevicesOnce != 18 || r.GasWrong != 0 {
+		t.Errorf("%d gas alerts, %d alarm devices with one, %d wrong; want 18, 18, 0", r.GasAlerts, r.GasDevicesOnce, r.GasWrong)
+	}
+	if r.Presses.N == 0 || r.PressUnseen != 0 || r.PressDoubled != 0 {
+		t.Errorf("presses: %d timed, %d unseen, %d doubled", r.Presses.N, r.PressUnseen, r.PressDoubled)
+	}
+	if r.Burst.N != 10 || r.BurstUnseen != 0 || r.BurstDoubled != 0 {
+		t.Errorf("burst: %d timed, %d unseen, %d doubled; want 10, 0, 0", r.Burst.N, r.BurstUnseen, r.BurstDoubled)
+	}
+}
