@@ -180,7 +180,7 @@ func (a *Alerting) Close() {
 		if n := a.folds.pending(); n > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := a.writeFolds(ctx, 0); err != nil {
+			if err := a.writeFolds(ctx, 0, 0); err != nil {
 				a.logger.Warn("folded readings not written at shutdown; their count is lost (the readings are in the spool)", "alerts", n, "err", err)
 			}
 		}

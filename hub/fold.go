@@ -26,8 +26,15 @@ import (
 // DefaultFoldEvery is how often an alert's folded readings are written.
 const DefaultFoldEvery = 5 * time.Second
 
-// foldBatch bounds the folds written in one transaction.
-const foldBatch = 64
+// foldBatch bounds the folds written in one transaction, and
+// foldsPerTick how many alerts' folds runFolds writes each tick (a tenth of
+// FoldEvery): the oldest first, so an estate of alerts in alarm is written
+// round by round — at most foldsPerTick×10 changes per FoldEvery reach the
+// consoles from folding, however many alerts are open.
+const (
+	foldBatch    = 64
+	foldsPerTick = 100
+)
 
 // folder holds the folds waiting to be written, by alert.
 type folder struct {
@@ -106,26 +113,30 @@ func (f *folder) takeAlert(alertID int64) []alerts.Fold {
 	return []alerts.Fold{*fd}
 }
 
-// takeDue removes and returns the folds whose first reading is at least
-// every old (all of them when every is 0).
-func (f *folder) takeDue(now time.Time, every time.Duration) []alerts.Fold {
+// takeDue removes and returns up to limit (0: all) of the folds whose
+// first reading is at least every old, oldest first.
+func (f *folder) takeDue(now time.Time, every time.Duration, limit int) []alerts.Fold {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []alerts.Fold
-	for id, fd := range f.folds {
-		if now.Sub(fd.First) < every {
-			continue
+	for _, fd := range f.folds {
+		if now.Sub(fd.First) >= every {
+			out = append(out, *fd)
 		}
-		out = append(out, *fd)
-		delete(f.folds, id)
-		ids := slices.DeleteFunc(f.device[fd.DeviceID], func(x int64) bool { return x == id })
+	}
+	slices.SortFunc(out, func(a, b alerts.Fold) int { return a.First.Compare(b.First) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	for _, fd := range out {
+		delete(f.folds, fd.AlertID)
+		ids := slices.DeleteFunc(f.device[fd.DeviceID], func(x int64) bool { return x == fd.AlertID })
 		if len(ids) == 0 {
 			delete(f.device, fd.DeviceID)
 		} else {
 			f.device[fd.DeviceID] = ids
 		}
 	}
-	slices.SortFunc(out, func(a, b alerts.Fold) int { return a.First.Compare(b.First) })
 	return out
 }
 
@@ -152,7 +163,7 @@ func (a *Alerting) foldReadings(ms []*devices.Message, rs []alerts.FoldedReading
 // runFolds writes folds as they fall due, until ctx ends; then Close
 // writes what is left.
 func (a *Alerting) runFolds(ctx context.Context) {
-	t := time.NewTicker(max(a.cfg.FoldEvery/5, 10*time.Millisecond))
+	t := time.NewTicker(max(a.cfg.FoldEvery/10, 10*time.Millisecond))
 	defer t.Stop()
 	log := newLimitedLogger(a.logger, retryLogEvery, time.Now)
 	for {
@@ -161,16 +172,17 @@ func (a *Alerting) runFolds(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := a.writeFolds(ctx, a.cfg.FoldEvery); err != nil && ctx.Err() == nil {
+		if err := a.writeFolds(ctx, a.cfg.FoldEvery, foldsPerTick); err != nil && ctx.Err() == nil {
 			log.Error("folds", "write folded readings; keeping them for the next try", "err", err)
 		}
 	}
 }
 
-// writeFolds writes the folds due now, foldBatch alerts to a transaction.
-// What a failed transaction held is kept for the next try.
-func (a *Alerting) writeFolds(ctx context.Context, every time.Duration) error {
-	due := a.folds.takeDue(a.cfg.Now(), every)
+// writeFolds writes up to limit of the folds due now (0: all), oldest
+// first, foldBatch alerts to a transaction. What a failed transaction held
+// is kept for the next try.
+func (a *Alerting) writeFolds(ctx context.Context, every time.Duration, limit int) error {
+	due := a.folds.takeDue(a.cfg.Now(), every, limit)
 	for i := 0; i < len(due); i += foldBatch {
 		chunk := due[i:min(i+foldBatch, len(due))]
 		err := a.Update(ctx, func(tx *AlertTx) error {

@@ -38,7 +38,7 @@ func TestRepeatedReadingsFold(t *testing.T) {
 	if n := a.folds.pending(); n != 1 {
 		t.Fatalf("%d alerts with folds pending, want 1", n)
 	}
-	if err := a.writeFolds(context.Background(), 0); err != nil {
+	if err := a.writeFolds(context.Background(), 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	al, err := store.alerts.FindAlert(context.Background(), list[0].ID)
