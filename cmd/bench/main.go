@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := o.flags(name, stderr)
 	voiceFlags(fs, name)
 	stormFlags(fs, name)
+	telegrafFlags(fs, name)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -156,6 +158,13 @@ func runScenario(ctx context.Context, env *Env, name string, o Options) (*Report
 		var r *IngestResult
 		if r, err = runIngest(ctx, env, o.Ingest); r != nil {
 			rep = r.report()
+		}
+		if err == nil && withTelegraf {
+			var tg ContestantRun
+			tg, err = runTelegrafIngest(ctx, env, o.Ingest)
+			side := compare(hubRun(r), tg, runtime.NumCPU())
+			side.addTo(rep)
+			rep.Details = map[string]any{"hub": r, "side_by_side": side}
 		}
 	case "latency":
 		var r *LatencyResult

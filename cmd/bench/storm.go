@@ -265,13 +265,7 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 		return ph, err
 	}
 	defer pool.Close()
-	counts := make([]int, len(ds))
-	for i := range counts {
-		counts[i] = o.Messages / len(ds)
-		if i < o.Messages%len(ds) {
-			counts[i]++
-		}
-	}
+	counts := evenCounts(o.Messages, len(ds))
 	query := fmt.Sprintf(`SELECT count(seq) FROM "gas" WHERE "device" =~ /^%s-/`, ds[0].ID[:1])
 	before, err := st.Influx.Count(ctx, query)
 	if err != nil {
