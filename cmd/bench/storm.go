@@ -96,13 +96,13 @@ type StormResult struct {
 	GasDevicesOnce int `json:"gas_devices_once"` // alarm devices with exactly one gas alert
 	GasWrong       int `json:"gas_wrong"`        // alerts of quiet devices, or a second alert of one device
 
-	Presses       bench.Latency `json:"presses"` // press → console during the storm
-	PressUnseen   int           `json:"presses_unseen"`
-	PressDoubled  int           `json:"presses_doubled"`
-	Burst         bench.Latency `json:"burst"` // burst event → console
-	BurstUnseen   int           `json:"burst_unseen"`
-	BurstDoubled  int           `json:"burst_doubled"`
-	HubRejected   float64       `json:"hub_rejected"`
+	Presses      bench.Latency `json:"presses"` // press → console during the storm
+	PressUnseen  int           `json:"presses_unseen"`
+	PressDoubled int           `json:"presses_doubled"`
+	Burst        bench.Latency `json:"burst"` // burst event → console
+	BurstUnseen  int           `json:"burst_unseen"`
+	BurstDoubled int           `json:"burst_doubled"`
+	HubRejected  float64       `json:"hub_rejected"`
 
 	rep *Report
 }
