@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -30,7 +31,7 @@ type querier interface {
 // concurrent use.
 type Tx struct {
 	s  *Store
-	tx *sql.Tx
+	tx cachedTx // statements prepared once on SQLite (stmtcache.go)
 }
 
 // Tx runs fn in one write transaction and commits it if fn returns nil. An
@@ -42,9 +43,16 @@ type Tx struct {
 // through the Store run beside it but do not see its uncommitted writes.
 func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
 	// writeTx defers the rollback, so a panic in fn rolls back on its way up.
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		return fn(&Tx{s: s, tx: tx})
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		return fn(&Tx{s: s, tx: cachedTx{Tx: tx, cache: s.stmts}})
 	})
+	if s.stmts != nil && s.stmts.pending() {
+		// The writer connection is free now: prepare what fn asked for.
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.stmts.prepareWanted(pctx, s.db.w)
+		cancel()
+	}
+	return err
 }
 
 // InTx implements alerts.Store: Tx with the interface type.

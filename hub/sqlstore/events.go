@@ -83,7 +83,7 @@ func (tx *Tx) recordEvents(ctx context.Context, msgs []*devices.Message) ([]bool
 	if tx.s.dialect == dialectPostgres {
 		return inserted, tx.recordEventsBatch(ctx, msgs, inserted)
 	}
-	st, err := tx.s.dialect.prepare(ctx, tx.tx, insertEvent)
+	st, err := tx.s.dialect.prepare(ctx, tx.tx.Tx, insertEvent)
 	if err != nil {
 		return nil, err
 	}

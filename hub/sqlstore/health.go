@@ -51,7 +51,7 @@ func (tx *Tx) updateHealth(ctx context.Context, updates []devices.HealthUpdate) 
 	if tx.s.dialect == dialectPostgres {
 		return tx.updateHealthBatch(ctx, mergeHealth(updates))
 	}
-	st, err := tx.s.dialect.prepare(ctx, tx.tx, updateHealth)
+	st, err := tx.s.dialect.prepare(ctx, tx.tx.Tx, updateHealth)
 	if err != nil {
 		return err
 	}

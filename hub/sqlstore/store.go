@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -25,6 +26,7 @@ const storeReaders = 4
 type Store struct {
 	db      *pools
 	dialect dialect
+	stmts   *stmtCache // SQLite's write statements, prepared once; nil on PostgreSQL
 	logger  *slog.Logger
 	now     func() time.Time
 
@@ -68,6 +70,9 @@ func Open(dsn string, logger *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{db: db, dialect: d, logger: logger}
+	if d == dialectSQLite {
+		s.stmts = newStmtCache()
+	}
 	s.SetClock(nil)
 	return s, nil
 }
@@ -87,7 +92,12 @@ func (s *Store) SetClock(now func() time.Time) {
 
 // Close closes the database. It is safe to call more than once.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.close() })
+	s.closeOnce.Do(func() {
+		if s.stmts != nil {
+			s.closeErr = s.stmts.close()
+		}
+		s.closeErr = errors.Join(s.closeErr, s.db.close())
+	})
 	return s.closeErr
 }
 
