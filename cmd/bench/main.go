@@ -11,6 +11,7 @@
 //	go run ./cmd/bench scale   [-registered 1000000] [-silent 1000] [-reporting 10s] [-lean]
 //	go run ./cmd/bench voice   [-setup-calls 50] [-steps 10,25,50,100,150,200,250,300] [-step-time 10s]
 //	go run ./cmd/bench storm   [-devices 1000] [-alarm 900] [-messages 200000] [-burst 100] [-within 10s]
+//	go run ./cmd/bench burst   [-consoles 50] [-alerts 100] [-within 1s]
 //	go run ./cmd/bench all     [-out results.json]
 //
 // Every scenario takes -out FILE (JSON), -profile DIR (pprof profiles of the
@@ -47,6 +48,7 @@ Scenarios:
   transitions  operators accepting (two at once per alert), dispatching and resolving alerts concurrently
   scale    a million registered, supervised devices: hub memory; silent devices flagged offline
   voice    call setup time, then concurrent relayed calls ramped until loss or CPU limits them
+  burst    a hundred presses within a second to fifty consoles
   storm    the ingest load quiet, then with most gas detectors in alarm (and -burst: a building's smoke alarms and presses), presses timed throughout
   all      each of the above in turn, with its defaults unless a flag says otherwise
 
@@ -57,7 +59,7 @@ var scenarioNames = []string{"ingest", "latency", "fanout", "transitions", "scal
 
 // extraScenarios are run only by name, not by "all" (their flags would
 // collide with the others').
-var extraScenarios = []string{"storm"}
+var extraScenarios = []string{"storm", "burst"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -83,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	voiceFlags(fs, name)
 	stormFlags(fs, name)
 	telegrafFlags(fs, name)
+	burstFlags(fs, name)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -93,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if err := errors.Join(o.validate(), stormOpts.validate()); err != nil {
+	if err := errors.Join(o.validate(), stormOpts.validate(), burstOpts.validate()); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
@@ -186,6 +189,8 @@ func runScenario(ctx context.Context, env *Env, name string, o Options) (*Report
 		if r, err = runScale(ctx, env, o.Scale); r != nil {
 			rep = r.report()
 		}
+	case "burst":
+		rep, err = runBurst(ctx, env, burstOpts)
 	case "storm":
 		var r *StormResult
 		if r, err = runStorm(ctx, env, stormOpts); r != nil {

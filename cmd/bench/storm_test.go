@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +34,22 @@ func TestStormSmall(t *testing.T) {
 	}
 	if r.Burst.N != 10 || r.BurstUnseen != 0 || r.BurstDoubled != 0 {
 		t.Errorf("burst: %d timed, %d unseen, %d doubled; want 10, 0, 0", r.Burst.N, r.BurstUnseen, r.BurstDoubled)
+	}
+}
+
+// TestBurstSmall: ten presses within a fifth of a second to five consoles;
+// every console has every alert once.
+func TestBurstSmall(t *testing.T) {
+	ctx, env := startTestEnv(t)
+	env.out = testLog{t}
+	rep, err := runBurst(ctx, env, BurstOptions{Consoles: 5, Alerts: 10, Within: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFailures(t, rep)
+	for _, tg := range rep.Targets {
+		if strings.Contains(tg.Goal, "every console has every alert") && !tg.Met {
+			t.Errorf("%s: %s", tg.Goal, tg.Measured)
+		}
 	}
 }
