@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,8 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -104,26 +103,20 @@ func (c telegrafConf) String() string {
 `, c.BatchSize, c.Broker, c.ClientID, c.MaxUndelivered, c.Measurement, c.InfluxURL, c.Bucket)
 }
 
-var telegrafVersionLine = regexp.MustCompile(`^Telegraf (\d+\.\d+\.\d+)\b`)
-
-// parseTelegrafVersion reads `telegraf --version` ("Telegraf 1.37.2 (git:
-// HEAD@…)").
-func parseTelegrafVersion(out string) (string, bool) {
-	m := telegrafVersionLine.FindStringSubmatch(strings.TrimSpace(out))
-	if m == nil {
-		return "", false
-	}
-	return m[1], true
+// isPinnedTelegraf reports whether the program at path is Telegraf built
+// from the pinned release (its Go build information names the module and
+// version; `telegraf --version` says "unknown" in a go install build).
+func isPinnedTelegraf(path string) bool {
+	bi, err := buildinfo.ReadFile(path)
+	return err == nil && bi.Path == telegrafModule && bi.Main.Version == "v"+telegrafVersion
 }
 
 // telegrafBinary returns the pinned Telegraf in root/.tools/bin, building
 // it with go install when it is missing or another version.
 func telegrafBinary(ctx context.Context, root string, out io.Writer) (string, error) {
 	bin := filepath.Join(root, ".tools", "bin", "telegraf")
-	if v, err := exec.CommandContext(ctx, bin, "--version").Output(); err == nil {
-		if got, ok := parseTelegrafVersion(string(v)); ok && got == telegrafVersion {
-			return bin, nil
-		}
+	if isPinnedTelegraf(bin) {
+		return bin, nil
 	}
 	fmt.Fprintf(out, "building Telegraf %s (go install -tags %s %s@v%s into .tools/bin; a few minutes, once) …\n",
 		telegrafVersion, telegrafTags, telegrafModule, telegrafVersion)
@@ -131,6 +124,9 @@ func telegrafBinary(ctx context.Context, root string, out io.Writer) (string, er
 	cmd.Env = append(os.Environ(), "GOBIN="+filepath.Dir(bin))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build telegraf: %w\n%s", err, b)
+	}
+	if !isPinnedTelegraf(bin) {
+		return "", fmt.Errorf("build telegraf: %s is not Telegraf v%s", bin, telegrafVersion)
 	}
 	return bin, nil
 }
