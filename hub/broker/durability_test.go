@@ -2,9 +2,11 @@ package broker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -215,5 +217,73 @@ func TestFullHubBacklogRefusesDevicePublishes(t *testing.T) {
 	hubClient(t, b.Addr(), in, true)
 	if got, want := receiveAll(t, in, 3), payloads(1, 3); !slices.Equal(got, want) {
 		t.Fatalf("hub got %v, want %v", got, want)
+	}
+}
+
+// takeoverSpy has a device publish while the hub's session is being taken
+// over: mochi calls OnQosDropped for the old connection's messages after
+// it has copied them to the new connection and before the new connection
+// is in the client list, so a publish now is routed to the old one.
+type takeoverSpy struct {
+	mqtt.HookBase
+	once    sync.Once
+	publish func()
+}
+
+func (s *takeoverSpy) ID() string           { return "takeover-spy" }
+func (s *takeoverSpy) Provides(b byte) bool { return b == mqtt.OnQosDropped }
+func (s *takeoverSpy) OnQosDropped(cl *mqtt.Client, _ packets.Packet) {
+	if cl.ID == hubID && cl.IsTakenOver() {
+		s.once.Do(s.publish)
+	}
+}
+
+// TestPublishDuringHubTakeover: a device publish that reaches the hub's
+// session while a new connection takes it over is either delivered on the
+// new connection or not acknowledged (so the device sends it again). mochi
+// stored such a message for the old connection only and acknowledged it:
+// the hub never received it (TestHubKilledMidStream/embedded lost readings
+// this way when the hub came back after a kill while devices published).
+func TestPublishDuringHubTakeover(t *testing.T) {
+	b := newTestBroker(t, t.TempDir())
+	spy := &takeoverSpy{}
+	if err := b.server.AddHook(spy, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	hub := hubClient(t, b.Addr(), nil, true)
+	subscribe(t, hub, hubFilters...)
+	hub.Disconnect(250)
+	d1 := device(t, b.Addr(), "d1", "pw1")
+	topic := devices.Topic("d1", devices.ChannelEvent)
+	publish(t, d1, topic, 1, false, "before") // the session now holds a message
+
+	var acked atomic.Bool
+	spy.publish = func() {
+		tok := d1.Publish(topic, 1, false, "during")
+		if !tok.WaitTimeout(5 * time.Second) {
+			t.Error("the publish during the takeover was neither acknowledged nor refused")
+			return
+		}
+		acked.Store(tok.Error() == nil)
+	}
+	in := newInbox()
+	hubClient(t, b.Addr(), in, true) // takes the session over
+	if !acked.Load() {
+		// Refused: the device was disconnected, and sends it again.
+		d1 = device(t, b.Addr(), "d1", "pw1")
+		publish(t, d1, topic, 1, false, "during")
+	}
+	got := map[string]bool{}
+	for !got["before"] || !got["during"] {
+		select {
+		case m := <-in.ch:
+			got[string(m.Payload())] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the hub got %v, want before and during (the publish during the takeover was acknowledged: %v)",
+				slices.Sorted(maps.Keys(got)), acked.Load())
+		}
 	}
 }

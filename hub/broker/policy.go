@@ -139,7 +139,9 @@ func (p *policy) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet 
 //
 // A device publish is refused (no PUBACK; the device is disconnected so it
 // resends) while the hub's backlog is full, instead of being acknowledged
-// and then dropped by mochi's inflight quota.
+// and then dropped by mochi's inflight quota. Any publish is refused the
+// same way when the relay may have reached a subscriber's session through
+// a connection that a new one is taking over (see store.OnQosPublish).
 func (p *policy) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	pk = p.dropRetain(cl, pk)
 	if cl.Net.Inline || pk.FixedHeader.Qos == 0 {
@@ -161,7 +163,7 @@ func (p *policy) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, 
 	}
 	out := pk.Copy(true)
 	out.Properties.TopicAlias, out.Properties.TopicAliasFlag = 0, false // resolved already
-	failures := p.store.failures.Load()
+	failures, strays := p.store.failures.Load(), p.store.strays.Load()
 	if err := s.InjectPacket(relay, out); err != nil {
 		p.limited.Error("relay", "relay publish failed; not acknowledging it", "client", cl.ID, "topic", clip(pk.TopicName), "err", err)
 		return pk, packets.ErrRejectPacket
@@ -174,6 +176,16 @@ func (p *policy) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, 
 		// and disconnect so the publisher sends it again.
 		p.limited.Error("store", "broker store write failed; publish not acknowledged, publisher disconnected to resend", "client", cl.ID, "topic", clip(pk.TopicName))
 		_ = s.DisconnectClient(cl, packets.ErrUnspecifiedError)
+		return pk, packets.ErrRejectPacket
+	}
+	if p.store.strays.Load() != strays {
+		// Perhaps offered to a subscriber's connection that is being taken
+		// over (store.OnQosPublish), and so perhaps never delivered. The
+		// count is shared, so a publish relayed at the same moment to
+		// other subscribers is refused with it: it is sent again too.
+		p.limited.Warn("takeover", "publish arrived while a subscriber's session was being taken over; not acknowledged, publisher disconnected to resend",
+			"client", cl.ID, "topic", clip(pk.TopicName))
+		_ = s.DisconnectClient(cl, packets.ErrServerBusy)
 		return pk, packets.ErrRejectPacket
 	}
 	return pk, packets.CodeSuccessIgnore

@@ -44,8 +44,12 @@ type store struct {
 	ops      chan storeOp
 	stopped  chan struct{}
 	failures atomic.Int64 // failed commits, read by policy.OnPublish
-	failing  atomic.Pointer[storeFailure]
-	limited  *limitlog.Logger
+	// strays counts messages not stored because mochi offered them to a
+	// connection whose session another connection is taking over (see
+	// OnQosPublish); read by policy.OnPublish.
+	strays  atomic.Int64
+	failing atomic.Pointer[storeFailure]
+	limited *limitlog.Logger
 	// dropRetained, if set, says which stored retained messages to delete
 	// at start instead of restoring them.
 	dropRetained func(topic string) bool

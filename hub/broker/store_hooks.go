@@ -113,6 +113,18 @@ func (s *store) OnQosPublish(cl *mqtt.Client, pk packets.Packet, sent int64, _ i
 		s.mu.Unlock() // a resend of what is stored
 		return
 	}
+	if cl.IsTakenOver() {
+		// mochi routes a message by client ID, and a new connection taking
+		// over the session is in its client list only after it has copied
+		// the old connection's messages: what is offered to the old one
+		// from then on is in neither connection's queue once it closes,
+		// and its packet ID, picked on the old connection, may name a
+		// message of the new one under the same key. Not stored: the
+		// publisher is not acknowledged and sends it again.
+		s.mu.Unlock()
+		s.strays.Add(1)
+		return
+	}
 	s.inflight[key] = fp
 	m := messageRecord(pk)
 	m.ID, m.T, m.Client, m.Sent = storage.InflightKey+"_"+key, storage.InflightKey, cl.ID, sent
