@@ -141,7 +141,6 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = defaultConnectTimeout
 	}
-	setPahoLogger(logger)
 	return newClient(cfg, logger, newPahoClient), nil
 }
 
@@ -210,11 +209,13 @@ func (c *Client) options() *paho.ClientOptions {
 
 // Start connects, retrying until ctx is done, and returns once connected and
 // subscribed. The client then stays connected, reconnecting (and
-// resubscribing) by itself, until Stop. Start may be called once.
+// resubscribing) by itself, until Stop. Start may be called once; call Stop
+// afterwards even when it fails.
 func (c *Client) Start(ctx context.Context) error {
 	if c.started.Swap(true) {
 		return errors.New("mqttc: Start called twice")
 	}
+	startPahoLog(c, c.log)
 	if len(c.cfg.Subscriptions)+len(c.cfg.Optional) > 0 {
 		c.workers.Add(c.cfg.MaxInFlight)
 		for range c.cfg.MaxInFlight {
@@ -289,6 +290,7 @@ func (c *Client) Stop() {
 			c.log.Warn("stopping with handler calls still running; their messages will be redelivered", "waited", drainTimeout)
 		}
 		c.paho.Disconnect(disconnectQuiesce)
+		stopPahoLog(c)
 	})
 }
 

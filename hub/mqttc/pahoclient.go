@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -28,30 +28,56 @@ type pahoClient interface {
 func newPahoClient(o *paho.ClientOptions) pahoClient { return paho.NewClient(o) }
 
 // paho logs through package-level globals (paho.ERROR, CRITICAL, WARN and
-// DEBUG), shared by every paho client in the process. They are pointed, once,
-// at adapters that forward to the logger of the most recently created Client;
-// DEBUG stays silent (it logs every packet).
+// DEBUG), shared by every paho client in the process. They are pointed at
+// adapters that forward to the logger of the most recently started Client
+// that has not stopped, and drop the line when none runs. A Client's logger
+// is retired when Stop returns and is never written to afterwards, although
+// paho's goroutines may outlive Stop (paho's Disconnect returns after its
+// quiesce time whether or not its own goroutine has finished): a logger
+// belongs to its owner (a test's, say) no longer than the Client does. DEBUG
+// stays silent (it logs every packet).
 //
 // paho repeats some lines for every reconnect and every message it cannot
 // place, so each distinct line is passed on at most once per pahoLogEvery.
 var (
-	pahoLogOnce  sync.Once
-	pahoLog      atomic.Pointer[slog.Logger]
+	pahoLogMu    sync.RWMutex   // held for reading while a line is logged
+	pahoLoggers  []pahoLogOwner // of running Clients, oldest first
 	pahoLogLimit = limitlog.New(slog.New(slog.DiscardHandler), pahoLogEvery, time.Now)
 )
 
 const pahoLogEvery = 10 * time.Second
 
-func setPahoLogger(l *slog.Logger) {
-	pahoLog.Store(l.With("component", "paho"))
-	pahoLogOnce.Do(func() {
-		// paho's ERROR lines are mostly connection failures it recovers from
-		// by itself (the Client logs the loss as a warning), so they are
-		// warnings here; its WARN lines are routine.
-		paho.CRITICAL = pahoLogger{slog.LevelError}
-		paho.ERROR = pahoLogger{slog.LevelWarn}
-		paho.WARN = pahoLogger{slog.LevelInfo}
-	})
+// The adapters are set before any paho goroutine can run: paho's clients
+// read the globals unlocked, those of other packages in the process too.
+func init() {
+	// paho's ERROR lines are mostly connection failures it recovers from by
+	// itself (the Client logs the loss as a warning), so they are warnings
+	// here; its WARN lines are routine.
+	paho.CRITICAL = pahoLogger{slog.LevelError}
+	paho.ERROR = pahoLogger{slog.LevelWarn}
+	paho.WARN = pahoLogger{slog.LevelInfo}
+}
+
+// pahoLogOwner is a running Client's logger for paho's lines.
+type pahoLogOwner struct {
+	owner any
+	log   *slog.Logger
+}
+
+// startPahoLog makes l (the logger of owner, a Client being started) the
+// one paho's lines go to.
+func startPahoLog(owner any, l *slog.Logger) {
+	pahoLogMu.Lock()
+	pahoLoggers = append(pahoLoggers, pahoLogOwner{owner, l.With("component", "paho")})
+	pahoLogMu.Unlock()
+}
+
+// stopPahoLog retires owner's logger: once it returns, no paho line is
+// written to it.
+func stopPahoLog(owner any) {
+	pahoLogMu.Lock()
+	pahoLoggers = slices.DeleteFunc(pahoLoggers, func(o pahoLogOwner) bool { return o.owner == owner })
+	pahoLogMu.Unlock()
 }
 
 // pahoLogger adapts paho's Println/Printf logger interface to slog.
@@ -66,7 +92,9 @@ func (p pahoLogger) Printf(format string, v ...any) {
 }
 
 func (p pahoLogger) log(msg string) {
-	if l := pahoLog.Load(); l != nil && pahoLogLimit.Allow(msg, pahoLogEvery) {
-		l.Log(context.Background(), p.level, msg)
+	pahoLogMu.RLock()
+	defer pahoLogMu.RUnlock()
+	if n := len(pahoLoggers); n > 0 && pahoLogLimit.Allow(msg, pahoLogEvery) {
+		pahoLoggers[n-1].log.Log(context.Background(), p.level, msg)
 	}
 }
