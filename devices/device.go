@@ -174,13 +174,13 @@ const (
 // the hub owns them.
 func (d *Device) Validate() error {
 	if !ValidID(d.ID) {
-		return shouwang.Errorf(shouwang.EINVALID, "id %q: must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit", d.ID)
+		return shouwang.Errorf(shouwang.EINVALID, "id %q: must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit", d.ID).With("device.bad_id")
 	}
 	if IsReservedID(d.ID) {
-		return shouwang.Errorf(shouwang.EINVALID, "id %q: reserved for the hub's own MQTT account", d.ID)
+		return shouwang.Errorf(shouwang.EINVALID, "id %q: reserved for the hub's own MQTT account", d.ID).With("device.reserved_id", "id", d.ID)
 	}
 	if !d.Kind.Valid() {
-		return shouwang.Errorf(shouwang.EINVALID, "kind %q: must be one of %s", d.Kind, kindList())
+		return shouwang.Errorf(shouwang.EINVALID, "kind %q: must be one of %s", d.Kind, kindList()).With("device.bad_kind")
 	}
 	if err := d.validateSource(); err != nil {
 		return err
@@ -204,20 +204,20 @@ func (d *Device) Validate() error {
 		}
 	}
 	if d.Location.Community == "" {
-		return shouwang.Errorf(shouwang.EINVALID, "location.community: required")
+		return shouwang.Errorf(shouwang.EINVALID, "location.community: required").With("field.required", "field", "location.community")
 	}
 	if err := checkText("resident.care_notes", d.Resident.CareNotes, maxLongText); err != nil {
 		return err
 	}
 	if y := d.Resident.BirthYear; y != 0 && (y < 1900 || y > time.Now().Year()) {
-		return shouwang.Errorf(shouwang.EINVALID, "resident.birth_year %d: must be between 1900 and this year", y)
+		return shouwang.Errorf(shouwang.EINVALID, "resident.birth_year %d: must be between 1900 and this year", y).With("device.bad_birth_year")
 	}
 	if len(d.Contacts) > maxContacts {
-		return shouwang.Errorf(shouwang.EINVALID, "contacts: at most %d", maxContacts)
+		return shouwang.Errorf(shouwang.EINVALID, "contacts: at most %d", maxContacts).With("device.too_many_contacts", "max", strconv.Itoa(maxContacts))
 	}
 	for i, c := range d.Contacts {
 		if c.Name == "" || c.Phone == "" {
-			return shouwang.Errorf(shouwang.EINVALID, "contacts[%d]: name and phone are required", i)
+			return shouwang.Errorf(shouwang.EINVALID, "contacts[%d]: name and phone are required", i).With("device.contact_incomplete", "n", strconv.Itoa(i+1))
 		}
 		for field, v := range map[string]string{"name": c.Name, "relation": c.Relation, "phone": c.Phone} {
 			if err := checkText("contacts["+strconv.Itoa(i)+"]."+field, v, maxShortText); err != nil {
@@ -300,14 +300,14 @@ func RootsOverlap(a, b string) bool {
 
 func checkText(name, v string, max int) error {
 	if !utf8.ValidString(v) {
-		return shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8", name)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: not valid UTF-8", name).With("field.invalid_text", "field", name)
 	}
 	if utf8.RuneCountInString(v) > max {
-		return shouwang.Errorf(shouwang.EINVALID, "%s: longer than %d characters", name, max)
+		return shouwang.Errorf(shouwang.EINVALID, "%s: longer than %d characters", name, max).With("field.too_long", "field", name, "max", strconv.Itoa(max))
 	}
 	for _, r := range v {
 		if r < 0x20 && r != '\t' && r != '\n' || r == 0x7f {
-			return shouwang.Errorf(shouwang.EINVALID, "%s: contains a control character", name)
+			return shouwang.Errorf(shouwang.EINVALID, "%s: contains a control character", name).With("field.invalid_text", "field", name)
 		}
 	}
 	return nil

@@ -164,7 +164,7 @@ func (s *Store) insertDevices(ctx context.Context, ds []*devices.Device, hashes 
 			if n, err := res.RowsAffected(); err != nil {
 				return err
 			} else if n == 0 {
-				return shouwang.Errorf(shouwang.ECONFLICT, "device %q is already registered", ds[i].ID)
+				return shouwang.Errorf(shouwang.ECONFLICT, "device %q is already registered", ds[i].ID).With("device.exists", "id", ds[i].ID)
 			}
 			if _, err := del.ExecContext(ctx, ds[i].ID); err != nil {
 				return err
@@ -195,7 +195,7 @@ func (s *Store) FindDevice(ctx context.Context, id string) (*devices.Device, err
 }
 
 func notFound(id string) error {
-	return shouwang.Errorf(shouwang.ENOTFOUND, "device %q is not registered", id)
+	return shouwang.Errorf(shouwang.ENOTFOUND, "device %q is not registered", id).With("device.not_found", "id", id)
 }
 
 // ListDevices returns one page of the devices matching f, ordered by ID, and

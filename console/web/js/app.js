@@ -53,6 +53,7 @@ function init() {
   $('sound-enable').addEventListener('click', () => sound.unlock());
   $('conn-retry-now').addEventListener('click', () => live.reconnectNow());
   $('notify-enable').addEventListener('click', askNotifications);
+  window.addEventListener('hashchange', openLinked);
   // Browsers let a page make sound only after a click or key press.
   document.addEventListener('pointerdown', () => sound.unlock(), true);
   document.addEventListener('keydown', () => sound.unlock(), true);
@@ -189,6 +190,16 @@ function enter(resp) {
     onRefused: checkSession,
   });
   renderConn(live.liveState());
+  openLinked();
+}
+
+// openLinked opens the alert a notification's link names (…/#alert=42).
+function openLinked() {
+  const m = /^#alert=([0-9]{1,18})$/.exec(window.location.hash);
+  if (!m || !user) return;
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+  showView('queue');
+  queue.select(Number(m[1]));
 }
 
 async function logout() {

@@ -4,7 +4,7 @@
 
 import * as api from './api.js';
 import { t } from './i18n.js';
-import { ms, errorText } from './format.js';
+import { ms, errorText, label } from './format.js';
 
 const fields = { gas: { field: 'lel', title: 'chart.lel', color: '#e8590c' }, air: { field: 'pm25', title: 'chart.pm25', color: '#1c7ed6' } };
 const before = 30 * 60 * 1000;
@@ -99,7 +99,7 @@ export async function drawChart(a) {
     scales: { x: { time: true, min: lo - pad, max: hi + pad } },
     series: [
       {},
-      { label: `${spec.field}${resp.unit ? ` (${resp.unit})` : ''}`, stroke: spec.color, width: 2, fill: `${spec.color}22`, points: { show: pts.length < 60 } },
+      { label: `${label('field', spec.field)}${resp.unit ? ` (${resp.unit})` : ''}`, stroke: spec.color, width: 2, fill: `${spec.color}22`, points: { show: pts.length < 60 } },
     ],
     axes: [
       { stroke: '#adb5bd', grid: { stroke: '#2c3440' }, space: 80, values: timeLabels },

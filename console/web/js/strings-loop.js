@@ -7,6 +7,7 @@
 import { addStrings } from './i18n.js';
 
 const zh = {
+  'app.brand': '守望',
   'act.needOutcome': '请先选择处置结果', 'act.chooseOutcome': '— 选择处置结果 —',
   'confirm.resolve': '确认将警情 #{id} 处置完成，结果为「{outcome}」？', 'confirm.dispatch': '确认为警情 #{id} 派单给「{to}」？',
   'confirm.no': '取消',
@@ -53,6 +54,15 @@ const zh = {
   'err.grid.format': '网格须写作「社区/网格」', 'err.grid.required': '网格员至少负责一个网格', 'err.grid.not_gridworker': '只有网格员绑定网格',
   'err.report.bad_month': '月份格式应为 2026-03', 'err.report.bad_tz': '时区无效',
   'role.gridworker': '网格员',
+  'err.device.bad_id': '编号须为 1–64 个字母、数字、点、下划线或连字符，以字母或数字开头', 'err.device.reserved_id': '编号 {id} 为系统保留',
+  'err.device.bad_kind': '请选择设备类型', 'err.field.required': '请填写{field}', 'err.device.bad_birth_year': '出生年份须在 1900 年至今年之间',
+  'err.device.too_many_contacts': '联系人最多 {max} 个', 'err.device.contact_incomplete': '第 {n} 个联系人须有姓名和电话',
+  'err.device.exists': '设备 {id} 已登记', 'err.device.not_found': '设备 {id} 未登记',
+  'fieldName.location.community': '社区', 'fieldName.location.grid': '网格', 'fieldName.location.building': '楼栋',
+  'fieldName.location.unit': '单元', 'fieldName.location.floor': '楼层', 'fieldName.location.household': '门牌',
+  'fieldName.resident.name': '住户姓名', 'fieldName.resident.language': '语言', 'fieldName.resident.phone': '住户电话',
+  'fieldName.resident.care_notes': '照护备注', 'fieldName.vendor': '厂商', 'fieldName.model': '型号',
+  'fieldName.grid_worker.name': '网格员', 'fieldName.grid_worker.phone': '网格员电话',
   'err.notify.no_channel': '没有名为「{channel}」的通知渠道', 'err.notify.need_phone': '短信渠道测试需要填写手机号码',
   'err.notify.no_phone_here': '只有短信渠道发送到手机号码',
   'ov.channels': '通知渠道', 'ch.test': '发送测试消息', 'ch.phone': '测试手机号', 'ch.ok': '「{name}」测试消息已送达',
@@ -75,6 +85,7 @@ const zh = {
 };
 
 const en = {
+  'app.brand': 'Shouwang',
   'act.needOutcome': 'Choose the outcome first', 'act.chooseOutcome': '— choose the outcome —',
   'confirm.resolve': 'Resolve alert #{id} as "{outcome}"?', 'confirm.dispatch': 'Dispatch alert #{id} to "{to}"?',
   'confirm.no': 'Cancel',
@@ -121,6 +132,16 @@ const en = {
   'err.grid.not_gridworker': 'Only grid workers are bound to grids',
   'err.report.bad_month': 'Write the month as 2026-03', 'err.report.bad_tz': 'Not a time zone',
   'role.gridworker': 'grid worker',
+  'err.device.bad_id': 'An ID is 1–64 letters, digits, dots, underscores or hyphens, starting with a letter or digit',
+  'err.device.reserved_id': 'The ID {id} is kept for the hub', 'err.device.bad_kind': 'Choose the device kind', 'err.field.required': '{field} is required',
+  'err.device.bad_birth_year': 'The birth year is between 1900 and this year', 'err.device.too_many_contacts': 'At most {max} contacts',
+  'err.device.contact_incomplete': 'Contact {n} needs a name and a phone', 'err.device.exists': 'Device {id} is already registered',
+  'err.device.not_found': 'Device {id} is not registered',
+  'fieldName.location.community': 'The community', 'fieldName.location.grid': 'The grid', 'fieldName.location.building': 'The building',
+  'fieldName.location.unit': 'The unit', 'fieldName.location.floor': 'The floor', 'fieldName.location.household': 'The household',
+  'fieldName.resident.name': "The resident's name", 'fieldName.resident.language': 'The language', 'fieldName.resident.phone': "The resident's phone",
+  'fieldName.resident.care_notes': 'The care notes', 'fieldName.vendor': 'The vendor', 'fieldName.model': 'The model',
+  'fieldName.grid_worker.name': 'The grid worker', 'fieldName.grid_worker.phone': "The grid worker's phone",
   'err.notify.no_channel': 'No notification channel named "{channel}"', 'err.notify.need_phone': "An SMS channel's test needs a phone number",
   'err.notify.no_phone_here': 'Only an SMS channel sends to a phone number',
   'ov.channels': 'Notification channels', 'ch.test': 'Send a test message', 'ch.phone': 'Test phone number', 'ch.ok': 'The test message on "{name}" was delivered',
