@@ -80,6 +80,7 @@ type Alerting struct {
 	pub   Publisher
 
 	folds *folder     // repeated readings waiting to be written
+	gate  *storeGate  // events before background writes (committer.go); ingest shares it
 	homes *households // full records of devices with open alerts
 
 	acks       chan alerts.DeviceAck
@@ -130,6 +131,7 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 		cfg: cfg, svc: cfg.Service, logger: logger,
 		open:       alerts.Summarize(append(open, latched...)),
 		folds:      newFolder(),
+		gate:       newStoreGate(),
 		homes:      newHouseholds(cfg.Index),
 		acks:       make(chan alerts.DeviceAck, 4096),
 		timersWake: make(chan struct{}, 1),
@@ -201,6 +203,11 @@ func (a *Alerting) classify(d IndexedDevice, m *devices.Message) (fold alerts.Fo
 	}
 	return alerts.FoldedReading{}, false, a.svc.TelemetryMatters(dev, m, set)
 }
+
+// writeGate is the gate that puts event commits before background writes
+// to the store (telemetry's, the health flush's and the folds'); ingest
+// shares it.
+func (a *Alerting) writeGate() *storeGate { return a.gate }
 
 // openSet is the committed view of a device's open alerts.
 func (a *Alerting) openSet(deviceID string) alerts.OpenSet {

@@ -194,9 +194,10 @@ func (c *committer[T]) commitWithRetry(ctx context.Context, items []T) bool {
 	}
 }
 
-// storeGate lets the event committer's transactions go before telemetry's
-// writes to the main store (the device health flush, and the few readings
-// that may open an alert): SQLite has one writer, so such a write would
+// storeGate lets the event committer's transactions go before background
+// writes to the main store (the device health flush, the few readings that
+// may open an alert, and the folded readings' writes — Alerting owns the
+// gate and ingest shares it): SQLite has one writer, so such a write would
 // otherwise hold up an SOS while it ran. A telemetry writer waits while an
 // event commit waits for the store or runs; one already running is not
 // interrupted, so each is kept short (healthFlushChunk devices at a time).

@@ -185,13 +185,16 @@ func (a *Alerting) writeFolds(ctx context.Context, every time.Duration, limit in
 	due := a.folds.takeDue(a.cfg.Now(), every, limit)
 	for i := 0; i < len(due); i += foldBatch {
 		chunk := due[i:min(i+foldBatch, len(due))]
-		err := a.Update(ctx, func(tx *AlertTx) error {
-			for _, f := range chunk {
-				if err := tx.applyFold(ctx, f); err != nil {
-					return err
+		// Behind any event commit, as telemetry's writes are (storeGate).
+		err := a.gate.background(ctx, func() error {
+			return a.Update(ctx, func(tx *AlertTx) error {
+				for _, f := range chunk {
+					if err := tx.applyFold(ctx, f); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
+				return nil
+			})
 		})
 		if err != nil {
 			a.folds.giveBack(due[i:])

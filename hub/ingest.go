@@ -127,7 +127,7 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		limited: newLimitedLogger(logger, 10*time.Second, cfg.Now),
 		health:  newHealthTracker(),
 		quit:    make(chan struct{}),
-		gate:    newStoreGate(),
+		gate:    cfg.Alerting.writeGate(),
 		vstates: map[string]devices.VendorState{}, varrival: map[string]uint64{},
 		refusalq: make(chan refusalNote, 256),
 	}
