@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Check-ins of residents living alone (独居老人). A watched household must
@@ -85,6 +86,16 @@ type CheckinStatus struct {
 	WindowEnd    time.Time `json:"window_end"`
 	LastActivity time.Time `json:"last_activity,omitzero"`
 	QuietUntil   time.Time `json:"quiet_until,omitzero"`
+}
+
+// HouseholdCheckin is one watched household as the console lists it: where
+// it stands today, where it is, who lives there and who looks after it.
+type HouseholdCheckin struct {
+	CheckinStatus
+	Location   devices.Location `json:"location"`
+	Resident   string           `json:"resident"`
+	GridWorker string           `json:"grid_worker,omitempty"`
+	Plan       *CheckinPlan     `json:"plan,omitempty"` // what staff set, if anything
 }
 
 // Overdue is a household whose window ended without a sign of life.

@@ -100,8 +100,11 @@ func merge(e *Evacuee, d *devices.Device) {
 		if e.Resident.BirthYear == 0 {
 			e.Resident.BirthYear = r.BirthYear
 		}
-		if r.CareNotes != "" && !strings.Contains(e.Resident.CareNotes, r.CareNotes) {
-			e.Resident.CareNotes = strings.TrimSpace(e.Resident.CareNotes + "; " + r.CareNotes)
+		switch {
+		case e.Resident.CareNotes == "":
+			e.Resident.CareNotes = r.CareNotes
+		case r.CareNotes != "" && !strings.Contains(e.Resident.CareNotes, r.CareNotes):
+			e.Resident.CareNotes += "; " + r.CareNotes
 		}
 	}
 	for _, c := range d.Contacts {

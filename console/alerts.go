@@ -174,20 +174,29 @@ func alertID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
-	id, err := alertID(r)
+	a, err := s.visibleAlert(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alert": a})
+}
+
+// visibleAlert finds the alert of the request's {id}, if the user may see
+// it (one out of a grid worker's grids is not found).
+func (s *Server) visibleAlert(r *http.Request) (*alerts.Alert, error) {
+	id, err := alertID(r)
+	if err != nil {
+		return nil, err
 	}
 	a, err := s.cfg.Alerts.FindAlert(r.Context(), id)
 	if err == nil && !scopeOf(sessionFrom(r.Context()).user).Allows(a) {
 		err = shouwang.Errorf(shouwang.ENOTFOUND, "alert %d not found", id).With("alert.not_found", "id", strconv.FormatInt(id, 10))
 	}
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("find alert: %w", err))
-		return
+		return nil, fmt.Errorf("find alert: %w", err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alert": a})
+	return a, nil
 }
 
 // The optional JSON bodies of transitions. Each action accepts only its own

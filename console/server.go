@@ -16,6 +16,7 @@ import (
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/accounts"
+	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/limitlog"
 )
@@ -84,6 +85,13 @@ type Config struct {
 	// Vendor, if set, answers for off-the-shelf devices: discovered
 	// devices, refusals on a device's page, self-test commands.
 	Vendor VendorService
+	// Places, if set, lists every building the registry knows (the
+	// building view's communities); Checkins, if set, is the check-in book
+	// of residents living alone; Evacuation orders an incident's evacuation
+	// list (its mobility words). See buildings.go, checkins.go.
+	Places     func() []Place
+	Checkins   CheckinService
+	Evacuation alerts.EvacuationRules
 	// Photos, if set, keeps photos taken where alerts are handled (a grid
 	// worker's phone); without it those routes refuse.
 	Photos PhotoService
@@ -192,6 +200,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/v1/devices/{id}/telemetry", s.require(nil, s.telemetry))
 
 	s.alertRoutes()
+	s.incidentRoutes()
 	s.loopRoutes()
 	s.notifyRoutes()
 	s.liveRoutes()

@@ -271,6 +271,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
 		Vendor: vendorConsole{m}, Photos: m.alerting, Notify: m.notifier,
+		Places: m.places, Checkins: m.checkins, Evacuation: rules.Evacuation,
 	}
 	m.consoleTLS(&consoleCfg)
 	m.consoleBroker(&consoleCfg)
@@ -285,6 +286,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	log.Info("hub running", "http", m.HTTPAddr(), "https", m.HTTPSAddr(), "devices", m.index.Len())
 	return nil
+}
+
+// places lists the buildings the device index knows, for the console.
+func (m *Main) places() []console.Place {
+	ps := m.index.Places()
+	out := make([]console.Place, len(ps))
+	for i, p := range ps {
+		out[i] = console.Place{Community: p.Location.Community, Grid: p.Location.Grid, Building: p.Location.Building, Devices: p.Devices}
+	}
+	return out
 }
 
 // HTTPAddr is the address the console listens on in plain HTTP (useful

@@ -9,6 +9,9 @@ import * as queue from './queue.js';
 import * as detail from './detail.js';
 import * as devices from './devices.js';
 import * as overview from './overview.js';
+import * as buildings from './buildings.js';
+import * as checkins from './checkins.js';
+import { initIncident } from './incident.js';
 import * as call from './call.js';
 import { checkCalls, callCapability, onCapabilityChange } from './capability.js';
 import { t, setLang, currentLang, applyStatic, onLangChange } from './i18n.js';
@@ -64,6 +67,10 @@ function init() {
   call.initCall({ open: (id) => { showView('queue'); queue.select(id); } });
   devices.initDevices();
   overview.initOverview({ report: () => showView('report') });
+  const openAlert = (id) => { showView('queue'); queue.select(id); };
+  buildings.initBuildings({ open: openAlert });
+  checkins.initCheckins();
+  initIncident({ open: openAlert });
   report.initReport({ back: () => showView('overview') });
   store.onChange((kind) => { if (kind === 'snapshot') { loadReview(); loadFollowUps(); } });
   onCapabilityChange(renderCalls);
@@ -178,6 +185,7 @@ function enter(resp) {
   queue.setUser(user);
   overview.setRole(role);
   call.setRole(role);
+  checkins.setRole(role);
   devices.setWriter(writes);
   renderCalls();
   $('login').hidden = true;
@@ -302,14 +310,15 @@ function renderConn(state) {
 
 function showView(name) {
   view = name;
-  for (const v of ['queue', 'devices', 'overview', 'report']) $(`view-${v}`).hidden = v !== name;
+  for (const v of ['queue', 'devices', 'overview', 'report', 'buildings', 'checkins']) $(`view-${v}`).hidden = v !== name;
   for (const btn of document.querySelectorAll('[data-view]')) {
     btn.classList.toggle('active', btn.dataset.view === name);
     btn.setAttribute('aria-pressed', String(btn.dataset.view === name));
   }
   if (name === 'devices') devices.showDevices();
-  if (name === 'overview') overview.showOverview();
-  else overview.hideOverview();
+  if (name === 'overview') { overview.showOverview(); buildings.showOnOverview(); } else { overview.hideOverview(); buildings.hideOverviewTiles(); }
+  if (name === 'buildings') buildings.showBuildings(); else buildings.hideBuildings();
+  if (name === 'checkins') checkins.showCheckins(); else checkins.hideCheckins();
   if (name === 'report') report.showReport();
 }
 

@@ -14,6 +14,7 @@ import { toast } from './toast.js';
 import { drawChart, clearChart } from './chart.js';
 import * as call from './call.js';
 import * as timeline from './timeline.js';
+import { showIncident } from './incident.js';
 import * as loop from './loop.js';
 import './strings-loop.js';
 
@@ -160,7 +161,8 @@ export function refresh() {
 
 async function loadDevice(alertId) {
   const id = current.device_id;
-  if (!id) return;
+  if (!id || current.incident) return; // an incident's device_id is its scope, not a device
+
   try {
     const resp = await api.get(`/api/v1/devices/${encodeURIComponent(id)}`);
     if (current && current.id === alertId) {
@@ -298,13 +300,16 @@ function render() {
     a.opened_at && h('span', {}, t('detail.opened', { t: dateTime(a.opened_at) })),
     a.opened_at && a.state && ['new', 'accepted', 'dispatched'].includes(a.state) && h('span', { id: 'd-age', class: 'age' }, clock(Date.now() - ms(a.opened_at))),
     a.reading != null && h('span', {}, t('detail.reading', { v: a.reading })),
-    a.occurrences > 1 && h('span', {}, t('detail.occurrences', { n: a.occurrences })),
+    a.occurrences > 1 && !a.incident && h('span', {}, t('detail.occurrences', { n: a.occurrences })),
     a.cleared && h('span', { class: 'tag tag-cleared' }, t('queue.cleared')),
     a.assignee && h('span', {}, ...timeline.tn('detail.assignee', { name: timeline.data(a.assignee) })),
     a.dispatched_to && h('span', {}, ...timeline.tn('detail.dispatchedTo', { to: h('span', {}, ...loop.dispatchedTo(a.dispatched_to)) })),
     a.outcome && h('span', {}, label('outcome', a.outcome)),
   ].filter(Boolean));
 
+  // An incident stands for a building or a bridge, not a device: its card
+  // replaces the resident's and the device's (incident.js).
+  pane.dataset.incident = String(showIncident(a));
   renderActions(a);
   loop.renderTask(a);
   call.showAlert(a, deviceFull || a.device);

@@ -6,6 +6,7 @@
 
 import * as store from './store.js';
 import * as sound from './sound.js';
+import { linkedHidden, queueSummary, incidentPlace } from './incident.js';
 import { t, onLangChange } from './i18n.js';
 import { h, ms, clock, label, shortAddress, dateTime } from './format.js';
 import './strings-loop.js';
@@ -77,7 +78,8 @@ export function setShowTests(v) {
 
 /** visibleAlerts returns the open alerts the queue shows, in its order. */
 export function visibleAlerts() {
-  return store.openAlerts().filter((a) => showTests || !a.test);
+  // An incident's row stands for the alerts it groups (incident.js).
+  return store.openAlerts().filter((a) => (showTests || !a.test) && !linkedHidden(a));
 }
 
 /** selected returns the id of the selected alert, or null. */
@@ -151,7 +153,7 @@ function render() {
 }
 
 function row(a) {
-  const loc = a.device?.location;
+  const loc = a.device?.location || incidentPlace(a);
   const res = a.device?.resident || {};
   const level = a.escalation_level || 0;
   const call = a.call?.state ? a.call : null;
@@ -167,11 +169,11 @@ function row(a) {
     h('div', { class: 'tags' },
       a.test && h('span', { class: 'tag tag-test' }, t('queue.test')),
       a.cleared && h('span', { class: 'tag tag-cleared' }, t('queue.cleared')),
-      a.occurrences > 1 && h('span', { class: 'tag' }, t('queue.times', { n: a.occurrences })))),
+      a.occurrences > 1 && !a.incident && h('span', { class: 'tag' }, t('queue.times', { n: a.occurrences })))),
   h('td', { class: 'c-where' },
     h('div', { class: 'where', title: shortAddress(loc), translate: 'no' }, [loc?.building, loc?.household].filter(Boolean).join(' ') || a.device_id,
       loc?.community && h('span', { class: 'community' }, loc.community)),
-    h('div', { class: 'who' }, h('span', { translate: 'no' }, res.name || a.device_id),
+    a.incident ? h('div', { class: 'who' }, queueSummary(a)) : h('div', { class: 'who' }, h('span', { translate: 'no' }, res.name || a.device_id),
       res.lives_alone && h('span', { class: 'tag tag-alone' }, t('queue.alone')))),
   h('td', { class: 'c-state' },
     h('span', { class: `state-tag state-${a.state}` }, label('state', a.state)),
