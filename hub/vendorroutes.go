@@ -40,8 +40,9 @@ type vendorRoot struct {
 }
 
 type bridgeRoutes struct {
-	byIEEE map[string]string // IEEE address → device ID
-	names  map[string]string // friendly name → IEEE address
+	byIEEE  map[string]string // IEEE address → device ID
+	names   map[string]string // friendly name → IEEE address
+	learned bool              // names are from a list the bridge sent while the hub ran
 }
 
 // NewVendorRoutes returns empty routes; Load fills them.
@@ -86,6 +87,15 @@ func (r *VendorRoutes) Load(ctx context.Context, src VendorSource) error {
 		bridge(f.Gateway).names[f.FriendlyName] = f.IEEE
 	}
 	r.mu.Lock()
+	// A list the bridge sent while the hub runs is learned before it is
+	// saved, so the store may not have it yet: the learned names are never
+	// older than the store's and are kept (a registration reloading the
+	// routes just as the list arrived lost it until the bridge sent it again).
+	for id, b := range bridges {
+		if old := r.bridges[id]; old != nil && old.learned {
+			b.names, b.learned = old.names, true
+		}
+	}
 	r.roots, r.bridges, r.byID = roots, bridges, byID
 	r.mu.Unlock()
 	return nil
@@ -154,7 +164,7 @@ func (r *VendorRoutes) learn(gateway string, list []zigbee2mqtt.BridgeDevice) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if b := r.bridges[gateway]; b != nil {
-		b.names = names
+		b.names, b.learned = names, true
 	}
 }
 

@@ -88,3 +88,34 @@ func TestVendorRoutes(t *testing.T) {
 		}
 	}
 }
+
+// A registration reloads the routes from the store; a device list the
+// bridge sent just before, learned but not yet saved, is kept.
+func TestVendorRoutesReloadKeepsLearnedNames(t *testing.T) {
+	src := vendorSource{ds: []*devices.Device{
+		{ID: "zb-1", Kind: devices.KindGateway, Source: devices.SourceZigbee2MQTT, Address: "zigbee2mqtt"},
+	}}
+	r := NewVendorRoutes()
+	if err := r.Load(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	r.learn("zb-1", []zigbee2mqtt.BridgeDevice{{IEEE: "0x00158d0008a1b2c4", FriendlyName: "3-2-502/gas"}})
+	// The device is registered; the store has no list of the bridge yet.
+	src.ds = append(src.ds, &devices.Device{ID: "gas-z1", Kind: devices.KindGas, Source: devices.SourceZigbee2MQTT,
+		Gateway: "zb-1", Address: "0x00158d0008a1b2c4"})
+	if err := r.Load(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := r.behind("zb-1", "3-2-502/gas"); d == nil || d.ID != "gas-z1" {
+		t.Errorf("after the reload the bridge's name routes to %v, want gas-z1", d)
+	}
+	// A hub started afresh reads the names from the store.
+	fresh := NewVendorRoutes()
+	src.found = []devices.Discovered{{Gateway: "zb-1", IEEE: "0x00158d0008a1b2c4", FriendlyName: "3-2-502/gas"}}
+	if err := fresh.Load(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := fresh.behind("zb-1", "3-2-502/gas"); d == nil || d.ID != "gas-z1" {
+		t.Errorf("from the store: %v", d)
+	}
+}
