@@ -262,7 +262,7 @@ func TestWebHasContractHooks(t *testing.T) {
 func TestWebStringsInBothLanguages(t *testing.T) {
 	zh, en := webDicts(t)
 	used := map[string]bool{}
-	for _, m := range regexp.MustCompile(`data-i18n(?:-placeholder|-title)?="([^"]+)"`).FindAllStringSubmatch(readWeb(t, "index.html"), -1) {
+	for _, m := range regexp.MustCompile(`data-i18n(?:-placeholder|-title|-aria-label)?="([^"]+)"`).FindAllStringSubmatch(readWeb(t, "index.html"), -1) {
 		used[m[1]] = true
 	}
 	call := regexp.MustCompile(`\bt\('([a-zA-Z0-9_.]+)'`)

@@ -47,6 +47,7 @@ function init() {
     el.addEventListener('click', () => setLang(currentLang() === 'en' ? 'zh-CN' : 'en'));
   }
   onLangChange(() => { renderConn(live.liveState()); sound.refreshLabels(); renderCalls(); renderSite(); renderUser(); });
+  onLangChange(() => hideToast()); // a message is in the language it was shown in
   for (const btn of document.querySelectorAll('[data-view]')) {
     btn.addEventListener('click', () => showView(btn.dataset.view));
   }

@@ -46,7 +46,7 @@ function render() {
   }
   list.replaceChildren(...channels.map((c) => {
     const phone = c.type === 'sms' && canTest && h('input', { type: 'tel', class: 'channel-phone', placeholder: t('ch.phone'), maxlength: '32' });
-    const parties = c.parties.length ? t('ch.parties', { parties: c.parties.map((p) => label('party', p)).join('、') }) : t('ch.noParties');
+    const parties = c.parties.length ? t('ch.parties', { parties: c.parties.map((p) => label('party', p)).join(t('list.sep')) }) : t('ch.noParties');
     return h('li', { dataset: { channel: c.name } },
       h('div', {}, h('strong', {}, data(c.name)), ' · ', label('chType', c.type), c.signed && h('span', { class: 'tag' }, t('ch.signed'))),
       h('div', { class: 'muted mono channel-url', translate: 'no' }, c.url),

@@ -98,7 +98,7 @@ export async function drawChart(a) {
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true, min: lo - pad, max: hi + pad } },
     series: [
-      {},
+      { label: t('chart.time'), value: (u, sec) => (sec == null ? '—' : new Date(sec * 1000).toLocaleTimeString('zh-CN', { hour12: false })) },
       { label: `${label('field', spec.field)}${resp.unit ? ` (${resp.unit})` : ''}`, stroke: spec.color, width: 2, fill: `${spec.color}22`, points: { show: pts.length < 60 } },
     ],
     axes: [

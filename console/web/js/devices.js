@@ -6,7 +6,7 @@ import * as api from './api.js';
 import { t, onLangChange, currentLang } from './i18n.js';
 import { h, ago, dateTime, label, address, errorText } from './format.js';
 import { toast } from './toast.js';
-import { initVendor, loadDiscovered, showDevicePanel } from './vendor.js';
+import { initVendor, loadDiscovered, showDevicePanel, rawLog } from './vendor.js';
 
 const pageSize = 200;
 const kinds = ['sos_button', 'smoke', 'gas', 'co', 'air', 'gateway'];
@@ -104,10 +104,10 @@ function renderDevices() {
   body.replaceChildren(...lastList.map((d) => {
     const hl = d.health || {};
     return h('tr', { dataset: { deviceId: d.id, online: String(!!hl.online), kind: d.kind } },
-      h('td', { class: 'mono' }, d.id),
+      h('td', { class: 'mono', translate: 'no' }, d.id),
       h('td', {}, label('dkind', d.kind)),
-      h('td', {}, address(d.location)),
-      h('td', {}, d.resident?.name || '', d.resident?.lives_alone ? h('span', { class: 'tag tag-alone' }, t('queue.alone')) : ''),
+      h('td', { translate: 'no' }, address(d.location)),
+      h('td', {}, h('span', { translate: 'no' }, d.resident?.name || ''), d.resident?.lives_alone ? h('span', { class: 'tag tag-alone' }, t('queue.alone')) : ''),
       h('td', { class: 'status' }, h('span', { class: `online-${!!hl.online}` }, hl.online ? t('dev.online') : t('dev.offline'))),
       h('td', { class: `battery${hl.battery != null && hl.battery < 20 ? ' low' : ''}` }, hl.battery != null ? `${Math.round(hl.battery)}%` : '—'),
       h('td', { class: 'last-seen', title: hl.last_seen ? dateTime(hl.last_seen) : '' }, ago(hl.last_seen)),
@@ -138,11 +138,11 @@ async function loadUnregistered() {
 function renderUnregistered() {
   const body = $('unregistered-table').querySelector('tbody');
   body.replaceChildren(...lastUnregistered.map((u) => h('tr', { dataset: { deviceId: u.id } },
-    h('td', { class: 'mono' }, u.id),
+    h('td', { class: 'mono', translate: 'no' }, u.id),
     h('td', {}, dateTime(u.first_seen)),
     h('td', {}, ago(u.last_seen)),
     h('td', {}, String(u.count)),
-    h('td', { class: 'muted' }, u.detail || ''),
+    h('td', { class: 'muted' }, u.detail ? rawLog(u.detail) : ''),
     h('td', {}, h('button', { type: 'button', class: 'btn small', dataset: { register: u.id } }, t('dev.registerThis'))))));
   if (!lastUnregistered.length) body.append(h('tr', { class: 'empty-row' }, h('td', { colspan: '6', class: 'muted' }, t('dev.noUnregistered'))));
 }

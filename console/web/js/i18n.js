@@ -92,7 +92,7 @@ const zh = {
   'dev.failed.rotate': '重置密码失败：{msg}', 'dev.badContacts': '联系人格式：姓名|关系|电话，多人用 ; 分隔（第 {n} 个有误）',
   'cred.title': '设备凭据（仅显示这一次）', 'cred.warn': '请立即记下或写入设备：关闭后无法再次查看，只能重新生成密码。',
   'cred.username': 'MQTT 用户名', 'cred.password': 'MQTT 密码', 'cred.dismiss': '我已记下',
-  'imp.title': 'CSV 批量导入', 'imp.help': 'UTF-8 编码，首行为列名：id, kind, community 必填。', 'imp.btn': '导入',
+  'imp.title': 'CSV 批量导入', 'imp.help': 'UTF-8 编码，首行为列名，以下三列必填：', 'imp.btn': '导入',
   'imp.noFile': '请先选择 CSV 文件', 'imp.done': '已导入 {n} 台设备', 'imp.failed': '导入失败：{msg}',
   'imp.row': '第 {line} 行{id}：{err}', 'imp.credWarn': '导入设备的密码只显示这一次，请下载保存。',
   'imp.download': '下载凭据 CSV',
@@ -221,7 +221,7 @@ const en = {
   'dev.failed.rotate': 'New password failed: {msg}', 'dev.badContacts': 'Contacts: name|relation|phone, separated by ; (number {n} is wrong)',
   'cred.title': 'Device credentials (shown once)', 'cred.warn': 'Write them down or into the device now: they cannot be shown again, only replaced.',
   'cred.username': 'MQTT username', 'cred.password': 'MQTT password', 'cred.dismiss': 'Done',
-  'imp.title': 'CSV import', 'imp.help': 'UTF-8, a header row first; id, kind and community are required.', 'imp.btn': 'Import',
+  'imp.title': 'CSV import', 'imp.help': 'UTF-8, a header row first; these columns are required:', 'imp.btn': 'Import',
   'imp.noFile': 'Choose a CSV file first', 'imp.done': 'Imported {n} devices', 'imp.failed': 'Import failed: {msg}',
   'imp.row': 'Line {line}{id}: {err}', 'imp.credWarn': 'The imported devices\' passwords are shown only now: download them.',
   'imp.download': 'Download credentials CSV',
@@ -307,6 +307,7 @@ export function applyStatic(root = document) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
   const other = lang === 'en' ? '中文' : 'English';
   for (const el of root.querySelectorAll('#lang-toggle, [data-lang-switch]')) el.textContent = other;
 }

@@ -136,9 +136,9 @@ function renderDevices() {
   $('overview-devices').textContent = t('ov.devicesLine', { total: summary.total ?? 0, online: summary.online ?? 0, offline: summary.offline ?? 0 });
   const silent = summary.silent || [];
   $('silent-devices').replaceChildren(...silent.map((d) => h('li', { dataset: { deviceId: d.id } },
-    h('span', { class: 'mono' }, d.id), ' ',
+    h('span', { class: 'mono', translate: 'no' }, d.id), ' ',
     h('span', {}, label('dkind', d.kind)), ' · ',
-    h('span', {}, typeof d.location === 'string' ? d.location : address(d.location)), ' · ',
+    h('span', { translate: 'no' }, typeof d.location === 'string' ? d.location : address(d.location)), ' · ',
     h('span', { class: 'muted' }, ago(d.last_seen)))));
   if (!silent.length) $('silent-devices').append(h('li', { class: 'muted none' }, t('ov.noSilent')));
 }

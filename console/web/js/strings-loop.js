@@ -8,6 +8,8 @@ import { addStrings } from './i18n.js';
 
 const zh = {
   'app.brand': '守望',
+  'list.sep': '、', 'vd.rawLog': '日志原文',
+  'nav.views': '视图', 'act.dispatchTo': '派往', 'act.outcome': '处置结果', 'act.rating': '评分', 'chart.time': '时间',
   'act.needOutcome': '请先选择处置结果', 'act.chooseOutcome': '— 选择处置结果 —',
   'confirm.resolve': '确认将警情 #{id} 处置完成，结果为「{outcome}」？', 'confirm.dispatch': '确认为警情 #{id} 派单给「{to}」？',
   'confirm.no': '取消',
@@ -86,6 +88,8 @@ const zh = {
 
 const en = {
   'app.brand': 'Shouwang',
+  'list.sep': ', ', 'vd.rawLog': 'log line',
+  'nav.views': 'Views', 'act.dispatchTo': 'Send to', 'act.outcome': 'Outcome', 'act.rating': 'Rating', 'chart.time': 'Time',
   'act.needOutcome': 'Choose the outcome first', 'act.chooseOutcome': '— choose the outcome —',
   'confirm.resolve': 'Resolve alert #{id} as "{outcome}"?', 'confirm.dispatch': 'Dispatch alert #{id} to "{to}"?',
   'confirm.no': 'Cancel',

@@ -79,6 +79,8 @@ function param(name, v, action) {
 
 /** target renders a dispatch target: a code the page knows (119, the gas company…) or what was typed. */
 export function target(v) {
+  const [code, who] = String(v).split(':');
+  if (code === 'grid_worker' && who) return h('span', {}, t('dispatch.grid_worker'), ' ', data(who));
   const known = { 网格员: 'grid_worker', 燃气公司: 'gas', 物业: 'property', 家属: 'family' }[v] || v;
   return has(`dispatch.${known}`) ? t(`dispatch.${known}`) : data(v);
 }

@@ -45,11 +45,11 @@ export async function loadDiscovered() {
 function renderDiscovered() {
   const body = $('discovered-table').querySelector('tbody');
   body.replaceChildren(...discovered.map((x, i) => h('tr', { dataset: { ieee: x.ieee } },
-    h('td', { class: 'mono' }, x.gateway),
-    h('td', {}, x.friendly_name),
-    h('td', {}, [x.vendor, x.model].filter(Boolean).join(' ')),
+    h('td', { class: 'mono', translate: 'no' }, x.gateway),
+    h('td', { translate: 'no' }, x.friendly_name),
+    h('td', { translate: 'no' }, [x.vendor, x.model].filter(Boolean).join(' ')),
     h('td', {}, x.kind ? label('dkind', x.kind) : t('vd.unknownModel')),
-    h('td', { class: 'mono' }, x.ieee),
+    h('td', { class: 'mono', translate: 'no' }, x.ieee),
     h('td', {}, x.kind ? h('button', { type: 'button', class: 'btn small', dataset: { bind: String(i) } }, t('vd.bind')) : ''))));
   if (!discovered.length) body.append(h('tr', { class: 'empty-row' }, h('td', { colspan: '6', class: 'muted' }, t('vd.noDiscovered'))));
 }
@@ -72,10 +72,10 @@ function renderPanel() {
   if (!panel) return;
   const d = panel.device;
   $('device-panel-title').textContent = t('vd.panelTitle', { id: d.id });
-  const row = (k, v) => (v ? [h('dt', {}, t(k)), h('dd', { class: 'mono' }, v)] : []);
+  const row = (k, v, typed = true) => (v ? [h('dt', {}, t(k)), h('dd', { class: 'mono', translate: typed ? 'no' : null }, v)] : []);
   $('device-panel-info').replaceChildren(
-    ...row('dev.kind', label('dkind', d.kind)),
-    ...row('dev.source', label('source', d.source || '')),
+    ...row('dev.kind', label('dkind', d.kind), false),
+    ...row('dev.source', label('source', d.source || ''), false),
     ...row('dev.gateway', d.gateway),
     ...row('dev.address', d.address),
     ...row('dev.model', [d.vendor, d.model].filter(Boolean).join(' ')));
@@ -84,7 +84,7 @@ function renderPanel() {
   list.replaceChildren(...panel.refusals.map((r) => h('li', { dataset: { reason: r.reason } },
     h('span', { class: 'refusal-reason' }, label('refusal', r.reason)),
     h('span', { class: 'muted', title: dateTime(r.at) }, ago(r.at)),
-    h('span', { class: 'refusal-detail mono' }, r.detail))));
+    r.detail && rawLog(r.detail))));
   if (!panel.refusals.length) list.append(h('li', { class: 'muted' }, t('vd.noRefusals')));
 }
 
@@ -97,4 +97,14 @@ async function selfTest() {
   } catch (err) {
     toast(t('vd.failed.selftest', { msg: errorText(err) }));
   }
+}
+
+/**
+ * rawLog shows the hub's log line of a refusal: the device's topic and
+ * message and the parser's words, as logged (in English, for whoever reads
+ * the hub's log with it), folded under a summary in the page's language.
+ */
+export function rawLog(text) {
+  return h('details', { class: 'raw-log' }, h('summary', {}, t('vd.rawLog')),
+    h('code', { class: 'mono', translate: 'no', lang: 'en' }, text));
 }
