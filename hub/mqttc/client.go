@@ -208,7 +208,8 @@ func (c *Client) options() *paho.ClientOptions {
 }
 
 // Start connects, retrying until ctx is done, and returns once connected and
-// subscribed. The client then stays connected, reconnecting (and
+// subscribed — or, when the broker kept the session (its subscriptions
+// with it), once connected. The client then stays connected, reconnecting (and
 // resubscribing) by itself, until Stop. Start may be called once; call Stop
 // afterwards even when it fails.
 func (c *Client) Start(ctx context.Context) error {
@@ -233,6 +234,15 @@ func (c *Client) Start(ctx context.Context) error {
 		return fmt.Errorf("mqtt connect to %s: %w%s", c.cfg.URL, ctx.Err(), c.lastErrText())
 	case <-c.quit:
 		return errors.New("mqtt connect: client stopped")
+	}
+	if sp, ok := tok.(interface{ SessionPresent() bool }); ok && sp.SessionPresent() {
+		// The broker kept this session, subscriptions and all, and may be
+		// sending it a backlog now: the answers to OnConnect's
+		// (UN)SUBSCRIBE come only behind that backlog (mosquitto queues
+		// them after every message already on its way), which could take
+		// minutes to drain. Messages flow already; OnConnect makes the
+		// subscriptions meanwhile.
+		return nil
 	}
 	select {
 	case <-c.subscribed:

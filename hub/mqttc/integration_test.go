@@ -264,6 +264,41 @@ func TestFiltersMoveToAnotherSession(t *testing.T) {
 	})
 }
 
+// TestStartDoesNotWaitBehindABacklog: a session the broker kept, with
+// messages queued for it, is started while its handlers are busy — the
+// SUBACK of its resubscription lies behind the backlog, but Start returns
+// at once, and the backlog then arrives in full.
+func TestStartDoesNotWaitBehindABacklog(t *testing.T) {
+	brokers(t, func(t *testing.T, e *env) {
+		const n = 500
+		c := startSession(t, e, Config{ClientID: "hub", Subscriptions: hubFilters, Handler: func(*Message) {}})
+		c.Stop()
+		publishEvents(t, e, "b", n)
+
+		release := make(chan struct{})
+		col := newCollector()
+		cfg := Config{ClientID: "hub", Subscriptions: hubFilters, MaxInFlight: 2, Handler: func(m *Message) {
+			<-release
+			col.add(m)
+			m.Ack()
+		}}
+		cfg.URL, cfg.Username, cfg.Password = e.url, e.hubUser, e.hubPass
+		cfg.KeepAlive, cfg.ConnectTimeout = 10*time.Second, 2*time.Second
+		c, err := New(cfg, clientLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Stop)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Start(ctx); err != nil {
+			t.Fatalf("Start with a backlog and busy handlers: %v", err)
+		}
+		close(release)
+		waitFor(t, "the backlog", 60*time.Second, func() bool { return col.has("b", n) })
+	})
+}
+
 func TestResubscribesAfterBrokerRestart(t *testing.T) {
 	run := func(t *testing.T, e *env) {
 		var ups, downs atomic.Int64
