@@ -59,12 +59,22 @@ func sosDevices(prefix string, n int) []*devices.Device {
 // register registers ds through the console's CSV import, a thousand
 // rows a request.
 func register(ctx context.Context, base, token string, ds []*devices.Device) error {
+	_, err := registerSpecs(ctx, base, token, ds)
+	return err
+}
+
+// registerSpecs is register, returning each device with the password the
+// hub issued.
+func registerSpecs(ctx context.Context, base, token string, ds []*devices.Device) ([]sim.DeviceSpec, error) {
+	var specs []sim.DeviceSpec
 	for i := 0; i < len(ds); i += 1000 {
-		if _, err := sim.Register(ctx, base, token, ds[i:min(i+1000, len(ds))]); err != nil {
-			return err
+		s, err := sim.Register(ctx, base, token, ds[i:min(i+1000, len(ds))])
+		if err != nil {
+			return nil, err
 		}
+		specs = append(specs, s...)
 	}
-	return nil
+	return specs, nil
 }
 
 // baseTS is the device time of seq 0: an hour ago, so every message is

@@ -87,22 +87,32 @@ type Stack struct {
 	Influxd   *bench.InfluxServer
 	Postgres  *bench.Postgres // with -db postgres
 	name      string
+	embedded  bool // BrokerURL is the hub's embedded broker
 }
 
 // startParts starts the broker and InfluxDB (unless given) for one
 // scenario and creates its database.
 func (e *Env) startParts(ctx context.Context, name string) (*Stack, error) {
+	return e.startPartsWith(ctx, name, &bench.MosquittoConfig{AutosaveInterval: e.opts.Autosave})
+}
+
+// startPartsWith is startParts with mosquitto configured as mosq (Path
+// and Dir are filled in); nil starts no broker, for the hub's embedded
+// one (startHub then starts it).
+func (e *Env) startPartsWith(ctx context.Context, name string, mosq *bench.MosquittoConfig) (*Stack, error) {
 	dir, err := os.MkdirTemp(e.dir, name+"-")
 	if err != nil {
 		return nil, err
 	}
 	s := &Stack{Dir: dir, BrokerURL: e.opts.MQTTURL, InfluxURL: e.opts.InfluxURL, name: name}
-	if s.BrokerURL == "" {
+	if s.BrokerURL == "" && mosq != nil {
 		d := filepath.Join(dir, "mosquitto")
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return nil, err
 		}
-		if s.Mosq, err = bench.StartMosquitto(bench.MosquittoConfig{Path: e.mosquitto, Dir: d, AutosaveInterval: e.opts.Autosave}); err != nil {
+		cfg := *mosq
+		cfg.Path, cfg.Dir = e.mosquitto, d
+		if s.Mosq, err = bench.StartMosquitto(cfg); err != nil {
 			return nil, err
 		}
 		s.BrokerURL = s.Mosq.URL()
@@ -147,8 +157,16 @@ func (e *Env) startHub(ctx context.Context, s *Stack, dataDir, rules string) err
 			return err
 		}
 	}
+	var listen string
+	if s.BrokerURL == "" { // the embedded broker
+		port, err := parts.FreePort()
+		if err != nil {
+			return err
+		}
+		listen = "127.0.0.1:" + strconv.Itoa(port)
+	}
 	h, err := bench.StartHub(bench.HubConfig{
-		Bin: e.hubBin, DataDir: dataDir, MQTTURL: s.BrokerURL,
+		Bin: e.hubBin, DataDir: dataDir, MQTTURL: s.BrokerURL, MQTTListen: listen,
 		ClientID:  "bench-hub-" + s.name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		InfluxURL: s.InfluxURL, InfluxBucket: s.Influx.DB + "/autogen",
 		AdminPassword: adminPassword, RulesFile: rulesFile, LogPath: filepath.Join(s.Dir, "hub.log"),
@@ -158,6 +176,9 @@ func (e *Env) startHub(ctx context.Context, s *Stack, dataDir, rules string) err
 		return err
 	}
 	s.Hub = h
+	if listen != "" {
+		s.BrokerURL, s.embedded = "tcp://"+listen, true
+	}
 	if s.API, err = bench.Login(ctx, h.URL, "admin", adminPassword); err != nil {
 		return err
 	}

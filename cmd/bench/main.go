@@ -12,6 +12,7 @@
 //	go run ./cmd/bench voice   [-setup-calls 50] [-steps 10,25,50,100,150,200,250,300] [-step-time 10s]
 //	go run ./cmd/bench storm   [-devices 1000] [-alarm 900] [-messages 200000] [-burst 100] [-within 10s]
 //	go run ./cmd/bench burst   [-consoles 50] [-alerts 100] [-within 1s]
+//	go run ./cmd/bench soak    [-rate 1000] [-duration 10m] [-brokers changes-1,changes-1000,seconds-1,embedded]
 //	go run ./cmd/bench all     [-out results.json]
 //
 // Every scenario takes -out FILE (JSON), -profile DIR (pprof profiles of the
@@ -32,6 +33,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -50,7 +52,8 @@ Scenarios:
   voice    call setup time, then concurrent relayed calls ramped until loss or CPU limits them
   burst    a hundred presses within a second to fifty consoles
   storm    the ingest load quiet, then with most gas detectors in alarm (and -burst: a building's smoke alarms and presses), presses timed throughout
-  all      each of the above in turn, with its defaults unless a flag says otherwise
+  soak     telemetry at a street's peak for a long time against each broker configuration: does the broker keep up?
+  all      each of the above in turn (not burst, storm or soak), with its defaults unless a flag says otherwise
 
 Run "bench SCENARIO -h" for the flags.
 `
@@ -59,7 +62,7 @@ var scenarioNames = []string{"ingest", "latency", "fanout", "transitions", "scal
 
 // extraScenarios are run only by name, not by "all" (their flags would
 // collide with the others').
-var extraScenarios = []string{"storm", "burst"}
+var extraScenarios = []string{"storm", "burst", "soak"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -86,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stormFlags(fs, name)
 	telegrafFlags(fs, name)
 	burstFlags(fs, name)
+	soakFlags(fs, name)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -100,6 +104,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
+	if err := soakOpts.validate(); name == "soak" && err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
 	env, err := newEnv(ctx, o.Env, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
@@ -108,8 +116,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer env.Close()
 
 	names := []string{name}
-	if name == "all" {
+	switch name {
+	case "all":
 		names = scenarioNames
+	case "soak":
+		names = soakOpts.scenarios()
 	}
 	out := Output{Machine: machineInfo(env.root), Command: append([]string{"bench"}, args...)}
 	failed := false
@@ -202,7 +213,15 @@ func runScenario(ctx context.Context, env *Env, name string, o Options) (*Report
 			rep = r.report()
 		}
 	default:
-		err = fmt.Errorf("unknown scenario %q", name)
+		b, ok := brokerSettingNamed(strings.TrimPrefix(name, "soak/"))
+		if !ok || !strings.HasPrefix(name, "soak/") {
+			err = fmt.Errorf("unknown scenario %q", name)
+			break
+		}
+		var r *SoakResult
+		if r, err = runSoak(ctx, env, soakOpts, b); r != nil {
+			rep = r.report()
+		}
 	}
 	return rep, err
 }

@@ -131,7 +131,7 @@ func killMidStream(t *testing.T, embedded bool) {
 		brokerURL = "tcp://127.0.0.1:" + strconv.Itoa(mqttPort)
 		p.env = append(p.env, "HUB_MQTT_LISTEN=127.0.0.1:"+strconv.Itoa(mqttPort))
 	} else {
-		mq := testenv.Mosquitto(t, testenv.MosquittoOptions{AllowAnonymous: true, Extra: "autosave_interval 1000"})
+		mq := testenv.Mosquitto(t, testenv.MosquittoOptions{AllowAnonymous: true})
 		brokerURL = mq.URL()
 		p.env = append(p.env, "HUB_MQTT_URL="+brokerURL)
 	}

@@ -50,14 +50,20 @@ shouwang_spool_depth 42
 }
 
 func TestReadProcStat(t *testing.T) {
-	// Burn a little CPU so the figure cannot be zero.
-	deadline := time.Now().Add(50 * time.Millisecond)
-	for x := 0; time.Now().Before(deadline); x++ {
-		_ = x * x
-	}
-	st, err := ReadProcStat(0)
-	if err != nil {
-		t.Fatal(err)
+	// Burn CPU until the kernel has counted some (a clock tick, 10 ms):
+	// on a loaded machine 50 ms of wall time may not get one.
+	var st ProcStat
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		for x := 0; x < 1e6; x++ {
+			_ = x * x
+		}
+		if st, err = ReadProcStat(0); err != nil {
+			t.Fatal(err)
+		}
+		if st.CPU > 0 {
+			break
+		}
 	}
 	if st.CPU <= 0 || st.RSS <= 0 || st.PeakRSS < st.RSS {
 		t.Errorf("ReadProcStat(self) = %+v; want CPU > 0 and 0 < RSS ≤ peak", st)

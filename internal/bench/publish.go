@@ -43,10 +43,17 @@ type pending struct {
 // NewPublisher connects a clean-session client to the broker at url with
 // the given client ID and window.
 func NewPublisher(ctx context.Context, url, clientID string, window int) (*Publisher, error) {
+	return NewPublisherAs(ctx, url, clientID, "", "", window)
+}
+
+// NewPublisherAs is NewPublisher with credentials: a device on a broker
+// that checks them (the embedded one) is its own client, username =
+// client ID = device ID.
+func NewPublisherAs(ctx context.Context, url, clientID, username, password string, window int) (*Publisher, error) {
 	if window <= 0 {
 		return nil, fmt.Errorf("publisher: window %d: must be positive", window)
 	}
-	opts := paho.NewClientOptions().AddBroker(url).SetClientID(clientID).
+	opts := paho.NewClientOptions().AddBroker(url).SetClientID(clientID).SetUsername(username).SetPassword(password).
 		SetCleanSession(true).SetAutoReconnect(false).SetKeepAlive(30 * time.Second).
 		SetConnectTimeout(10 * time.Second).SetWriteTimeout(ackTimeout).SetOrderMatters(false).
 		// Buffered reads and batched writes, as the hub's own client: the

@@ -41,7 +41,7 @@ func withoutUser(t *testing.T, conf string) string {
 func TestMosquittoConf(t *testing.T) {
 	golden(t, "mosquitto-testenv.conf", withoutUser(t, mosquittoConf(MosquittoConfig{
 		WrittenBy: "internal/testenv for one test", Dir: "/e", PasswordFile: "/p", ACLFile: "/a",
-		AutosaveInterval: 1, Verbose: true, Extra: "autosave_interval 1000"}, 1884)))
+		AutosaveInterval: 1, AutosaveSeconds: true, Verbose: true, Extra: "max_keepalive 120"}, 1884)))
 	golden(t, "mosquitto-bench.conf", withoutUser(t, mosquittoConf(MosquittoConfig{
 		WrittenBy: "the Shouwang benchmark (internal/bench)", Dir: "/d", AllowAnonymous: true, AutosaveInterval: 10000}, 1884)))
 	// Without a password file nobody could connect unless anonymous.

@@ -19,16 +19,13 @@ type MosquittoOptions struct {
 	// on when PasswordFile is empty, since nobody could connect otherwise.
 	AllowAnonymous bool
 	// Extra is appended verbatim to the generated mosquitto.conf; a later
-	// line overrides an earlier one for single-valued options. A test that
-	// publishes thousands of messages may want "autosave_interval 1000":
-	// saving on every change costs an fsync per broker loop turn, a few
-	// hundred messages a second on a busy machine.
+	// line overrides an earlier one for single-valued options.
 	Extra string
 }
 
-// MosquittoServer is a mosquitto broker on a loopback port, configured to
-// lose nothing: persistence on, the database saved on every change, no
-// queue limits (see docs/operations.md).
+// MosquittoServer is a mosquitto broker on a loopback port with the
+// settings docs/operations.md recommends: persistence on, the database
+// saved every second, no queue limits.
 type MosquittoServer struct {
 	t   testing.TB
 	srv *parts.Mosquitto
@@ -41,12 +38,14 @@ func Mosquitto(t testing.TB, opts MosquittoOptions) *MosquittoServer {
 	t.Helper()
 	path := ToolPath(t, "mosquitto")
 	srv := parts.NewMosquitto(path, parts.MosquittoConfig{
-		WrittenBy:        "internal/testenv for one test",
-		Dir:              t.TempDir(),
-		PasswordFile:     opts.PasswordFile,
-		ACLFile:          opts.ACLFile,
-		AllowAnonymous:   opts.AllowAnonymous,
-		AutosaveInterval: 1, // save after every change, as in production
+		WrittenBy:      "internal/testenv for one test",
+		Dir:            t.TempDir(),
+		PasswordFile:   opts.PasswordFile,
+		ACLFile:        opts.ACLFile,
+		AllowAnonymous: opts.AllowAnonymous,
+		// Save every second, as operations.md recommends for production.
+		AutosaveInterval: 1,
+		AutosaveSeconds:  true,
 		Verbose:          true,
 		Extra:            opts.Extra,
 	})
