@@ -63,7 +63,8 @@ func photoFile(t *testing.T) string {
 }
 
 // TestBrowserGridWorkerPhone: the street's loop with a grid worker on a
-// phone-sized Chromium (390×844) against the real hub. A resident presses;
+// phone-sized Chromium (360×740, each step also checked at 390×844)
+// against the real hub. A resident presses;
 // the duty room accepts and sends grid worker zhang; the task reaches
 // zhang's phone live, marked as theirs; zhang takes it, arrives, takes a
 // photo (kept with the alert, shown on the timeline), resolves it with a
@@ -83,9 +84,10 @@ func TestBrowserGridWorkerPhone(t *testing.T) {
 	op := newPage(t, base, "op1")
 	op.login("op1", consolePassword)
 	phone := newPage(t, base, "zhang")
-	phone.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2)), chromedp.Reload())
+	phone.emulatePhone(phoneSizes[0].w, phoneSizes[0].h) // the smallest
+	phone.do("reload", chromedp.Reload())
 	phone.login("zhang", consolePassword)
-	phone.fits("gw-login-done")
+	phone.fitsPhones("gw-login-done")
 	if shown := evalJS[bool](phone, `document.querySelector('.nav-btn[data-view="devices"]').offsetParent !== null`); shown {
 		t.Error("the grid worker's phone offers the devices view")
 	}
@@ -115,13 +117,13 @@ func TestBrowserGridWorkerPhone(t *testing.T) {
 	phone.waitJS("the task on the phone, marked as zhang's", fmt.Sprintf(`(() => { const r = document.querySelector(%q);
 		return r && r.dataset.state === 'dispatched' && r.querySelector('.tag-mine') !== null })()`, rowSel(id)), waitUI)
 	t.Logf("dispatch → the task on the grid worker's phone: %v", time.Since(sent))
-	phone.fits("gw-task-arrived")
+	phone.fitsPhones("gw-task-arrived")
 	phone.click(rowSel(id))
 	phone.waitJS("the task's detail, offering to take it", `!document.querySelector('#btn-take').hidden && document.querySelector('#btn-take').offsetParent !== null`, waitUI)
 	if hrefs := evalJS[int](phone, `[...document.querySelectorAll('#d-contacts a[href^="tel:"]')].length`); hrefs < 2 {
 		t.Errorf("%d tel: links on the phone's detail, want the contacts' and the grid worker's", hrefs)
 	}
-	phone.fits("gw-detail")
+	phone.fitsPhones("gw-detail")
 
 	phone.click("#btn-take")
 	phone.waitJS("taken: arriving offered", `document.querySelector('#btn-take').hidden && !document.querySelector('#btn-arrive').hidden`, waitUI)
@@ -131,7 +133,7 @@ func TestBrowserGridWorkerPhone(t *testing.T) {
 	phone.do("take a photo", chromedp.SetUploadFiles(chromedp.CSS("#photo-input"), []string{photoFile(t)}))
 	phone.waitJS("the photo on the timeline, loaded", `(() => { const img = document.querySelector('#timeline li[data-action="photo"] img');
 		return img && img.complete && img.naturalWidth === 320 })()`, waitUI)
-	phone.fits("gw-photo")
+	phone.fitsPhones("gw-photo")
 	phone.choose("#resolve-outcome", string(alerts.OutcomeGenuine))
 	phone.typeInto("#note-input", "老人在家摔倒，已扶起，无大碍")
 	phone.click("#btn-resolve")
@@ -139,14 +141,14 @@ func TestBrowserGridWorkerPhone(t *testing.T) {
 
 	// The follow-up: listed as due, recorded from the phone.
 	phone.waitJS("the follow-up form", `!document.querySelector('#followup-form').hidden`, waitUI)
-	phone.fits("gw-followup-form")
+	phone.fitsPhones("gw-followup-form")
 	for name, v := range map[string]string{"method": "visit", "result": "resident_ok", "evaluation": "satisfied"} {
 		phone.choose(`#followup-form [name="`+name+`"]`, v)
 	}
 	phone.click("#btn-followup")
 	phone.waitJS("the follow-up recorded", `document.querySelector('#followup-form').hidden &&
 		document.querySelector('#timeline li[data-action="followed_up"]') !== null`, waitUI)
-	phone.fits("gw-followed-up")
+	phone.fitsPhones("gw-followed-up")
 	phone.click("#detail-close")
 	phone.waitJS("no follow-up left due", `document.querySelector('#followups').hidden`, waitUI)
 

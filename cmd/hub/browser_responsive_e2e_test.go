@@ -47,10 +47,28 @@ func (p *browserPage) fits(view string) {
 	p.screenshot(p.name + "-" + view)
 }
 
+// emulatePhone makes the page a phone's screen of size, touch and all.
+func (p *browserPage) emulatePhone(w, h int64) {
+	p.t.Helper()
+	p.do(fmt.Sprintf("a %d×%d phone", w, h), chromedp.EmulateViewport(w, h, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2)))
+}
+
+// fitsPhones checks the view shown on each phone size, the largest first,
+// and leaves the page on the smallest.
+func (p *browserPage) fitsPhones(view string) {
+	p.t.Helper()
+	for i := len(phoneSizes) - 1; i >= 0; i-- {
+		s := phoneSizes[i]
+		p.emulatePhone(s.w, s.h)
+		p.fits(fmt.Sprintf("%s-%d", view, s.w))
+	}
+}
+
 // TestBrowserPhoneSizes: on a 360×740 and a 390×844 phone (Chromium's
 // mobile emulation), no view of the console scrolls sideways — the login
 // form, the queue with alerts in it, an alert's detail with its chart and
-// timeline, the devices view with the register form, the overview — and
+// timeline, the devices view with the register form, the overview, the
+// monthly report, the buildings and the check-ins — and
 // the service worker keeps the page's shell: with the network gone the page
 // still opens, while the API is never answered from the cache.
 func TestBrowserPhoneSizes(t *testing.T) {
@@ -98,6 +116,17 @@ func TestBrowserPhoneSizes(t *testing.T) {
 			p.click(`[data-view="overview"]`)
 			p.waitJS("the overview's figures", `document.querySelector('#share-today').textContent !== '—' || document.querySelector('#share-today-detail').textContent !== ''`, waitUI)
 			p.fits("overview")
+			p.click("#open-report")
+			p.waitJS("the monthly report", `document.querySelectorAll('#report-table tbody tr').length >= 2`, waitUI)
+			p.fits("report")
+			p.click("#report-back")
+			p.click(`[data-view="buildings"]`)
+			p.waitJS("the buildings", `document.querySelector('#view-buildings').offsetParent !== null && document.querySelector('#bld-tiles [data-building]') !== null`, waitUI)
+			p.fits("buildings")
+			p.click(`[data-view="checkins"]`)
+			p.waitJS("the check-ins", `document.querySelector('#view-checkins').offsetParent !== null`, waitUI)
+			p.fits("checkins")
+			p.click(`[data-view="overview"]`)
 			p.click("#lang-toggle")
 			p.waitJS("English", `document.documentElement.lang === 'en'`, waitUI)
 			p.fits("overview-en")
