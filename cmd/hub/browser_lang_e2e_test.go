@@ -148,7 +148,8 @@ func TestLanguageLeaks(t *testing.T) {
 // device's panel with a refusal, a device's form and its new credentials,
 // and a refused registration's error; the overview with its figures,
 // channels and a silent detector; a channel's test message; the monthly
-// report; and a grid worker's phone with its task. What people registered
+// report; the buildings, a building's households and the check-ins; and a
+// grid worker's phone with its task. What people registered
 // or typed is marked as data and left as it is.
 func TestBrowserLanguages(t *testing.T) {
 	testenv.ToolPath(t, "chromium")
@@ -373,6 +374,16 @@ func TestBrowserLanguages(t *testing.T) {
 		p.waitJS("the monthly report", `document.querySelectorAll('#report-table tbody tr').length >= 2`, waitUI)
 		p.checkLanguage(lang, "report")
 		p.click("#report-back")
+
+		p.click(`button[data-view="buildings"]`)
+		p.waitJS("the buildings", `document.querySelector('#bld-tiles [data-building="3号楼"]') !== null`, waitUI)
+		p.checkLanguage(lang, "buildings")
+		p.click(`#bld-tiles [data-building="3号楼"]`)
+		p.waitJS("3号楼's households", `!document.querySelector('#bld-detail').hidden && document.querySelector('#bld-grid [data-household]') !== null`, waitUI)
+		p.checkLanguage(lang, "building")
+		p.click(`button[data-view="checkins"]`)
+		p.waitJS("the check-ins", `document.querySelector('#ci-table tr[data-household]') !== null`, waitUI)
+		p.checkLanguage(lang, "checkins")
 		p.click(`button[data-view="queue"]`)
 	}
 

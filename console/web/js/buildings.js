@@ -130,7 +130,7 @@ async function loadView() {
 
 function draw() {
   const communities = [...new Set(places.map((p) => p.community))];
-  $('bld-community').replaceChildren(...communities.map((c) => h('option', { value: c, selected: c === community }, c)));
+  $('bld-community').replaceChildren(...communities.map((c) => h('option', { value: c, selected: c === community, translate: 'no' }, c)));
   // Redrawn only when something changed, so a tile being clicked stays.
   const key = JSON.stringify([summaries, building, currentLang()]);
   if (key !== tilesKey) {

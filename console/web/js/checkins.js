@@ -65,7 +65,7 @@ function draw() {
   if (!rows) return;
   const communities = [...new Set((rows.households || []).map((r) => r.location.community))];
   $('ci-community').replaceChildren(h('option', { value: '' }, t('ci.all')),
-    ...communities.map((c) => h('option', { value: c, selected: c === community }, c)));
+    ...communities.map((c) => h('option', { value: c, selected: c === community, translate: 'no' }, c)));
   if (rows.error) {
     $('ci-counts').textContent = t('ci.failed', { msg: rows.error });
     return;
