@@ -105,7 +105,7 @@ func languageLeaks(lang string, texts []string) []string {
 var usernames = []string{"zhang", "op1", "sup1", "admin"}
 
 // checkLanguage fails the test with what of the page's visible text is not
-// in lang, and keeps a screenshot of the view.
+// in lang, or if the view scrolls sideways, and keeps a screenshot of it.
 // Data shown in a plain-text message (a toast) is left out of the check.
 func (p *browserPage) checkLanguage(lang, view string, data ...string) {
 	p.t.Helper()
@@ -117,6 +117,9 @@ func (p *browserPage) checkLanguage(lang, view string, data ...string) {
 		}
 	}
 	shot := p.screenshot(lang + "-" + p.name + "-" + view)
+	if got := evalJS[string](p, overflowJS); got != "" {
+		p.t.Errorf("%s, %s in %s scrolls sideways: %s [screenshot %s]", p.name, view, lang, got, shot)
+	}
 	if leaks := languageLeaks(lang, texts); len(leaks) > 0 {
 		p.t.Errorf("%s, %s in %s: %d texts not in the page's language: %s [screenshot %s]", p.name, view, lang, len(leaks),
 			strings.Join(leaks, "; "), shot)
@@ -139,7 +142,9 @@ func TestLanguageLeaks(t *testing.T) {
 }
 
 // TestBrowserLanguages walks every view of the console with data in it, in
-// Chinese and in English, and finds no text of the other language: the
+// Chinese and in English on a 1920-px wall screen (and a grid worker's
+// 360-px phone), and finds no text of the other language and no view
+// scrolling sideways: the
 // login page; the queue with a new escalated alert, a gas leak, a task, a
 // follow-up due and an alert to review; each of those alerts' details —
 // escalations, notifications delivered and failed, device acks, the loop's
@@ -389,7 +394,7 @@ func TestBrowserLanguages(t *testing.T) {
 
 	// The duty room's supervisor: every view, in Chinese then English.
 	p := newPage(t, base, "admin")
-	p.do("a desk's screen", chromedp.EmulateViewport(1440, 1000))
+	p.do("a wall screen", chromedp.EmulateViewport(1920, 1080))
 	p.waitJS("the login page", `!document.querySelector('#login').hidden`, waitUI)
 	p.checkLanguage("zh", "login")
 	p.click("[data-lang-switch]")
@@ -405,7 +410,8 @@ func TestBrowserLanguages(t *testing.T) {
 
 	// The grid worker's phone.
 	ph := newPage(t, base, "zhang")
-	ph.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2)), chromedp.Reload())
+	ph.emulatePhone(360, 740)
+	ph.do("reload", chromedp.Reload())
 	ph.login("zhang", consolePassword)
 	for _, lang := range []string{"zh", "en"} {
 		if lang == "en" {
