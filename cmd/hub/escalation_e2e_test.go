@@ -23,7 +23,9 @@ import (
 // SIGKILL before it escalates, keeps it down past both escalation times,
 // and starts it again: the timers that fell due during the downtime fire at
 // start, each exactly once, and the webhook hears of level 2 once; on
-// SQLite and on PostgreSQL.
+// SQLite and on PostgreSQL. The webhook is down at the first attempt: the
+// hub is killed again with the retry pending in its outbox, and the retry
+// is delivered after the restart, each attempt on the alert's timeline.
 func TestEscalationSurvivesKill(t *testing.T) {
 	influx := testenv.Influx(t)
 	bin := buildHub(t)
@@ -33,11 +35,17 @@ func TestEscalationSurvivesKill(t *testing.T) {
 func escalationSurvivesKill(t *testing.T, influx *testenv.InfluxServer, bin, db string) {
 	var mu sync.Mutex
 	var posts [][]byte
+	downFor := 1 // answer 503 to this many posts first
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
+		defer mu.Unlock()
+		if downFor > 0 {
+			downFor--
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		posts = append(posts, b)
-		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer hook.Close()
@@ -78,6 +86,26 @@ func escalationSurvivesKill(t *testing.T, influx *testenv.InfluxServer, bin, db 
 	p.start()
 	waitReady()
 	admin = login(t, base)
+	eventually(t, 20*time.Second, "level 2 and the webhook's first attempt failed", func() (bool, string) {
+		a := getAlert(t, base, admin, id)
+		return a.EscalationLevel == 2 && timelineCount(a, alerts.TimelineNotifyFailed) == 1,
+			fmt.Sprintf("level %d, %d failed", a.EscalationLevel, timelineCount(a, alerts.TimelineNotifyFailed))
+	})
+	// The alerting rules' signal (deploy/prometheus): one escalation to
+	// each level, counted once.
+	for _, level := range []string{"1", "2"} {
+		if n := metric(t, base, "shouwang_alert_escalations_total", `level="`+level+`",severity="critical"`); n != 1 {
+			t.Errorf("shouwang_alert_escalations_total at level %s = %v, want 1", level, n)
+		}
+	}
+	// Killed with the retry due in 5 s: it is in the store's outbox.
+	p.signal(syscall.SIGKILL)
+	if n := hookPosts(); n != 0 {
+		t.Fatalf("the retry was delivered before the kill (%d posts): nothing was left in the outbox", n)
+	}
+	p.start()
+	waitReady()
+	admin = login(t, base)
 	eventually(t, 20*time.Second, "level 2 and the webhook", func() (bool, string) {
 		a := getAlert(t, base, admin, id)
 		return a.EscalationLevel == 2 && hookPosts() >= 1 && timelineCount(a, alerts.TimelineNotifyDelivered) == 1,
@@ -88,14 +116,10 @@ func escalationSurvivesKill(t *testing.T, influx *testenv.InfluxServer, bin, db 
 		t.Fatalf("escalated %d times on the timeline, want 2 (levels 1 and 2 once each)", n)
 	}
 	if hookPosts() != 1 {
-		t.Fatalf("webhook called %d times, want 1", hookPosts())
+		t.Fatalf("webhook delivered %d times, want 1", hookPosts())
 	}
-	// The alerting rules' signal (deploy/prometheus): one escalation to
-	// each level, counted once.
-	for _, level := range []string{"1", "2"} {
-		if n := metric(t, base, "shouwang_alert_escalations_total", `level="`+level+`",severity="critical"`); n != 1 {
-			t.Errorf("shouwang_alert_escalations_total at level %s = %v, want 1", level, n)
-		}
+	if at, failed := timelineCount(a, alerts.TimelineNotifyAttempt), timelineCount(a, alerts.TimelineNotifyFailed); at != 2 || failed != 1 {
+		t.Errorf("%d attempts and %d failures on the timeline, want 2 and 1 (the failure before the kill)", at, failed)
 	}
 
 	// Nothing is left to fire twice: no timer of the alert remains, and a
