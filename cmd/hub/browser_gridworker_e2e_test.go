@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +123,10 @@ func TestBrowserGridWorkerPhone(t *testing.T) {
 	phone.waitJS("the task's detail, offering to take it", `!document.querySelector('#btn-take').hidden && document.querySelector('#btn-take').offsetParent !== null`, waitUI)
 	if hrefs := evalJS[int](phone, `[...document.querySelectorAll('#d-contacts a[href^="tel:"]')].length`); hrefs < 2 {
 		t.Errorf("%d tel: links on the phone's detail, want the contacts' and the grid worker's", hrefs)
+	}
+	if shown := evalJS[string](phone, `document.querySelector('#d-resident').innerText`); !strings.Contains(shown, "高血压，戴助听器") ||
+		!strings.Contains(shown, "3号楼") || !strings.Contains(shown, "3-2-502") {
+		t.Errorf("the phone's detail lacks the care notes or the address: %q", shown)
 	}
 	phone.fitsPhones("gw-detail")
 
