@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,12 @@ func TestBrowserGridWorkerPhone(t *testing.T) {
 	op.click("#btn-accept")
 	op.waitJS("accepted", `document.querySelector('#alert-detail').dataset.state === 'accepted'`, waitUI)
 	op.waitJS("zhang among the grid workers to send", `[...document.querySelectorAll('#dispatch-to option')].some(o => o.value === 'worker:zhang')`, waitUI)
+	offered := evalJS[[]string](op, `[...document.querySelectorAll('#dispatch-to option')].map(o => o.value)`)
+	for _, want := range []string{"worker:zhang", "120", "119", "110", "gas", "property", "family", "other"} {
+		if !slices.Contains(offered, want) {
+			t.Errorf("the dispatch offers %q, lacking %s", offered, want)
+		}
+	}
 	op.choose("#dispatch-to", "worker:zhang")
 	op.typeInto("#note-input", "请尽快上门查看")
 	sent := time.Now()
