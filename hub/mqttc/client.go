@@ -192,7 +192,9 @@ func (c *Client) options() *paho.ClientOptions {
 		// limit (SetMaxResumePubInFlight > 0) starts a goroutine in paho's
 		// resume that reads c.stop unlocked and races with the next
 		// reconnect (seen with -race in TestResubscribesAfterBrokerRestart).
-		SetStore(paho.NewMemoryStore()).
+		// NewStore, not paho's MemoryStore: resume would mark DUP in a
+		// packet being written (store.go).
+		SetStore(NewStore()).
 		SetMaxResumePubInFlight(0).
 		SetConnectionLostHandler(c.onConnectionLost).
 		SetConnectionNotificationHandler(c.onNotification).

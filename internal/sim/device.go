@@ -15,6 +15,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/mqttc"
 )
 
 // receivedCap bounds how many downlink payloads a device keeps.
@@ -196,6 +197,9 @@ func (d *device) options(up chan struct{}) *mqtt.ClientOptions {
 		// A persistent session keeps the device's command subscription and
 		// queues acknowledgements while it is away, as a real device wants.
 		SetCleanSession(false).
+		// paho's resume on a reconnect must not mark DUP in a packet a
+		// telemetry publish is writing (mqttc.NewStore says how).
+		SetStore(mqttc.NewStore()).
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(30 * time.Second).
 		SetConnectTimeout(cfg.ConnectTimeout).

@@ -14,6 +14,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/hub/mqttc"
 )
 
 // VendorSim plays the demo's vendor devices: each bridge as Zigbee2MQTT
@@ -118,7 +119,8 @@ func (s *VendorSim) connect(ctx context.Context, id, password, will, willPayload
 	o := mqtt.NewClientOptions().AddBroker(s.url).SetClientID(id).SetUsername(id).SetPassword(password).
 		SetTLSConfig(s.tls).SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
 		SetMaxReconnectInterval(30*time.Second).SetWill(will, willPayload, 1, true).
-		SetOnConnectHandler(onConnect)
+		SetOnConnectHandler(onConnect).
+		SetStore(mqttc.NewStore()) // paho resumes after a reconnect even with a clean session
 	c := mqtt.NewClient(o)
 	tok := c.Connect()
 	select {
