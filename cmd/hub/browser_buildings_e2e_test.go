@@ -145,7 +145,7 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 		if floors := evalJS[string](p, `[...document.querySelectorAll('#bld-grid .bld-floor')].map(e => e.textContent).join(',')`); floors != "6层,5层,4层,3层,2层,1层" {
 			t.Errorf("floors %s", floors)
 		}
-		p.screenshot("building")
+		p.checkLanguage("zh", "building")
 
 		p.click(`#bld-tiles .bld-tile[data-building="3号楼"]`)
 		p.waitJS("3号楼 with a fault and a detector offline", `document.querySelectorAll('#bld-grid .bld-hh[data-state="fault"]').length === 1 && document.querySelectorAll('#bld-grid .bld-hh[data-state="offline"]').length === 1`, waitUI)
@@ -160,7 +160,7 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 		if shown := evalJS[bool](p, `document.querySelector('#alert-detail .card-resident').offsetParent !== null`); shown {
 			t.Error("an incident's detail shows a resident's card")
 		}
-		p.screenshot("incident")
+		p.checkLanguage("zh", "incident")
 		p.scrollTo("#evacuation")
 		p.screenshot("incident-evacuation")
 
@@ -179,7 +179,7 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 		p.click(`#incident-card [data-device-id="b5-009"] button`)
 		p.waitJS("the linked alert, pointing at its incident", fmt.Sprintf(`document.querySelector('#incident-card .inc-linked') !== null && document.querySelector('#alert-detail').dataset.state === 'accepted' && document.querySelector('#alert-detail').dataset.alertId !== '%d'`, inc.ID), waitUI)
 		p.waitJS("its timeline says it followed the incident", `[...document.querySelectorAll('#timeline li')].some(li => li.textContent.includes('随事件'))`, waitUI)
-		p.screenshot("linked-alert")
+		p.checkLanguage("zh", "linked-alert")
 
 		p.click(`[data-view="checkins"]`)
 		p.waitJS("the check-ins", `document.querySelectorAll('#ci-table tbody tr.ci-row').length >= 13`, waitUI)
@@ -198,11 +198,11 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 		p.click(`[data-view="buildings"]`)
 		p.click(`#bld-tiles .bld-tile[data-building="5号楼"]`)
 		p.waitJS("5号楼 in English", `document.querySelectorAll('#bld-grid .bld-hh').length === 24 && document.querySelector('#bld-legend').textContent.includes('alarm')`, waitUI)
-		p.screenshot("building-en")
+		p.checkLanguage("en", "building")
 		p.click(`[data-view="queue"]`)
 		p.click(rowSel(inc.ID))
 		p.waitJS("the incident in English", `document.querySelectorAll('#incident-card .evac-list li').length === 24 && document.querySelector('#incident-card h3').textContent === 'Incident'`, waitUI)
-		p.screenshot("incident-en")
+		p.checkLanguage("en", "incident")
 	})
 
 	t.Run("phone", func(t *testing.T) {

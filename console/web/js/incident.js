@@ -130,7 +130,7 @@ function evacuationList() {
     e.resident?.care_notes && h('div', { class: 'evac-notes' }, data(e.resident.care_notes)),
     h('div', { class: 'evac-contacts' },
       e.resident?.phone && phone(e.resident.phone),
-      ...(e.contacts || []).map((c) => h('span', { class: 'evac-contact' }, data(c.name), c.relation && h('span', { class: 'muted' }, ` (${c.relation})`), ' ', phone(c.phone))),
+      ...(e.contacts || []).map((c) => h('span', { class: 'evac-contact' }, data(c.name), c.relation && h('span', { class: 'muted', translate: 'no' }, ` (${c.relation})`), ' ', phone(c.phone))),
       e.grid_worker?.name && h('span', { class: 'evac-contact' }, h('span', { class: 'tag' }, t('detail.gridWorker')), ' ', data(e.grid_worker.name), ' ', e.grid_worker.phone && phone(e.grid_worker.phone)))))));
   return box;
 }

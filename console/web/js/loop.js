@@ -74,9 +74,9 @@ function fillDispatch() {
   const sel = $('dispatch-to');
   const keep = sel.value;
   const people = workers.map((w) => h('option', { value: `worker:${w.username}` }, t('dispatch.worker', { name: w.username })));
-  sel.replaceChildren(
-    people.length > 0 && h('optgroup', { label: t('dispatch.gridWorkers') }, ...people),
-    h('optgroup', { label: t('dispatch.parties') }, ...parties.map((p) => h('option', { value: p }, t(`dispatch.${p}`)))));
+  const services = h('optgroup', { label: t('dispatch.parties') }, ...parties.map((p) => h('option', { value: p }, t(`dispatch.${p}`))));
+  // replaceChildren writes a false as the text "false": no grid workers, no group.
+  sel.replaceChildren(...(people.length > 0 ? [h('optgroup', { label: t('dispatch.gridWorkers') }, ...people)] : []), services);
   sel.value = keep && [...sel.options].some((o) => o.value === keep) ? keep : sel.options[0]?.value || '';
 }
 
