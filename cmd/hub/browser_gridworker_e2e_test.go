@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shouwang-hub/shouwang/accounts"
@@ -199,4 +202,20 @@ func TestBrowserGridWorkerPhone(t *testing.T) {
 	op.click("#open-report")
 	op.waitJS("the monthly report", `document.querySelectorAll('#report-table tbody tr').length === 2`, waitUI)
 	op.screenshot("monthly-report")
+
+	// On paper (A4's width at 96 dpi): the report alone, nothing cut off.
+	op.do("print media on A4", chromedp.EmulateViewport(794, 1123), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+		return err
+	}))
+	printed := evalJS[string](op, `(() => {
+		const gone = ['.topbar', '#view-overview', '#view-queue'].filter(s => getComputedStyle(document.querySelector(s)).display !== 'none');
+		const table = document.querySelector('#report-table');
+		return JSON.stringify({gone, rows: table.querySelectorAll('tbody tr').length, shown: table.offsetParent !== null,
+			wide: document.documentElement.scrollWidth > window.innerWidth || table.getBoundingClientRect().right > window.innerWidth + 1});
+	})()`)
+	if printed != `{"gone":[],"rows":2,"shown":true,"wide":false}` {
+		t.Errorf("the report on paper: %s (want the console's bars hidden, the table's 2 rows shown, none cut off)", printed)
+	}
+	op.screenshot("monthly-report-print")
 }
