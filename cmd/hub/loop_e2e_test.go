@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -275,6 +277,40 @@ func TestClosedLoopEndToEnd(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no figures for 网格一: %+v", figs)
+		}
+		// The month's report from the store, as a CSV: the loop's one alert,
+		// counted as worked out by hand (the medians vary with the machine:
+		// accepted after level 2, at 4 s, and within a minute).
+		month := a.OpenedAt.UTC().Format("2006-01")
+		code, csvBody := apiCall(t, "GET", base+"/api/v1/reports/monthly?month="+month+"&tz=UTC&format=csv&lang=en", sup, nil, nil)
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(csvBody, "\ufeff"))).ReadAll()
+		if code != 200 || err != nil || len(recs) != 3 {
+			t.Fatalf("the monthly report: %d %v\n%s", code, err, csvBody)
+		}
+		for _, rec := range recs[1:] {
+			row := map[string]string{}
+			for i, h := range recs[0] {
+				row[h] = rec[i]
+			}
+			median, err := strconv.ParseFloat(row["median_accept_seconds"], 64)
+			if err != nil || median < 4 || median > 60 {
+				t.Errorf("the report's median time to accept %q, want 4–60 s", row["median_accept_seconds"])
+			}
+			delete(row, "median_accept_seconds")
+			if _, err := strconv.ParseFloat(row["median_arrive_seconds"], 64); err != nil {
+				t.Errorf("the report's median time to arrive %q", row["median_arrive_seconds"])
+			}
+			delete(row, "median_arrive_seconds")
+			want := map[string]string{"community": "阳光社区", "grid": "网格一", "alerts": "1", "accepted": "1",
+				"accepted_within_60s": "1", "share_within_60s": "1.0000", "accepted_within_180s": "1", "share_within_180s": "1.0000",
+				"arrived": "1", "followups_due": "1", "followups_on_time": "1", "share_followups_on_time": "1.0000",
+				"resolved": "1", "false_alarms": "0", "false_alarm_rate": "0.0000", "reviewed": "1", "mean_rating": "5.00"}
+			if rec[1] != "网格一" {
+				want["grid"] = "(community total)"
+			}
+			if fmt.Sprint(row) != fmt.Sprint(want) {
+				t.Errorf("the report's row:\n got %v\nwant %v", row, want)
+			}
 		}
 		// A test message on the duty room's channel.
 		var res struct{ Delivered bool }
