@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,6 +20,11 @@ type Feed struct {
 	format RecordFormat
 	logger *slog.Logger
 	kick   chan struct{}
+	// exportKick wakes the exporter (runExport), which copies published
+	// changes to the spool behind the publishing; exported, its cursor, is
+	// its own.
+	exportKick chan struct{}
+	exported   int64
 
 	mu   sync.Mutex
 	last int64
@@ -52,8 +58,8 @@ func (s *Subscription) Lagged() bool { return s.feed.lagged(s.sub) }
 func (s *Subscription) Close() { s.feed.unsubscribe(s.sub) }
 
 func newFeed(store alerts.Store, last int64, spool Spool, format RecordFormat, logger *slog.Logger) *Feed {
-	return &Feed{store: store, spool: spool, format: format, logger: logger, kick: make(chan struct{}, 1), last: last,
-		subs: make(map[*subscriber]struct{})}
+	return &Feed{store: store, spool: spool, format: format, logger: logger, kick: make(chan struct{}, 1),
+		exportKick: make(chan struct{}, 1), exported: last, last: last, subs: make(map[*subscriber]struct{})}
 }
 
 // Subscribe returns a subscription to changes after the current sequence
@@ -90,7 +96,16 @@ func (f *Feed) Last() int64 {
 
 func (f *Feed) wake() { wake(f.kick) }
 
+// run publishes changes as they are committed until ctx is done. The copy
+// to the spool runs beside it (runExport), owned by run: the spool has one
+// writer, which a telemetry backlog keeps busy, and an SOS must not wait
+// behind the previous change's copy to reach the consoles.
 func (f *Feed) run(ctx context.Context) {
+	var exporter sync.WaitGroup
+	if f.spool != nil {
+		exporter.Go(func() { f.runExport(ctx) })
+	}
+	defer exporter.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -113,8 +128,53 @@ func (f *Feed) run(ctx context.Context) {
 				break
 			}
 			f.publish(changes)
-			f.export(ctx, changes)
+			wake(f.exportKick)
 		}
+	}
+}
+
+// exportWait bounds the last copy at shutdown, and each copy's wait for
+// the spool.
+const exportWait = 10 * time.Second
+
+// runExport copies the published changes to the spool, in order, as they
+// are published and once more when ctx is done, so that what the consoles
+// were shown is copied at a clean stop too.
+func (f *Feed) runExport(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), exportWait)
+			defer cancel()
+			f.exportPublished(last)
+			return
+		case <-f.exportKick:
+		}
+		f.exportPublished(ctx)
+	}
+}
+
+// exportPublished copies the changes published since the last copy, read
+// again from the store: the publishing hands nothing over, so it never
+// waits for the copy. A change whose copy fails is logged and skipped, as
+// the store's tables are the record.
+func (f *Feed) exportPublished(ctx context.Context) {
+	for upTo := f.Last(); f.exported < upTo; {
+		changes, _, err := f.store.ChangesSince(ctx, f.exported, 500)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.logger.Error("read alert changes to export", "err", err)
+			}
+			return
+		}
+		if i := slices.IndexFunc(changes, func(c alerts.Change) bool { return c.Seq > upTo }); i >= 0 {
+			changes = changes[:i] // not published yet: the next wake-up's
+		}
+		if len(changes) == 0 {
+			return
+		}
+		f.export(ctx, changes)
+		f.exported = changes[len(changes)-1].Seq
 	}
 }
 
@@ -145,7 +205,7 @@ func (f *Feed) export(ctx context.Context, changes []alerts.Change) {
 	for _, c := range changes {
 		lines = append(lines, f.format.AlertChange(c))
 	}
-	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	actx, cancel := context.WithTimeout(ctx, exportWait)
 	defer cancel()
 	if err := f.spool.Append(actx, lines, nil); err != nil {
 		f.logger.Warn("export alert changes to the spool", "changes", len(changes), "err", err)
