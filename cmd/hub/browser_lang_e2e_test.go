@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"net/http"
 	"regexp"
 	"slices"
@@ -248,18 +245,7 @@ func TestBrowserLanguages(t *testing.T) {
 	step(op, closed, "dispatch", map[string]string{"worker": "zhang", "note": "请上门查看"})
 	step(gw, closed, "take", nil)
 	step(gw, closed, "arrive", nil)
-	var pic bytes.Buffer
-	if err := jpeg.Encode(&pic, image.NewGray(image.Rect(0, 0, 64, 48)), nil); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/alerts/%d/photos", base, closed), bytes.NewReader(pic.Bytes()))
-	req.Header.Set("Authorization", "Bearer "+gw)
-	req.Header.Set("Content-Type", "image/jpeg")
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("photo: %v %v", err, resp)
-	} else {
-		resp.Body.Close()
-	}
+	postPhoto(t, base, gw, closed)
 	step(gw, closed, "resolve", map[string]string{"outcome": "genuine", "note": "老人摔倒，已扶起"})
 	step(gw, closed, "followup", map[string]string{"method": "visit", "result": "resident_ok", "evaluation": "satisfied"})
 	step(sup, closed, "close", map[string]any{"rating": 4, "note": "处置及时"})

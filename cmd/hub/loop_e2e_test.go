@@ -203,18 +203,7 @@ func TestClosedLoopEndToEnd(t *testing.T) {
 		step(op, "dispatch", map[string]string{"worker": "zhang", "note": "请上门查看"})
 		step(gw, "take", nil)
 		step(gw, "arrive", nil)
-		var pic bytes.Buffer
-		if err := jpeg.Encode(&pic, image.NewGray(image.Rect(0, 0, 64, 48)), nil); err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/alerts/%d/photos", base, id), bytes.NewReader(pic.Bytes()))
-		req.Header.Set("Authorization", "Bearer "+gw)
-		req.Header.Set("Content-Type", "image/jpeg")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != http.StatusCreated {
-			t.Fatalf("photo: %v %v", err, resp)
-		}
-		resp.Body.Close()
+		postPhoto(t, base, gw, id)
 		step(gw, "resolve", map[string]string{"outcome": "genuine", "note": "老人摔倒，已扶起"})
 		step(gw, "followup", map[string]string{"method": "visit", "result": "resident_ok", "evaluation": "satisfied"})
 		step(sup, "close", map[string]any{"rating": 5, "note": "处置及时"})
@@ -323,6 +312,26 @@ func TestClosedLoopEndToEnd(t *testing.T) {
 			t.Errorf("the channels listing shows a secret or misses a channel: %s", body)
 		}
 	})
+}
+
+// postPhoto uploads a small JPEG to alert id as the user of token.
+func postPhoto(t *testing.T, base, token string, id int64) {
+	t.Helper()
+	var pic bytes.Buffer
+	if err := jpeg.Encode(&pic, image.NewGray(image.Rect(0, 0, 64, 48)), nil); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/alerts/%d/photos", base, id), bytes.NewReader(pic.Bytes()))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "image/jpeg")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("photo: %s", resp.Status)
+	}
 }
 
 // tokenOf logs a user in with the console password and returns a token.
