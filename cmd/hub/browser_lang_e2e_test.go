@@ -11,7 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
@@ -161,10 +160,7 @@ func TestBrowserLanguages(t *testing.T) {
 	m := startHub(t, hubOptions{Influx: testenv.Influx(t), Args: []string{"-rules", rules, "-notify", pr.notifyConfig(t)}})
 	base := "http://" + m.HTTPAddr()
 	admin := login(t, base)
-	createUser(t, m, base, admin, "op1", accounts.RoleOperator, consolePassword)
-	createUser(t, m, base, admin, "sup1", accounts.RoleSupervisor, consolePassword)
-	createGridWorker(t, base, admin, "zhang", "阳光社区/网格一")
-	op, sup, gw := tokenOf(t, base, "op1"), tokenOf(t, base, "sup1"), tokenOf(t, base, "zhang")
+	op, sup, gw := loopAccounts(t, m, base, admin)
 
 	ds := browserDevices()
 	ds[0].Contacts[0].NotifySOS = true

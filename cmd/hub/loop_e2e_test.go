@@ -152,10 +152,7 @@ func TestClosedLoopEndToEnd(t *testing.T) {
 		m := startHub(t, hubOptions{Influx: testenv.Influx(t), DB: db, Args: []string{"-rules", rules, "-notify", p.notifyConfig(t)}})
 		base := "http://" + m.HTTPAddr()
 		admin := login(t, base)
-		createUser(t, m, base, admin, "op1", accounts.RoleOperator, consolePassword)
-		createUser(t, m, base, admin, "sup1", accounts.RoleSupervisor, consolePassword)
-		createGridWorker(t, base, admin, "zhang", "阳光社区/网格一")
-		op, sup, gw := tokenOf(t, base, "op1"), tokenOf(t, base, "sup1"), tokenOf(t, base, "zhang")
+		op, sup, gw := loopAccounts(t, m, base, admin)
 		dev := browserDevices()[0]
 		dev.Contacts[0].NotifySOS = true // the son, 139-0000-0001
 		s := connectDevices(t, "tcp://"+m.BrokerAddr(), register(t, base, []*devices.Device{dev}))
@@ -312,6 +309,16 @@ func TestClosedLoopEndToEnd(t *testing.T) {
 			t.Errorf("the channels listing shows a secret or misses a channel: %s", body)
 		}
 	})
+}
+
+// loopAccounts makes the loop's people — operator op1, supervisor sup1 and
+// zhang, grid worker of 阳光社区/网格一 — and returns their tokens.
+func loopAccounts(t *testing.T, m *Main, base, admin string) (op, sup, gw string) {
+	t.Helper()
+	createUser(t, m, base, admin, "op1", accounts.RoleOperator, consolePassword)
+	createUser(t, m, base, admin, "sup1", accounts.RoleSupervisor, consolePassword)
+	createGridWorker(t, base, admin, "zhang", "阳光社区/网格一")
+	return tokenOf(t, base, "op1"), tokenOf(t, base, "sup1"), tokenOf(t, base, "zhang")
 }
 
 // postPhoto uploads a small JPEG to alert id as the user of token.
