@@ -211,3 +211,50 @@ func TestTimerRunnerBacksOffWhenTheStoreFails(t *testing.T) {
 		t.Errorf("%d log lines; want 1", n)
 	}
 }
+
+// TestNotifierBacksOffWhenTheStoreFails: a due notification whose attempt
+// the store cannot record (a full disk) is tried again after a growing
+// pause, not at once in a loop, and the log stays short.
+func TestNotifierBacksOffWhenTheStoreFails(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
+	a, mem := newTestAlerting(t, newMemSource(), "{}", clock)
+	logs := &countingHandler{min: slog.LevelWarn}
+	a.logger = slog.New(logs)
+	now := clock.Now()
+	press := &devices.Message{DeviceID: "sos-1", Kind: devices.KindSOSButton, Channel: devices.ChannelEvent,
+		Seq: 1, TS: now, Received: now, Event: &devices.Event{Type: devices.EventSOS}}
+	err := mem.InTx(context.Background(), func(tx alerts.Tx) error {
+		res, err := a.svc.HandleMessage(context.Background(), tx, &devices.Device{ID: "sos-1", Kind: devices.KindSOSButton}, press)
+		if err != nil {
+			return err
+		}
+		if len(res.Changed) == 0 {
+			return errors.New("the press opened no alert")
+		}
+		return tx.EnqueueNotification(context.Background(), &alerts.Notification{AlertID: res.Changed[0].ID, Level: 1,
+			NextAttempt: now, Party: "duty", Channel: "sms"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := mem.DueNotifications(context.Background(), clock.Now(), 100)
+	if err != nil || len(due) == 0 {
+		t.Fatalf("due notifications: %v, %v", due, err)
+	}
+	var attempts atomic.Int64
+	mem.SetFail(func(string) error { attempts.Add(1); return errDiskFull })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.runNotifier(ctx) }()
+	time.Sleep(1500 * time.Millisecond) // the window the rate is measured over, not a wait for an event
+	cancel()
+	<-done
+	// At once, then after 1 s: two rounds in 1.5 s, each trying every
+	// due notification once.
+	if rounds := float64(attempts.Load()) / float64(len(due)); rounds < 1 || rounds > 3 {
+		t.Errorf("%.1f rounds of attempts to record the %d due notifications in 1.5 s; want 2 (back-off from %s)", rounds, len(due), retryFirst)
+	}
+	if n := logs.n.Load(); n != 1 {
+		t.Errorf("%d log lines; want 1", n)
+	}
+}
