@@ -11,7 +11,10 @@ const module = "github.com/shouwang-hub/shouwang"
 
 // domain are the packages at the centre: they import the standard library,
 // each other and the few libraries named in allowedOutside, nothing else.
-var domain = []string{module, module + "/devices", module + "/alerts", module + "/accounts"}
+// The vendor codecs are domain too: they map vendors' payloads by the
+// vendors' definitions, with the standard library and the devices domain.
+var domain = []string{module, module + "/devices", module + "/alerts", module + "/accounts",
+	module + "/devices/zigbee2mqtt", module + "/devices/shelly", module + "/devices/vendors"}
 
 // allowedOutside are the third-party packages a domain package may use, and
 // why (docs/architecture.md says more).
