@@ -66,7 +66,9 @@ type vendorAlertStore struct {
 	v *vendorFake
 }
 
-func (s vendorAlertStore) Tx(ctx context.Context, fn func(IngestTx) error) error { return s.v.Tx(ctx, fn) }
+func (s vendorAlertStore) Tx(ctx context.Context, fn func(IngestTx) error) error {
+	return s.v.Tx(ctx, fn)
+}
 
 // smokeEvents counts the smoke onsets the fake store holds for a device.
 func (v *vendorFake) smokeEvents(id string) int {
