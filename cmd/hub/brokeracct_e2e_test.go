@@ -21,18 +21,8 @@ import (
 // deviceConnect connects as device id with password, and returns why the
 // broker refused it, if it did.
 func deviceConnect(brokerURL, id, password string) error {
-	o := paho.NewClientOptions().AddBroker(brokerURL).SetClientID(id).SetUsername(id).SetPassword(password).
-		SetConnectTimeout(10 * time.Second).SetAutoReconnect(false).SetConnectRetry(false).SetCleanSession(true)
-	c := paho.NewClient(o)
-	tok := c.Connect()
-	if !tok.WaitTimeout(10 * time.Second) {
-		return fmt.Errorf("connect timed out")
-	}
-	if tok.Error() != nil {
-		return tok.Error()
-	}
-	c.Disconnect(100)
-	return nil
+	return connectOnce(paho.NewClientOptions().AddBroker(brokerURL).SetClientID(id).SetUsername(id).SetPassword(password).
+		SetConnectTimeout(10 * time.Second).SetAutoReconnect(false).SetConnectRetry(false).SetCleanSession(true))
 }
 
 // emqxAuthn asks the hub's EMQX authentication endpoint, as EMQX would

@@ -28,17 +28,8 @@ func TestNativeDeviceRefusalsOnItsPage(t *testing.T) {
 	// MQTT 3.1.1 only: paho would otherwise try 3.1 after a refusal, and
 	// each try is a refusal (the page keeps a burst of 5 a device).
 	connect := func(clientID, password string) error {
-		o := paho.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetUsername("sos-r1").SetPassword(password).
-			SetProtocolVersion(4).SetConnectTimeout(10 * time.Second).SetAutoReconnect(false)
-		c := paho.NewClient(o)
-		tok := c.Connect()
-		if !tok.WaitTimeout(10 * time.Second) {
-			return fmt.Errorf("connect timed out")
-		}
-		if tok.Error() == nil {
-			c.Disconnect(100)
-		}
-		return tok.Error()
+		return connectOnce(paho.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetUsername("sos-r1").SetPassword(password).
+			SetProtocolVersion(4).SetConnectTimeout(10 * time.Second).SetAutoReconnect(false))
 	}
 	if err := connect("sos-r1", "guess"); err == nil {
 		t.Fatal("a wrong password was let in")

@@ -29,8 +29,13 @@ func spoofPublish(brokerURL string, dev sim.DeviceSpec, victim string) error {
 
 // strangerConnect tries to connect as a device nobody registered.
 func strangerConnect(brokerURL, id string) error {
-	o := paho.NewClientOptions().AddBroker(brokerURL).SetClientID(id).SetUsername(id).
-		SetPassword("guess").SetConnectTimeout(10 * time.Second).SetAutoReconnect(false)
+	return connectOnce(paho.NewClientOptions().AddBroker(brokerURL).SetClientID(id).SetUsername(id).
+		SetPassword("guess").SetConnectTimeout(10 * time.Second).SetAutoReconnect(false))
+}
+
+// connectOnce connects with o and disconnects, and returns why the broker
+// refused it, if it did.
+func connectOnce(o *paho.ClientOptions) error {
 	c := paho.NewClient(o)
 	tok := c.Connect()
 	if !tok.WaitTimeout(10 * time.Second) {
