@@ -13,6 +13,7 @@
 //	go run ./cmd/bench storm   [-devices 1000] [-alarm 900] [-messages 200000] [-burst 100] [-within 10s]
 //	go run ./cmd/bench burst   [-consoles 50] [-alerts 100] [-within 1s]
 //	go run ./cmd/bench soak    [-rate 1000] [-duration 10m] [-brokers changes-1,changes-1000,seconds-1,embedded]
+//	go run ./cmd/bench checkins [-households 100000] [-overdue 10] [-gas 1000] [-lead 3m]
 //	go run ./cmd/bench all     [-out results.json]
 //
 // Every scenario takes -out FILE (JSON), -profile DIR (pprof profiles of the
@@ -51,9 +52,10 @@ Scenarios:
   scale    a million registered, supervised devices: hub memory; silent devices flagged offline
   voice    call setup time, then concurrent relayed calls ramped until loss or CPU limits them
   burst    a hundred presses within a second to fifty consoles
+  checkins households of residents living alone: a door reading's cost, then the daily check-in sweep
   storm    the ingest load quiet, then with most gas detectors in alarm (and -burst: a building's smoke alarms and presses), presses timed throughout
   soak     telemetry at a street's peak for a long time against each broker configuration: does the broker keep up?
-  all      each of the above in turn (not burst, storm or soak), with its defaults unless a flag says otherwise
+  all      each of the above in turn (not burst, storm, soak or checkins), with its defaults unless a flag says otherwise
 
 Run "bench SCENARIO -h" for the flags.
 `
@@ -62,7 +64,7 @@ var scenarioNames = []string{"ingest", "latency", "fanout", "transitions", "scal
 
 // extraScenarios are run only by name, not by "all" (their flags would
 // collide with the others').
-var extraScenarios = []string{"storm", "burst", "soak"}
+var extraScenarios = []string{"storm", "burst", "soak", "checkins"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -90,6 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	telegrafFlags(fs, name)
 	burstFlags(fs, name)
 	soakFlags(fs, name)
+	checkinsFlags(fs, name)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -100,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if err := errors.Join(o.validate(), stormOpts.validate(), burstOpts.validate()); err != nil {
+	if err := errors.Join(o.validate(), stormOpts.validate(), burstOpts.validate(), checkinsOpts.validate()); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
@@ -202,6 +205,11 @@ func runScenario(ctx context.Context, env *Env, name string, o Options) (*Report
 		}
 	case "burst":
 		rep, err = runBurst(ctx, env, burstOpts)
+	case "checkins":
+		var r *CheckinsResult
+		if r, err = runCheckins(ctx, env, checkinsOpts); r != nil {
+			rep = r.report()
+		}
 	case "storm":
 		var r *StormResult
 		if r, err = runStorm(ctx, env, stormOpts); r != nil {
