@@ -82,6 +82,11 @@ func (in *Ingest) handleVendor(dv Delivery, ack func(), now time.Time) {
 			mdl, _ := zigbee2mqtt.Lookup(dev.Model)
 			return mdl
 		})
+		if dev == nil && d.Kind == zigbee2mqtt.TopicAvailability {
+			// Availability needs no model, so Decode did not ask for one:
+			// the device is found by its name here.
+			dev, _ = routes.behind(vr.id, d.Name)
+		}
 		if dev != nil {
 			m.id = dev.ID
 		}
