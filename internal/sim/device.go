@@ -201,7 +201,7 @@ func (d *device) options(up chan struct{}) *mqtt.ClientOptions {
 		// telemetry publish is writing (mqttc.NewStore says how).
 		SetStore(mqttc.NewStore()).
 		SetAutoReconnect(true).
-		SetMaxReconnectInterval(30 * time.Second).
+		SetMaxReconnectInterval(cfg.MaxReconnectInterval).
 		SetConnectTimeout(cfg.ConnectTimeout).
 		SetWriteTimeout(cfg.PublishTimeout).
 		SetKeepAlive(cfg.KeepAlive).

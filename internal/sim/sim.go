@@ -23,12 +23,13 @@ type DeviceSpec struct {
 
 // Defaults filled in by New.
 const (
-	DefaultJitter             = 0.2
-	DefaultConnectConcurrency = 16
-	DefaultFirmware           = "1.0.3"
-	DefaultPublishTimeout     = 10 * time.Second
-	DefaultConnectTimeout     = 10 * time.Second
-	DefaultKeepAlive          = 30 * time.Second
+	DefaultJitter               = 0.2
+	DefaultConnectConcurrency   = 16
+	DefaultFirmware             = "1.0.3"
+	DefaultPublishTimeout       = 10 * time.Second
+	DefaultConnectTimeout       = 10 * time.Second
+	DefaultKeepAlive            = 30 * time.Second
+	DefaultMaxReconnectInterval = 30 * time.Second
 )
 
 // DefaultTelemetryEvery returns how often each kind reports by default. An
@@ -82,6 +83,9 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// KeepAlive is the MQTT keep-alive interval.
 	KeepAlive time.Duration
+	// MaxReconnectInterval caps the back-off between a lost device's
+	// attempts to reconnect (it doubles from 1 s).
+	MaxReconnectInterval time.Duration
 	// AnswerCallRequests makes a device that receives {"type":
 	// "call_request"} on cmd (an operator calling back) offer a voice call
 	// by itself, as a voice-capable device does.
@@ -180,6 +184,7 @@ func New(cfg Config, logger *slog.Logger) (*Sim, error) {
 	fill(&cfg.PublishTimeout, DefaultPublishTimeout)
 	fill(&cfg.ConnectTimeout, DefaultConnectTimeout)
 	fill(&cfg.KeepAlive, DefaultKeepAlive)
+	fill(&cfg.MaxReconnectInterval, DefaultMaxReconnectInterval)
 	fill(&cfg.SeqStart, uint64(time.Now().UnixMilli()))
 	if cfg.CallClip != "" {
 		if _, err := loadClip(cfg.CallClip); err != nil {
