@@ -8,6 +8,7 @@ import (
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/devices/vendors"
 )
 
 // maxPageSize caps the devices one listing returns.
@@ -136,7 +137,10 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("find device: %w", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"device": d, "refusals": s.deviceRefusals(r, d.ID)})
+	// self_test: whether the device's model takes a self-test command, so
+	// the page offers one only where the click can work.
+	writeJSON(w, http.StatusOK, map[string]any{"device": d, "refusals": s.deviceRefusals(r, d.ID),
+		"self_test": vendors.HasSelfTest(d)})
 }
 
 func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request) {

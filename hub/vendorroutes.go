@@ -10,6 +10,7 @@ import (
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/devices/shelly"
+	"github.com/shouwang-hub/shouwang/devices/vendors"
 	"github.com/shouwang-hub/shouwang/devices/zigbee2mqtt"
 )
 
@@ -179,10 +180,10 @@ func (r *VendorRoutes) SelfTestCommand(id string) (topic string, payload []byte,
 	}
 	switch d.Source {
 	case devices.SourceZigbee2MQTT:
-		m, ok := zigbee2mqtt.Lookup(d.Model)
-		if !ok || m.SelfTest == "" {
+		if !vendors.HasSelfTest(d) {
 			return "", nil, shouwang.Errorf(shouwang.EINVALID, "device %s: model %q has no self-test command", id, d.Model)
 		}
+		m, _ := zigbee2mqtt.Lookup(d.Model)
 		gw := r.byID[d.Gateway]
 		b := r.bridges[d.Gateway]
 		if gw == nil || b == nil {
@@ -195,7 +196,7 @@ func (r *VendorRoutes) SelfTestCommand(id string) (topic string, payload []byte,
 		}
 		return "", nil, shouwang.Errorf(shouwang.EINVALID, "device %s: bridge %s has not listed %s yet", id, d.Gateway, d.Address)
 	case devices.SourceShelly:
-		if d.Kind != devices.KindGas {
+		if !vendors.HasSelfTest(d) {
 			return "", nil, shouwang.Errorf(shouwang.EINVALID, "device %s: only the Shelly Gas takes a self-test command", id)
 		}
 		return shelly.SelfTestTopic(d.Address), []byte("start"), nil

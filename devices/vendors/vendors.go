@@ -27,3 +27,21 @@ func KindOf(source devices.Source, model string) devices.Kind {
 	}
 	return ""
 }
+
+// HasSelfTest reports whether vendor device d takes a self-test command
+// from the hub: a Zigbee2MQTT model whose definition has one, or a Shelly
+// Gas (the Shelly Plus Smoke has none over MQTT). Native devices are tested
+// with a test press, never a command.
+func HasSelfTest(d *devices.Device) bool {
+	if d == nil || d.Kind == devices.KindGateway {
+		return false
+	}
+	switch d.Source {
+	case devices.SourceZigbee2MQTT:
+		m, ok := zigbee2mqtt.Lookup(d.Model)
+		return ok && m.SelfTest != ""
+	case devices.SourceShelly:
+		return d.Kind == devices.KindGas
+	}
+	return false
+}

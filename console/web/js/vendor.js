@@ -58,7 +58,7 @@ function renderDiscovered() {
 export async function showDevicePanel(id) {
   try {
     const resp = await api.get(`/api/v1/devices/${encodeURIComponent(id)}`);
-    panel = { device: resp.device, refusals: resp.refusals || [] };
+    panel = { device: resp.device, refusals: resp.refusals || [], selfTest: resp.self_test === true };
   } catch (err) {
     toast(t('dev.failed.list', { msg: errorText(err) }));
     return;
@@ -79,7 +79,8 @@ function renderPanel() {
     ...row('dev.gateway', d.gateway),
     ...row('dev.address', d.address),
     ...row('dev.model', [d.vendor, d.model].filter(Boolean).join(' ')));
-  $('btn-selftest').hidden = !(d.source === 'zigbee2mqtt' || d.source === 'shelly') || d.kind === 'gateway';
+  // Only a model with a self-test command gets the button (the hub says).
+  $('btn-selftest').hidden = !panel.selfTest;
   const list = $('refusal-list');
   list.replaceChildren(...panel.refusals.map((r) => h('li', { dataset: { reason: r.reason } },
     h('span', { class: 'refusal-reason' }, label('refusal', r.reason)),
