@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/alerts/alertstest"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
@@ -165,96 +166,99 @@ func TestHealthFlushIsChunkedAndBacksOff(t *testing.T) {
 	}
 }
 
-// TestTimerRunnerBacksOffWhenTheStoreFails: a due timer the store cannot
-// fire (a full disk) is tried again after a growing pause, not at once in
-// a loop (which logged 2,000 lines a second), and the log stays short.
-func TestTimerRunnerBacksOffWhenTheStoreFails(t *testing.T) {
+// failingRunner is an alerting runner over a store whose every
+// transaction fails, once something is due.
+type failingRunner struct {
+	a     *Alerting
+	mem   *alertstest.Store
+	clock *testClock
+	logs  *countingHandler
+}
+
+func newFailingRunner(t *testing.T) *failingRunner {
 	clock := &testClock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
 	a, mem := newTestAlerting(t, newMemSource(), "{}", clock)
 	logs := &countingHandler{min: slog.LevelWarn}
 	a.logger = slog.New(logs)
-	// A press opens a critical alert with its escalation timers; an hour
-	// later they are due.
-	now := clock.Now()
-	press := &devices.Message{DeviceID: "sos-1", Kind: devices.KindSOSButton, Channel: devices.ChannelEvent,
+	return &failingRunner{a: a, mem: mem, clock: clock, logs: logs}
+}
+
+// press opens a critical alert, with its escalation timers, in tx.
+func (r *failingRunner) press(tx alerts.Tx) (*alerts.Alert, error) {
+	now := r.clock.Now()
+	m := &devices.Message{DeviceID: "sos-1", Kind: devices.KindSOSButton, Channel: devices.ChannelEvent,
 		Seq: 1, TS: now, Received: now, Event: &devices.Event{Type: devices.EventSOS}}
-	err := mem.InTx(context.Background(), func(tx alerts.Tx) error {
-		_, err := a.svc.HandleMessage(context.Background(), tx, &devices.Device{ID: "sos-1", Kind: devices.KindSOSButton}, press)
-		return err
-	})
+	res, err := r.a.svc.HandleMessage(context.Background(), tx, &devices.Device{ID: "sos-1", Kind: devices.KindSOSButton}, m)
+	if err == nil && len(res.Changed) == 0 {
+		err = errors.New("the press opened no alert")
+	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	if due, ok, _ := mem.NextTimer(context.Background()); !ok {
-		t.Fatal("the press set no timer")
-	} else {
-		clock.Set(due.Add(time.Hour))
-	}
-	due, err := mem.DueTimers(context.Background(), clock.Now(), 100)
-	if err != nil || len(due) == 0 {
-		t.Fatalf("due timers: %v, %v", due, err)
-	}
-	var fires atomic.Int64
-	mem.SetFail(func(string) error { fires.Add(1); return errDiskFull })
+	return res.Changed[0], nil
+}
+
+// backsOff runs run with every transaction failing for 1.5 s and checks
+// that it made two rounds of attempts on the due items (at once, then
+// after retryFirst, 1 s), not a loop, and logged one line.
+func (r *failingRunner) backsOff(t *testing.T, what string, due int, run func(context.Context)) {
+	t.Helper()
+	var attempts atomic.Int64
+	r.mem.SetFail(func(string) error { attempts.Add(1); return errDiskFull })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); a.runTimers(ctx) }()
+	go func() { defer close(done); run(ctx) }()
 	time.Sleep(1500 * time.Millisecond) // the window the rate is measured over, not a wait for an event
 	cancel()
 	<-done
-	// At once, then after 1 s: two rounds in 1.5 s, each trying every
-	// due timer once.
-	if rounds := float64(fires.Load()) / float64(len(due)); rounds < 1 || rounds > 3 {
-		t.Errorf("%.1f rounds of attempts to fire the %d due timers in 1.5 s; want 2 (back-off from %s)", rounds, len(due), retryFirst)
+	if rounds := float64(attempts.Load()) / float64(due); rounds < 1 || rounds > 3 {
+		t.Errorf("%.1f rounds of attempts on the %d due %s in 1.5 s; want 2 (back-off from %s)", rounds, due, what, retryFirst)
 	}
-	if n := logs.n.Load(); n != 1 {
+	if n := r.logs.n.Load(); n != 1 {
 		t.Errorf("%d log lines; want 1", n)
 	}
+}
+
+// TestTimerRunnerBacksOffWhenTheStoreFails: a due timer the store cannot
+// fire (a full disk) is tried again after a growing pause, not at once in
+// a loop (which logged 2,000 lines a second), and the log stays short.
+func TestTimerRunnerBacksOffWhenTheStoreFails(t *testing.T) {
+	r := newFailingRunner(t)
+	if err := r.mem.InTx(context.Background(), func(tx alerts.Tx) error { _, err := r.press(tx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	// An hour later its timers are due.
+	if due, ok, _ := r.mem.NextTimer(context.Background()); !ok {
+		t.Fatal("the press set no timer")
+	} else {
+		r.clock.Set(due.Add(time.Hour))
+	}
+	due, err := r.mem.DueTimers(context.Background(), r.clock.Now(), 100)
+	if err != nil || len(due) == 0 {
+		t.Fatalf("due timers: %v, %v", due, err)
+	}
+	r.backsOff(t, "timers", len(due), r.a.runTimers)
 }
 
 // TestNotifierBacksOffWhenTheStoreFails: a due notification whose attempt
 // the store cannot record (a full disk) is tried again after a growing
 // pause, not at once in a loop, and the log stays short.
 func TestNotifierBacksOffWhenTheStoreFails(t *testing.T) {
-	clock := &testClock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
-	a, mem := newTestAlerting(t, newMemSource(), "{}", clock)
-	logs := &countingHandler{min: slog.LevelWarn}
-	a.logger = slog.New(logs)
-	now := clock.Now()
-	press := &devices.Message{DeviceID: "sos-1", Kind: devices.KindSOSButton, Channel: devices.ChannelEvent,
-		Seq: 1, TS: now, Received: now, Event: &devices.Event{Type: devices.EventSOS}}
-	err := mem.InTx(context.Background(), func(tx alerts.Tx) error {
-		res, err := a.svc.HandleMessage(context.Background(), tx, &devices.Device{ID: "sos-1", Kind: devices.KindSOSButton}, press)
+	r := newFailingRunner(t)
+	err := r.mem.InTx(context.Background(), func(tx alerts.Tx) error {
+		a, err := r.press(tx)
 		if err != nil {
 			return err
 		}
-		if len(res.Changed) == 0 {
-			return errors.New("the press opened no alert")
-		}
-		return tx.EnqueueNotification(context.Background(), &alerts.Notification{AlertID: res.Changed[0].ID, Level: 1,
-			NextAttempt: now, Party: "duty", Channel: "sms"})
+		return tx.EnqueueNotification(context.Background(), &alerts.Notification{AlertID: a.ID, Level: 1,
+			NextAttempt: r.clock.Now(), Party: "duty", Channel: "sms"})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	due, err := mem.DueNotifications(context.Background(), clock.Now(), 100)
+	due, err := r.mem.DueNotifications(context.Background(), r.clock.Now(), 100)
 	if err != nil || len(due) == 0 {
 		t.Fatalf("due notifications: %v, %v", due, err)
 	}
-	var attempts atomic.Int64
-	mem.SetFail(func(string) error { attempts.Add(1); return errDiskFull })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); a.runNotifier(ctx) }()
-	time.Sleep(1500 * time.Millisecond) // the window the rate is measured over, not a wait for an event
-	cancel()
-	<-done
-	// At once, then after 1 s: two rounds in 1.5 s, each trying every
-	// due notification once.
-	if rounds := float64(attempts.Load()) / float64(len(due)); rounds < 1 || rounds > 3 {
-		t.Errorf("%.1f rounds of attempts to record the %d due notifications in 1.5 s; want 2 (back-off from %s)", rounds, len(due), retryFirst)
-	}
-	if n := logs.n.Load(); n != 1 {
-		t.Errorf("%d log lines; want 1", n)
-	}
+	r.backsOff(t, "notifications", len(due), r.a.runNotifier)
 }
