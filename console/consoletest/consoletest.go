@@ -27,6 +27,7 @@ type Registry struct {
 	devices      map[string]*devices.Device
 	hashes       map[string]string
 	unregistered map[string]*devices.Unregistered
+	onlineAt     map[string]time.Time // when Online was last set, as the SQL store's online_at
 	// Fail, if set, is returned by every method: a broken store.
 	Fail error
 }
@@ -275,7 +276,18 @@ func (r *Registry) UpdateHealth(_ context.Context, updates []devices.HealthUpdat
 			d.Health.LastSeen = seen
 		}
 		if u.Online != nil {
-			d.Health.Online = *u.Online
+			// A late status does not undo a newer one (as the SQL store).
+			at, set := r.onlineAt[u.ID]
+			seen := u.LastSeen.Truncate(time.Millisecond)
+			if u.LastSeen.IsZero() || !set || !at.After(seen) {
+				d.Health.Online = *u.Online
+			}
+			if !u.LastSeen.IsZero() && (!set || at.Before(seen)) {
+				if r.onlineAt == nil {
+					r.onlineAt = map[string]time.Time{}
+				}
+				r.onlineAt[u.ID] = seen
+			}
 		}
 		if u.Battery != nil {
 			d.Health.Battery = cloneF(u.Battery)

@@ -34,6 +34,7 @@ func (tx *Tx) appendChange(ctx context.Context, a *alerts.Alert) error {
 	if err != nil {
 		return fmt.Errorf("append change: %w", err)
 	}
+	tx.changed = true
 	return nil
 }
 

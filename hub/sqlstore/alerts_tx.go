@@ -30,8 +30,9 @@ type querier interface {
 // the function given to Store.Tx or Store.InTx and is not safe for
 // concurrent use.
 type Tx struct {
-	s  *Store
-	tx cachedTx // statements prepared once on SQLite (stmtcache.go)
+	s       *Store
+	tx      cachedTx // statements prepared once on SQLite (stmtcache.go)
+	changed bool     // a change was appended to the feed: ring the doorbell at commit
 }
 
 // Tx runs fn in one write transaction and commits it if fn returns nil. An
@@ -44,7 +45,11 @@ type Tx struct {
 func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
 	// writeTx defers the rollback, so a panic in fn rolls back on its way up.
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		return fn(&Tx{s: s, tx: cachedTx{Tx: tx, cache: s.stmts}})
+		t := &Tx{s: s, tx: cachedTx{Tx: tx, cache: s.stmts}}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.notifyFeed(ctx)
 	})
 	if s.stmts != nil && s.stmts.pending() {
 		// The writer connection is free now: prepare what fn asked for.

@@ -34,6 +34,7 @@ const busyTimeout = 10 * time.Second
 // waiting for the writer lock never take the connections readers need.
 type pools struct {
 	w, r *sql.DB
+	ctl  *sql.DB // PostgreSQL: the instances' bookkeeping (see Store.ctl); nil on SQLite
 }
 
 // sqliteName turns a store DSN into the name handed to the SQLite driver,
@@ -124,7 +125,11 @@ func openSQLite(ctx context.Context, name, dir string, readers int, logger *slog
 }
 
 func (p *pools) close() error {
-	return errors.Join(p.r.Close(), p.w.Close())
+	err := errors.Join(p.r.Close(), p.w.Close())
+	if p.ctl != nil {
+		err = errors.Join(err, p.ctl.Close())
+	}
+	return err
 }
 
 // migrate brings the database up to the newest migration of schema dir in

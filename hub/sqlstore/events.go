@@ -33,8 +33,8 @@ func (e *StoredEvent) Time() time.Time {
 	return e.TS
 }
 
-const insertEvent = `INSERT INTO events (device_id, seq, ts, received, ts_flag, type, test, lel)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+const insertEvent = `INSERT INTO events (device_id, seq, ts, received, ts_flag, type, test, lel, instance)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (device_id, seq, ts) DO NOTHING`
 
 // RecordEvents stores event messages in one transaction, de-duplicated by
@@ -90,7 +90,7 @@ func (tx *Tx) recordEvents(ctx context.Context, msgs []*devices.Message) ([]bool
 	defer st.Close()
 	for i, m := range msgs {
 		res, err := st.ExecContext(ctx, m.DeviceID, int64(m.Seq), unixMillis(m.TS), unixMillis(m.Received),
-			string(m.TSFlag), string(m.Event.Type), m.Event.Test, nullFloat(m.Event.LEL))
+			string(m.TSFlag), string(m.Event.Type), m.Event.Test, nullFloat(m.Event.LEL), tx.s.instance)
 		if err != nil {
 			return nil, fmt.Errorf("event %s/%d: %w", m.DeviceID, m.Seq, err)
 		}
@@ -106,8 +106,8 @@ func (tx *Tx) recordEvents(ctx context.Context, msgs []*devices.Message) ([]bool
 // insertEventsPostgres stores a batch in one statement (one round trip
 // under the writer lock, where a row at a time would take as many) and
 // names the rows it inserted.
-const insertEventsPostgres = `INSERT INTO events (device_id, seq, ts, received, ts_flag, type, test, lel)
-	SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::float8[])
+const insertEventsPostgres = `INSERT INTO events (device_id, seq, ts, received, ts_flag, type, test, lel, instance)
+	SELECT *, $9::text FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::float8[])
 	ON CONFLICT (device_id, seq, ts) DO NOTHING
 	RETURNING device_id, seq, ts`
 
@@ -127,7 +127,7 @@ func (tx *Tx) recordEventsBatch(ctx context.Context, msgs []*devices.Message, in
 		ids[i], seqs[i], ts[i], rc[i] = m.DeviceID, int64(m.Seq), unixMillis(m.TS), unixMillis(m.Received)
 		flags[i], types[i], tests[i], lels[i] = string(m.TSFlag), string(m.Event.Type), m.Event.Test, m.Event.LEL
 	}
-	rows, err := tx.tx.QueryContext(ctx, insertEventsPostgres, ids, seqs, ts, rc, flags, types, tests, lels)
+	rows, err := tx.tx.QueryContext(ctx, insertEventsPostgres, ids, seqs, ts, rc, flags, types, tests, lels, tx.s.instance)
 	if err != nil {
 		return fmt.Errorf("%d events: %w", n, err)
 	}

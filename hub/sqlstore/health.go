@@ -11,16 +11,25 @@ import (
 )
 
 // last_seen only moves forward; COALESCE keeps a column whose update is NULL.
+// online changes only by an update at least as new as the one that last
+// set it (online_at, the update's LastSeen): with several instances the
+// same device's messages are committed by different instances in no fixed
+// order, and a late "offline" must not undo a newer "online".
 const updateHealth = `UPDATE devices SET
-	last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END,
-	online = COALESCE(?, online),
-	battery = COALESCE(?, battery),
-	signal_dbm = COALESCE(?, signal_dbm)
-	WHERE id = ?`
+	last_seen = CASE WHEN last_seen IS NULL OR last_seen < ?1 THEN ?1 ELSE last_seen END,
+	online = CASE WHEN ?2 IS NULL THEN online
+		WHEN ?1 IS NULL OR online_at IS NULL OR online_at <= ?1 THEN ?2 ELSE online END,
+	online_at = CASE WHEN ?2 IS NULL OR ?1 IS NULL THEN online_at
+		WHEN online_at IS NULL OR online_at < ?1 THEN ?1 ELSE online_at END,
+	battery = COALESCE(?3, battery),
+	signal_dbm = COALESCE(?4, signal_dbm)
+	WHERE id = ?5`
 
 // UpdateHealth applies updates in one transaction. Nil pointers and a zero
 // LastSeen leave the stored value as it was, and LastSeen never moves a
-// device's last_seen back. Updates for IDs that are not registered (a device
+// device's last_seen back. Online is applied only if the update's LastSeen
+// is not older than that of the update that last set it (or either has no
+// time): a late status does not undo a newer one. Updates for IDs that are not registered (a device
 // deleted meanwhile) are skipped.
 func (s *Store) UpdateHealth(ctx context.Context, updates []devices.HealthUpdate) error {
 	if len(updates) == 0 {
@@ -37,10 +46,13 @@ func (s *Store) UpdateHealth(ctx context.Context, updates []devices.HealthUpdate
 // many): the batch arrives as five arrays, one element per device.
 const updateHealthPostgres = `UPDATE devices AS d SET
 	last_seen = CASE WHEN d.last_seen IS NULL OR d.last_seen < v.seen THEN v.seen ELSE d.last_seen END,
-	online = COALESCE(v.online, d.online),
+	online = CASE WHEN v.online IS NULL THEN d.online
+		WHEN v.online_seen IS NULL OR d.online_at IS NULL OR d.online_at <= v.online_seen THEN v.online ELSE d.online END,
+	online_at = CASE WHEN v.online IS NULL OR v.online_seen IS NULL THEN d.online_at
+		WHEN d.online_at IS NULL OR d.online_at < v.online_seen THEN v.online_seen ELSE d.online_at END,
 	battery = COALESCE(v.battery, d.battery),
 	signal_dbm = COALESCE(v.sig, d.signal_dbm)
-	FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::float8[], $5::float8[]) AS v(id, seen, online, battery, sig)
+	FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::float8[], $5::float8[], $6::bigint[]) AS v(id, seen, online, battery, sig, online_seen)
 	WHERE d.id = v.id`
 
 // updateHealth applies updates in tx.
@@ -58,7 +70,7 @@ func (tx *Tx) updateHealth(ctx context.Context, updates []devices.HealthUpdate) 
 	defer st.Close()
 	for _, u := range updates {
 		seen := millis(u.LastSeen)
-		if _, err := st.ExecContext(ctx, seen, seen, nullBool(u.Online), nullFloat(u.Battery), nullFloat(u.Signal), u.ID); err != nil {
+		if _, err := st.ExecContext(ctx, seen, nullBool(u.Online), nullFloat(u.Battery), nullFloat(u.Signal), u.ID); err != nil {
 			return fmt.Errorf("device %q: %w", u.ID, err)
 		}
 	}
@@ -67,35 +79,52 @@ func (tx *Tx) updateHealth(ctx context.Context, updates []devices.HealthUpdate) 
 
 // updateHealthBatch writes merged updates (one per device) in one
 // statement.
-func (tx *Tx) updateHealthBatch(ctx context.Context, updates []devices.HealthUpdate) error {
+func (tx *Tx) updateHealthBatch(ctx context.Context, updates []mergedHealth) error {
 	n := len(updates)
-	ids, seen := make([]string, n), make([]*int64, n)
+	ids, seen, onlineSeen := make([]string, n), make([]*int64, n), make([]*int64, n)
 	online, battery, signal := make([]*bool, n), make([]*float64, n), make([]*float64, n)
 	for i, u := range updates {
 		ids[i], online[i], battery[i], signal[i] = u.ID, u.Online, u.Battery, u.Signal
-		if !u.LastSeen.IsZero() {
-			ms := u.LastSeen.UnixMilli()
-			seen[i] = &ms
-		}
+		seen[i], onlineSeen[i] = optMillis(u.LastSeen), optMillis(u.onlineSeen)
 	}
-	if _, err := tx.tx.ExecContext(ctx, updateHealthPostgres, ids, seen, online, battery, signal); err != nil {
+	if _, err := tx.tx.ExecContext(ctx, updateHealthPostgres, ids, seen, online, battery, signal, onlineSeen); err != nil {
 		return fmt.Errorf("%d devices: %w", n, err)
 	}
 	return nil
 }
 
+// optMillis is t in Unix milliseconds, nil for the zero time.
+func optMillis(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	ms := t.UnixMilli()
+	return &ms
+}
+
+// mergedHealth is one device's updates of a batch folded into one;
+// onlineSeen is the time of the update whose Online it carries.
+type mergedHealth struct {
+	devices.HealthUpdate
+	onlineSeen time.Time
+}
+
 // mergeHealth folds a batch into one update per device, in first-seen
 // order, with the meaning of applying them one after another: a later
 // non-nil value wins, and LastSeen is the latest given (the statement then
-// never moves it back).
-func mergeHealth(updates []devices.HealthUpdate) []devices.HealthUpdate {
+// never moves it back); Online keeps the time of the update that gave it.
+func mergeHealth(updates []devices.HealthUpdate) []mergedHealth {
 	at := make(map[string]int, len(updates))
-	out := make([]devices.HealthUpdate, 0, len(updates))
+	out := make([]mergedHealth, 0, len(updates))
 	for _, u := range updates {
 		i, ok := at[u.ID]
 		if !ok {
 			at[u.ID] = len(out)
-			out = append(out, u)
+			m := mergedHealth{HealthUpdate: u}
+			if u.Online != nil {
+				m.onlineSeen = u.LastSeen
+			}
+			out = append(out, m)
 			continue
 		}
 		m := &out[i]
@@ -103,7 +132,7 @@ func mergeHealth(updates []devices.HealthUpdate) []devices.HealthUpdate {
 			m.LastSeen = u.LastSeen
 		}
 		if u.Online != nil {
-			m.Online = u.Online
+			m.Online, m.onlineSeen = u.Online, u.LastSeen
 		}
 		if u.Battery != nil {
 			m.Battery = u.Battery

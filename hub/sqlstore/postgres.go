@@ -19,6 +19,7 @@ import (
 const (
 	pgWriters = 4
 	pgReaders = 8
+	pgControl = 2 // heartbeats, leases, call claims, doorbells (Store.ctl)
 )
 
 // isPostgres reports whether dsn names a PostgreSQL database.
@@ -71,5 +72,11 @@ func openPostgres(ctx context.Context, dsn, dir string, logger *slog.Logger) (*p
 		w.Close()
 		return nil, fmt.Errorf("open readers: %w", err)
 	}
-	return &pools{w: w, r: r}, nil
+	ctl, err := open(pgControl)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open control pool: %w", err)
+	}
+	return &pools{w: w, r: r, ctl: ctl}, nil
 }

@@ -24,11 +24,13 @@ const storeReaders = 4
 // and tokens, events and alerts, in SQLite or PostgreSQL. It is safe for
 // concurrent use.
 type Store struct {
-	db      *pools
-	dialect dialect
-	stmts   *stmtCache // SQLite's write statements, prepared once; nil on PostgreSQL
-	logger  *slog.Logger
-	now     func() time.Time
+	db       *pools
+	dialect  dialect
+	stmts    *stmtCache // SQLite's write statements, prepared once; nil on PostgreSQL
+	logger   *slog.Logger
+	now      func() time.Time
+	dsn      string // for Listen's own connection
+	instance string // stamped on stored events (SetInstance)
 
 	// unregisteredCalls counts RecordUnregistered calls, to prune the list
 	// every so often rather than on every call.
@@ -69,7 +71,7 @@ func Open(dsn string, logger *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{db: db, dialect: d, logger: logger}
+	s := &Store{db: db, dialect: d, logger: logger, dsn: dsn}
 	if d == dialectSQLite {
 		s.stmts = newStmtCache()
 	}

@@ -346,6 +346,26 @@ func testUpdateHealth(t *testing.T, open func(*testing.T) devices.Registry) {
 	if h := health("d1"); !h.LastSeen.Equal(t0) || *h.Signal != -60 || *h.Battery != 89 {
 		t.Errorf("d1 health at the end of a long batch %+v", h)
 	}
+	// Online moves only by an update at least as new as the one that last
+	// set it: a late "offline" (another instance committing an older
+	// status after a newer one) does not undo "online".
+	for _, u := range []devices.HealthUpdate{
+		{ID: "d1", LastSeen: t0.Add(3 * time.Minute), Online: ptr(true)},
+		{ID: "d1", LastSeen: t0.Add(150 * time.Second), Online: ptr(false)},
+	} {
+		if err := s.UpdateHealth(ctx(t), []devices.HealthUpdate{u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := health("d1"); !h.Online || !h.LastSeen.Equal(t0.Add(3*time.Minute)) {
+		t.Errorf("d1 health after a late offline %+v, want online", h)
+	}
+	if err := s.UpdateHealth(ctx(t), []devices.HealthUpdate{{ID: "d1", LastSeen: t0.Add(4 * time.Minute), Online: ptr(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	if h := health("d1"); h.Online {
+		t.Errorf("d1 health after a newer offline %+v, want offline", h)
+	}
 	// Health updates are not installer edits.
 	if d, _ := s.FindDevice(ctx(t), "d1"); !d.UpdatedAt.Equal(d.CreatedAt) {
 		t.Errorf("UpdateHealth moved UpdatedAt: %v vs %v", d.UpdatedAt, d.CreatedAt)
