@@ -98,6 +98,9 @@ type Config struct {
 	// Notify, if set, lists the notification channels and sends a test
 	// message on one.
 	Notify NotifyService
+	// Instances, if set, lists the hub instances sharing the store (GET
+	// /api/v1/instances); without it the list is empty.
+	Instances InstanceLister
 }
 
 // Server is the console's HTTP API.
@@ -181,6 +184,7 @@ func (s *Server) routes() {
 
 	s.transportRoutes()
 	s.brokerRoutes()
+	s.instanceRoutes()
 	s.mux.HandleFunc("POST /api/v1/login", s.login)
 	s.mux.Handle("POST /api/v1/logout", s.require(nil, s.logout))
 	s.mux.Handle("GET /api/v1/me", s.require(nil, s.me))

@@ -60,6 +60,14 @@ type AlertingConfig struct {
 	// FoldEvery is how often an alert's folded readings are written
 	// (fold.go); zero means DefaultFoldEvery.
 	FoldEvery time.Duration
+	// Leases, when set, runs the singleton work (supervision of silent
+	// devices) under a lease; without, it runs here.
+	Leases *Leases
+	// Instances, when set, means several instances share the store (see
+	// docs/architecture.md, "Several instances"): the view of open alerts
+	// follows the change feed, which carries every instance's commits; a
+	// redelivered event that another live instance stored is left to it.
+	Instances *Instances
 }
 
 // Alerting runs the alerts domain inside the hub. It applies device
@@ -138,7 +146,13 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 		notifyWake: make(chan struct{}, 1),
 	}
 	a.feed = newFeed(cfg.Store, last, cfg.Spool, cfg.Format, logger.With("part", "feed"))
+	if cfg.Instances != nil {
+		a.feed.follow(a.foldFeed)
+	}
 	a.super = newSupervision(a, cfg.Index, cfg.Metrics, cfg.Now, cfg.Rules, logger.With("part", "supervision"))
+	if cfg.Instances != nil {
+		a.super.setShared(cfg.Rules)
+	}
 	if err := a.loadOffline(ctx); err != nil {
 		return nil, err
 	}
@@ -161,7 +175,18 @@ func (a *Alerting) Feed() *Feed { return a.feed }
 func (a *Alerting) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	for _, run := range []func(context.Context){a.publishAcks, a.runTimers, a.runNotifier, a.feed.run, a.super.run, a.runFolds} {
+	runs := []func(context.Context){a.publishAcks, a.runTimers, a.runNotifier, a.feed.run, a.runFolds}
+	if a.cfg.Leases != nil {
+		// One instance watches for silence; its verdicts are fenced by
+		// the lease's epoch (supervision.fence).
+		a.cfg.Leases.Singleton(LeaseSupervision, func(ctx context.Context, l Lease) {
+			a.super.setLease(l)
+			a.super.run(ctx)
+		})
+	} else {
+		runs = append(runs, a.super.run)
+	}
+	for _, run := range runs {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); run(ctx) }()
 	}
@@ -237,7 +262,12 @@ func (a *Alerting) committed(results ...alerts.Result) {
 	for _, r := range results {
 		if len(r.Changed) > 0 {
 			changed = true
-			a.fold(r.Changed...)
+			if a.cfg.Instances == nil {
+				a.fold(r.Changed...)
+			}
+			for _, al := range r.Changed {
+				a.cfg.Metrics.observeAlert(al)
+			}
 		}
 		for _, ack := range r.Acks {
 			select {
@@ -256,6 +286,8 @@ func (a *Alerting) committed(results ...alerts.Result) {
 	a.noteCheckins(results)
 }
 
+// fold updates the view of open alerts with changed alerts, which must
+// come in commit order.
 func (a *Alerting) fold(changed ...*alerts.Alert) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -268,8 +300,36 @@ func (a *Alerting) fold(changed ...*alerts.Alert) {
 		} else {
 			a.open[al.DeviceID] = set
 		}
-		a.cfg.Metrics.observeAlert(al)
 	}
+}
+
+// foldFeed folds the change feed into the view of open alerts, with
+// several instances: the feed is the one place that has every instance's
+// commits in commit order (OpenSet.Fold needs that order; this instance's
+// own commits, folded as they return, could land after a newer change of
+// another's). A change committed here reaches the view a feed round trip
+// after its commit.
+func (a *Alerting) foldFeed(changes []alerts.Change) {
+	als := make([]*alerts.Alert, 0, len(changes))
+	for _, c := range changes {
+		if c.Alert != nil {
+			als = append(als, c.Alert)
+		}
+	}
+	a.fold(als...)
+}
+
+// FeedRang tells the change feed that another instance committed changes
+// (its doorbell rang): the feed reads them from the store.
+func (a *Alerting) FeedRang() { a.feed.wake() }
+
+// hasOpen reports whether the open-alert view has device id's uncleared
+// alert of kind family open.
+func (a *Alerting) hasOpen(id, family string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	al, ok := a.open[id].Family(family)
+	return ok && !al.Cleared
 }
 
 func (a *Alerting) publishAcks(ctx context.Context) {

@@ -63,10 +63,32 @@ func (a *Alerting) runTimers(ctx context.Context) {
 	}
 }
 
+// TimerClaimer is a transaction that claims due timers (the SQL store's,
+// with FOR UPDATE SKIP LOCKED): with several instances, each due timer is
+// claimed by one and fired in the transaction that claimed it.
+type TimerClaimer interface {
+	ClaimTimer(ctx context.Context, now time.Time) (alerts.Timer, bool, error)
+}
+
+// NotificationClaimer is a store that claims due notifications for a hold
+// period (the SQL store's): each is sent by the instance that claimed it.
+type NotificationClaimer interface {
+	ClaimNotifications(ctx context.Context, now time.Time, hold time.Duration, limit int) ([]*alerts.Notification, error)
+}
+
+// notifyHold is how long a claimed notification stays out of every other
+// instance's sight: far longer than a delivery takes; if its claimer dies,
+// the delivery is due again after it (at least once: every attempt of one
+// notification carries the same key, see hub/notify).
+const notifyHold = 2 * time.Minute
+
 // fireDue fires the timers due now, each in its own transaction. It
 // reports whether every one fired.
 func (a *Alerting) fireDue(ctx context.Context, log *limitedLogger) bool {
 	now := a.cfg.Now()
+	if all, claimed := a.fireClaimed(ctx, log, now); claimed {
+		return all
+	}
 	timers, err := a.cfg.Store.DueTimers(ctx, now, 200)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -85,6 +107,54 @@ func (a *Alerting) fireDue(ctx context.Context, log *limitedLogger) bool {
 		}
 	}
 	return all
+}
+
+// fireClaimed fires the timers due at now by claiming them one at a
+// time, each claimed and fired in one transaction, so that with several
+// instances every timer fires once. It reports false for claimed when the
+// store cannot claim (fireDue then reads and fires them as before).
+func (a *Alerting) fireClaimed(ctx context.Context, log *limitedLogger, now time.Time) (all, claimed bool) {
+	for range 200 {
+		var (
+			unsupported, none bool
+			fired             alerts.Timer
+		)
+		err := a.Update(ctx, func(tx *AlertTx) error {
+			c, ok := tx.Store().(TimerClaimer)
+			if !ok {
+				unsupported = true
+				return nil
+			}
+			t, found, err := c.ClaimTimer(ctx, now)
+			if err != nil || !found {
+				none = !found
+				return err
+			}
+			fired = t
+			return tx.FireTimer(ctx, t, now)
+		})
+		switch {
+		case unsupported:
+			return false, false
+		case err != nil:
+			if ctx.Err() == nil {
+				log.Error("fire", "fire alert timer; retrying", "alert", fired.AlertID, "timer", fired.Kind, "err", err)
+			}
+			return false, true
+		case none:
+			return true, true
+		}
+	}
+	return true, true // more are due: the runner comes straight back
+}
+
+// dueNotifications returns the notifications to deliver now: claimed for
+// notifyHold where the store can claim, else read.
+func (a *Alerting) dueNotifications(ctx context.Context) ([]*alerts.Notification, error) {
+	if c, ok := a.cfg.Store.(NotificationClaimer); ok {
+		return c.ClaimNotifications(ctx, a.cfg.Now(), notifyHold, 10)
+	}
+	return a.cfg.Store.DueNotifications(ctx, a.cfg.Now(), 50)
 }
 
 // runNotifier delivers notifications on their channels, each attempt
@@ -110,7 +180,7 @@ func (a *Alerting) runNotifier(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		ns, err := a.cfg.Store.DueNotifications(ctx, a.cfg.Now(), 50)
+		ns, err := a.dueNotifications(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("due", "read due notifications; retrying", "err", err)

@@ -30,6 +30,20 @@ type CallsConfig struct {
 	Index     *DeviceIndex
 	Metrics   *Metrics
 	Retention time.Duration // recordings older than this are deleted; 0 keeps them
+	// Claims, when set, means several instances receive every device's
+	// call signalling: the instance whose claim of a call wins takes it
+	// (relays it, records it); the others leave it alone, and a console
+	// on another instance reaches it through that one (docs/architecture.md,
+	// "Several instances").
+	Claims   CallClaimer
+	Instance string // this instance's name, with Claims
+}
+
+// CallClaimer records which instance took a call (the SQL store).
+type CallClaimer interface {
+	// ClaimCall claims callID of deviceID for instance and returns the
+	// instance holding it: instance if its claim won.
+	ClaimCall(ctx context.Context, callID, deviceID, instance string) (string, error)
 }
 
 // Calls connects one-button voice calls to the rest of the hub: it routes
@@ -131,10 +145,45 @@ func (c *Calls) handle(d IndexedDevice, sub string, payload []byte) {
 		refuse("not_voice_capable", errors.New("the device is not registered as voice-capable"))
 		return
 	}
+	if c.cfg.Claims != nil && !c.takes(ctx, d.ID, sub, payload) {
+		return
+	}
 	if err := c.mgr.DeviceMessage(ctx, d.ID, sub, payload); err != nil {
 		c.cfg.Metrics.countCallRefused("invalid")
 		c.logger.Warn("call message", "device", d.ID, "sub", sub, "err", err)
 	}
+}
+
+// takes reports whether this instance handles a call message, with
+// several instances: an offer if its claim of the call wins, a hang-up if
+// the call is here.
+func (c *Calls) takes(ctx context.Context, deviceID, sub string, payload []byte) bool {
+	var msg struct {
+		Call string `json:"call"`
+	}
+	if json.Unmarshal(payload, &msg) != nil || !callIDPattern.MatchString(msg.Call) {
+		return true // the relay refuses it with its reason
+	}
+	if sub == "hangup" {
+		for _, ci := range c.mgr.Calls() {
+			if ci.ID == msg.Call {
+				return true
+			}
+		}
+		return false
+	}
+	owner, err := c.cfg.Claims.ClaimCall(ctx, msg.Call, deviceID, c.cfg.Instance)
+	if err != nil {
+		// Better two instances answering than none: the device takes the
+		// first answer.
+		c.logger.Error("claim call; taking it", "call", msg.Call, "err", err)
+		return true
+	}
+	if owner != c.cfg.Instance {
+		c.logger.Debug("call taken by another instance", "call", msg.Call, "instance", owner)
+		return false
+	}
+	return true
 }
 
 // onEvent attaches a call's ringing, answer and end to the device's alert.

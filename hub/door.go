@@ -29,7 +29,8 @@ func (a *Alerting) Update(ctx context.Context, fn func(tx *AlertTx) error) error
 		if t != nil {
 			t.giveBack() // an earlier attempt's
 		}
-		t = &AlertTx{tx: tx, svc: a.svc, homes: a.homes, folds: a.folds, metrics: a.cfg.Metrics, now: a.cfg.Now, openSet: a.openSet}
+		t = &AlertTx{tx: tx, svc: a.svc, homes: a.homes, folds: a.folds, metrics: a.cfg.Metrics, now: a.cfg.Now, openSet: a.openSet,
+			instances: a.cfg.Instances}
 		return fn(t)
 	})
 	if err != nil {
@@ -57,6 +58,14 @@ type AlertTx struct {
 	observe []func()          // metrics to record once the transaction holds
 	taken   []alerts.Fold     // folds written here, given back if it fails
 	read    []*devices.Device // full records read, held if their device has an open alert
+	// instances is set when several instances share the store.
+	instances *Instances
+}
+
+// EventOwner is a transaction that says which instance stored an event
+// (the SQL store's): "" for a hub alone.
+type EventOwner interface {
+	EventInstance(ctx context.Context, deviceID string, seq uint64, tsMillis int64) (string, error)
 }
 
 // full reads a device's full record: an alert carries the household.
@@ -159,7 +168,25 @@ func (t *AlertTx) HandleReadings(ctx context.Context, ms []*devices.Message) (fo
 
 // HandleDuplicate answers an event that was stored before (a redelivery):
 // its acknowledgement is sent again; nothing changes.
+//
+// With several instances every instance receives every event: the one
+// whose insert won acts, and the others find a duplicate. Such a duplicate
+// is left alone while the instance that stored it is alive (it sends the
+// acknowledgement); one whose storing instance is dead (it may have died
+// between its commit and the acknowledgement, and the device tries again)
+// is acknowledged here.
 func (t *AlertTx) HandleDuplicate(ctx context.Context, m *devices.Message) error {
+	if t.instances != nil {
+		if o, ok := t.tx.(EventOwner); ok {
+			owner, err := o.EventInstance(ctx, m.DeviceID, m.Seq, m.TS.UnixMilli())
+			if err != nil {
+				return err
+			}
+			if owner != "" && t.instances.Alive(owner) && owner != t.instances.Name() {
+				return nil
+			}
+		}
+	}
 	d, err := t.full(ctx, m.DeviceID)
 	if err != nil || d == nil {
 		return err

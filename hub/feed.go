@@ -25,6 +25,9 @@ type Feed struct {
 	// its own.
 	exportKick chan struct{}
 	exported   int64
+	// onChanges, if set, sees every batch of changes in order before the
+	// subscribers do (the open-alert view, with several instances).
+	onChanges func([]alerts.Change)
 
 	mu   sync.Mutex
 	last int64
@@ -96,6 +99,10 @@ func (f *Feed) Last() int64 {
 
 func (f *Feed) wake() { wake(f.kick) }
 
+// follow sets fn to see every batch of changes in order, before the
+// subscribers; call it before run.
+func (f *Feed) follow(fn func([]alerts.Change)) { f.onChanges = fn }
+
 // run publishes changes as they are committed until ctx is done. The copy
 // to the spool runs beside it (runExport), owned by run: the spool has one
 // writer, which a telemetry backlog keeps busy, and an SOS must not wait
@@ -126,6 +133,9 @@ func (f *Feed) run(ctx context.Context) {
 			}
 			if len(changes) == 0 {
 				break
+			}
+			if f.onChanges != nil {
+				f.onChanges(changes)
 			}
 			f.publish(changes)
 			wake(f.exportKick)

@@ -45,6 +45,15 @@ type IngestConfig struct {
 	// HealthFlushEvery is how often last-seen, battery and signal from
 	// telemetry are written to the registry.
 	HealthFlushEvery time.Duration
+	// Recheck, when set (several instances), is read for a device the
+	// index does not know before its message is refused (see recheck).
+	Recheck IndexSource
+	// Shared: several instances share the store, and each receives every
+	// vendor message. Vendor state is then read from the store in every
+	// transaction (another instance may have changed it), and a message
+	// another instance committed moments ago is its copy (see
+	// vendorCopyWindow).
+	Shared bool
 }
 
 // Ingest routes messages from devices: it decodes and validates them,
@@ -73,6 +82,7 @@ type Ingest struct {
 	changed map[string]devices.SeqWindow
 
 	health   *healthTracker
+	recheck  *recheck // nil for a hub alone
 	refusals refusalBudget
 	refusalq chan refusalNote // see NoteRefusal
 
@@ -130,6 +140,9 @@ func NewIngest(ctx context.Context, cfg IngestConfig, logger *slog.Logger) (*Ing
 		gate:    cfg.Alerting.writeGate(),
 		vstates: map[string]devices.VendorState{}, varrival: map[string]uint64{},
 		refusalq: make(chan refusalNote, 256),
+	}
+	if cfg.Recheck != nil {
+		in.recheck = newRecheck(cfg.Recheck)
 	}
 	// Telemetry may wait a little to share a transaction; events never do.
 	in.telemetry = newCommitter("telemetry", cfg.Queue, cfg.MaxBatch, in.commitTelemetry, cfg.Metrics.observeCommit("telemetry"), logger).

@@ -54,6 +54,9 @@ func (in *Ingest) Deliver(dv Delivery, ack func()) {
 		return
 	}
 	slot, d, ok := in.cfg.Index.lookup(id)
+	if !ok && in.recheck != nil {
+		slot, d, ok = in.recheck.lookup(in.cfg.Index, id, now)
+	}
 	if !ok {
 		in.rejectMsg(devices.ReasonUnregistered, id, topic, errors.New("no registered device with this id"))
 		in.NoteUnregistered(id, "published on "+string(ch), now)

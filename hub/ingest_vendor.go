@@ -41,7 +41,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		arrived = make(map[string]uint64, len(batch))
 		var missing []string
 		for _, m := range batch {
-			if st, ok := in.vstates[m.id]; ok {
+			if st, ok := in.vstates[m.id]; ok && !in.cfg.Shared {
 				work[m.id] = st
 			} else if !slices.Contains(missing, m.id) {
 				missing = append(missing, m.id)
@@ -71,6 +71,10 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 				// time, which overwrites the same points.
 				at = time.UnixMilli(first)
 				out.Readings = m.obs.Readings
+			} else if first, ok := st.Committed(m.digest); ok && in.cfg.Shared && m.recv.Sub(time.UnixMilli(first)).Abs() < vendorCopyWindow {
+				// Another instance's copy of the same publish, which it
+				// committed: its events and readings are in already.
+				continue
 			} else {
 				obs := &m.obs
 				if m.arrival != 0 && m.arrival < in.varrival[m.id] {

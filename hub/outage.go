@@ -69,7 +69,7 @@ func (s *supervision) offline(ctx context.Context, silent, pending []int32, now 
 	s.metrics.countSilent(due)
 	for _, g := range order {
 		var taken []string
-		err := s.a.Update(ctx, func(tx *AlertTx) error {
+		err := s.update(ctx, func(tx *AlertTx) error {
 			var err error
 			taken, err = tx.Offline(ctx, *g, now)
 			return err
@@ -98,7 +98,7 @@ func (s *supervision) offlineEach(ctx context.Context, g *alerts.OfflineGroup, n
 			continue
 		}
 		one := alerts.OfflineGroup{Members: []alerts.OfflineMember{m}}
-		err := s.a.Update(ctx, func(tx *AlertTx) error {
+		err := s.update(ctx, func(tx *AlertTx) error {
 			_, err := tx.Offline(ctx, one, now)
 			return err
 		})

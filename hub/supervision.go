@@ -40,6 +40,7 @@ type supervision struct {
 	returned []string
 	deaf     bool            // a lane is disconnected: silence is not judged
 	gwDown   map[string]bool // bridges whose own will came and who have not spoken since
+	shared   sharedState     // several instances (supervision_shared.go)
 }
 
 func newSupervision(a *Alerting, idx *DeviceIndex, metrics *Metrics, now func() time.Time, rules alerts.RuleSet,
@@ -187,6 +188,7 @@ func (s *supervision) sweep(ctx context.Context, now time.Time) {
 	s.returned = nil
 	s.mu.Unlock()
 	s.apply(ctx, returned, func(tx *AlertTx, d *devices.Device) error { return tx.DeviceReturned(ctx, d, now) })
+	silent = s.silentIn(ctx, silent, now)
 	if len(silent) > 0 {
 		s.offline(ctx, silent, pending, now)
 	}
@@ -231,7 +233,7 @@ func (s *supervision) applyTx(ctx context.Context, devs []*devices.Device, fn ve
 	if len(devs) == 0 {
 		return nil
 	}
-	return s.a.Update(ctx, func(tx *AlertTx) error {
+	return s.update(ctx, func(tx *AlertTx) error {
 		for _, d := range devs {
 			if err := fn(tx, d); err != nil {
 				return err

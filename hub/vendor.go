@@ -43,6 +43,14 @@ type VendorStore interface {
 // message.
 const redeliveryWindow = 10 * time.Minute
 
+// vendorCopyWindow: with several instances, every instance receives every
+// vendor message, and the one that commits first applies it; another
+// finding the same message (its digest) committed less than this long
+// before it received it takes it for its copy of that publish and applies
+// nothing. A device repeating the very same payload within it (a second
+// identical press in under two seconds) counts once.
+const vendorCopyWindow = 2 * time.Second
+
 // vendorMsg is one decoded vendor message waiting to be committed.
 type vendorMsg struct {
 	id       string // the registered device (or gateway)

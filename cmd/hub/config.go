@@ -51,6 +51,8 @@ type Config struct {
 	Web WebSettings // behind a reverse proxy (tls.go)
 
 	Broker BrokerSettings // an external broker's accounts (brokeracct.go)
+
+	Instance InstanceSettings // several instances (instances.go)
 }
 
 // env pairs each flag with its environment twin.
@@ -124,6 +126,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&retention, "call-retention", "2160h", "how long call recordings are kept (0 keeps them)")
 	finishTLS := tlsFlags(str, &c)
 	brokerFlags(str, &c)
+	instanceFlags(str, &c)
 	var depth, grace string
 	str(&depth, "spool-warn-depth", "5000000", "warn when this many telemetry lines wait for InfluxDB")
 	str(&grace, "shutdown-grace", "20s", "how long shutdown may take to drain before abandoning (unacknowledged) work")
@@ -218,6 +221,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("-log-format / HUB_LOG_FORMAT %q: want text or json", c.LogFormat)
 	}
 	if err := c.validateBroker(); err != nil {
+		return err
+	}
+	if err := c.validateInstance(); err != nil {
 		return err
 	}
 	return c.validateTLS()

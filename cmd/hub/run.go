@@ -66,6 +66,17 @@ type Main struct {
 	tls       tlsParts
 	accts     brokerAccts
 
+	// Several instances (instances.go): leases run singleton work (trivially
+	// held by a hub alone); the rest only with -instance.
+	leases     *hub.Leases
+	instances  *hub.Instances
+	sessions   sessionLanes // shared lanes run under leases (takeover)
+	sharedLane lane         // the shared lane, with its $share filters
+	sharedBase mqttc.Config // its connection settings
+	instCtx    context.Context
+	instCancel context.CancelFunc
+	instWG     sync.WaitGroup
+
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -137,6 +148,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.watch = outbox.NewWatch(m.spool, c.DataDir, c.SpoolWarnDepth, log.With("part", "spool"))
 	m.goRun(func() { m.watch.Run(runCtx) })
 
+	if err := m.startInstances(ctx); err != nil {
+		return err
+	}
 	if m.index, err = hub.LoadIndex(ctx, m.store); err != nil {
 		return err
 	}
@@ -158,6 +172,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.alerting, err = hub.NewAlerting(ctx, hub.AlertingConfig{
 		Service: svc, Rules: rules, Store: mainStore{m.store}, Index: m.index, Metrics: m.metrics,
 		Notifier: m.notifier, Spool: m.spool, Format: influx.Format{}, PhotoDir: filepath.Join(c.DataDir, "photos"),
+		Leases: m.leases, Instances: m.instances,
 	}, log.With("part", "alerts"))
 	if err != nil {
 		return err
@@ -169,14 +184,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			UDPPortMin: c.UDPPortMin, UDPPortMax: c.UDPPortMax,
 		},
 		Alerting: m.alerting, Index: m.index, Metrics: m.metrics, Retention: c.CallRetention,
+		Claims: m.callClaims(), Instance: c.Instance.Name,
 	}, log.With("part", "voice"))
 	if err != nil {
 		return err
 	}
-	m.ingest, err = hub.NewIngest(ctx, hub.IngestConfig{
+	ingestCfg := hub.IngestConfig{
 		Index: m.index, Store: mainStore{m.store}, Spool: m.spool, Format: influx.Format{}, Metrics: m.metrics, Alerting: m.alerting,
 		Calls: m.calls, Routes: m.routes, Vendor: m.store,
-	}, log.With("part", "ingest"))
+	}
+	if m.instances != nil {
+		// The instance watching for silence learns from the store when
+		// the others last heard each device: write it often.
+		ingestCfg.HealthFlushEvery = time.Second
+		ingestCfg.Recheck, ingestCfg.Shared = m.store, true
+	}
+	m.ingest, err = hub.NewIngest(ctx, ingestCfg, log.With("part", "ingest"))
 	if err != nil {
 		return err
 	}
@@ -188,7 +211,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.checkins.Start()
-	m.goRun(func() { m.pruneEvery(runCtx, 5*time.Minute) })
+	m.leases.Singleton(leasePrune, func(ctx context.Context, _ hub.Lease) { m.pruneEvery(ctx, 5*time.Minute) })
 
 	if err := m.startTLS(runCtx); err != nil {
 		return err
@@ -234,7 +257,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// watch.
 	m.backlog = m.newBacklogWatch()
 	pubCfg := mqttc.Config{
-		URL: brokerURL, TLS: brokerTLS, ClientID: c.MQTTClientID + "-pub", Username: user, Password: pass,
+		URL: brokerURL, TLS: brokerTLS, ClientID: c.clientBase() + "-pub", Username: user, Password: pass,
 	}
 	if m.broker == nil {
 		pubCfg.Optional, pubCfg.Handler = []string{sysStoreCount}, m.onSys
@@ -254,12 +277,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	laneCfg := mqttc.Config{URL: brokerURL, TLS: brokerTLS, ClientID: c.clientBase(), Username: user, Password: pass}
+	var shared []lane
+	if c.Instance.Name != "" {
+		// Events, status and calls reach every instance; telemetry is
+		// shared among them (instances.go).
+		shared = slices.DeleteFunc(slices.Clone(lanes), func(l lane) bool { return !l.shared })
+		lanes = slices.DeleteFunc(lanes, func(l lane) bool { return l.shared })
+	}
 	hearing := newLaneHearing(len(lanes), m.alerting.SetHearing)
-	m.lanes, err = startLanes(startCtx, lanes, mqttc.Config{
-		URL: brokerURL, TLS: brokerTLS, ClientID: c.MQTTClientID, Username: user, Password: pass,
-	}, m.onMessage, hearing.changed, log.With("part", "mqtt"))
+	m.lanes, err = startLanes(startCtx, lanes, laneCfg, m.onMessage, hearing.changed, log.With("part", "mqtt"))
 	if err != nil {
 		return err
+	}
+	for _, l := range shared {
+		if err := m.startSharedLane(startCtx, l, laneCfg); err != nil {
+			return err
+		}
 	}
 	m.goRun(func() { m.backlog.Run(runCtx) })
 	m.registerMetrics()
@@ -270,7 +304,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Live: liveSource{feed: m.alerting.Feed(), store: m.store}, Silent: silentDevices(m.store, m.store),
 		Calls: m.calls,
 		Ready: m.ready, Metrics: m.metrics.Handler(), OnDeviceChange: m.onDeviceChange,
-		Vendor: vendorConsole{m}, Photos: m.alerting, Notify: m.notifier,
+		Vendor: vendorConsole{m}, Photos: m.alerting, Notify: m.notifier, Instances: m.listInstances(),
 		Places: m.places, Checkins: m.checkins, Evacuation: rules.Evacuation,
 	}
 	m.consoleTLS(&consoleCfg)
@@ -281,8 +315,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.console = srv
 	m.metrics.GaugeFunc("shouwang_console_live_clients", "Consoles connected to the live feed.", func() float64 { return float64(srv.LiveClients()) })
-	if err := m.serveHTTP(srv.Handler()); err != nil {
+	if err := m.serveHTTP(m.relayCalls(srv.Handler())); err != nil {
 		return err
+	}
+	if m.instances != nil {
+		m.instances.SetURL(m.advertiseURL())
+		if err := m.instances.Beat(ctx); err != nil {
+			return fmt.Errorf("heartbeat: %w", err)
+		}
 	}
 	log.Info("hub running", "http", m.HTTPAddr(), "https", m.HTTPSAddr(), "devices", m.index.Len())
 	return nil
@@ -333,6 +373,9 @@ func (m *Main) close() error {
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx), m.closeRedirect(ctx))
 	}
+	// Leases first: this instance's telemetry session and singleton work
+	// pass to the others at once, while ingest drains what it has.
+	m.stopInstances()
 	if m.ingest != nil {
 		m.ingest.Close(ctx)
 	}
@@ -415,7 +458,20 @@ func (m *Main) onBrokerReject(reason devices.Reason, clientID, detail string) {
 	}
 }
 
+// onDeviceChange follows a registry change made through this instance's
+// console, and rings the others.
 func (m *Main) onDeviceChange(id string) {
+	m.refreshDevices(id)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.store.Notify(ctx, sqlstore.ChannelDevices, id); err != nil {
+		m.Logger.Warn("tell the other instances of a device change", "device", id, "err", err)
+	}
+}
+
+// refreshDevices re-reads a changed device (id; "" for all) into the
+// device index, supervision, vendor routes and broker accounts.
+func (m *Main) refreshDevices(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var err error
@@ -500,6 +556,13 @@ func (m *Main) ready(ctx context.Context) (bool, map[string]string) {
 	connected, state := lanesConnected(m.lanes)
 	ok = ok && connected
 	checks["mqtt"] = state
+	if m.sessions.own != "" {
+		// With takeover, this instance's telemetry session runs once its
+		// lease is back from whoever drained it meanwhile.
+		own, borrowed := m.sessions.ownConnected()
+		ok = ok && own
+		checks["mqtt_shared"] = fmt.Sprintf("own session connected: %t; drained for stopped instances: %d", own, len(borrowed))
+	}
 	// Durable commits failing (a full or failing disk) means nothing is
 	// being acknowledged: not ready until a commit goes through again.
 	if fails := m.ingest.CommitFailures(); len(fails) > 0 {

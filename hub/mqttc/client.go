@@ -53,8 +53,12 @@ type Config struct {
 	// (re)connect once the subscriptions are made, and with false after
 	// each loss of the connection. It runs on paho's goroutines.
 	OnConnectionChange func(connected bool)
-	KeepAlive          time.Duration // default 30s
-	ConnectTimeout     time.Duration // default 10s
+	// CleanSession asks for a session that ends with the connection
+	// (EMQX then re-dispatches a shared subscription's unacknowledged
+	// messages to the other members); the default is a persistent one.
+	CleanSession   bool
+	KeepAlive      time.Duration // default 30s
+	ConnectTimeout time.Duration // default 10s
 }
 
 // Defaults and fixed settings.
@@ -166,7 +170,7 @@ func (c *Client) options() *paho.ClientOptions {
 		SetProtocolVersion(4). // MQTT 3.1.1; no silent fallback to 3.1
 		// A persistent session: the broker keeps the subscriptions and
 		// queues QoS 1 messages while the hub is away.
-		SetCleanSession(false).
+		SetCleanSession(c.cfg.CleanSession).
 		// paho hands every message to onMessage on one goroutine, which
 		// queues it for the handlers; when the queue is full, paho's
 		// reader waits and the socket fills. (With order off paho would

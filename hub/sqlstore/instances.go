@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shouwang-hub/shouwang"
@@ -261,4 +262,30 @@ func (s *Store) ctl() *sql.DB {
 		return s.db.ctl
 	}
 	return s.db.w
+}
+
+// NewerCondition returns, inside the transaction, the type of the
+// device's newest stored event of one of types that is newer than (ts,
+// seq) — by the device's clock, then its counter — or "" if none is. With
+// several instances a device's alarm and its clear may be committed by
+// different instances in either order; the older one, committed last, must
+// not undo the newer.
+func (tx *Tx) NewerCondition(ctx context.Context, deviceID string, types []string, ts int64, seq uint64) (string, error) {
+	if len(types) == 0 {
+		return "", nil
+	}
+	args := []any{deviceID}
+	for _, t := range types {
+		args = append(args, t)
+	}
+	args = append(args, ts, ts, int64(seq))
+	var typ string
+	err := tx.tx.QueryRowContext(ctx, tx.q(`SELECT type FROM events WHERE device_id = ? AND type IN (?`+
+		strings.Repeat(", ?", len(types)-1)+`) AND (ts > ? OR (ts = ? AND seq > ?)) ORDER BY ts DESC, seq DESC LIMIT 1`), args...).Scan(&typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("newer events of %s: %w", deviceID, err)
+	}
+	return typ, nil
 }
