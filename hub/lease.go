@@ -39,7 +39,7 @@ type LeasesConfig struct {
 // Leases runs singleton work under leases: each registered job runs on at
 // most one instance at a time, on the instance holding its lease, with a
 // context that ends when the lease is lost. Held leases are renewed every
-// Renew; a job whose lease could not be renewed for TTL-Renew is stopped
+// Renew; a job whose lease could not be renewed for TTL-2×Renew is stopped
 // before the lease can have passed to another instance. Free leases are
 // tried every Renew, or at once after Wake (another instance gave one up),
 // so a dead instance's leases pass to a survivor within TTL+Renew, and a
@@ -86,8 +86,8 @@ func NewLeases(cfg LeasesConfig, logger *slog.Logger) (*Leases, error) {
 	if cfg.Renew <= 0 {
 		cfg.Renew = cfg.TTL / 4
 	}
-	if cfg.Renew >= cfg.TTL {
-		return nil, errors.New("leases: Renew must be shorter than TTL")
+	if 3*cfg.Renew > cfg.TTL {
+		return nil, errors.New("leases: Renew must be at most a third of TTL")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -209,11 +209,15 @@ func (l *Leases) tend(ctx context.Context, j *leaseJob) {
 	if !held && time.Since(j.yielded) < 3*l.cfg.Renew {
 		return
 	}
-	lease, ok, err := l.acquire(ctx, j.name)
+	// The grant runs from before the request: the store's expiry is
+	// counted from when it ran, which is no earlier.
 	now := time.Now()
+	lease, ok, err := l.acquire(ctx, j.name)
 	switch {
 	case err != nil:
-		if held && now.Sub(j.renewed) >= l.cfg.TTL-l.cfg.Renew {
+		// Rounds come every Renew and a request may take up to Renew:
+		// stop while at least that much of the last grant is left.
+		if held && time.Since(j.renewed) >= l.cfg.TTL-2*l.cfg.Renew {
 			l.logger.Error("lease not renewed in time; stopping its work", "lease", j.name, "err", err)
 			l.stop(j, false)
 		} else if ctx.Err() == nil {

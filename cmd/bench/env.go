@@ -82,7 +82,8 @@ type Stack struct {
 	InfluxURL string
 	Influx    *bench.Influx // the scenario's own database
 	Hub       *bench.Hub
-	API       *bench.API // logged in as admin
+	Others    []*bench.Hub // instances b, c, … beside Hub (instance a), with -instances
+	API       *bench.API   // logged in as admin
 	Mosq      *bench.Mosquitto
 	Influxd   *bench.InfluxServer
 	Postgres  *bench.Postgres // with -db postgres
@@ -185,6 +186,43 @@ func (e *Env) startHub(ctx context.Context, s *Stack, dataDir, rules string) err
 	return nil
 }
 
+// startInstances starts n hubs as instances a, b, … of one installation
+// (one PostgreSQL, one broker, one client-ID base), each with its own data
+// directory; Hub is instance a, Others the rest.
+func (e *Env) startInstances(ctx context.Context, s *Stack, rules string, n int) error {
+	if s.Postgres == nil {
+		return errors.New("several instances need -db postgres")
+	}
+	var rulesFile string
+	if rules != "" {
+		rulesFile = filepath.Join(s.Dir, "rules.json")
+		if err := os.WriteFile(rulesFile, []byte(rules), 0o644); err != nil {
+			return err
+		}
+	}
+	base := "bench-hub-" + s.name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for i := range n {
+		name := string(rune('a' + i))
+		h, err := bench.StartHub(bench.HubConfig{
+			Bin: e.hubBin, DataDir: filepath.Join(s.Dir, "hub-"+name), MQTTURL: s.BrokerURL, ClientID: base,
+			InfluxURL: s.InfluxURL, InfluxBucket: s.Influx.DB + "/autogen",
+			AdminPassword: adminPassword, RulesFile: rulesFile, LogPath: filepath.Join(s.Dir, "hub-"+name+".log"),
+			DB: s.dsn(), Instance: name,
+		})
+		if err != nil {
+			return fmt.Errorf("instance %s: %w", name, err)
+		}
+		if i == 0 {
+			s.Hub = h
+		} else {
+			s.Others = append(s.Others, h)
+		}
+	}
+	var err error
+	s.API, err = bench.Login(ctx, s.Hub.URL, "admin", adminPassword)
+	return err
+}
+
 // dsn is the hub's -db: its own PostgreSQL, or "" for SQLite.
 func (s *Stack) dsn() string {
 	if s.Postgres == nil {
@@ -198,6 +236,9 @@ func (s *Stack) Close() error {
 	var errs []error
 	if s.Hub != nil {
 		errs = append(errs, s.Hub.Close())
+	}
+	for _, h := range s.Others {
+		errs = append(errs, h.Close())
 	}
 	if s.Postgres != nil {
 		errs = append(errs, s.Postgres.Close())
@@ -216,6 +257,9 @@ func (s *Stack) pids() map[string]int {
 	m := map[string]int{"bench": 0}
 	if s.Hub != nil {
 		m["hub"] = s.Hub.Proc.Pid()
+	}
+	for i, h := range s.Others {
+		m["hub-"+string(rune('b'+i))] = h.Proc.Pid()
 	}
 	if s.Mosq != nil {
 		m["mosquitto"] = s.Mosq.Proc.Pid()

@@ -68,7 +68,12 @@ func runIngest(ctx context.Context, env *Env, o IngestOptions) (*IngestResult, e
 		return nil, err
 	}
 	defer st.Close()
-	if err := env.startHub(ctx, st, "", benchRules); err != nil {
+	if o.Instances > 1 {
+		res.rep.Config["instances"] = o.Instances
+		if err := env.startInstances(ctx, st, benchRules, o.Instances); err != nil {
+			return nil, err
+		}
+	} else if err := env.startHub(ctx, st, "", benchRules); err != nil {
 		return nil, err
 	}
 	ds := telemetryDevices("t", o.Devices)
@@ -315,10 +320,17 @@ func (r *IngestResult) report() *Report {
 	rep.fig("end-to-end rate (first publish → last point in InfluxDB)", r.EndToEndRate, "msg/s")
 	rep.fig("end-to-end time", r.EndToEndSeconds, "s")
 	rep.fig("publish rate (first publish → last PUBACK)", r.PublishRate, "msg/s")
-	for _, p := range []string{"hub", "mosquitto", "influxd", "postgres", "bench"} {
+	for _, p := range []string{"hub", "hub-b", "hub-c", "mosquitto", "influxd", "postgres", "bench"} {
 		if v, ok := r.CPUMicrosPerMsg[p]; ok {
 			rep.fig(p+" CPU per message", v, "µs")
 		}
+	}
+	if _, ok := r.CPUMicrosPerMsg["hub-b"]; ok {
+		sum := 0.0
+		for _, p := range []string{"hub", "hub-b", "hub-c"} {
+			sum += r.CPUMicrosPerMsg[p]
+		}
+		rep.fig("hub instances together CPU per message", sum, "µs")
 	}
 	rep.fig("hub RSS before", r.HubRSSBeforeMiB, "MiB")
 	rep.fig("hub RSS max (sampled 1/s)", r.HubRSSMaxMiB, "MiB")

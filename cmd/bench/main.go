@@ -14,6 +14,7 @@
 //	go run ./cmd/bench burst   [-consoles 50] [-alerts 100] [-within 1s]
 //	go run ./cmd/bench soak    [-rate 1000] [-duration 10m] [-brokers changes-1,changes-1000,seconds-1,embedded]
 //	go run ./cmd/bench checkins [-households 100000] [-overdue 10] [-gas 1000] [-lead 3m]
+//	go run ./cmd/bench failover [-kills 10] [-devices 20] [-rate 200]   (two instances; PostgreSQL)
 //	go run ./cmd/bench all     [-out results.json]
 //
 // Every scenario takes -out FILE (JSON), -profile DIR (pprof profiles of the
@@ -55,7 +56,8 @@ Scenarios:
   checkins households of residents living alone: a door reading's cost, then the daily check-in sweep
   storm    the ingest load quiet, then with most gas detectors in alarm (and -burst: a building's smoke alarms and presses), presses timed throughout
   soak     telemetry at a street's peak for a long time against each broker configuration: does the broker keep up?
-  all      each of the above in turn (not burst, storm, soak or checkins), with its defaults unless a flag says otherwise
+  failover two hub instances; one killed (SIGKILL) again and again: time until the survivor has its share
+  all      each of the above in turn (not burst, storm, soak, checkins or failover), with its defaults unless a flag says otherwise
 
 Run "bench SCENARIO -h" for the flags.
 `
@@ -64,7 +66,7 @@ var scenarioNames = []string{"ingest", "latency", "fanout", "transitions", "scal
 
 // extraScenarios are run only by name, not by "all" (their flags would
 // collide with the others').
-var extraScenarios = []string{"storm", "burst", "soak", "checkins"}
+var extraScenarios = []string{"storm", "burst", "soak", "checkins", "failover"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -218,6 +220,11 @@ func runScenario(ctx context.Context, env *Env, name string, o Options) (*Report
 	case "voice":
 		var r *VoiceResult
 		if r, err = runVoice(ctx, env, voiceOpts); r != nil {
+			rep = r.report()
+		}
+	case "failover":
+		var r *FailoverResult
+		if r, err = runFailover(ctx, env, o.Failover); r != nil {
 			rep = r.report()
 		}
 	default:

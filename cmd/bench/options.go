@@ -19,6 +19,7 @@ type Options struct {
 	Scale   ScaleOptions
 
 	Transitions TransitionsOptions
+	Failover    FailoverOptions
 }
 
 // EnvOptions say where the real parts come from.
@@ -44,6 +45,7 @@ type IngestOptions struct {
 	Clients         int           // MQTT connections publishing
 	Window          int           // unacknowledged publishes per connection
 	ProfileDuration time.Duration // the CPU profile from the first publish
+	Instances       int           // hub instances sharing the load (-db postgres when more than 1)
 }
 
 // LatencyOptions size the latency scenario.
@@ -80,6 +82,7 @@ func defaultOptions() Options {
 		Scale:   ScaleOptions{Registered: 1_000_000, Silent: 1000, Reporting: 10 * time.Second},
 
 		Transitions: TransitionsOptions{Alerts: 300, Operators: 16},
+		Failover:    FailoverOptions{Kills: 10, Devices: 20, Rate: 200},
 	}
 }
 
@@ -158,6 +161,7 @@ func (o *Options) flags(name string, stderr io.Writer) *flag.FlagSet {
 		fs.IntVar(&o.Ingest.Clients, "clients", o.Ingest.Clients, "ingest: MQTT connections publishing")
 		fs.IntVar(&o.Ingest.Window, "window", o.Ingest.Window, "ingest: unacknowledged publishes per connection")
 		fs.DurationVar(&o.Ingest.ProfileDuration, "profile-time", o.Ingest.ProfileDuration, "ingest: length of the CPU profile taken from the first publish (with -profile; at most 30s)")
+		fs.IntVar(&o.Ingest.Instances, "instances", 1, "ingest: hub instances sharing the telemetry ($share; needs -db postgres when more than 1)")
 	}
 	if is("latency") {
 		devices = append(devices, &o.Latency.Devices)
@@ -181,6 +185,12 @@ func (o *Options) flags(name string, stderr io.Writer) *flag.FlagSet {
 		fs.IntVar(&o.Scale.Silent, "silent", o.Scale.Silent, "scale: gas detectors that send one message and fall silent")
 		fs.DurationVar(&o.Scale.Reporting, "reporting", o.Scale.Reporting, "scale: the gas detectors' reporting time")
 		fs.BoolVar(&o.Scale.Lean, "lean", false, "scale: register minimal device records (id, kind, community, building) instead of full households")
+	}
+	if name == "failover" {
+		fs.IntVar(&o.Failover.Kills, "kills", o.Failover.Kills, "failover: SIGKILLs, alternating between the two instances")
+		fs.IntVar(&o.Failover.Devices, "devices", o.Failover.Devices, "failover: telemetry devices")
+		fs.Float64Var(&o.Failover.Rate, "rate", o.Failover.Rate, "failover: telemetry, messages a second")
+		o.Env.DB = "postgres" // several instances share PostgreSQL
 	}
 	if len(devices) > 0 {
 		fs.Var(devices, "devices", "ingest: devices publishing; latency: background telemetry devices (default 1000)")
@@ -219,6 +229,15 @@ func (o Options) validate() error {
 			}
 			if o.Latency.Rate < 0 {
 				return errors.New("-rate must not be negative")
+			}
+			return nil
+		}(),
+		func() error {
+			if o.Ingest.Instances > 1 && o.Env.DB != "postgres" {
+				return errors.New("-instances: several hub instances share PostgreSQL: add -db postgres")
+			}
+			if o.Failover.Kills <= 0 || o.Failover.Devices <= 0 || o.Failover.Rate <= 0 {
+				return errors.New("failover: -kills, -devices and -rate must be positive")
 			}
 			return nil
 		}(),

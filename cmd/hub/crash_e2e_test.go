@@ -32,12 +32,29 @@ type hubProcess struct {
 
 func buildHub(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hub")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	hubBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "shouwang-hub-bin-")
+		if err != nil {
+			hubBin.err = err
+			return
+		}
+		hubBin.path = filepath.Join(dir, "hub")
+		if out, err := exec.Command("go", "build", "-o", hubBin.path, ".").CombinedOutput(); err != nil {
+			hubBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if hubBin.err != nil {
+		t.Fatal(hubBin.err)
 	}
-	return bin
+	return hubBin.path
+}
+
+// hubBin is the hub binary, built once per test binary (TestMain removes
+// it).
+var hubBin struct {
+	once sync.Once
+	path string
+	err  error
 }
 
 // newHubProcess prepares the hub binary bin as a process of its own: a

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,5 +304,9 @@ func ids(specs []sim.DeviceSpec) []string {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m))
+	code := testenv.Main(m)
+	if hubBin.path != "" {
+		os.RemoveAll(filepath.Dir(hubBin.path))
+	}
+	os.Exit(code)
 }

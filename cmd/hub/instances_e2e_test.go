@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -198,6 +199,14 @@ func TestInstancesBothUp(t *testing.T) {
 		}
 		return len(list.Instances) == 2 && owned == 2, fmt.Sprintf("%+v", list.Instances)
 	})
+
+	// hubctl shows the same: both alive, each owning its session.
+	out := runHubctl(t, buildHubctl(t), a, tokA, "instances")
+	for _, want := range []string{"session/a", "session/b", "alive (answering)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("hubctl instances lacks %q:\n%s", want, out)
+		}
+	}
 
 	specs := register(t, a, sosDevices("ha", 100)) // through a; b must know them too
 	s := connectDevices(t, c.mq.URL(), specs)

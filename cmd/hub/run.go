@@ -493,7 +493,8 @@ func (m *Main) refreshDevices(id string) {
 	m.brokerAccountsChanged(ctx, id)
 }
 
-// pruneEvery keeps the alert change feed and the trigger records bounded.
+// pruneEvery keeps the alert change feed, the trigger records and the call
+// claims bounded. It runs under the prune lease: on one instance.
 func (m *Main) pruneEvery(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -504,6 +505,10 @@ func (m *Main) pruneEvery(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			if err := m.store.PruneAlertFeed(ctx, 0, time.Time{}); err != nil && ctx.Err() == nil {
 				m.Logger.Warn("prune the alert feed", "err", err)
+			}
+			// Which instance took each call: kept as long as a call can last.
+			if err := m.store.PruneCalls(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("prune call claims", "err", err)
 			}
 		}
 	}

@@ -66,6 +66,7 @@ Commands:
                                        device's state across lines as the hub does; offline
   broker export -passwd FILE -acl FILE (admin) mosquitto's password and ACL files for the registry,
                                        once, for a mosquitto set up by hand (hub -mosquitto-dir keeps them current)
+  instances [-json]                    the hub instances sharing the store: heartbeat, what each owns
   bootstrap-admin [-data DIR] [-db PATH] < password
                                        create the first account, "admin", directly in the hub's
                                        SQLite store (default $HUB_DATA_DIR or ./data, file hub.db)
@@ -182,6 +183,8 @@ func (c *cli) dispatch(args []string) error {
 		return c.users(args)
 	case "broker":
 		return c.broker(args)
+	case "instances":
+		return c.instances(args)
 	case "bootstrap-admin":
 		return c.bootstrapAdmin(args)
 	case "decode":

@@ -123,6 +123,7 @@ type HubConfig struct {
 	RulesFile     string // optional
 	LogPath       string
 	DB            string // the store: "" for SQLite in DataDir, or postgres://…
+	Instance      string // -instance: one of several hubs sharing DB and the broker
 }
 
 // Hub is the hub running as a subprocess.
@@ -158,13 +159,25 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 	if cfg.DB != "" {
 		env = append(env, "HUB_DB="+cfg.DB)
 	}
+	if cfg.Instance != "" {
+		env = append(env, "HUB_INSTANCE="+cfg.Instance)
+	}
 	h.Proc = &parts.Proc{Name: "hub", Path: cfg.Bin, Env: env, LogPath: cfg.LogPath}
-	start := time.Now()
-	if err := h.Proc.Start(func() bool { return parts.Answers(h.URL+"/readyz", http.StatusOK) }, readyTimeout); err != nil {
+	if err := h.Restart(); err != nil {
 		return nil, err
 	}
-	h.Started = time.Since(start)
 	return h, nil
+}
+
+// Restart starts the hub's process (again, after Kill or Close) and waits
+// until /readyz answers 200.
+func (h *Hub) Restart() error {
+	start := time.Now()
+	if err := h.Proc.Start(func() bool { return parts.Answers(h.URL+"/readyz", http.StatusOK) }, readyTimeout); err != nil {
+		return err
+	}
+	h.Started = time.Since(start)
+	return nil
 }
 
 // Close stops the hub with SIGTERM (an ordered shutdown).

@@ -25,7 +25,7 @@ const $ = (id) => document.getElementById(id);
 /** initOverview wires the view; report() opens the monthly report. */
 export function initOverview({ report }) {
   store.onChange(() => { if (visible) renderCounts(); });
-  onLangChange(() => { renderCounts(); renderDevices(); renderShare('today'); renderShare('week'); renderFigures(); });
+  onLangChange(() => { renderCounts(); renderDevices(); renderShare('today'); renderShare('week'); renderFigures(); renderInstances(); });
   $('open-report').addEventListener('click', report);
   channels.init();
 }
@@ -60,6 +60,7 @@ export function hideOverview() {
 
 function refresh() {
   loadSummary();
+  loadInstances();
   loadShare('today', startOfDay());
   loadShare('week', startOfWeek());
   loadFigures();
@@ -215,4 +216,36 @@ export function figuresTable(rows) {
     h('tbody', {}, ...rows.map((r) => h('tr', { class: r.grid ? 'grid-row' : 'community-row', dataset: { community: r.community, grid: r.grid } },
       ...cols.map(([, f]) => h('td', {}, f(r)))))),
   ];
+}
+
+// The hub instances sharing the store: alive or not, their last heartbeat
+// and the leases each holds (supervision, pruning, telemetry sessions).
+let instances = null;
+
+async function loadInstances() {
+  try {
+    instances = (await api.get('/api/v1/instances')).instances || [];
+  } catch (err) {
+    instances = { err };
+  }
+  renderInstances();
+}
+
+function renderInstances() {
+  const list = $('overview-instances');
+  if (!instances) return;
+  if (instances.err) {
+    list.replaceChildren(h('li', { class: 'muted' }, t('ov.failed', { msg: errorText(instances.err) })));
+    return;
+  }
+  if (instances.length <= 1 && !(instances[0]?.leases || []).some((l) => l.startsWith('session/'))) {
+    list.replaceChildren(h('li', { class: 'muted none' }, t('inst.none')));
+    return;
+  }
+  list.replaceChildren(...instances.map((x) => h('li', { dataset: { instance: x.name, alive: String(x.alive) } },
+    h('span', { class: 'mono' }, x.name), ' ',
+    h('span', { class: x.alive ? '' : 'sev sev-major' }, t(x.stopped ? 'inst.stopped' : x.alive ? 'inst.alive' : 'inst.dead')),
+    x.self ? ` ${t('inst.self')}` : '', ' · ',
+    h('span', { class: 'muted' }, t('inst.beat', { ago: ago(x.heartbeat) })),
+    (x.leases || []).length ? ` · ${t('inst.owns', { list: x.leases.join(', ') })}` : '')));
 }
