@@ -54,6 +54,12 @@ func TestParseConfigNamesTheBadSetting(t *testing.T) {
 		{[]string{"stray"}, nil, "unexpected argument"},
 		{[]string{"-webhook-url", "ftp://x"}, nil, "-webhook-url / HUB_WEBHOOK_URL"},
 		{[]string{"-webhook-url", "https://x/hook"}, map[string]string{"HUB_NOTIFY": "/etc/shouwang/notify.json"}, "-notify / HUB_NOTIFY: use one"},
+		// Several instances share PostgreSQL and an external broker.
+		{[]string{"-instance", "a", "-mqtt-url", "tcp://b:1883"}, nil, "-instance / HUB_INSTANCE: several instances share one PostgreSQL store"},
+		{[]string{"-instance", "a", "-db", "postgres://u:pw@db:5432/hub"}, nil, "the embedded broker lives inside one hub"},
+		{[]string{"-instance", "a/b", "-db", "postgres://u:pw@db:5432/hub", "-mqtt-url", "tcp://b:1883"}, nil, "-instance / HUB_INSTANCE \"a/b\""},
+		{nil, map[string]string{"HUB_MQTT_FAILOVER": "hope"}, "-mqtt-failover / HUB_MQTT_FAILOVER"},
+		{[]string{"-instance", "a", "-db", "postgres://u:pw@db:5432/hub", "-mqtt-url", "tcp://b:1883", "-advertise-url", "10.0.0.1:80"}, nil, "-advertise-url / HUB_ADVERTISE_URL"},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig(c.args, func(k string) string { return c.env[k] }, io.Discard)
