@@ -146,26 +146,13 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.r.QueryContext(ctx, s.q(`SELECT id, alert_id, level, attempts, next_attempt, payload, party, channel, recipient, lang
+	rows, err := s.db.r.QueryContext(ctx, s.q(`SELECT `+notificationColumns+`
 		FROM alert_notifications WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`), now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due notifications: %w", err)
 	}
-	defer rows.Close()
-	var list []*alerts.Notification
-	for rows.Next() {
-		var (
-			n       alerts.Notification
-			next    int64
-			payload string
-		)
-		if err := rows.Scan(&n.ID, &n.AlertID, &n.Level, &n.Attempts, &next, &payload, &n.Party, &n.Channel, &n.To, &n.Lang); err != nil {
-			return nil, fmt.Errorf("due notifications: %w", err)
-		}
-		n.NextAttempt, n.Payload = zeroOrMillis(next), []byte(payload)
-		list = append(list, &n)
-	}
-	if err := rows.Err(); err != nil {
+	list, err := scanNotifications(rows)
+	if err != nil {
 		return nil, fmt.Errorf("due notifications: %w", err)
 	}
 	return list, nil

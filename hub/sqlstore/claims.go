@@ -69,30 +69,15 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, hold time
 	}
 	var list []*alerts.Notification
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		list = list[:0]
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, alert_id, level, attempts, next_attempt, payload
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT `+notificationColumns+`
 			FROM alert_notifications WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`+s.dialect.skipLocked()),
 			now.UnixMilli(), limit)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				n       alerts.Notification
-				next    int64
-				payload string
-			)
-			if err := rows.Scan(&n.ID, &n.AlertID, &n.Level, &n.Attempts, &next, &payload); err != nil {
-				return err
-			}
-			n.NextAttempt, n.Payload = zeroOrMillis(next), []byte(payload)
-			list = append(list, &n)
-		}
-		if err := rows.Err(); err != nil {
+		if list, err = scanNotifications(rows); err != nil {
 			return err
 		}
-		rows.Close()
 		for _, n := range list {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE alert_notifications SET next_attempt = ? WHERE id = ?`),
 				now.Add(hold).UnixMilli(), n.ID); err != nil {
@@ -105,4 +90,26 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, hold time
 		return nil, fmt.Errorf("claim notifications: %w", err)
 	}
 	return list, nil
+}
+
+// notificationColumns are what scanNotifications reads.
+const notificationColumns = `id, alert_id, level, attempts, next_attempt, payload, party, channel, recipient, lang`
+
+// scanNotifications reads rows of notificationColumns and closes them.
+func scanNotifications(rows *sql.Rows) ([]*alerts.Notification, error) {
+	defer rows.Close()
+	var list []*alerts.Notification
+	for rows.Next() {
+		var (
+			n       alerts.Notification
+			next    int64
+			payload string
+		)
+		if err := rows.Scan(&n.ID, &n.AlertID, &n.Level, &n.Attempts, &next, &payload, &n.Party, &n.Channel, &n.To, &n.Lang); err != nil {
+			return nil, err
+		}
+		n.NextAttempt, n.Payload = zeroOrMillis(next), []byte(payload)
+		list = append(list, &n)
+	}
+	return list, rows.Err()
 }
