@@ -23,6 +23,10 @@ type message struct {
 	Link     string // the alert in the console, when the hub's public URL is known
 	To       string // the phone number, on an SMS channel
 	Msg      alerts.Message
+	// Key is the same for every attempt of one notification: a webhook
+	// receiver can drop a repeat (with several hub instances, a delivery
+	// whose sender died before recording it is made again by another).
+	Key string
 }
 
 var kindNames = map[string]map[alerts.Kind]string{

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,6 +147,7 @@ func (n *Notifier) Deliver(ctx context.Context, note *alerts.Notification) (int,
 	}
 	msg := render(m, note.Lang, n.opt.PublicURL, n.opt.Location)
 	msg.To = note.To
+	msg.Key = "shouwang-notification-" + strconv.FormatInt(note.ID, 10)
 	return s.send(ctx, msg)
 }
 

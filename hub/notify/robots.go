@@ -1,10 +1,13 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 )
@@ -107,6 +110,11 @@ func (w webhook) send(ctx context.Context, m message) (int, error) {
 		Text string `json:"text"`
 		Link string `json:"link,omitempty"`
 	}
-	status, _, err := w.post(ctx, w.url, body{alertsMessage(m.Msg), m.Text, m.Link})
+	data, err := json.Marshal(body{alertsMessage(m.Msg), m.Text, m.Link})
+	if err != nil {
+		return 0, err
+	}
+	status, _, err := w.do(ctx, http.MethodPost, w.url, "application/json; charset=utf-8", bytes.NewReader(data),
+		map[string]string{"Idempotency-Key": m.Key})
 	return status, err
 }

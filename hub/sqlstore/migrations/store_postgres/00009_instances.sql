@@ -1,5 +1,5 @@
 -- Several hub instances on PostgreSQL: the twin of
--- migrations/store/00008_instances.sql. Text that is sorted or compared is
+-- migrations/store/00009_instances.sql. Text that is sorted or compared is
 -- COLLATE "C" (byte order, as SQLite), whatever the database's locale.
 
 -- +goose Up
