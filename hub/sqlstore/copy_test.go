@@ -35,6 +35,17 @@ func populate(t *testing.T, s *sqlstore.Store) {
 	online, batt := true, 87.5
 	must(t, s.UpdateHealth(ctx, []devices.HealthUpdate{{ID: "sos-001", LastSeen: c0, Online: &online, Battery: &batt}}))
 	must(t, s.RecordUnregistered(ctx, "stranger", "connect", c0))
+	// The instances' tables (issue 14): a heartbeat, a lease and a call's
+	// claim; events stored from here on carry the instance's name.
+	s.SetInstance("solo")
+	must(t, s.Heartbeat(ctx, "solo", "http://127.0.0.1:8080", c0))
+	_, held, err := s.AcquireLease(ctx, "prune", "solo", time.Hour)
+	must(t, err)
+	if !held {
+		t.Fatal("the lease on a fresh store was not granted")
+	}
+	_, err = s.ClaimCall(ctx, "call-1", "sos-003", "solo")
+	must(t, err)
 	u, err := s.CreateUser(ctx, "duty1", accounts.RoleOperator, "argon-hash")
 	must(t, err)
 	must(t, s.CreateToken(ctx, u.ID, accounts.TokenAPI, "cli", "tok-hash", time.Time{}))
@@ -110,7 +121,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		}
 	}
 	if want["alerts"] != 12 || want["alert_timeline"] != 12 || want["alert_changes"] != 18 || want["devices"] != 30 ||
-		want["discovered"] != 2 || want["refusals"] != 1 || want["vendor_state"] != 1 {
+		want["discovered"] != 2 || want["refusals"] != 1 || want["vendor_state"] != 1 ||
+		want["hub_instances"] != 1 || want["hub_leases"] != 1 || want["hub_calls"] != 1 {
 		t.Fatalf("populate made %v", want)
 	}
 	if rep.Records < 5+1+5 {
@@ -152,6 +164,29 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	if err != nil || len(got.Timeline) != 1 || got.Timeline[0].ID != 13 {
 		t.Errorf("the new alert's timeline: %+v, %v", got, err)
 	}
+
+	// The instances' rows work on the copy: the call's owner and the
+	// lease's holder and epoch carry over (another holder is refused
+	// while it lasts), and the events know which instance stored them.
+	if owner, url, err := dst.CallOwner(ctx, "call-1"); err != nil || owner != "solo" || url != "http://127.0.0.1:8080" {
+		t.Errorf("the copied call claim: %q at %q, %v", owner, url, err)
+	}
+	if _, held, err := dst.AcquireLease(ctx, "prune", "other", time.Minute); err != nil || held {
+		t.Errorf("the copied lease was granted to another holder (%v, %v)", held, err)
+	}
+	if l, held, err := dst.AcquireLease(ctx, "prune", "solo", time.Minute); err != nil || !held || l.Epoch != 1 {
+		t.Errorf("the copied lease renewed by its holder: %+v, %v, %v", l, held, err)
+	}
+	if ins, _, err := dst.Instances(ctx); err != nil || len(ins) != 1 || ins[0].Name != "solo" || len(ins[0].Leases) != 1 {
+		t.Errorf("the copied instances: %+v, %v", ins, err)
+	}
+	must(t, dst.Tx(ctx, func(tx *sqlstore.Tx) error {
+		inst, err := tx.EventInstance(ctx, "sos-000", 1, c0.UnixMilli())
+		if err == nil && inst != "solo" {
+			t.Errorf("the copied event was stored by %q, want solo", inst)
+		}
+		return err
+	}))
 
 	// Copying into a store that holds data is refused, and changes nothing.
 	_, err = sqlstore.Copy(ctx, src, dst, 5)
