@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,7 @@ type fakeStore struct {
 	alerts *alertstest.Store
 	mu     sync.Mutex
 	events map[string]bool
+	stored []*devices.Message // the events recorded, in commit order
 	health []devices.HealthUpdate
 	unreg  []string
 }
@@ -115,9 +117,33 @@ func (s *fakeStore) RecordEvents(ctx context.Context, msgs []*devices.Message) (
 	for i, m := range msgs {
 		k := fmt.Sprintf("%s/%d/%d", m.DeviceID, m.Seq, m.TS.UnixMilli())
 		out[i] = !s.events[k]
+		if out[i] {
+			s.stored = append(s.stored, m)
+		}
 		s.events[k] = true
 	}
 	return out, nil
+}
+
+// NewerCondition is the SQL store's (ConditionOrder): the type of the
+// device's newest stored event of types newer than (ts, seq).
+func (t fakeTx) NewerCondition(ctx context.Context, deviceID string, types []string, ts int64, seq uint64) (string, error) {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	var best *devices.Message
+	for _, m := range t.s.stored {
+		mts := m.TS.UnixMilli()
+		if m.DeviceID != deviceID || !slices.Contains(types, string(m.Event.Type)) || mts < ts || mts == ts && m.Seq <= seq {
+			continue
+		}
+		if best == nil || mts > best.TS.UnixMilli() || mts == best.TS.UnixMilli() && m.Seq > best.Seq {
+			best = m
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return string(best.Event.Type), nil
 }
 
 func (s *fakeStore) UpdateHealth(ctx context.Context, us []devices.HealthUpdate) error {
@@ -134,7 +160,7 @@ func (s *fakeStore) RecordUnregistered(ctx context.Context, id, detail string, a
 	return nil
 }
 
-func newTestIngest(t *testing.T, spool *fakeSpool, store *fakeStore) (*Ingest, *Metrics) {
+func newTestIngest(t *testing.T, spool *fakeSpool, store *fakeStore, opts ...func(*IngestConfig)) (*Ingest, *Metrics) {
 	t.Helper()
 	idx, err := LoadIndex(context.Background(), newMemSource(
 		&devices.Device{ID: "gas-1", Kind: devices.KindGas, Location: devices.Location{Community: "阳光社区"}},
@@ -158,9 +184,13 @@ func newTestIngest(t *testing.T, spool *fakeSpool, store *fakeStore) (*Ingest, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := NewIngest(context.Background(), IngestConfig{
+	cfg := IngestConfig{
 		Index: idx, Store: store, Spool: spool, Format: influx.Format{}, Metrics: m, Alerting: al, Now: now,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	in, err := NewIngest(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,5 +341,44 @@ func TestIngestCloseDrainsAndRefusesNew(t *testing.T) {
 	defer store.mu.Unlock()
 	if len(store.health) == 0 || store.health[0].ID != "gas-1" {
 		t.Errorf("health not flushed at close: %+v", store.health)
+	}
+}
+
+// TestIngestLateConditionDoesNotUndoNewer: with several instances a
+// device's alarm and its clear may be committed in either order (each
+// instance receives both; the one whose insert wins acts). An alarm
+// committed after its newer clear still opens its alert, cleared at once;
+// a clear committed after a newer alarm leaves that alarm's alert
+// uncleared. Both are acknowledged.
+func TestIngestLateConditionDoesNotUndoNewer(t *testing.T) {
+	store := &fakeStore{alerts: alertstest.New()}
+	in, _ := newTestIngest(t, &fakeSpool{}, store, func(c *IngestConfig) { c.Shared = true })
+	a := newAcker()
+	event := func(seq int, typ string) {
+		in.Handle("shouwang/v1/gas-1/event", fmt.Appendf(nil, `{"seq":%d,"ts":%d,"type":%q,"lel":40}`, seq, 1_763_800_000_000+seq, typ), a.ack)
+		a.wait(t, 1)
+	}
+	gasAlert := func() *alerts.Alert {
+		t.Helper()
+		as, _, err := store.alerts.ListAlerts(context.Background(), alerts.Filter{DeviceID: "gas-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(as) != 1 {
+			t.Fatalf("%d alerts for gas-1, want one: %+v", len(as), as)
+		}
+		return as[0]
+	}
+
+	event(2, "gas_clear") // the clear, committed first by this instance
+	event(1, "gas")       // the alarm before it, committed late
+	if al := gasAlert(); !al.Cleared || al.Occurrences != 1 {
+		t.Errorf("after a late alarm older than its clear: cleared %v, occurrences %d; want cleared, 1", al.Cleared, al.Occurrences)
+	}
+
+	event(4, "gas")       // a new alarm
+	event(3, "gas_clear") // a clear older than it, committed late
+	if al := gasAlert(); al.Cleared {
+		t.Errorf("a late clear older than the alarm cleared its alert: %+v", al)
 	}
 }

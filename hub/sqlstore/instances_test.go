@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/sqlstore"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
@@ -248,5 +249,52 @@ func TestDoorbell(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestNewerCondition: on both stores, the newest stored alarm or clear of
+// a family newer than an event — by the device's clock, then its counter —
+// is what tells a late event from a current one (hub: applyLate); other
+// devices and other families do not count.
+func TestNewerCondition(t *testing.T) {
+	for name, open := range map[string]func(*testing.T) *sqlstore.Store{"sqlite": openSQLite, "postgres": openPostgres} {
+		t.Run(name, func(t *testing.T) {
+			s, ctx := open(t), t.Context()
+			var ds []*devices.Device
+			for _, id := range []string{"gas-1", "gas-2"} {
+				ds = append(ds, &devices.Device{ID: id, Kind: devices.KindGas, Location: devices.Location{Community: "阳光社区"}})
+			}
+			must(t, s.ImportDevices(ctx, ds, []string{"$7$h1", "$7$h2"}))
+			ev := func(id string, seq uint64, at time.Duration, typ devices.EventType) *devices.Message {
+				return &devices.Message{DeviceID: id, Seq: seq, Channel: devices.ChannelEvent, TS: c0.Add(at), Received: c0.Add(at),
+					Event: &devices.Event{Type: typ}}
+			}
+			_, err := s.RecordEvents(ctx, []*devices.Message{
+				ev("gas-1", 1, 0, devices.EventGas), ev("gas-1", 2, time.Second, devices.EventGasClear),
+				ev("gas-2", 9, time.Hour, devices.EventGas), ev("gas-1", 3, time.Hour, devices.EventFault),
+			})
+			must(t, err)
+			gas := []string{string(devices.EventGas), string(devices.EventGasClear)}
+			for _, c := range []struct {
+				seq  uint64
+				at   time.Duration
+				want string
+			}{
+				{1, 0, "gas_clear"},           // the alarm, older than the clear
+				{1, time.Second, "gas_clear"}, // the same time, a lower counter
+				{2, time.Second, ""},          // the clear itself: nothing newer of gas-1's gas
+				{5, time.Minute, ""},          // newer than all (gas-2's and the fault do not count)
+			} {
+				var got string
+				must(t, s.Tx(ctx, func(tx *sqlstore.Tx) error {
+					var err error
+					got, err = tx.NewerCondition(ctx, "gas-1", gas, c0.Add(c.at).UnixMilli(), c.seq)
+					return err
+				}))
+				if got != c.want {
+					t.Errorf("newer than seq %d at +%v: %q, want %q", c.seq, c.at, got, c.want)
+				}
+			}
+		})
 	}
 }
