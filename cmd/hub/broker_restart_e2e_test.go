@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/internal/sim"
 	"github.com/shouwang-hub/shouwang/internal/testenv"
@@ -62,23 +61,5 @@ func TestBrokerRestartFloodsNothing(t *testing.T) {
 		return code == http.StatusOK, fmt.Sprint(code, checks)
 	})
 
-	eventually(t, 90*time.Second, "the control detector offline", func() (bool, string) {
-		return len(alertsOfKind(t, base, token, alerts.KindOffline)) > 0, "no offline alert yet"
-	})
-	off := alertsOfKind(t, base, token, alerts.KindOffline)
-	if len(off) != 1 || off[0].DeviceID != control[0].Device.ID {
-		var ids []string
-		for _, a := range off {
-			ids = append(ids, a.DeviceID)
-		}
-		t.Fatalf("offline alerts for %v; want only the control detector's", ids)
-	}
-	if outages := alertsOfKind(t, base, token, alerts.KindOutage); len(outages) != 0 {
-		a := getAlert(t, base, token, outages[0].ID)
-		var ms []string
-		for _, mb := range a.Members {
-			ms = append(ms, fmt.Sprintf("%s since %s back %s", mb.DeviceID, mb.Since.Format(time.StampMilli), mb.ReturnedAt.Format(time.StampMilli)))
-		}
-		t.Fatalf("%d outages after the broker's restart; the first opened %s: %v", len(outages), a.OpenedAt.Format(time.StampMilli), ms)
-	}
+	onlyTheControlOffline(t, base, token, control[0].Device.ID, 90*time.Second)
 }
