@@ -320,8 +320,16 @@ func (a *Alerting) foldFeed(changes []alerts.Change) {
 }
 
 // FeedRang tells the change feed that another instance committed changes
-// (its doorbell rang): the feed reads them from the store.
-func (a *Alerting) FeedRang() { a.feed.wake() }
+// (its doorbell rang): the feed reads them from the store, and the timer
+// runner and the notifier look again for their next due time — a commit
+// of another instance may have armed a timer or queued a notification,
+// which this instance must fire or send on time if the other dies (they
+// slept until their own next due time, or a minute).
+func (a *Alerting) FeedRang() {
+	wake(a.timersWake)
+	wake(a.notifyWake)
+	a.feed.wake()
+}
 
 // hasOpen reports whether the open-alert view has device id's uncleared
 // alert of kind family open.
