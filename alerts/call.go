@@ -21,12 +21,15 @@ import (
 // manager reports it.
 type CallUpdate struct {
 	ID    string    // the call id the device chose: 1-64 of [A-Za-z0-9_-]
-	State string    // CallRinging, CallAnswered or CallEnded
+	State string    // CallRinging, CallAnswered, CallReleased or CallEnded
 	At    time.Time // when it happened
 	// By is the operator who answered (required for answered); for ended,
-	// who hung up, when known.
-	By        string
-	EndReason string // ended: hangup, timeout, peer_gone, error, shutdown…
+	// who hung up, when known; for released, whose answer was released.
+	By string
+	// EndReason is, for ended, hangup, timeout, peer_gone, error,
+	// shutdown…; for released, why the answer's audio never connected
+	// (media_failed, media_timeout).
+	EndReason string
 	// Recordings names the recording of each side of an ended call:
 	// "device" and "console" → file name.
 	Recordings map[string]string
@@ -55,6 +58,10 @@ var recordingKeys = map[string]string{"device": "recording_device", "console": "
 //	         everything accept does (escalation stopped, "accepted" sent to
 //	         the device): the duty room takes an alert by answering its call,
 //	         and nobody should have to click accept while talking.
+//	released puts an answered call back to ringing (call_released, with
+//	         whose answer and why): the operator's audio never connected,
+//	         so the resident is still waiting and any operator may answer.
+//	         The alert stays as the answer left it (accepted).
 //	ended    marks the call ended (call_ended, with its duration from the
 //	         answer, or from the start if nobody answered, and its
 //	         recordings). The alert stays as it was: an unanswered call's
@@ -78,6 +85,8 @@ func (s *Service) CallEvent(ctx context.Context, tx Tx, d *devices.Device, u Cal
 		err = h.callRinging(u)
 	case CallAnswered:
 		err = h.callAnswered(u)
+	case CallReleased:
+		err = h.callReleased(u)
 	case CallEnded:
 		err = h.callEnded(u)
 	}
@@ -93,9 +102,9 @@ func checkCallUpdate(u CallUpdate) error {
 		return shouwang.Errorf(shouwang.EINVALID, "call id %q: want 1-64 of A-Z, a-z, 0-9, _ and -", clip(u.ID))
 	}
 	switch u.State {
-	case CallRinging, CallAnswered, CallEnded:
+	case CallRinging, CallAnswered, CallReleased, CallEnded:
 	default:
-		return shouwang.Errorf(shouwang.EINVALID, "call %s: state %q: must be ringing, answered or ended", u.ID, clip(u.State))
+		return shouwang.Errorf(shouwang.EINVALID, "call %s: state %q: must be ringing, answered, released or ended", u.ID, clip(u.State))
 	}
 	if u.At.IsZero() {
 		return shouwang.Errorf(shouwang.EINVALID, "call %s: at: required", u.ID)
@@ -189,6 +198,25 @@ func (h *handling) callAnswered(u CallUpdate) error {
 	// exactly as the accept action would.
 	req := TransitionRequest{AlertID: a.ID, Action: ActionAccept, Actor: operator}
 	return h.s.apply(h.op, a, req, map[string]string{"via": "call", "call": u.ID})
+}
+
+func (h *handling) callReleased(u CallUpdate) error {
+	a, err := h.callAlert(u.ID)
+	if err != nil || a == nil || a.Call.State != CallAnswered {
+		return err
+	}
+	c := *a.Call
+	data := map[string]string{"call": u.ID, "by": c.AnsweredBy}
+	if by := strings.TrimSpace(u.By); by != "" {
+		data["by"] = by
+	}
+	if u.EndReason != "" {
+		data["reason"] = u.EndReason
+	}
+	c.State, c.AnsweredAt, c.AnsweredBy = CallRinging, time.Time{}, ""
+	a.Call = &c
+	h.touch(a)
+	return h.log(a, System, TimelineCallReleased, "", data)
 }
 
 func (h *handling) callEnded(u CallUpdate) error {

@@ -132,3 +132,49 @@ func TestCallUpdateInvalid(t *testing.T) {
 		t.Errorf("invalid updates stored %d alerts", n)
 	}
 }
+
+// TestCallReleased: an answer whose audio never connected puts the call back
+// to ringing — answered_at and answered_by cleared, call_released on the
+// timeline with whose answer and why — and another operator answers it; a
+// release of a call that is not answered changes nothing.
+func TestCallReleased(t *testing.T) {
+	e := newEnv(t, alerts.Config{})
+	d := device("sos-1", devices.KindSOSButton, true)
+	step := func(u alerts.CallUpdate) alerts.Result {
+		t.Helper()
+		res, err := e.call(d, u)
+		if err != nil {
+			t.Fatalf("%s: %v", u.State, err)
+		}
+		return res
+	}
+	step(alerts.CallUpdate{ID: "c-1", State: alerts.CallRinging, At: at(0)})
+	if res := step(alerts.CallUpdate{ID: "c-1", State: alerts.CallReleased, At: at(time.Second), By: "wang", EndReason: "media_failed"}); len(res.Changed) != 0 {
+		t.Errorf("releasing a ringing call changed %d alerts", len(res.Changed))
+	}
+	step(alerts.CallUpdate{ID: "c-1", State: alerts.CallAnswered, At: at(5 * time.Second), By: "wang"})
+	res := step(alerts.CallUpdate{ID: "c-1", State: alerts.CallReleased, At: at(15 * time.Second), By: "wang", EndReason: "media_failed"})
+	if len(res.Changed) != 1 {
+		t.Fatalf("the release changed %d alerts", len(res.Changed))
+	}
+	a := e.alert(res.Changed[0].ID)
+	if want := (alerts.CallRef{ID: "c-1", State: alerts.CallRinging, StartedAt: at(0)}); a.Call == nil || *a.Call != want {
+		t.Errorf("the released call: %+v, want %+v", a.Call, want)
+	}
+	if a.State != alerts.StateAccepted || a.Assignee != "wang" {
+		t.Errorf("the alert after the release: %s, assignee %q; want accepted by wang as the answer left it", a.State, a.Assignee)
+	}
+	var rel *alerts.TimelineEntry
+	for i := range a.Timeline {
+		if a.Timeline[i].Action == alerts.TimelineCallReleased {
+			rel = &a.Timeline[i]
+		}
+	}
+	if rel == nil || rel.Data["call"] != "c-1" || rel.Data["by"] != "wang" || rel.Data["reason"] != "media_failed" {
+		t.Errorf("call_released on the timeline: %+v", rel)
+	}
+	res = step(alerts.CallUpdate{ID: "c-1", State: alerts.CallAnswered, At: at(20 * time.Second), By: "li"})
+	if len(res.Changed) != 1 || res.Changed[0].Call.State != alerts.CallAnswered || res.Changed[0].Call.AnsweredBy != "li" {
+		t.Errorf("the second answer: %+v", res.Changed)
+	}
+}

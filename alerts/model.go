@@ -192,6 +192,9 @@ const (
 	CallRinging  = "ringing"  // offered by the device, not yet answered
 	CallAnswered = "answered" // an operator is talking to the resident
 	CallEnded    = "ended"    // hung up, timed out, or a peer vanished
+	// CallReleased is an update, never a state: the operator's answer was
+	// released before its audio connected, and the call rings again.
+	CallReleased = "released"
 )
 
 // CallRef is a voice call from a device, as its alert carries it. Times
@@ -239,6 +242,7 @@ const (
 	TimelineCallRinging     = "call_ringing"    // the device offered a voice call; Data: call
 	TimelineCallAnswered    = "call_answered"   // an operator answered it; Data: call
 	TimelineCallEnded       = "call_ended"      // Data: call, duration (seconds), reason, by, recording_device, recording_console
+	TimelineCallReleased    = "call_released"   // an answer whose audio never connected; the call rings again. Data: call, by, reason
 	TimelineLinked          = "linked"          // the alert joined an incident; Data: incident
 	TimelineIncidentJoined  = "incident_joined" // on an incident: an alert or device joined; Data: alert, device
 	TimelineMemberReturned  = "member_returned" // on an outage: a device was heard from again; Data: device

@@ -70,6 +70,7 @@ var TimelineCodes = map[string]TimelineCode{
 	TimelineCallRinging:     {Params: []string{"call"}},
 	TimelineCallAnswered:    {Params: []string{"call"}},
 	TimelineCallEnded:       {Params: []string{"call", "duration", "reason", "by", "answered_by", "recording_device", "recording_console"}},
+	TimelineCallReleased:    {Params: []string{"call", "by", "reason"}},
 	// Incidents and check-ins (incident.go, checkin.go).
 	TimelineLinked:         {Params: []string{"incident"}},
 	TimelineIncidentJoined: {Params: []string{"alert", "device", "via"}},

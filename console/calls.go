@@ -28,6 +28,10 @@ type CallService interface {
 	Answer(ctx context.Context, callID string, by alerts.Actor, offerSDP string) (answerSDP string, err error)
 	// Hangup ends the call on every side.
 	Hangup(ctx context.Context, callID string, by alerts.Actor) error
+	// Release lets go of by's answer whose audio never connected (reason
+	// media_failed or media_timeout): the call rings again for every
+	// console. A call that rings already is left as it is.
+	Release(ctx context.Context, callID string, by alerts.Actor, reason string) error
 	// Callback asks a voice-capable device to call the duty room.
 	Callback(ctx context.Context, deviceID string, by alerts.Actor) error
 	// Recording returns the path of a call's recording (Ogg/Opus) of one
@@ -55,6 +59,7 @@ var callAnswerers = []accounts.Role{accounts.RoleOperator, accounts.RoleSupervis
 func (s *Server) callRoutes() {
 	s.mux.Handle("POST /api/v1/calls/{id}/answer", s.require(callAnswerers, s.calls(s.answerCall)))
 	s.mux.Handle("POST /api/v1/calls/{id}/hangup", s.require(callAnswerers, s.calls(s.hangupCall)))
+	s.mux.Handle("POST /api/v1/calls/{id}/release", s.require(callAnswerers, s.calls(s.releaseCall)))
 	s.mux.Handle("POST /api/v1/devices/{id}/callback", s.require(callAnswerers, s.calls(s.callback)))
 	s.mux.Handle("GET /api/v1/calls/{id}/recordings/{side}", s.require(callAnswerers, s.calls(s.recording)))
 	s.mux.Handle("GET /api/v1/calls/ice-servers", s.require(callAnswerers, s.iceServers))
@@ -151,6 +156,35 @@ func (s *Server) hangupCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("call hung up", "call", id, "by", by.Name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// releaseBody is the release request: why the browser's connection never
+// carried audio, a code the page shows in the operator's language.
+type releaseBody struct {
+	Reason string `json:"reason"`
+}
+
+// releaseCall answers POST /api/v1/calls/{id}/release: the browser that
+// answered could not connect its audio, and gives the call back to every
+// console rather than ending it.
+func (s *Server) releaseCall(w http.ResponseWriter, r *http.Request) {
+	id, err := callID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var b releaseBody
+	if err := decodeJSON(w, r, &b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	by := actor(r)
+	if err := s.cfg.Calls.Release(r.Context(), id, by, b.Reason); err != nil {
+		s.writeError(w, r, fmt.Errorf("release call %s: %w", id, err))
+		return
+	}
+	s.log.Info("call released: the answer's audio never connected", "call", id, "by", by.Name, "reason", b.Reason)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -52,6 +52,7 @@ func TestCallsUnavailableWithoutService(t *testing.T) {
 	for _, rq := range []req{
 		{method: "POST", path: "/api/v1/calls/c1/answer", body: answerBody(browserOffer)},
 		{method: "POST", path: "/api/v1/calls/c1/hangup"},
+		{method: "POST", path: "/api/v1/calls/c1/release", body: `{"reason":"media_failed"}`},
 		{method: "POST", path: "/api/v1/devices/b-1/callback"},
 		{method: "GET", path: "/api/v1/calls/c1/recordings/device"},
 	} {
@@ -247,6 +248,31 @@ func TestHangupCall(t *testing.T) {
 	calls.Ring("c3", "b-voice")
 	do(t, e, req{method: "POST", path: "/api/v1/calls/c3/hangup", token: op, body: `{"reason":"x"}`}).wantError(t, http.StatusBadRequest, "invalid", `unknown field "reason"`)
 	do(t, e, req{method: "GET", path: "/api/v1/calls/c3/hangup", token: op}).wantError(t, http.StatusMethodNotAllowed, "method_not_allowed", "GET")
+}
+
+// TestReleaseCall: the browser that answered gives back a call whose audio
+// never connected; it rings again and another operator answers it.
+func TestReleaseCall(t *testing.T) {
+	e, calls := callsEnv(t)
+	calls.Ring("c1", "b-voice")
+	op, sup := tok(e, accounts.RoleOperator), tok(e, accounts.RoleSupervisor)
+	if r := do(t, e, req{method: "POST", path: "/api/v1/calls/c1/answer", token: op, body: answerBody(browserOffer)}); r.status != http.StatusOK {
+		t.Fatalf("answer: %d %s", r.status, r.body)
+	}
+	do(t, e, req{method: "POST", path: "/api/v1/calls/c1/release", token: op, body: `{"reason":"bored"}`}).wantError(t, http.StatusBadRequest, "invalid", "release reason")
+	do(t, e, req{method: "POST", path: "/api/v1/calls/c1/release", token: op, body: `{}`}).wantError(t, http.StatusBadRequest, "invalid", "release reason")
+	do(t, e, req{method: "POST", path: "/api/v1/calls/c1/release", token: sup, body: `{"reason":"media_failed"}`}).wantError(t, http.StatusConflict, "conflict", "answered by")
+	if r := do(t, e, req{method: "POST", path: "/api/v1/calls/c1/release", token: op, body: `{"reason":"media_failed"}`}); r.status != http.StatusNoContent {
+		t.Fatalf("release: %d %s", r.status, r.body)
+	}
+	if c, _ := calls.Call("c1"); c.State != consoletest.CallRinging || c.ReleasedBy.Name != "operator" {
+		t.Errorf("call after the release: %+v", c)
+	}
+	if r := do(t, e, req{method: "POST", path: "/api/v1/calls/c1/answer", token: sup, body: answerBody(browserOffer)}); r.status != http.StatusOK {
+		t.Errorf("answer after the release: %d %s", r.status, r.body)
+	}
+	do(t, e, req{method: "POST", path: "/api/v1/calls/c9/release", token: op, body: `{"reason":"media_timeout"}`}).wantError(t, http.StatusNotFound, "not_found", `call "c9" not found`)
+	do(t, e, req{method: "POST", path: "/api/v1/calls/c1/release", token: tok(e, accounts.RoleInstaller), body: `{"reason":"media_failed"}`}).wantError(t, http.StatusForbidden, "forbidden", "role installer may not")
 }
 
 func TestCallback(t *testing.T) {

@@ -200,6 +200,9 @@ func (c *Calls) onEvent(ev voice.CallEvent) {
 		if !ev.Call.AnsweredAt.IsZero() {
 			c.cfg.Metrics.observeCallWait(ev.Call.AnsweredAt.Sub(ev.Call.StartedAt))
 		}
+	case voice.CallReleased:
+		u.At, u.By, u.EndReason = time.Now(), ev.By, ev.Reason
+		c.cfg.Metrics.countCallReleased(ev.Reason)
 	case voice.CallEnded:
 		u.At, u.By = ev.Call.EndedAt, ev.Call.EndedBy
 		u.Recordings = map[string]string{}
@@ -216,6 +219,12 @@ func (c *Calls) onEvent(ev voice.CallEvent) {
 // Answer connects an operator's browser (its SDP offer) to a ringing call.
 func (c *Calls) Answer(ctx context.Context, callID string, by alerts.Actor, offerSDP string) (string, error) {
 	return c.mgr.Answer(ctx, callID, by.Name, offerSDP)
+}
+
+// Release lets go of an answer whose audio never connected: the call rings
+// again for every console.
+func (c *Calls) Release(ctx context.Context, callID string, by alerts.Actor, reason string) error {
+	return c.mgr.Release(ctx, callID, by.Name, reason)
 }
 
 // Hangup ends a call on every side.

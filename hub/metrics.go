@@ -42,6 +42,7 @@ type Metrics struct {
 
 	callsStarted prometheus.Counter
 	callsRefused *prometheus.CounterVec
+	callsRelease *prometheus.CounterVec
 	callWait     prometheus.Histogram
 }
 
@@ -115,6 +116,9 @@ func NewMetrics() *Metrics {
 	m.callsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shouwang_calls_refused_total", Help: "Call signalling refused, by reason.",
 	}, []string{"reason"})
+	m.callsRelease = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shouwang_calls_released_total", Help: "Answers released before their audio connected (the call rang again), by reason.",
+	}, []string{"reason"})
 	m.callWait = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "shouwang_call_wait_seconds", Help: "How long a call rang before an operator answered.",
 		Buckets: []float64{2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300},
@@ -125,7 +129,7 @@ func NewMetrics() *Metrics {
 		}
 	}
 	r.MustRegister(m.alertsOpened, m.timeTo, m.acksSent, m.ackDropped, m.notifyFailures, m.escalations, m.silent,
-		m.callsStarted, m.callsRefused, m.callWait)
+		m.callsStarted, m.callsRefused, m.callsRelease, m.callWait)
 	r.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.tsFlagged, m.seqRestarts, m.seqLate,
 		m.ignored, m.commitTime, m.commitSize, m.commitErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -266,6 +270,7 @@ func (m *Metrics) countNotifyFailure()             { m.notifyFailures.Inc() }
 func (m *Metrics) countSilent(n int)               { m.silent.Add(float64(n)) }
 func (m *Metrics) countCallStarted()               { m.callsStarted.Inc() }
 func (m *Metrics) countCallRefused(reason string)  { m.callsRefused.WithLabelValues(reason).Inc() }
+func (m *Metrics) countCallReleased(reason string) { m.callsRelease.WithLabelValues(reason).Inc() }
 func (m *Metrics) observeCallWait(d time.Duration) { m.callWait.Observe(d.Seconds()) }
 func (m *Metrics) countSeqRestartsLate(r, l int) {
 	m.seqRestarts.Add(float64(r))

@@ -37,6 +37,8 @@ type Call struct {
 	Offer      string
 	AnsweredBy alerts.Actor
 	HungUpBy   alerts.Actor
+	// ReleasedBy is who last let go of an answer that never connected.
+	ReleasedBy alerts.Actor
 	// Recordings maps a side ("device", "console") to a file path.
 	Recordings map[string]string
 }
@@ -153,6 +155,27 @@ func (c *Calls) Hangup(_ context.Context, id string, by alerts.Actor) error {
 		return shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", id)
 	}
 	call.State, call.HungUpBy = CallEnded, by
+	return nil
+}
+
+// Release implements console.CallService: an answered call rings again.
+func (c *Calls) Release(_ context.Context, id string, by alerts.Actor, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	call, err := c.find(id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case reason != "media_failed" && reason != "media_timeout":
+		return shouwang.Errorf(shouwang.EINVALID, "release reason %q: must be media_failed or media_timeout", reason)
+	case call.State == CallEnded:
+		return shouwang.Errorf(shouwang.ECONFLICT, "call %s has ended", id)
+	case call.State == CallAnswered && call.AnsweredBy.Name != by.Name:
+		return shouwang.Errorf(shouwang.ECONFLICT, "call %s was answered by %s", id, call.AnsweredBy.Name)
+	case call.State == CallAnswered:
+		call.State, call.Offer, call.AnsweredBy, call.ReleasedBy = CallRinging, "", alerts.Actor{}, by
+	}
 	return nil
 }
 

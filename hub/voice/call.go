@@ -53,6 +53,8 @@ type call struct {
 	answering  string // the operator whose Answer is under way
 	devicePC   *webrtc.PeerConnection
 	consolePC  *webrtc.PeerConnection
+	consoleUp  bool        // the console's connection has connected (media can flow)
+	connecting *time.Timer // releases an answer not connected within ConnectTimeout
 	recDevice  *recorder
 	recConsole *recorder
 	timers     map[*webrtc.PeerConnection]*time.Timer
@@ -257,6 +259,12 @@ func (c *call) answer(ctx context.Context, operator, offer string) (string, erro
 	c.toConsole.Store(track)
 	c.ci.State, c.ci.AnsweredBy, c.ci.AnsweredAt = CallAnswered, operator, c.m.cfg.Now()
 	c.answering = ""
+	if !c.consoleUp {
+		leg := c.consolePC
+		c.connecting = time.AfterFunc(c.m.cfg.ConnectTimeout, func() {
+			c.spawn(func() { c.releaseLeg(leg, "", ReleaseMediaTimeout) })
+		})
+	}
 	ci := c.ci.clone()
 	c.mu.Unlock()
 	c.log.Info("call answered", "by", operator)

@@ -32,6 +32,10 @@ type Config struct {
 	// PeerTimeout is how long a peer may stay silent or disconnected
 	// before its call ends with reason peer_gone (default 5s).
 	PeerTimeout time.Duration
+	// ConnectTimeout bounds how long an answered console's connection may
+	// take to connect: past it (or when it fails first) the answer is
+	// released and the call rings again for every console (default 15s).
+	ConnectTimeout time.Duration
 	// GatherTimeout bounds the wait for ICE gathering before an answer is
 	// sent with the candidates found so far (default 5s).
 	GatherTimeout time.Duration
@@ -45,9 +49,10 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxCalls      = 200
-	DefaultPeerTimeout   = 5 * time.Second
-	DefaultGatherTimeout = 5 * time.Second
+	DefaultMaxCalls       = 200
+	DefaultPeerTimeout    = 5 * time.Second
+	DefaultGatherTimeout  = 5 * time.Second
+	DefaultConnectTimeout = 15 * time.Second
 )
 
 // withDefaults fills zero values and checks the rest, naming the bad field.
@@ -72,6 +77,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("GatherTimeout %s: want a positive duration", c.GatherTimeout)
 	} else if c.GatherTimeout == 0 {
 		c.GatherTimeout = DefaultGatherTimeout
+	}
+	if c.ConnectTimeout < 0 {
+		return c, fmt.Errorf("ConnectTimeout %s: want a positive duration", c.ConnectTimeout)
+	} else if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	if (c.UDPPortMin == 0) != (c.UDPPortMax == 0) || c.UDPPortMin > c.UDPPortMax {
 		return c, fmt.Errorf("UDPPortMin/UDPPortMax %d-%d: want both 0 or 0 < min <= max", c.UDPPortMin, c.UDPPortMax)

@@ -45,6 +45,7 @@ type Manager struct {
 	total, busy, refused            atomic.Uint64
 	toConsole, toDevice             atomic.Uint64
 	lostFromDevice, lostFromConsole atomic.Uint64
+	released                        atomic.Uint64
 }
 
 // New checks cfg (naming the bad field), fills its defaults and builds the
@@ -258,6 +259,7 @@ func (m *Manager) Stats() Stats {
 		Active: active, Total: m.total.Load(), Busy: m.busy.Load(), Refused: m.refused.Load(),
 		DeviceToConsole: m.toConsole.Load(), ConsoleToDevice: m.toDevice.Load(),
 		LostFromDevice: m.lostFromDevice.Load(), LostFromConsole: m.lostFromConsole.Load(),
+		Released: m.released.Load(),
 	}
 }
 

@@ -13,7 +13,20 @@ const (
 	CallRinging  CallState = "ringing"  // the device's leg is up, no operator yet
 	CallAnswered CallState = "answered" // an operator's browser is connected
 	CallEnded    CallState = "ended"
+	// CallReleased is an event, never a state: an operator's answer whose
+	// audio never connected was let go, and the call rings again.
+	CallReleased CallState = "released"
 )
+
+// Release reasons (CallEvent.Reason of a released call): why an answer's
+// audio never connected.
+const (
+	ReleaseMediaFailed  = "media_failed"  // the console's connection failed before it connected
+	ReleaseMediaTimeout = "media_timeout" // it did not connect within ConnectTimeout
+)
+
+// ValidReleaseReason reports whether r is a release reason.
+func ValidReleaseReason(r string) bool { return r == ReleaseMediaFailed || r == ReleaseMediaTimeout }
 
 // End reasons (CallInfo.EndReason).
 const (
@@ -51,10 +64,13 @@ func (ci CallInfo) clone() CallInfo {
 }
 
 // CallEvent is what OnEvent receives: the event type (ringing, answered,
-// ended) and the call as it stands after it.
+// released, ended) and the call as it stands after it.
 type CallEvent struct {
 	Type CallState
 	Call CallInfo
+	// By and Reason say, for released, whose answer was let go and why
+	// (ReleaseMediaFailed, ReleaseMediaTimeout).
+	By, Reason string
 }
 
 // Stats are the manager's counters since New.
@@ -68,4 +84,6 @@ type Stats struct {
 	// Packets missing from each side's inbound RTP, counted from gaps in
 	// the sequence numbers (late packets are not subtracted).
 	LostFromDevice, LostFromConsole uint64
+	// Released counts answers let go before their audio connected.
+	Released uint64
 }

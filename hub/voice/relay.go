@@ -69,6 +69,26 @@ func (c *call) watch(pc *webrtc.PeerConnection, side string) {
 			t.Stop()
 			delete(c.timers, pc)
 		}
+		if pc == c.consolePC && !c.consoleUp {
+			// An answer whose audio has not connected yet: it connects,
+			// or it is released and the call rings again — a console
+			// that cannot reach the hub never ends the resident's call.
+			switch state {
+			case webrtc.PeerConnectionStateConnected:
+				c.consoleUp = true
+				if c.connecting != nil {
+					c.connecting.Stop()
+				}
+			case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+				c.log.Info("console's connection failed before it connected", "state", state.String())
+				c.wg.Add(1) // c.mu is held: spawn would take it
+				go func() { // releaseLeg takes the call's locks
+					defer c.wg.Done()
+					c.releaseLeg(pc, "", ReleaseMediaFailed)
+				}()
+			}
+			return
+		}
 		switch state {
 		case webrtc.PeerConnectionStateDisconnected:
 			c.timers[pc] = time.AfterFunc(c.m.cfg.PeerTimeout-c.m.cfg.PeerTimeout/2, func() {
@@ -99,6 +119,9 @@ func (c *call) supervise() {
 	for pc, t := range c.timers {
 		t.Stop()
 		delete(c.timers, pc)
+	}
+	if c.connecting != nil {
+		c.connecting.Stop()
 	}
 	rang, ownsDir := c.ci.State != "", c.ownsDir
 	c.mu.Unlock()

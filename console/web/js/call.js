@@ -17,6 +17,9 @@ import { toast } from './toast.js';
 const gatherMillis = 3000;
 // How long a call may stay disconnected (ICE may recover) before it ends.
 const disconnectGraceMillis = 5000;
+// How long an answer's audio may take to connect before it is released
+// back to ringing (the hub's own bound, ConnectTimeout, is longer).
+const connectMillis = 10_000;
 // How long after a call-back the device's call is answered here by itself.
 const callbackMillis = 60_000;
 
@@ -42,9 +45,14 @@ let shown = null; // the alert the detail pane shows
 let shownDevice = null; // its device, as registered now if known
 let pending = null; // a call-back waiting for the device's call: {deviceId, at}
 let disconnectTimer = 0;
+let connectTimer = 0;
+// The hub has said this console's answer was taken (the call answered by
+// it): from then on the call ringing again means the hub released it.
+let hubAnswered = false;
 let attempt = 0; // numbers answers, so a stale one's steps stop
-// The last answer that failed before the hub took it: {callId, msg}. The
-// call is still ringing, here and at every console; the panel says why.
+// The last answer that failed: {callId, msg} or {callId, reason} (a code
+// rendered in the reader's language). The call is still ringing, here and
+// at every console; the panel says why.
 let failure = null;
 let capability = { ok: true, reason: '' }; // capability.js's finding
 let openAlert = () => {};
@@ -104,11 +112,13 @@ export async function answer(alertId, callId) {
   if (!callIdPattern.test(callId || '')) return;
   if (!window.RTCPeerConnection || !navigator.mediaDevices?.getUserMedia) {
     failure = { callId, msg: t(window.isSecureContext ? 'calls.why.unsupported' : 'calls.why.insecure') };
-    toast(t('call.failedRinging', { msg: failure.msg }), 'error');
+    toast(t('call.failedRinging', { msg: failureText(failure) }), 'error');
     renderPanel();
     return;
   }
   clearTimeout(disconnectTimer);
+  clearTimeout(connectTimer);
+  hubAnswered = false;
   if (failure?.callId === callId) failure = null;
   if (pending && pending.deviceId === store.get(alertId)?.device_id) pending = null;
   Object.assign(active, {
@@ -140,18 +150,37 @@ export async function answer(alertId, callId) {
       api.post(`${path}/hangup`).catch(() => {});
       return;
     }
+    // The audio connects within connectMillis, or the answer is let go.
+    connectTimer = setTimeout(() => {
+      if (live(callId) && active.pc === pc && active.state === 'connecting') release(callId, 'media_timeout');
+    }, connectMillis);
     await pc.setRemoteDescription({ type: 'answer', sdp: resp.sdp });
   } catch (err) {
     if (!still()) return;
     const msg = err instanceof api.ApiError ? errorText(err) : mediaError(err);
     if (!answered) {
       // The hub never took the call: it rings on, here and everywhere.
-      failAnswer(callId, msg);
+      failAnswer(callId, { msg });
       return;
     }
-    endLocal(callId, 'failed');
-    api.post(`${path}/hangup`).catch(() => {});
-    toast(t('call.failed', { msg }), 'error');
+    // The hub took it but this browser cannot use its answer: no audio
+    // will flow, so the call goes back to ringing, never ends.
+    console.warn('answer', err);
+    release(callId, 'media_failed');
+  }
+}
+
+// release gives back an answer whose audio never connected: the call
+// rings again here and at every console (the hub is told, and would do it
+// by itself within its own bound), with the reason beside it.
+async function release(callId, reason) {
+  if (!live(callId)) return;
+  failAnswer(callId, { reason });
+  try {
+    await api.post(`/api/v1/calls/${encodeURIComponent(callId)}/release`, { reason });
+  } catch (err) {
+    // 404/409: ended, answered by another, or released already.
+    if (err.status !== 404 && err.status !== 409) console.warn('release', err);
   }
 }
 
@@ -166,21 +195,28 @@ async function hubICEServers() {
   }
 }
 
-// failAnswer undoes an answer the hub never took (no microphone, refused,
-// the request failed): the microphone off, the connection closed, and the
-// call left ringing — not settled, so the ringtone goes on — with the
-// reason beside it.
-function failAnswer(callId, msg) {
+// failAnswer undoes an answer that brought no audio (no microphone,
+// refused, the request failed, the connection never came up): the
+// microphone off, the connection closed, and the call left ringing — not
+// settled, so the ringtone goes on — with why beside it: why is {msg} (a
+// text) or {reason} (a code shown in the reader's language).
+function failAnswer(callId, why) {
   clearTimeout(disconnectTimer);
+  clearTimeout(connectTimer);
+  hubAnswered = false;
   stopTracks(active.stream);
   try { active.pc?.close(); } catch { /* never opened */ }
   Object.assign(active, {
     state: 'idle', id: null, alertId: null, deviceId: null, pc: null, stream: null,
     connectedAt: 0, endedAt: 0, reason: '',
   });
-  failure = { callId, msg };
+  failure = { callId, ...why };
   changed();
-  toast(t('call.failedRinging', { msg }), 'error');
+  toast(t('call.failedRinging', { msg: failureText(failure) }), 'error');
+}
+
+function failureText(f) {
+  return f.reason ? label('callReason', f.reason) : f.msg;
 }
 
 /** hangup ends this console's call: at once here, then at the hub. */
@@ -249,6 +285,7 @@ function connectionChanged(pc, callId) {
   switch (pc.connectionState) {
     case 'connected':
       clearTimeout(disconnectTimer);
+      clearTimeout(connectTimer);
       if (active.state !== 'connected') {
         active.state = 'connected';
         active.connectedAt = Date.now();
@@ -263,7 +300,9 @@ function connectionChanged(pc, callId) {
       break;
     case 'failed':
     case 'closed':
-      lost(callId);
+      // Never connected: the answer is let go and the call rings again.
+      if (active.state === 'connecting') release(callId, 'media_failed');
+      else lost(callId);
       break;
   }
 }
@@ -277,6 +316,7 @@ function lost(callId) {
 function endLocal(callId, reason) {
   if (!live(callId)) return;
   clearTimeout(disconnectTimer);
+  clearTimeout(connectTimer);
   active.state = 'ended';
   active.reason = reason;
   active.endedAt = Date.now();
@@ -309,6 +349,11 @@ function alertsChanged() {
     if (a?.call?.id === active.id && a.call.state === 'ended') {
       endLocal(active.id, 'remote');
       toast(t('call.endedRemote'), 'ok');
+    } else if (a?.call?.id === active.id && active.state === 'connecting') {
+      // Ringing again after the hub took this answer: the hub released
+      // it (this console's audio never reached it).
+      if (a.call.state === 'answered') hubAnswered = true;
+      else if (a.call.state === 'ringing' && hubAnswered) failAnswer(active.id, { reason: 'media_failed' });
     }
   }
   if (pending && Date.now() - pending.at > callbackMillis) pending = null;
@@ -370,11 +415,12 @@ function renderPanel() {
   const note = $('call-note');
   let noteText = '';
   if (can && state === 'ringing') {
-    if (failure && failure.callId === a.call?.id) noteText = t('call.failedRinging', { msg: failure.msg });
+    if (failure && failure.callId === a.call?.id) noteText = t('call.failedRinging', { msg: failureText(failure) });
     else if (!capability.ok) noteText = t('calls.cannot', { why: t(`calls.why.${capability.reason}`) });
   }
   note.textContent = noteText;
   note.hidden = !noteText;
+  note.dataset.reason = (can && state === 'ringing' && failure?.callId === a.call?.id && failure.reason) || '';
   const cb = $('btn-callback');
   const waiting = !!pending && pending.deviceId === a?.device_id;
   cb.hidden = !(can && voice && ['none', 'ended'].includes(state));

@@ -119,6 +119,8 @@ const zh = {
   'tl.call_ringing': '来电', 'tl.call_answered': '接听来电', 'tl.call_ended': '通话结束',
   'callReason.hangup': '挂断', 'callReason.timeout': '超时', 'callReason.peer_gone': '连接中断',
   'callReason.error': '出错', 'callReason.shutdown': '服务停止', 'callReason.busy': '线路忙', 'callReason.refused': '被拒绝',
+  'callReason.media_failed': '本机与服务器之间的语音连接未能建立', 'callReason.media_timeout': '语音连接超时未建立',
+  'tl.call_released': '接听未接通，重新振铃',
   'err.network': '无法连接到服务器', 'err.forbidden': '没有权限：{msg}',
   // Reaching the hub from any duty-room PC: HTTPS, its certificate, calls.
   'queue.notLoaded': '尚未连上服务器，警情未载入',
@@ -250,6 +252,8 @@ const en = {
   'tl.call_ringing': 'Call ringing', 'tl.call_answered': 'Call answered', 'tl.call_ended': 'Call ended',
   'callReason.hangup': 'hung up', 'callReason.timeout': 'timed out', 'callReason.peer_gone': 'connection lost',
   'callReason.error': 'error', 'callReason.shutdown': 'hub stopped', 'callReason.busy': 'busy', 'callReason.refused': 'refused',
+  'callReason.media_failed': 'the audio connection between this PC and the hub could not be set up', 'callReason.media_timeout': 'the audio connection did not come up in time',
+  'tl.call_released': 'Answer did not connect; ringing again',
   'err.network': 'Cannot reach the server ({msg})', 'err.forbidden': 'Not allowed: {msg}',
   // Reaching the hub from any duty-room PC: HTTPS, its certificate, calls.
   'queue.notLoaded': 'Not connected to the hub yet: alerts not loaded',
