@@ -84,37 +84,9 @@ func TestInstancesSupervision(t *testing.T) {
 func TestInstancesCall(t *testing.T) {
 	c := newCluster(t, 2)
 	tokA := login(t, c.bases[0])
-	specs := register(t, c.bases[0], []*devices.Device{{ID: "sos-call", Kind: devices.KindSOSButton,
-		Capabilities: []string{devices.CapVoice}, Location: devices.Location{Community: "阳光社区", Household: "3-2-502"}}})
-	s := connectDevices(t, c.mq.URL(), specs)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	dev, err := s.Call(ctx, "sos-call", sim.CallOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.Open(c.db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	owner, _, err := st.CallOwner(ctx, dev.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := map[string]int{"a": 1, "b": 0}[owner]
-	base := c.bases[other]
-	tok := login(t, base)
-	t.Logf("the call is on instance %s; the console answers through the other", owner)
-	var alert *alerts.Alert
-	eventually(t, 10*time.Second, "the call ringing, seen on the other instance", func() (bool, string) {
-		as := findAlerts(t, base, tok, "sos-call")
-		if len(as) == 1 && as[0].Call != nil && as[0].Call.State == alerts.CallRinging {
-			alert = as[0]
-			return true, ""
-		}
-		return false, fmt.Sprintf("%+v", as)
-	})
+	dev, base, tok, alert := callOnOneInstance(ctx, t, c, "sos-call", "3-2-502")
 	con, err := sim.AnswerAsConsole(ctx, base, tok, dev.ID(), sim.CallOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -150,4 +122,40 @@ func TestInstancesCall(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(body) < 1000 || string(body[:4]) != "OggS" {
 		t.Errorf("recording through the other instance: %d, %d bytes", resp.StatusCode, len(body))
 	}
+}
+
+// callOnOneInstance registers voice button id in household and places its
+// call: one instance takes it. It returns the call, the base URL of the
+// other instance and a token there, and the call's alert as that instance
+// shows it ringing.
+func callOnOneInstance(ctx context.Context, t *testing.T, c *cluster, id, household string) (dev *sim.Call, base, tok string, alert *alerts.Alert) {
+	t.Helper()
+	specs := register(t, c.bases[0], []*devices.Device{{ID: id, Kind: devices.KindSOSButton,
+		Capabilities: []string{devices.CapVoice}, Location: devices.Location{Community: "阳光社区", Household: household}}})
+	s := connectDevices(t, c.mq.URL(), specs)
+	dev, err := s.Call(ctx, id, sim.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.Open(c.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	owner, _, err := st.CallOwner(ctx, dev.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base = c.bases[map[string]int{"a": 1, "b": 0}[owner]]
+	tok = login(t, base)
+	t.Logf("the call is on instance %s; the console answers through the other", owner)
+	eventually(t, 10*time.Second, "the call ringing, seen on the other instance", func() (bool, string) {
+		as := findAlerts(t, base, tok, id)
+		if len(as) == 1 && as[0].Call != nil && as[0].Call.State == alerts.CallRinging {
+			alert = as[0]
+			return true, ""
+		}
+		return false, fmt.Sprintf("%+v", as)
+	})
+	return dev, base, tok, alert
 }
