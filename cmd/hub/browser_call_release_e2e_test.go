@@ -25,6 +25,8 @@ import (
 // timeline, the device never hung up), the failed console says why in
 // Chinese and in English and rings on, and a second console — Chromium
 // with a working network — answers the same call and hears the resident.
+// A second call, whose answer op1's page cannot apply, is given back by the
+// page itself (POST …/release) with the same result.
 func TestBrowserAnswerWithoutMedia(t *testing.T) {
 	testenv.ToolPath(t, "chromium")
 	influx := testenv.Influx(t)
@@ -33,7 +35,7 @@ func TestBrowserAnswerWithoutMedia(t *testing.T) {
 	admin := login(t, base)
 	createUser(t, m, base, admin, "op1", accounts.RoleOperator, consolePassword)
 	createUser(t, m, base, admin, "op2", accounts.RoleOperator, consolePassword)
-	s := connectCallDevices(t, "tcp://"+m.BrokerAddr(), register(t, base, callDevices()[:1]), filepath.Join(t.TempDir(), "callbacks"))
+	s := connectCallDevices(t, "tcp://"+m.BrokerAddr(), register(t, base, callDevices()), filepath.Join(t.TempDir(), "callbacks"))
 
 	// op1's browser may use only relayed candidates and is given no relay:
 	// it offers none, so its connection to the hub can never come up.
@@ -43,6 +45,18 @@ func TestBrowserAnswerWithoutMedia(t *testing.T) {
 			const P = window.RTCPeerConnection;
 			window.RTCPeerConnection = class extends P {
 				constructor(cfg, ...rest) { super({ ...(cfg || {}), iceTransportPolicy: 'relay' }, ...rest); }
+				// window.failRemote: the hub's answer cannot be applied.
+				setRemoteDescription(d) {
+					return window.failRemote ? Promise.reject(new Error('refused by the test')) : super.setRemoteDescription(d);
+				}
+			};
+			// The page's releases, as the hub answered them.
+			window.releases = [];
+			const f = window.fetch;
+			window.fetch = async (url, opts) => {
+				const r = await f(url, opts);
+				if (String(url).endsWith('/release')) window.releases.push(r.status);
+				return r;
 			};
 		})()`})
 		return err
@@ -126,4 +140,35 @@ func TestBrowserAnswerWithoutMedia(t *testing.T) {
 	}
 	blocked.waitJS("op1's page: answered by op2, no longer ringing", exists(`#call-status[data-state="connected"]`)+
 		` && document.querySelector('#call-note').hidden && window.shouwang.sound.ringing === false`, waitUI)
+	if n := evalJS[int](blocked, `window.releases.length`); n != 0 {
+		t.Errorf("op1's page sent %d releases; the hub released the first call by itself", n)
+	}
+
+	// A second call: op1's page cannot apply the hub's answer, and gives
+	// the call back itself (POST …/release), long before the hub would.
+	call2 := placeCall(t, s, "sos-c02", sim.CallOptions{})
+	alert2 := callAlert(t, base, admin, "sos-c02", call2.ID())
+	ringing2 := exists(fmt.Sprintf(`#alert-detail[data-alert-id="%d"] #call-status[data-state="ringing"]`, alert2)) +
+		` && !document.querySelector('#btn-answer-call').hidden && !document.querySelector('#btn-answer-call').disabled`
+	blocked.click(rowSel(alert2))
+	blocked.waitJS("the second call ringing in op1's detail", ringing2, waitUI)
+	evalJS[bool](blocked, `window.failRemote = true`)
+	blocked.click("#btn-answer-call")
+	blocked.waitJS("op1's release answered by the hub", `window.releases.length === 1 && window.releases[0] === 204`, waitUI)
+	blocked.waitJS("the second call ringing again on op1's page, with the reason", ringing2+
+		` && document.querySelector('#call-note').dataset.reason === 'media_failed' && document.querySelector('#call-note').textContent.includes('still ringing')`, waitUI)
+	eventually(t, waitUI, "the second call ringing again at the hub", func() (bool, string) {
+		a := getAlert(t, base, admin, alert2)
+		for _, e := range a.Timeline {
+			if e.Action == alerts.TimelineCallReleased && e.Data["call"] == call2.ID() && e.Data["by"] == "op1" && e.Data["reason"] == "media_failed" {
+				return a.Call != nil && a.Call.State == alerts.CallRinging, fmt.Sprintf("%+v", a.Call)
+			}
+		}
+		return false, fmt.Sprintf("%+v", a.Call)
+	})
+	select {
+	case <-call2.Done():
+		t.Fatalf("the second call ended (%s) when op1 released it", call2.EndReason())
+	default:
+	}
 }
