@@ -49,14 +49,53 @@ func TestWebDictionariesMatch(t *testing.T) {
 		t.Fatalf("found only %d Chinese strings; is the pattern stale?", len(zh))
 	}
 	for k := range zh {
-		if !en[k] {
+		if !en[k] && !pluralForm(k, zh, en) {
 			t.Errorf("%s: Chinese only", k)
 		}
 	}
 	for k := range en {
-		if !zh[k] {
+		if !zh[k] && !pluralForm(k, zh, en) {
 			t.Errorf("%s: English only", k)
 		}
+	}
+}
+
+// pluralForm reports whether k is a plural form (key.one, …: i18n.js's
+// tCount) of a key both languages have; a language has the forms it needs
+// (English one, Chinese none).
+func pluralForm(k string, zh, en map[string]bool) bool {
+	for _, c := range []string{".zero", ".one", ".two", ".few", ".many"} {
+		if base, ok := strings.CutSuffix(k, c); ok {
+			return zh[base] && en[base]
+		}
+	}
+	return false
+}
+
+// Every count the page says through tCount has its English singular: without
+// it English reads "1 households".
+func TestWebPluralForms(t *testing.T) {
+	zh, en := webDicts(t)
+	files, err := filepath.Glob(filepath.Join("web", "js", "*.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := regexp.MustCompile(`\btCount\('([^']+)'`)
+	seen := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
+			seen++
+			if !zh[m[1]] || !en[m[1]] || !en[m[1]+".one"] {
+				t.Errorf("%s: tCount(%q): want %[2]s in both languages and %[2]s.one in English", f, m[1])
+			}
+		}
+	}
+	if seen < 3 {
+		t.Fatalf("found only %d counts said through tCount; is the pattern stale?", seen)
 	}
 }
 

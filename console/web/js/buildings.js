@@ -8,7 +8,7 @@
 import './strings-incidents.js';
 import * as api from './api.js';
 import * as store from './store.js';
-import { t, onLangChange, currentLang } from './i18n.js';
+import { t, tCount, onLangChange, currentLang } from './i18n.js';
 import { h, label, errorText } from './format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -150,7 +150,7 @@ function tiles() {
     const worst = states.find((s) => (b.states?.[s] || 0) > 0 && s !== 'ok') || 'ok';
     return h('button', { type: 'button', class: 'bld-tile', dataset: { building: b.building, state: worst, selected: String(b.building === building) } },
       h('span', { class: 'bld-tile-name', translate: 'no' }, b.building),
-      h('span', { class: 'bld-tile-count' }, t('bld.households', { n: b.households })),
+      h('span', { class: 'bld-tile-count' }, tCount('bld.households', b.households)),
       h('span', { class: 'bld-bar', 'aria-hidden': 'true' }, ...states.map((s) => (b.states?.[s] || 0) > 0 && segment(s, b.states[s]))),
       h('span', { class: 'bld-tile-states' }, ...states.filter((s) => s !== 'ok' && b.states?.[s] > 0)
         .map((s) => h('span', { class: `bld-state st-${s}` }, `${label('bld.state', s)} ${b.states[s]}`))),

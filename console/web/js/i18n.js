@@ -286,6 +286,17 @@ export function t(key, params) {
 }
 
 /**
+ * tCount is t for a count: the plural form of key for n in the current
+ * language (Intl.PluralRules: English says "1 household", "2 households";
+ * Chinese has one form), then t with n among params. A form is the key with
+ * the category after a dot (key.one); the plain key is the other forms.
+ */
+export function tCount(key, n, params) {
+  const form = `${key}.${new Intl.PluralRules(lang).select(n)}`;
+  return t(form in dicts[lang] ? form : key, { ...params, n });
+}
+
+/**
  * addStrings adds a module's own strings to the dictionaries (each module
  * keeps its strings beside it: strings-*.js), Chinese and English alike.
  */

@@ -9,7 +9,7 @@
 import './strings-incidents.js';
 import * as api from './api.js';
 import * as store from './store.js';
-import { t, onLangChange } from './i18n.js';
+import { t, tCount, onLangChange } from './i18n.js';
 import { h, label, dateTime, errorText } from './format.js';
 import { data } from './timeline.js';
 
@@ -74,8 +74,8 @@ function draw() {
     h('div', { class: 'inc-summary' },
       h('span', { class: 'inc-place', translate: 'no' }, [inc.community, inc.building].filter(Boolean).join(' ')),
       inc.gateway && h('span', { class: 'tag' }, t('inc.gateway', { id: inc.gateway })),
-      inc.alerts > 0 && h('span', { class: 'tag' }, t('inc.alerts', { n: inc.alerts })),
-      h('span', { class: 'tag' }, t('inc.devices', { n: inc.devices })),
+      inc.alerts > 0 && h('span', { class: 'tag' }, tCount('inc.alerts', inc.alerts)),
+      h('span', { class: 'tag' }, tCount('inc.devices', inc.devices)),
       outage && h('span', { class: 'tag' }, t('inc.returned', { n: inc.returned, total: inc.devices })),
       inc.first_at && h('span', { class: 'muted' }, t('inc.first', { t: dateTime(inc.first_at) }))),
     places(t('inc.units'), inc.units), places(t('inc.floors'), inc.floors),
@@ -156,6 +156,6 @@ export function incidentPlace(a) {
 export function queueSummary(a) {
   const inc = a.incident;
   return h('span', { class: 'inc-queue' },
-    inc.alerts > 0 ? t('inc.alerts', { n: inc.alerts }) : t('inc.devices', { n: inc.devices }),
+    inc.alerts > 0 ? tCount('inc.alerts', inc.alerts) : tCount('inc.devices', inc.devices),
     a.kind === 'outage' && inc.returned > 0 ? ` · ${t('inc.returned', { n: inc.returned, total: inc.devices })}` : '');
 }
