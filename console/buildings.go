@@ -73,6 +73,10 @@ type HouseholdCell struct {
 	LivesAlone bool         `json:"lives_alone,omitempty"`
 	Devices    []CellDevice `json:"devices"`
 	Alerts     []CellAlert  `json:"alerts,omitempty"`
+	// Incomplete are the household's devices registered without the unit
+	// or floor its other devices have: counted in this one cell, and
+	// named so the installer completes them.
+	Incomplete []string `json:"incomplete,omitempty"`
 }
 
 // CellDevice is a device of a household, with its own state.
@@ -151,7 +155,13 @@ func (s *Server) listBuildings(w http.ResponseWriter, r *http.Request) {
 	for _, b := range byBuilding {
 		out = append(out, b)
 	}
-	slices.SortFunc(out, func(a, b *BuildingSummary) int { return devices.ComparePlace(a.Building, b.Building) })
+	// Households registered without a building go last (the page says so).
+	slices.SortFunc(out, func(a, b *BuildingSummary) int {
+		if (a.Building == "") != (b.Building == "") {
+			return cmp.Compare(len(b.Building), len(a.Building)) // the named one first
+		}
+		return devices.ComparePlace(a.Building, b.Building)
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"community": community, "buildings": out})
 }
 
@@ -196,6 +206,7 @@ func (s *Server) buildingView(w http.ResponseWriter, r *http.Request) {
 type cell struct {
 	HouseholdCell
 	building, grid string
+	registered     []devices.Location // each device's own location, in Devices' order
 }
 
 type householdSet struct {
@@ -256,22 +267,31 @@ func (s *Server) households(r *http.Request, community, building string) (*house
 		}
 		byDevice[a.DeviceID] = append(byDevice[a.DeviceID], a)
 	}
+	units := householdUnits(ds)
 	byKey := map[string]*cell{}
 	for _, d := range ds {
 		st := deviceState(d, byDevice[d.ID], offline[d.ID])
 		cd := CellDevice{ID: d.ID, Kind: d.Kind, State: st}
-		k := d.Location.HouseholdKey()
+		l := d.Location
+		if l.Unit == "" {
+			l.Unit = units[placeKey(l)] // the household's one unit, if its other devices name one
+		}
+		k := l.HouseholdKey()
 		if k == "" {
 			out.elsewhere = append(out.elsewhere, cd)
 			continue
 		}
 		c := byKey[k]
 		if c == nil {
-			c = &cell{HouseholdCell: HouseholdCell{Unit: d.Location.Unit, Floor: d.Location.Floor, Household: d.Location.Household, State: StateOK},
-				building: d.Location.Building, grid: d.Location.Grid}
+			c = &cell{HouseholdCell: HouseholdCell{Unit: l.Unit, Household: l.Household, State: StateOK},
+				building: l.Building, grid: l.Grid}
 			byKey[k] = c
 			out.cells = append(out.cells, c)
 		}
+		if c.Floor == "" {
+			c.Floor = l.Floor
+		}
+		c.registered = append(c.registered, d.Location)
 		if c.Resident == "" {
 			c.Resident = d.Resident.Name
 		}
@@ -284,7 +304,43 @@ func (s *Server) households(r *http.Request, community, building string) (*house
 			c.Alerts = append(c.Alerts, CellAlert{ID: a.ID, Kind: a.Kind, Severity: a.Severity, State: a.State, Incident: a.IncidentID})
 		}
 	}
+	for _, c := range out.cells {
+		for i, l := range c.registered {
+			if l.Unit == "" && c.Unit != "" || l.Floor == "" && c.Floor != "" {
+				c.Incomplete = append(c.Incomplete, c.Devices[i].ID)
+			}
+		}
+	}
 	return out, nil
+}
+
+// placeKey is a household's number within its building, whatever its unit.
+func placeKey(l devices.Location) string {
+	return l.Community + "\x1f" + l.Building + "\x1f" + l.Household
+}
+
+// householdUnits maps each household number of a building to its unit when
+// its devices name exactly one: a device registered without the unit then
+// joins that household, rather than showing it twice. A number that two
+// units share stays ambiguous, and a device without a unit stays apart.
+func householdUnits(ds []*devices.Device) map[string]string {
+	out := map[string]string{}
+	ambiguous := map[string]bool{}
+	for _, d := range ds {
+		l := d.Location
+		if l.Household == "" || l.Unit == "" {
+			continue
+		}
+		k := placeKey(l)
+		if u, ok := out[k]; ok && u != l.Unit {
+			ambiguous[k] = true
+		}
+		out[k] = l.Unit
+	}
+	for k := range ambiguous {
+		delete(out, k)
+	}
+	return out
 }
 
 // deviceState is a device's state: its worst open alert, else offline when

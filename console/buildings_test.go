@@ -134,6 +134,60 @@ func TestBuildingView(t *testing.T) {
 	}
 }
 
+// A household registered once with and once without its unit or floor is
+// one cell, whose incomplete devices are named for the installer; a
+// number two units share is not guessed at. Households without a building
+// are summed on a tile of their own, after the buildings.
+func TestBuildingViewIncompleteRegistrations(t *testing.T) {
+	e := consoletest.Start(t)
+	add := func(id, building, unit, floor, hh string) {
+		d := &devices.Device{ID: id, Kind: devices.KindSmoke, Location: devices.Location{Community: "青山社区", Grid: "网格一",
+			Building: building, Unit: unit, Floor: floor, Household: hh}}
+		if err := e.Registry.CreateDevice(context.Background(), d, "hash"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("a-1-201", "5栋", "1单元", "2层", "1-201")
+	add("a-1-201-nounit", "5栋", "", "2层", "1-201") // the same household, its unit left out
+	add("a-1-301-nofloor", "5栋", "1单元", "", "1-301")
+	add("a-1-301", "5栋", "1单元", "3层", "1-301") // its floor given only here
+	add("a-101-u1", "5栋", "1单元", "1层", "101")
+	add("a-101-u2", "5栋", "2单元", "1层", "101")
+	add("a-101-nounit", "5栋", "", "1层", "101") // which 101? not guessed
+	add("nb-1", "", "", "", "9-901")
+	add("nb-2", "", "", "", "9-902")
+
+	op := tok(e, accounts.RoleOperator)
+	var v console.BuildingView
+	do(t, e, req{method: "GET", path: "/api/v1/buildings/view?community=" + url.QueryEscape("青山社区") + "&building=" + url.QueryEscape("5栋"), token: op}).decode(t, &v)
+	got := map[string]console.HouseholdCell{}
+	for _, h := range v.Households {
+		got[h.Unit+" "+h.Household] = h
+	}
+	if len(v.Households) != 5 {
+		t.Fatalf("%d households, want 5 (1-201, 1-301, 101 of each unit and one without): %+v", len(v.Households), v.Households)
+	}
+	if h := got["1单元 1-201"]; h.Floor != "2层" || len(h.Devices) != 2 || !slices.Equal(h.Incomplete, []string{"a-1-201-nounit"}) {
+		t.Errorf("1-201: %+v", h)
+	}
+	if h := got["1单元 1-301"]; h.Floor != "3层" || len(h.Devices) != 2 || !slices.Equal(h.Incomplete, []string{"a-1-301-nofloor"}) {
+		t.Errorf("1-301: %+v", h)
+	}
+	if h := got[" 101"]; len(h.Devices) != 1 || h.Devices[0].ID != "a-101-nounit" || len(h.Incomplete) != 0 {
+		t.Errorf("101 without a unit: %+v", h)
+	}
+	if !slices.Equal(v.Floors, []string{"3层", "2层", "1层"}) || !slices.Equal(v.Units, []string{"", "1单元", "2单元"}) {
+		t.Errorf("floors %q units %q", v.Floors, v.Units)
+	}
+
+	var sum struct{ Buildings []console.BuildingSummary }
+	do(t, e, req{method: "GET", path: "/api/v1/buildings?community=" + url.QueryEscape("青山社区"), token: op}).decode(t, &sum)
+	if len(sum.Buildings) != 2 || sum.Buildings[0].Building != "5栋" || sum.Buildings[0].Households != 5 ||
+		sum.Buildings[1].Building != "" || sum.Buildings[1].Households != 2 {
+		t.Errorf("buildings: %+v (want 5栋 with 5 households, then the 2 without a building)", sum.Buildings)
+	}
+}
+
 // fakeCheckins is a check-in book for the console's tests.
 type fakeCheckins struct {
 	mu    sync.Mutex

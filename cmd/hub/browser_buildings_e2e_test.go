@@ -57,6 +57,14 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 	startAt, _ := time.Parse("15:04", start)
 	before := time.Date(now.Year(), now.Month(), now.Day(), startAt.Hour(), startAt.Minute(), 0, 0, time.UTC).Add(-time.Minute)
 	pw := preRegister(t, data, "", all, before)
+	// Two registrations an installer left incomplete, never heard from: a
+	// second detector of 3号楼's 1-101 without its unit, and a detector
+	// without a building.
+	dup := &devices.Device{ID: "b3-dup", Kind: devices.KindSmoke,
+		Location: devices.Location{Community: "阳光社区", Grid: "网格一", Building: "3号楼", Floor: "1层", Household: "1-101"}}
+	loose := &devices.Device{ID: "loose-1", Kind: devices.KindSmoke,
+		Location: devices.Location{Community: "阳光社区", Grid: "网格一", Household: "临时-1"}}
+	preRegister(t, data, "", []*devices.Device{dup, loose}, before)
 	preRegister(t, data, "", []*devices.Device{overdue}, now.Add(-48*time.Hour))
 	withStore(t, data, "", func(s *sqlstore.Store) {
 		s0, e0 := alerts.Clock(0), alerts.Clock(15) // 00:00–00:15 UTC
@@ -127,12 +135,15 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 		p.screenshot("queue")
 
 		p.click(`[data-view="overview"]`)
-		p.waitJS("the buildings on the overview", `document.querySelectorAll('#ov-buildings .bld-tile').length === 4`, waitUI)
+		p.waitJS("the buildings on the overview", `document.querySelectorAll('#ov-buildings .bld-tile').length === 5`, waitUI)
 		states := evalJS[string](p, `[...document.querySelectorAll('#ov-buildings .bld-tile')].map(e => e.dataset.building + ':' + e.dataset.state).join(' ')`)
 		for _, want := range []string{"3号楼:fault", "5号楼:alarm", "8号楼:ok"} {
 			if !strings.Contains(states, want) {
 				t.Errorf("tiles %s lack %s", states, want)
 			}
+		}
+		if got := evalJS[string](p, `[...document.querySelectorAll('#ov-buildings .bld-tile:last-child[data-no-building="true"]:not([data-building]) span')].slice(0, 2).map(e => e.textContent).join('|')`); got != "未登记楼栋|1 户" {
+			t.Errorf("the last tile (households without a building): %q", got)
 		}
 		p.screenshot("overview")
 
@@ -149,6 +160,11 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 
 		p.click(`#bld-tiles .bld-tile[data-building="3号楼"]`)
 		p.waitJS("3号楼 with a fault and a detector offline", `document.querySelectorAll('#bld-grid .bld-hh[data-state="fault"]').length === 1 && document.querySelectorAll('#bld-grid .bld-hh[data-state="offline"]').length === 1`, waitUI)
+		// 1-101 once, its detector without a unit named on it.
+		if got := evalJS[string](p, `document.querySelectorAll('#bld-grid .bld-hh').length + ' ' + [...document.querySelectorAll('#bld-grid .bld-hh')].filter(e => e.querySelector('.bld-hh-no').textContent === '1-101').map(e => e.querySelector('.tag-incomplete')?.textContent).join('|')`); got != "16 登记不全：b3-dup" {
+			t.Errorf("3号楼's cells and 1-101's: %q, want 16 cells and 1-101 once, naming b3-dup", got)
+		}
+		p.checkLanguage("zh", "building-3", "b3-dup")
 		p.screenshot("building-3")
 
 		p.click(`[data-view="queue"]`)
@@ -198,6 +214,9 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 		p.click(`[data-view="buildings"]`)
 		p.click(`#bld-tiles .bld-tile[data-building="5号楼"]`)
 		p.waitJS("5号楼 in English", `document.querySelectorAll('#bld-grid .bld-hh').length === 24 && document.querySelector('#bld-legend').textContent.includes('alarm')`, waitUI)
+		if got := evalJS[string](p, `[...document.querySelectorAll('#bld-tiles .bld-tile')].map(e => e.querySelector('.bld-tile-count').textContent).join(',')`); got != "16 households,24 households,6 households,15 households,1 household" {
+			t.Errorf("the tiles' counts in English: %q", got)
+		}
 		p.checkLanguage("en", "building")
 		p.click(`[data-view="queue"]`)
 		p.click(rowSel(inc.ID))
@@ -212,7 +231,7 @@ func TestBrowserBuildingsAndIncidents(t *testing.T) {
 		p.waitJS("the queue", exists(rowSel(inc.ID)), waitUI)
 		p.fits("queue")
 		p.click(`[data-view="buildings"]`)
-		p.waitJS("the tiles", `document.querySelectorAll('#bld-tiles .bld-tile').length === 4`, waitUI)
+		p.waitJS("the tiles", `document.querySelectorAll('#bld-tiles .bld-tile').length === 5`, waitUI)
 		p.fits("buildings")
 		p.click(`#bld-tiles .bld-tile[data-building="5号楼"]`)
 		p.waitJS("5号楼", `document.querySelectorAll('#bld-grid .bld-hh').length === 24`, waitUI)

@@ -142,14 +142,22 @@ function draw() {
 }
 
 // tiles are the community's buildings, each with its households by state.
+// Households registered without a building come last, under a label that
+// says so (the installer's to mend); their tile opens nothing, as there is
+// no building to draw, but their states still show on the wall.
 function tiles() {
   if (!summaries || summaries.error) return [];
   const list = summaries.buildings || [];
   if (!list.length) return [h('p', { class: 'muted' }, t('bld.none'))];
   return list.map((b) => {
     const worst = states.find((s) => (b.states?.[s] || 0) > 0 && s !== 'ok') || 'ok';
-    return h('button', { type: 'button', class: 'bld-tile', dataset: { building: b.building, state: worst, selected: String(b.building === building) } },
-      h('span', { class: 'bld-tile-name', translate: 'no' }, b.building),
+    const none = b.building === '';
+    return h(none ? 'div' : 'button', {
+      type: none ? undefined : 'button', class: none ? 'bld-tile bld-tile-none' : 'bld-tile',
+      title: none ? t('bld.noBuildingHelp') : undefined,
+      dataset: none ? { noBuilding: 'true', state: worst } : { building: b.building, state: worst, selected: String(b.building === building) },
+    },
+      none ? h('span', { class: 'bld-tile-name' }, t('bld.noBuilding')) : h('span', { class: 'bld-tile-name', translate: 'no' }, b.building),
       h('span', { class: 'bld-tile-count' }, tCount('bld.households', b.households)),
       h('span', { class: 'bld-bar', 'aria-hidden': 'true' }, ...states.map((s) => (b.states?.[s] || 0) > 0 && segment(s, b.states[s]))),
       h('span', { class: 'bld-tile-states' }, ...states.filter((s) => s !== 'ok' && b.states?.[s] > 0)
@@ -207,6 +215,8 @@ function household(c) {
     h('span', { class: 'bld-hh-state' }, label('bld.state', c.state)),
     c.resident && h('span', { class: 'bld-hh-name', translate: 'no' }, c.resident),
     c.lives_alone && h('span', { class: 'tag tag-alone' }, t('bld.aloneMark')),
+    c.incomplete?.length > 0 && h('span', { class: 'tag tag-incomplete', title: t('bld.incompleteHelp') },
+      t('bld.incomplete', { ids: c.incomplete.join(', ') })),
     ...(c.alerts || []).map((a) => h('button', { type: 'button', class: 'bld-alert', dataset: { alertId: a.incident_id || a.id } },
       label('kind', a.kind))));
 }

@@ -38,6 +38,8 @@ const zh = {
   'bld.unit': '{u}', 'bld.floor': '{f}', 'bld.back': '返回楼栋一览', 'bld.legend': '图例',
   'bld.state.alarm': '报警', 'bld.state.fault': '故障', 'bld.state.offline': '离线', 'bld.state.ok': '正常',
   'bld.noHousehold': '—', 'bld.devices': '{n} 台设备', 'bld.aloneMark': '独居',
+  'bld.noBuilding': '未登记楼栋', 'bld.noBuildingHelp': '这些住户的设备登记时未填楼栋：请在"设备"中补全',
+  'bld.incomplete': '登记不全：{ids}', 'bld.incompleteHelp': '这些设备登记时缺少本户的单元或楼层：请在"设备"中补全',
   'ov.buildings': '各楼栋状态',
   // Check-ins.
   'ci.title': '独居老人每日报平安', 'ci.help': '每户每天须在报平安时段内有活动（报平安按键、紧急按键、开关门、有人活动）；时段结束仍无活动，将生成"未报平安"警情，由网格员上门查看。',
@@ -79,6 +81,8 @@ const en = {
   'bld.unit': '{u}', 'bld.floor': '{f}', 'bld.back': 'Back to the buildings', 'bld.legend': 'Legend',
   'bld.state.alarm': 'alarm', 'bld.state.fault': 'fault', 'bld.state.offline': 'offline', 'bld.state.ok': 'ok',
   'bld.noHousehold': '—', 'bld.devices': '{n} devices', 'bld.devices.one': '{n} device', 'bld.aloneMark': 'alone',
+  'bld.noBuilding': 'No building registered', 'bld.noBuildingHelp': 'These households\' devices were registered without a building: complete them under Devices',
+  'bld.incomplete': 'Incomplete registration: {ids}', 'bld.incompleteHelp': 'These devices were registered without the unit or floor of this household: complete them under Devices',
   'ov.buildings': 'Buildings at a glance',
   'ci.title': 'Daily check-ins of residents living alone', 'ci.help': 'Each household must show a sign of life in its window every day (check-in key, emergency key, a door, movement); if none by the end, a "no sign of life" alert opens for the grid worker to visit.',
   'ci.state.overdue': 'overdue', 'ci.state.waiting': 'waiting', 'ci.state.checked_in': 'checked in today',
