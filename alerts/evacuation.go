@@ -39,20 +39,26 @@ const (
 // (rules.Mobility), then older before younger, higher floors before lower.
 // Devices without a household (a stairwell, a gateway) are left out; the
 // devices of one household are merged (its resident from the first that
-// names one, contacts without repeats).
+// names one, contacts without repeats), including one registered without
+// the unit or floor the others give (devices.CompleteUnits).
 func Evacuation(ds []*devices.Device, rules EvacuationRules, now time.Time) []Evacuee {
 	byKey := map[string]*Evacuee{}
 	var order []string
+	complete := devices.CompleteUnits(ds)
 	for _, d := range ds {
-		key := d.Location.HouseholdKey()
+		l := complete(d.Location)
+		key := l.HouseholdKey()
 		if key == "" {
 			continue
 		}
 		e := byKey[key]
 		if e == nil {
-			e = &Evacuee{Household: d.Location.Household, Unit: d.Location.Unit, Floor: d.Location.Floor}
+			e = &Evacuee{Household: l.Household, Unit: l.Unit}
 			byKey[key] = e
 			order = append(order, key)
+		}
+		if e.Floor == "" {
+			e.Floor = l.Floor
 		}
 		merge(e, d)
 	}

@@ -267,15 +267,12 @@ func (s *Server) households(r *http.Request, community, building string) (*house
 		}
 		byDevice[a.DeviceID] = append(byDevice[a.DeviceID], a)
 	}
-	units := householdUnits(ds)
+	complete := devices.CompleteUnits(ds) // one household, one cell, with or without its unit given
 	byKey := map[string]*cell{}
 	for _, d := range ds {
 		st := deviceState(d, byDevice[d.ID], offline[d.ID])
 		cd := CellDevice{ID: d.ID, Kind: d.Kind, State: st}
-		l := d.Location
-		if l.Unit == "" {
-			l.Unit = units[placeKey(l)] // the household's one unit, if its other devices name one
-		}
+		l := complete(d.Location)
 		k := l.HouseholdKey()
 		if k == "" {
 			out.elsewhere = append(out.elsewhere, cd)
@@ -312,35 +309,6 @@ func (s *Server) households(r *http.Request, community, building string) (*house
 		}
 	}
 	return out, nil
-}
-
-// placeKey is a household's number within its building, whatever its unit.
-func placeKey(l devices.Location) string {
-	return l.Community + "\x1f" + l.Building + "\x1f" + l.Household
-}
-
-// householdUnits maps each household number of a building to its unit when
-// its devices name exactly one: a device registered without the unit then
-// joins that household, rather than showing it twice. A number that two
-// units share stays ambiguous, and a device without a unit stays apart.
-func householdUnits(ds []*devices.Device) map[string]string {
-	out := map[string]string{}
-	ambiguous := map[string]bool{}
-	for _, d := range ds {
-		l := d.Location
-		if l.Household == "" || l.Unit == "" {
-			continue
-		}
-		k := placeKey(l)
-		if u, ok := out[k]; ok && u != l.Unit {
-			ambiguous[k] = true
-		}
-		out[k] = l.Unit
-	}
-	for k := range ambiguous {
-		delete(out, k)
-	}
-	return out
 }
 
 // deviceState is a device's state: its worst open alert, else offline when

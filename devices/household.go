@@ -14,6 +14,35 @@ func (l Location) HouseholdKey() string {
 	return strings.Join([]string{l.Community, l.Building, l.Unit, l.Household}, "\x1f")
 }
 
+// CompleteUnits returns how to give a location of ds the unit its
+// household's other devices name, when it has none: an installer who left
+// the unit out of one registration means the same household, not another
+// one. A household number that devices of two units share (101 of each
+// unit) is not guessed at, and a location that has a unit or no household
+// is returned as it is.
+func CompleteUnits(ds []*Device) func(Location) Location {
+	place := func(l Location) string { return l.Community + "\x1f" + l.Building + "\x1f" + l.Household }
+	const ambiguous = "\x00" // no unit name holds it (checkText)
+	units := map[string]string{}
+	for _, d := range ds {
+		l := d.Location
+		if l.Household == "" || l.Unit == "" {
+			continue
+		}
+		k := place(l)
+		if u, ok := units[k]; ok && u != l.Unit {
+			l.Unit = ambiguous
+		}
+		units[k] = l.Unit
+	}
+	return func(l Location) Location {
+		if u := units[place(l)]; l.Unit == "" && l.Household != "" && u != ambiguous {
+			l.Unit = u
+		}
+		return l
+	}
+}
+
 // ActivityKind reports whether a device of kind k shows a resident is up
 // and about when it changes: a door contact opening or closing, a motion
 // sensor seeing movement.
