@@ -12,12 +12,18 @@ import (
 // that instance's doorbell (NOTIFY) has been heard, and its first messages
 // may come sooner. What the store does not know either is remembered for
 // recheckEvery, so unknown devices cost one store read per interval, not
-// one per message.
+// one per message. Messages of one device handled at once while its
+// record is being read wait for that read, and every message looks in the
+// index again before it is refused (the read, or the doorbell, may have
+// brought the device meanwhile): before, a new device's messages arriving
+// together were refused but for the first (the ingest bench lost 5 and
+// 51 of 200,000 readings with two instances).
 type recheck struct {
 	src IndexSource
 
 	mu      sync.Mutex
 	checked map[string]time.Time
+	reading map[string]chan struct{} // closed when the read of the ID ends
 }
 
 const (
@@ -26,23 +32,35 @@ const (
 )
 
 func newRecheck(src IndexSource) *recheck {
-	return &recheck{src: src, checked: map[string]time.Time{}}
+	return &recheck{src: src, checked: map[string]time.Time{}, reading: map[string]chan struct{}{}}
 }
 
 // lookup returns the index's entry of id after reading it from the store,
 // if the store has it.
 func (r *recheck) lookup(idx *DeviceIndex, id string, now time.Time) (int32, IndexedDevice, bool) {
 	r.mu.Lock()
-	at, seen := r.checked[id]
-	if seen && now.Sub(at) < recheckEvery {
+	if done, ok := r.reading[id]; ok {
 		r.mu.Unlock()
-		return -1, IndexedDevice{}, false
+		<-done
+		return idx.lookup(id)
+	}
+	if at, seen := r.checked[id]; seen && now.Sub(at) < recheckEvery {
+		r.mu.Unlock()
+		return idx.lookup(id)
 	}
 	if len(r.checked) >= recheckKeep {
 		clear(r.checked)
 	}
 	r.checked[id] = now
+	done := make(chan struct{})
+	r.reading[id] = done
 	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.reading, id)
+		r.mu.Unlock()
+		close(done)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := idx.Refresh(ctx, r.src, id); err != nil {
