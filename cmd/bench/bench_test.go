@@ -227,3 +227,22 @@ func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// TestFailoverSmall runs the failover scenario with two kills (one of
+// each instance) on PostgreSQL: the survivor takes each dead instance's
+// share, every acknowledged reading reaches InfluxDB and each press
+// escalates once. It asserts counts, never the times.
+func TestFailoverSmall(t *testing.T) {
+	ctx, env := startTestEnv(t)
+	env.opts.DB = "postgres"
+	env.out = testLog{t}
+	r, err := runFailover(ctx, env, FailoverOptions{Kills: 2, Devices: 10, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFailures(t, r.report())
+	if len(r.PerKill) != 2 || r.Escalated != 2 || r.Published == 0 || int64(r.InInflux) != r.Published {
+		t.Errorf("%d kills measured, %d presses escalated once, %d readings published, %d in InfluxDB; want 2, 2 and all",
+			len(r.PerKill), r.Escalated, r.Published, r.InInflux)
+	}
+}
