@@ -47,6 +47,7 @@ type Supervisor struct {
 // will is a last will a device sent, waiting out its grace.
 type will struct {
 	at, due int64  // Unix nanoseconds
+	grace   int64  // the device's grace time, nanoseconds
 	arrival uint32 // low 32 bits of its arrival number, 0 if not known
 }
 

@@ -31,7 +31,8 @@ func (s *Supervisor) Will(key int32, id string, kind devices.Kind, at time.Time,
 	if !dr.Supervised {
 		return false
 	}
-	w := will{at: at.UnixNano(), due: at.Add(dr.Supervision.Grace.D()).UnixNano(), arrival: uint32(arrival)}
+	grace := dr.Supervision.Grace.D()
+	w := will{at: at.UnixNano(), due: at.Add(grace).UnixNano(), grace: int64(grace), arrival: uint32(arrival)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.extend(key)
@@ -141,7 +142,10 @@ func (s *Supervisor) MarkSilent(key int32) {
 // Regrace gives every watched device that is not silent a full reporting
 // time from now, as at start: after a spell in which the hub could not hear
 // devices (its connection to the broker lost), their silence is not
-// theirs. Pending wills keep their grace.
+// theirs. A pending will's grace also starts again from now: a device that
+// came back while the hub could not hear could not show it (and a broker
+// that stops or starts sends the wills of its clients itself — mosquitto
+// does — which say nothing of the devices).
 func (s *Supervisor) Regrace(now time.Time) {
 	t := now.UnixNano()
 	s.mu.Lock()
@@ -149,6 +153,10 @@ func (s *Supervisor) Regrace(now time.Time) {
 	for _, d := range s.heap {
 		if s.report[d.key] > 0 {
 			s.lastSeen[d.key] = max(s.lastSeen[d.key], t)
+		}
+		if w, ok := s.wills[d.key]; ok {
+			w.due = max(w.due, t+w.grace)
+			s.wills[d.key] = w
 		}
 	}
 	// Deadlines only moved later, so every heap entry is still at or

@@ -138,3 +138,30 @@ func TestSupervisorWillOrder(t *testing.T) {
 		t.Fatal("a retained will of a device not heard from since the start was ignored")
 	}
 }
+
+// TestSupervisorRegraceRestartsAWillsGrace: a will pending when the hub
+// stops hearing (a broker that stops sends its clients' wills as it goes)
+// gets its whole grace again when the hub hears again, as silent devices
+// get a full reporting time: the device could not show it was back.
+func TestSupervisorRegraceRestartsAWillsGrace(t *testing.T) {
+	sv := newWatcher(alerts.DefaultRules()) // grace 2 min, smoke reporting 180 s
+	for _, id := range []string{"smk-1", "smk-2"} {
+		sv.watch(device(id, devices.KindSmoke, false), t0)
+	}
+	sv.Will(sv.key("smk-1"), "smk-1", devices.KindSmoke, at(10*time.Second), 0, false) // due at 130 s
+	sv.Regrace(at(150 * time.Second))                                                  // the grace ran out while deaf
+	if due := sv.due(at(269 * time.Second)); len(due) != 0 {
+		t.Fatalf("due before a whole grace after the regrace: %v", due)
+	}
+	// A second will after the regrace does not extend the restarted grace.
+	sv.Will(sv.key("smk-1"), "smk-1", devices.KindSmoke, at(200*time.Second), 0, false)
+	if due := sv.due(at(270 * time.Second)); !slices.Equal(due, []string{"smk-1"}) {
+		t.Fatalf("Due = %v, want smk-1 at the restarted grace's end (150 s + 2 min)", due)
+	}
+	if since, will := sv.Since(sv.key("smk-1")); !will || !since.Equal(at(200*time.Second)) {
+		t.Fatalf("Since = %v %v, want its latest will", since, will)
+	}
+	if due := sv.due(at(330 * time.Second)); !slices.Equal(due, []string{"smk-2"}) {
+		t.Fatalf("Due = %v, want smk-2 a full reporting time after the regrace", due)
+	}
+}
