@@ -13,14 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/console"
-	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/devices/vendors"
 	"github.com/shouwang-hub/shouwang/hub"
 	"github.com/shouwang-hub/shouwang/hub/broker"
@@ -423,97 +421,6 @@ func (m *Main) close() error {
 	return errors.Join(errs...)
 }
 
-// onMessage takes a message from any lane. A retained copy of a message
-// that may not be retained (an event, a reading, call signalling: see
-// broker.RetainRefused) is a replay: a broker sends it to every new
-// subscription, so it would raise an old SOS again at every hub start. The
-// message itself reached the hub, without the retain flag, when it was
-// published; the replay is acknowledged, counted as "retained" and not
-// stored. (The embedded broker keeps no such copies; mosquitto does.)
-func (m *Main) onMessage(msg *mqttc.Message) {
-	if msg.Retained && broker.RetainRefused(msg.Topic) {
-		m.metrics.Reject(broker.ReasonRetained)
-		m.refusals.Warn("retained", "a retained copy of a message that may not be retained was replayed by the broker; not stored again (clear it on the broker: publish an empty retained message to the topic)",
-			"topic", msg.Topic)
-		msg.Ack()
-		return
-	}
-	m.ingest.Deliver(hub.Delivery{Topic: msg.Topic, Payload: msg.Payload,
-		Retained: msg.Retained, Duplicate: msg.Duplicate, Arrival: msg.Arrival}, msg.Ack)
-}
-
-func (m *Main) goRun(f func()) {
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); f() }()
-}
-
-func (m *Main) onBrokerReject(reason devices.Reason, clientID, detail string) {
-	m.metrics.Reject(reason)
-	if reason == devices.ReasonUnregistered && devices.ValidID(clientID) {
-		m.ingest.NoteUnregistered(clientID, detail, time.Now())
-	} else if devices.ValidID(clientID) {
-		// Wrong password, another client ID, a foreign topic: kept for the
-		// installer on the device's page.
-		m.ingest.NoteRefusal(clientID, reason, detail, time.Now())
-	}
-}
-
-// onDeviceChange follows a registry change made through this instance's
-// console, and rings the others.
-func (m *Main) onDeviceChange(id string) {
-	m.refreshDevices(id)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := m.store.Notify(ctx, sqlstore.ChannelDevices, id); err != nil {
-		m.Logger.Warn("tell the other instances of a device change", "device", id, "err", err)
-	}
-}
-
-// refreshDevices re-reads a changed device (id; "" for all) into the
-// device index, supervision, vendor routes and broker accounts.
-func (m *Main) refreshDevices(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var err error
-	if id == "" {
-		err = m.index.Reload(ctx, m.store)
-	} else {
-		err = m.index.Refresh(ctx, m.store, id)
-	}
-	if err != nil {
-		m.Logger.Error("refresh device index", "device", id, "err", err)
-	}
-	if id != "" {
-		m.alerting.DeviceChanged(id)
-	}
-	if m.checkins != nil {
-		m.checkins.DevicesChanged()
-	}
-	m.syncVendor(ctx)
-	m.brokerAccountsChanged(ctx, id)
-}
-
-// pruneEvery keeps the alert change feed, the trigger records and the call
-// claims bounded. It runs under the prune lease: on one instance.
-func (m *Main) pruneEvery(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := m.store.PruneAlertFeed(ctx, 0, time.Time{}); err != nil && ctx.Err() == nil {
-				m.Logger.Warn("prune the alert feed", "err", err)
-			}
-			// Which instance took each call: kept as long as a call can last.
-			if err := m.store.PruneCalls(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-				m.Logger.Warn("prune call claims", "err", err)
-			}
-		}
-	}
-}
-
 // newNotifier reads the notification configuration (-notify), or makes the
 // one -webhook-url alone stands for, or none: alerts then note that nobody
 // outside the console is configured.
@@ -550,97 +457,6 @@ func loadRules(path string) (alerts.RuleSet, error) {
 		return alerts.RuleSet{}, fmt.Errorf("-rules / HUB_RULES %s: %w", path, err)
 	}
 	return rules, nil
-}
-
-// ready is /readyz: MQTT connected, durable commits going through and the
-// store answering; InfluxDB may be down as long as the spool takes the
-// telemetry.
-func (m *Main) ready(ctx context.Context) (bool, map[string]string) {
-	checks := map[string]string{}
-	ok := true
-	connected, state := lanesConnected(m.lanes)
-	ok = ok && connected
-	checks["mqtt"] = state
-	if m.sessions.own != "" {
-		// With takeover, this instance's telemetry session runs once its
-		// lease is back from whoever drained it meanwhile.
-		own, borrowed := m.sessions.ownConnected()
-		ok = ok && own
-		checks["mqtt_shared"] = fmt.Sprintf("own session connected: %t; drained for stopped instances: %d", own, len(borrowed))
-	}
-	// Durable commits failing (a full or failing disk) means nothing is
-	// being acknowledged: not ready until a commit goes through again.
-	if fails := m.ingest.CommitFailures(); len(fails) > 0 {
-		ok = false
-		checks["commits"] = strings.Join(fails, "; ")
-	} else {
-		checks["commits"] = "ok"
-	}
-	if m.broker != nil {
-		if f := m.broker.StoreFailure(); f != "" {
-			ok = false
-			checks["broker"] = f
-		} else {
-			checks["broker"] = "ok"
-		}
-	}
-	if err := m.store.Ping(ctx); err != nil {
-		ok = false
-		checks["store"] = "error: " + err.Error()
-	} else {
-		checks["store"] = "ok"
-	}
-	// A warning only: the hub keeps up; the broker does not (see
-	// hub.BacklogWatch).
-	checks["broker_backlog"] = m.backlog.Check()
-	if st := m.writer.Stats(); st.Reachable {
-		checks["influxdb"] = "reachable"
-	} else {
-		checks["influxdb"] = fmt.Sprintf("unreachable; spooling %d lines", m.spool.Depth())
-	}
-	if w := m.watch.Warning(); w != "" {
-		checks["spool"] = w
-	} else {
-		checks["spool"] = fmt.Sprintf("%d lines waiting", m.spool.Depth())
-	}
-	return ok, checks
-}
-
-func (m *Main) registerMetrics() {
-	mt := m.metrics
-	mt.GaugeFunc("shouwang_spool_depth", "Telemetry lines waiting in the durable spool for InfluxDB.", func() float64 { return float64(m.spool.Depth()) })
-	mt.GaugeFunc("shouwang_spool_bytes", "Approximate bytes waiting in the spool.", func() float64 { return float64(m.spool.Bytes()) })
-	mt.GaugeFunc("shouwang_spool_warn_depth", "Spool depth at which the hub warns.", func() float64 { return float64(m.Config.SpoolWarnDepth) })
-	mt.GaugeFunc("shouwang_data_disk_free_bytes", "Free bytes on the data directory's file system.", func() float64 { return float64(m.watch.DiskFree()) })
-	mt.CounterFunc("shouwang_influx_written_total", "Telemetry lines written to InfluxDB.", func() float64 { return float64(m.writer.Stats().Written) })
-	mt.CounterFunc("shouwang_influx_write_failures_total", "Failed InfluxDB write attempts (retried).", func() float64 { return float64(m.writer.Stats().Failures) })
-	mt.CounterFunc("shouwang_influx_dead_lettered_total", "Lines InfluxDB refused permanently, kept in the dead-letter file.", func() float64 { return float64(m.writer.Stats().DeadLettered) })
-	mt.GaugeFunc("shouwang_influx_reachable", "1 when the last InfluxDB write or ping succeeded.", func() float64 { return b2f(m.writer.Stats().Reachable) })
-	mt.GaugeFunc("shouwang_broker_stored_messages", "Messages the MQTT broker holds (mosquitto: $SYS/broker/store/messages/count; embedded: stored for a client, unacknowledged); -1 when the broker does not say.", func() float64 { return float64(m.backlog.Stored()) })
-	mt.GaugeFunc("shouwang_broker_behind", "1 when the MQTT broker is falling behind: its store growing past 10,000 messages, or many resends.", func() float64 { return b2f(m.backlog.Behind()) })
-	mt.GaugeFunc("shouwang_mqtt_connected", "1 when every MQTT session of the hub that takes device traffic is connected.", func() float64 {
-		ok, _ := lanesConnected(m.lanes)
-		return b2f(ok)
-	})
-	for _, l := range m.lanes {
-		lbl := map[string]string{"lane": string(l.name)}
-		mt.LabeledGaugeFunc("shouwang_mqtt_lane_connected", "1 when the lane's MQTT session is connected.", lbl, func() float64 { return b2f(l.client.Connected()) })
-		mt.LabeledCounterFunc("shouwang_mqtt_received_total", "Messages taken from the broker, by lane.", lbl, func() float64 { return float64(l.client.Stats().Received) })
-		mt.LabeledCounterFunc("shouwang_mqtt_retained_total", "Retained messages the broker sent because the lane subscribed, by lane.", lbl, func() float64 { return float64(l.client.Stats().Retained) })
-		mt.LabeledCounterFunc("shouwang_mqtt_redelivered_total", "Messages the broker resent (DUP flag: sent before and not acknowledged), by lane.", lbl, func() float64 { return float64(l.client.Stats().Redelivered) })
-	}
-	mt.GaugeFunc("shouwang_devices_registered", "Registered devices.", func() float64 { return float64(m.index.Len()) })
-	mt.GaugeFunc("shouwang_calls_active", "Voice calls being relayed.", func() float64 { return float64(len(m.calls.Manager().Calls())) })
-	if m.broker != nil {
-		mt.GaugeFunc("shouwang_broker_clients_connected", "Clients connected to the embedded broker.", func() float64 { return float64(m.broker.Stats().ClientsConnected) })
-	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func randomSecret() string {
