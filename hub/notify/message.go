@@ -43,6 +43,23 @@ var severityNames = map[string]map[alerts.Severity]string{
 	"en": {alerts.SeverityCritical: "CRITICAL", alerts.SeverityMajor: "MAJOR", alerts.SeverityMinor: "MINOR"},
 }
 
+// phrasing is how a notification is worded in one language.
+type phrasing struct {
+	title                                                     string // severity, kind, alert number
+	notAccepted                                               string // escalation level
+	familyTitle                                               string // resident
+	familyLine, address, resident, alone, since, device, open string
+}
+
+var phrasings = map[string]phrasing{
+	"zh": {title: "【守望】%s：%s #%d", notAccepted: "（无人接警，升至第 %d 级）",
+		familyTitle: "【守望】您的家人 %s 按下了一键呼救", familyLine: "街道值班室已收到，正在处置。",
+		address: "地址：", resident: "住户：", alone: "（独居）", since: "时间：", device: "设备：", open: "查看："},
+	"en": {title: "[Shouwang] %s: %s #%d", notAccepted: " — not accepted, level %d",
+		familyTitle: "[Shouwang] %s pressed the SOS button", familyLine: "The street duty room has the call and is handling it.",
+		address: "Address: ", resident: "Resident: ", alone: " (lives alone)", since: "Since: ", device: "Device: ", open: "Open: "},
+}
+
 // render writes m for a recipient in lang ("zh" or "en"), with a link to
 // the alert under publicURL (if known), times in loc.
 func render(m alerts.Message, lang, publicURL string, loc *time.Location) message {
@@ -59,51 +76,27 @@ func render(m alerts.Message, lang, publicURL string, loc *time.Location) messag
 		link = strings.TrimSuffix(publicURL, "/") + "/#alert=" + strconv.FormatInt(m.Alert, 10)
 	}
 	opened := m.OpenedAt.In(loc).Format("2006-01-02 15:04:05")
-	var title string
+	ph := phrasings[lang]
+	title := fmt.Sprintf(ph.title, sev, kind, m.Alert)
+	if m.Level > 0 {
+		title += fmt.Sprintf(ph.notAccepted, m.Level)
+	}
 	var lines []string
-	switch lang {
-	case "en":
-		title = fmt.Sprintf("[Shouwang] %s: %s #%d", sev, kind, m.Alert)
-		if m.Level > 0 {
-			title += fmt.Sprintf(" — not accepted, level %d", m.Level)
+	if m.Party == alerts.PartyFamily {
+		title = fmt.Sprintf(ph.familyTitle, m.Resident)
+		lines = append(lines, ph.familyLine)
+	}
+	lines = append(lines, ph.address+m.Address)
+	if m.Resident != "" {
+		who := ph.resident + m.Resident
+		if m.LivesAlone {
+			who += ph.alone
 		}
-		if m.Party == alerts.PartyFamily {
-			title = fmt.Sprintf("[Shouwang] %s pressed the SOS button", m.Resident)
-			lines = append(lines, "The street duty room has the call and is handling it.")
-		}
-		lines = append(lines, "Address: "+m.Address)
-		if m.Resident != "" {
-			who := "Resident: " + m.Resident
-			if m.LivesAlone {
-				who += " (lives alone)"
-			}
-			lines = append(lines, who)
-		}
-		lines = append(lines, "Since: "+opened, "Device: "+m.DeviceID)
-		if link != "" && m.Party != alerts.PartyFamily {
-			lines = append(lines, "Open: "+link)
-		}
-	default:
-		title = fmt.Sprintf("【守望】%s：%s #%d", sev, kind, m.Alert)
-		if m.Level > 0 {
-			title += fmt.Sprintf("（无人接警，升至第 %d 级）", m.Level)
-		}
-		if m.Party == alerts.PartyFamily {
-			title = fmt.Sprintf("【守望】您的家人 %s 按下了一键呼救", m.Resident)
-			lines = append(lines, "街道值班室已收到，正在处置。")
-		}
-		lines = append(lines, "地址："+m.Address)
-		if m.Resident != "" {
-			who := "住户：" + m.Resident
-			if m.LivesAlone {
-				who += "（独居）"
-			}
-			lines = append(lines, who)
-		}
-		lines = append(lines, "时间："+opened, "设备："+m.DeviceID)
-		if link != "" && m.Party != alerts.PartyFamily {
-			lines = append(lines, "查看："+link)
-		}
+		lines = append(lines, who)
+	}
+	lines = append(lines, ph.since+opened, ph.device+m.DeviceID)
+	if link != "" && m.Party != alerts.PartyFamily {
+		lines = append(lines, ph.open+link)
 	}
 	md := "### " + title + "\n" + strings.Join(prefixed("> ", lines), "\n")
 	if link != "" && m.Party != alerts.PartyFamily {
