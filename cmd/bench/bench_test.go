@@ -217,6 +217,15 @@ func TestUsage(t *testing.T) {
 	if code := run(context.Background(), []string{"ingest", "-messages", "0"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "-messages") {
 		t.Errorf("bad flag: exit %d, %q; want 2 naming -messages", code, errs.String())
 	}
+	// failover runs on PostgreSQL: its help says so, and SQLite is refused.
+	errs.Reset()
+	if code := run(context.Background(), []string{"failover", "-h"}, &out, &errs); code != 0 || !strings.Contains(errs.String(), `(default "postgres")`) {
+		t.Errorf("failover -h: exit %d; want 0 and -db's default postgres in:\n%s", code, errs.String())
+	}
+	errs.Reset()
+	if code := run(context.Background(), []string{"failover", "-db", "sqlite"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "PostgreSQL") {
+		t.Errorf("failover -db sqlite: exit %d, %q; want 2 saying it needs PostgreSQL", code, errs.String())
+	}
 }
 
 // testLog sends the benchmark's progress to the test log.

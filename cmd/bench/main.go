@@ -109,6 +109,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
+	if name == "failover" && o.Env.DB != "postgres" {
+		fmt.Fprintf(stderr, "bench: failover: -db %s: the two instances share PostgreSQL; leave -db out or say postgres\n", o.Env.DB)
+		return 2
+	}
 	if err := soakOpts.validate(); name == "soak" && err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2

@@ -149,6 +149,9 @@ func (o *Options) flags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.Env.Autosave, "autosave", o.Env.Autosave, "mosquitto autosave_interval in changes (production: 1; see docs/operations.md)")
 	fs.StringVar(&o.Env.WorkDir, "workdir", "", "directory for temporary data and logs (default: the system temp dir)")
 	fs.BoolVar(&o.Env.Keep, "keep", false, "keep the work directory with every log and data file")
+	if name == "failover" {
+		o.Env.DB = "postgres" // several instances share PostgreSQL (the default -h shows)
+	}
 	fs.StringVar(&o.Env.DB, "db", o.Env.DB, "the hub's store: sqlite, or postgres (a PostgreSQL 15 cluster of each scenario's own, durability as in production)")
 	fs.StringVar(&o.Env.ProfileDir, "profile", "", "write CPU profiles of the hub during each measured phase (and heap/allocs profiles) into this directory")
 
@@ -190,7 +193,6 @@ func (o *Options) flags(name string, stderr io.Writer) *flag.FlagSet {
 		fs.IntVar(&o.Failover.Kills, "kills", o.Failover.Kills, "failover: SIGKILLs, alternating between the two instances")
 		fs.IntVar(&o.Failover.Devices, "devices", o.Failover.Devices, "failover: telemetry devices")
 		fs.Float64Var(&o.Failover.Rate, "rate", o.Failover.Rate, "failover: telemetry, messages a second")
-		o.Env.DB = "postgres" // several instances share PostgreSQL
 	}
 	if len(devices) > 0 {
 		fs.Var(devices, "devices", "ingest: devices publishing; latency: background telemetry devices (default 1000)")
