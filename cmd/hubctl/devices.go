@@ -80,7 +80,7 @@ func (c *cli) devicesList(args []string) error {
 		offset, _ := strconv.Atoi(q.Get("offset"))
 		fmt.Fprintf(c.stdout, "Showing %d-%d of %d devices; page with -offset and -limit.\n", offset+1, offset+len(resp.Devices), resp.Total)
 	} else {
-		fmt.Fprintf(c.stdout, "%d devices.\n", resp.Total)
+		fmt.Fprintf(c.stdout, "%s.\n", countDevices(resp.Total))
 	}
 	return nil
 }

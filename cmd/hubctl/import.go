@@ -64,13 +64,13 @@ func (c *cli) devicesImport(args []string) error {
 			writeCredentials(c.stdout, creds)
 			return fmt.Errorf("write %s: %w; the credentials are printed above instead", *out, err)
 		}
-		fmt.Fprintf(c.stderr, "Imported %d devices. Their MQTT credentials are in %s, and nowhere else: keep it safe.\n", len(creds), *out)
+		fmt.Fprintf(c.stderr, "Imported %s. Their MQTT credentials are in %s, and nowhere else: keep it safe.\n", countDevices(len(creds)), *out)
 		return nil
 	}
 	if err := writeCredentials(c.stdout, creds); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
-	fmt.Fprintf(c.stderr, "Imported %d devices. Their MQTT credentials above are shown only this once: keep them safe.\n", len(creds))
+	fmt.Fprintf(c.stderr, "Imported %s. Their MQTT credentials above are shown only this once: keep them safe.\n", countDevices(len(creds)))
 	return nil
 }
 
@@ -115,4 +115,12 @@ func writeCredentials(w io.Writer, creds []credential) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// countDevices says n devices in English ("1 device", "2 devices").
+func countDevices(n int) string {
+	if n == 1 {
+		return "1 device"
+	}
+	return fmt.Sprintf("%d devices", n)
 }

@@ -148,7 +148,7 @@ func TestImport(t *testing.T) {
 		t.Fatalf("registry holds %d devices, want 2", e.Registry.Len())
 	}
 	// Without -out the credentials go to stdout.
-	hubctl(t, e, "", "-token", inst, "devices", "import", good).want(t, 0, "id,password\na-1,", "Imported 1 devices")
+	hubctl(t, e, "", "-token", inst, "devices", "import", good).want(t, 0, "id,password\na-1,", "Imported 1 device.")
 }
 
 func TestOtherCommands(t *testing.T) {

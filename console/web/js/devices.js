@@ -3,7 +3,7 @@
 // and CSV import that lists every bad row by line.
 
 import * as api from './api.js';
-import { t, onLangChange, currentLang } from './i18n.js';
+import { t, tCount, onLangChange, currentLang } from './i18n.js';
 import { h, ago, dateTime, label, address, errorText } from './format.js';
 import { toast } from './toast.js';
 import { initVendor, loadDiscovered, showDevicePanel, rawLog } from './vendor.js';
@@ -293,7 +293,7 @@ async function importCSV() {
   btn.disabled = true;
   try {
     const resp = await api.request('POST', '/api/v1/devices/import', file, { contentType: 'text/csv; charset=utf-8' });
-    summary.textContent = t('imp.done', { n: resp.imported });
+    summary.textContent = tCount('imp.done', resp.imported);
     summary.dataset.kind = 'ok';
     summary.hidden = false;
     const csv = ['id,password', ...(resp.credentials || []).map((c) => `${c.id},${c.password}`)].join('\r\n');

@@ -226,7 +226,7 @@ const en = {
   'cred.title': 'Device credentials (shown once)', 'cred.warn': 'Write them down or into the device now: they cannot be shown again, only replaced.',
   'cred.username': 'MQTT username', 'cred.password': 'MQTT password', 'cred.dismiss': 'Done',
   'imp.title': 'CSV import', 'imp.help': 'UTF-8, a header row first; these columns are required:', 'imp.btn': 'Import',
-  'imp.noFile': 'Choose a CSV file first', 'imp.done': 'Imported {n} devices', 'imp.failed': 'Import failed: {msg}',
+  'imp.noFile': 'Choose a CSV file first', 'imp.done': 'Imported {n} devices', 'imp.done.one': 'Imported {n} device', 'imp.failed': 'Import failed: {msg}',
   'imp.row': 'Line {line}{id}: {err}', 'imp.credWarn': 'The imported devices\' passwords are shown only now: download them.',
   'imp.download': 'Download credentials CSV',
   'ov.counts': 'Open alerts', 'ov.share': 'Accepted within 60 s', 'ov.today': 'Today', 'ov.week': 'This week',
