@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -285,5 +286,61 @@ func TestPublishDuringHubTakeover(t *testing.T) {
 			t.Fatalf("the hub got %v, want before and during (the publish during the takeover was acknowledged: %v)",
 				slices.Sorted(maps.Keys(got)), acked.Load())
 		}
+	}
+}
+
+// TestRedeliveryKeepsTheOrder: messages the hub has not acknowledged come
+// again in the order they were first sent (MQTT 3.1.1 4.6), whether the
+// hub's session resumes on the running broker or after a restart. mochi
+// alone resends them sorted by the second they were created, in any order
+// within one: a vendor device's gas alarm could then come again before the
+// all-clear that preceded it.
+func TestRedeliveryKeepsTheOrder(t *testing.T) {
+	const n = 40
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	// inOrder connects the hub with handlers called in arrival order; the
+	// function returned waits for the first n event payloads it gets.
+	inOrder := func(addr string, ack bool) (paho.Client, func() []string) {
+		in := newInbox()
+		o := clientOpts(addr, hubID, svcUser, svcPass).SetCleanSession(false).
+			SetAutoAckDisabled(!ack).SetOrderMatters(true).SetDefaultPublishHandler(in.handler)
+		c := mustConnect(t, o)
+		return c, func() []string {
+			var got []string
+			for len(got) < n {
+				if m := in.next(t); strings.HasSuffix(m.Topic(), "/event") {
+					got = append(got, string(m.Payload()))
+				}
+			}
+			return got
+		}
+	}
+	b := startTestBroker(t)
+	hub := hubClient(t, b.Addr(), nil, true)
+	subscribe(t, hub, hubFilters...)
+	hub.Disconnect(250)
+	hub, first := inOrder(b.Addr(), false) // delivered, not acknowledged
+	d1 := device(t, b.Addr(), "d1", "pw1")
+	for _, p := range want {
+		publish(t, d1, devices.Topic("d1", devices.ChannelEvent), 1, false, p)
+	}
+	if got := first(); !slices.Equal(got, want) {
+		t.Fatalf("first delivery %v, want %v", got, want)
+	}
+	hub.Disconnect(250)
+
+	hub, again := inOrder(b.Addr(), false) // the session resumes on the running broker
+	if got := again(); !slices.Equal(got, want) {
+		t.Errorf("redelivered on resuming %v, want %v", got, want)
+	}
+	hub.Disconnect(250)
+
+	b = restart(t, b)
+	_, again = inOrder(b.Addr(), true) // and after a restart
+	if got := again(); !slices.Equal(got, want) {
+		t.Errorf("redelivered after a restart %v, want %v", got, want)
 	}
 }

@@ -56,8 +56,23 @@ type store struct {
 
 	mu       sync.Mutex
 	closed   bool
-	inflight map[string]uint64   // inflight key -> fingerprint of what is stored
+	inflight map[string]stored   // inflight key -> what is stored
 	acks     map[string]struct{} // inflight keys of PUBACKs not written
+	// lastOrder is the order stamp of the last message stored (see
+	// stored.order).
+	lastOrder int64
+}
+
+// stored is an inflight message in the store: a fingerprint of it, and its
+// order stamp, which grows with every message stored (across restarts) and
+// is kept on disk in the record's Sent field. mochi resends a session's
+// messages sorted by their Created time in seconds, truncated to 16 bits,
+// with an unstable sort, so messages of one second come back in any order;
+// the stamps put them back in the order they were first sent (MQTT 3.1.1
+// 4.6: a resend keeps the original order) — see resendInOrder.
+type stored struct {
+	fp    uint64
+	order int64
 }
 
 var (
@@ -111,7 +126,7 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 	s := &store{
 		path: path, log: log, db: db,
 		ops: make(chan storeOp, maxGroup), stopped: make(chan struct{}),
-		inflight: map[string]uint64{}, acks: map[string]struct{}{},
+		inflight: map[string]stored{}, acks: map[string]struct{}{},
 		limited: limitlog.New(log, refusalLogEvery, time.Now),
 	}
 	go s.writer()
@@ -130,6 +145,7 @@ func (s *store) Provides(b byte) bool {
 		mqtt.OnUnsubscribed,
 		mqtt.OnRetainMessage,
 		mqtt.OnWillSent,
+		mqtt.OnPacketSent,
 		mqtt.OnQosPublish,
 		mqtt.OnQosComplete,
 		mqtt.OnQosDropped,

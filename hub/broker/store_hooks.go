@@ -2,7 +2,11 @@ package broker
 
 import (
 	"bytes"
+	"cmp"
+	"math"
+	"slices"
 	"strings"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
@@ -109,7 +113,7 @@ func (s *store) OnQosPublish(cl *mqtt.Client, pk packets.Packet, sent int64, _ i
 		return
 	}
 	fp := fingerprint(pk)
-	if prev, ok := s.inflight[key]; ok && prev == fp {
+	if prev, ok := s.inflight[key]; ok && prev.fp == fp {
 		s.mu.Unlock() // a resend of what is stored
 		return
 	}
@@ -125,9 +129,12 @@ func (s *store) OnQosPublish(cl *mqtt.Client, pk packets.Packet, sent int64, _ i
 		s.strays.Add(1)
 		return
 	}
-	s.inflight[key] = fp
+	// A stamp that grows even when the clock steps back, and after a
+	// restart stays past every stamp restored.
+	s.lastOrder = max(s.lastOrder+1, time.Now().UnixNano())
+	s.inflight[key] = stored{fp: fp, order: s.lastOrder}
 	m := messageRecord(pk)
-	m.ID, m.T, m.Client, m.Sent = storage.InflightKey+"_"+key, storage.InflightKey, cl.ID, sent
+	m.ID, m.T, m.Client, m.Sent = storage.InflightKey+"_"+key, storage.InflightKey, cl.ID, s.lastOrder
 	val, err := m.MarshalBinary()
 	if err != nil {
 		delete(s.inflight, key)
@@ -137,6 +144,56 @@ func (s *store) OnQosPublish(cl *mqtt.Client, pk packets.Packet, sent int64, _ i
 		return
 	}
 	s.send(storeOp{bucket: bucketInflight, key: []byte(key), val: val}, true)
+}
+
+// OnPacketSent puts a resumed session's messages back in the order they were
+// first sent, once mochi has told the client the session is present and
+// before it resends them: the CONNACK is written on the connection's own
+// goroutine, which resends next and has read nothing from the client yet,
+// so no acknowledgement can change the session's messages meanwhile. A
+// vendor device's states must reach the hub in order: a gas alarm
+// redelivered before the all-clear that preceded it would end as a false
+// clear and a second alarm.
+func (s *store) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
+	if pk.FixedHeader.Type == packets.Connack && pk.SessionPresent && persistent(cl) {
+		s.resendInOrder(cl)
+	}
+}
+
+// resendInOrder renumbers the Created times of cl's inflight messages so
+// that mochi's sort (by the low 16 bits of Created) yields them in the order
+// they were stored. Created is used by nothing else here: the broker sets
+// no maximum message expiry (capabilities), and an MQTT 5 message's own
+// expiry is kept apart from it.
+func (s *store) resendInOrder(cl *mqtt.Client) {
+	pks := cl.State.Inflight.GetAll(false)
+	if len(pks) < 2 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	order := func(pk packets.Packet) int64 {
+		if st, ok := s.inflight[inflightKey(cl.ID, pk.PacketID)]; ok && pk.FixedHeader.Type == packets.Publish {
+			return st.order
+		}
+		return math.MaxInt64 // not stored here: after those that are
+	}
+	slices.SortStableFunc(pks, func(a, b packets.Packet) int {
+		return cmp.Or(cmp.Compare(order(a), order(b)), cmp.Compare(a.Created, b.Created), cmp.Compare(a.PacketID, b.PacketID))
+	})
+	base := pks[0].Created &^ 0xffff
+	for _, pk := range pks {
+		base = min(base, pk.Created&^0xffff)
+	}
+	for i, pk := range pks {
+		pk.Created = base + int64(i)
+		cl.State.Inflight.Set(pk)
+		key := inflightKey(cl.ID, pk.PacketID)
+		if st, ok := s.inflight[key]; ok {
+			st.fp = fingerprint(pk) // so the resend is known as one
+			s.inflight[key] = st
+		}
+	}
 }
 
 // OnQosComplete removes an acknowledged message.
@@ -206,7 +263,10 @@ func (s *store) StoredInflightMessages() ([]storage.Message, error) {
 			return err
 		}
 		out = append(out, m)
-		s.inflight[string(k)] = fingerprint(m.ToPacket())
+		// Sent is the order stamp (records written before stamps hold
+		// the time in seconds there, which still orders them first).
+		s.inflight[string(k)] = stored{fp: fingerprint(m.ToPacket()), order: m.Sent}
+		s.lastOrder = max(s.lastOrder, m.Sent)
 		return nil
 	})
 	return out, err
