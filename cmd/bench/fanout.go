@@ -102,7 +102,7 @@ func runFanout(ctx context.Context, env *Env, o FanoutOptions) (*FanoutResult, e
 	stopTicker := tick(env, st, "fanout", func() string {
 		n := 0
 		for _, s := range seen {
-			n += s.count(ids(ds))
+			n += s.devices() // not count: it would look up every press in every console, each second, beside the presses it times
 		}
 		return fmt.Sprintf("sightings %d/%d", n, o.Consoles*o.Presses)
 	})

@@ -14,7 +14,7 @@ import (
 // device presses once, so the device identifies the press (a second press
 // of the same button would join its open alert instead of opening one).
 type pressLog struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex // every console's reader looks up presses at once
 	sent map[string]time.Time
 }
 
@@ -27,8 +27,8 @@ func (p *pressLog) record(id string, at time.Time) {
 }
 
 func (p *pressLog) at(id string) (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	t, ok := p.sent[id]
 	return t, ok
 }
@@ -88,6 +88,15 @@ func (s *sightings) count(ids []string) int {
 		}
 	}
 	return n
+}
+
+// devices returns how many devices' sos alerts have been seen: the
+// progress line's count, which must cost little while the consoles read
+// (count looks up every press).
+func (s *sightings) devices() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byDevice)
 }
 
 // check returns how many presses of ids were never seen, how many extra

@@ -68,13 +68,22 @@ func DialConsole(ctx context.Context, base, token string, onChange func(at time.
 
 func (c *Console) read(onChange func(time.Time, *Change)) {
 	defer close(c.done)
+	// One buffer per console, reused for every message: with hundreds of
+	// consoles in this process, a fresh slice per message (ReadMessage)
+	// made the benchmark's own garbage collection part of the tail.
+	var buf bytes.Buffer
 	for {
-		_, data, err := c.conn.ReadMessage()
+		buf.Reset()
+		_, r, err := c.conn.NextReader()
+		if err == nil {
+			_, err = buf.ReadFrom(r)
+		}
 		at := time.Now()
 		if err != nil {
 			c.err = err
 			return
 		}
+		data := buf.Bytes()
 		ch, isChange, ok := parseChange(data)
 		if !ok {
 			var m struct {
