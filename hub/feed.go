@@ -147,10 +147,20 @@ func (f *Feed) run(ctx context.Context) {
 // the spool.
 const exportWait = 10 * time.Second
 
-// runExport copies the published changes to the spool, in order, as they
-// are published and once more when ctx is done, so that what the consoles
-// were shown is copied at a clean stop too.
+// exportDelay is how long the copy to the spool trails the publishing.
+// The consoles have a change first: its copy (a store read, a spool
+// transaction, the InfluxDB writer's request and InfluxDB's own work) no
+// longer competes for the cores with writing it to hundreds of consoles,
+// and the changes of a burst go to the spool in one append. A chart of
+// alerts is 0.1 s later; nothing else reads the copy.
+const exportDelay = 100 * time.Millisecond
+
+// runExport copies the published changes to the spool, in order, about
+// exportDelay after they are published and once more when ctx is done, so
+// that what the consoles were shown is copied at a clean stop too.
 func (f *Feed) runExport(ctx context.Context) {
+	delay := time.NewTimer(exportDelay)
+	delay.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,6 +169,13 @@ func (f *Feed) runExport(ctx context.Context) {
 			f.exportPublished(last)
 			return
 		case <-f.exportKick:
+		}
+		delay.Reset(exportDelay)
+		select {
+		case <-ctx.Done():
+			delay.Stop()
+			continue // the last copy above
+		case <-delay.C:
 		}
 		f.exportPublished(ctx)
 	}
