@@ -2,7 +2,6 @@ package mqttc
 
 import (
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -19,8 +18,8 @@ type Message struct {
 	// it.
 	Arrival uint64
 
-	ack  func()
-	once sync.Once
+	pm    paho.Message // acknowledged through paho
+	acked atomic.Bool
 }
 
 // Ack acknowledges the message to the broker (PUBACK). Call it once the
@@ -28,7 +27,11 @@ type Message struct {
 // than the handler returns. Calls after the first do nothing. An ack that
 // comes after the connection it arrived on was lost is dropped by paho; the
 // broker then redelivers the message on the next connection.
-func (m *Message) Ack() { m.once.Do(m.ack) }
+func (m *Message) Ack() {
+	if m.pm != nil && !m.acked.Swap(true) {
+		m.pm.Ack()
+	}
+}
 
 // Handler takes one message. It is called concurrently from at most
 // Config.MaxInFlight goroutines and must call m.Ack exactly once, possibly
@@ -97,6 +100,6 @@ func (c *Client) handle(pm paho.Message, arrival uint64) {
 	c.cfg.Handler(&Message{
 		Topic: pm.Topic(), Payload: pm.Payload(),
 		Retained: pm.Retained(), Duplicate: pm.Duplicate(),
-		Arrival: arrival, ack: pm.Ack,
+		Arrival: arrival, pm: pm,
 	})
 }

@@ -84,3 +84,42 @@ func (h *resumeHook) All() []string {
 	}
 	return h.Store.All()
 }
+
+// TestStoreSkipsInboundQoS1: paho stores every QoS 1 PUBLISH it receives
+// until its PUBACK goes out and never reads it back; NewStore leaves it
+// out (and the delete paho makes for the PUBACK finds nothing to do),
+// while inbound QoS 2 state and outbound packets are kept as before.
+func TestStoreSkipsInboundQoS1(t *testing.T) {
+	s := NewStore()
+	s.Open()
+	defer s.Close()
+	pub := func(qos byte, id uint16) *packets.PublishPacket {
+		p := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+		p.Qos, p.MessageID, p.TopicName, p.Payload = qos, id, "t", []byte("x")
+		return p
+	}
+	s.Put("i.1", pub(1, 1))
+	if got := s.All(); len(got) != 0 {
+		t.Fatalf("after an inbound QoS 1 publish the store holds %v, want nothing", got)
+	}
+	s.Del("i.1") // the PUBACK's delete
+	s.Put("i.2", pub(2, 2))
+	s.Put("o.3", pub(1, 3))
+	if got := s.All(); len(got) != 2 {
+		t.Fatalf("store holds %v, want the inbound QoS 2 publish and the outbound one", got)
+	}
+	if p, ok := s.Get("i.2").(*packets.PublishPacket); !ok || p.MessageID != 2 || p.Qos != 2 {
+		t.Fatalf("Get(i.2) = %v, want the QoS 2 publish", s.Get("i.2"))
+	}
+	s.Del("i.2")
+	s.Del("o.3")
+	if got := s.All(); len(got) != 0 {
+		t.Fatalf("after deleting both the store holds %v", got)
+	}
+	s.Put("i.4", pub(2, 4))
+	s.Reset()
+	s.Del("i.4")
+	if got := s.All(); len(got) != 0 {
+		t.Fatalf("after Reset the store holds %v", got)
+	}
+}
