@@ -21,10 +21,17 @@ type Tx interface {
 	LatestAlert(ctx context.Context, deviceID string, kind Kind) (*Alert, error)
 	// CreateAlert inserts a (Version 1) and sets its ID, then records a
 	// change on the feed.
+	//
+	// The feed carries one change per alert per transaction, the alert as
+	// it stands at the commit (changes.go): an alert written again in the
+	// same transaction replaces its change there, keeping its place.
 	CreateAlert(ctx context.Context, a *Alert) error
 	// UpdateAlert writes every mutable field of a, refusing with ECONFLICT
 	// if the stored version is not a.Version-1, and records a change.
-	// Callers increment a.Version first.
+	// Callers increment a.Version first. An alert already written in this
+	// transaction keeps the version it was written at there (a.Version is
+	// set back to it): Version rises once per transaction, with the one
+	// change the feed carries.
 	UpdateAlert(ctx context.Context, a *Alert) error
 	// AddTimeline appends an entry to an alert's timeline.
 	AddTimeline(ctx context.Context, alertID int64, e TimelineEntry) error

@@ -259,6 +259,7 @@ func (a *Alerting) holdHouseholds(read []*devices.Device) {
 // committed runs after a transaction that changed alerts has committed.
 func (a *Alerting) committed(results ...alerts.Result) {
 	changed := false
+	var opened map[int64]bool // an alert is at version 1 for its whole opening transaction: count it once
 	for _, r := range results {
 		if len(r.Changed) > 0 {
 			changed = true
@@ -266,6 +267,13 @@ func (a *Alerting) committed(results ...alerts.Result) {
 				a.fold(r.Changed...)
 			}
 			for _, al := range r.Changed {
+				if al.Version != 1 || opened[al.ID] {
+					continue
+				}
+				if opened == nil {
+					opened = map[int64]bool{}
+				}
+				opened[al.ID] = true
 				a.cfg.Metrics.observeAlert(al)
 			}
 		}

@@ -133,6 +133,7 @@ func (s *Store) InTx(ctx context.Context, fn func(alerts.Tx) error) (err error) 
 			tx.rollback()
 			return
 		}
+		tx.commit()
 		s.prune()
 	}()
 	return fn(tx)

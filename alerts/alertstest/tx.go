@@ -18,6 +18,9 @@ type Tx struct {
 	ctx  context.Context
 	undo []func()
 	done bool
+	// changes are the feed's changes, one per alert, appended at commit
+	// (alerts.PendingChanges).
+	changes alerts.PendingChanges[*alerts.Alert]
 }
 
 // rollback undoes every write, newest first.
@@ -117,6 +120,7 @@ func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 	case old.Version != a.Version-1:
 		return shouwang.Errorf(shouwang.ECONFLICT, "alert %d changed meanwhile", a.ID)
 	}
+	a.Version = tx.changes.WriteVersion(a.ID, a.Version)
 	c := stored(a)
 	tx.putAlert(c)
 	tx.appendChange(c)
@@ -136,16 +140,24 @@ func (tx *Tx) putAlert(a *alerts.Alert) {
 	})
 }
 
+// appendChange keeps a's change for the commit: one per alert per
+// transaction, the latest write.
 func (tx *Tx) appendChange(a *alerts.Alert) {
+	tx.changes.Put(a.ID, a.Version, cloneAlert(a))
+}
+
+// commit appends the transaction's changes to the feed, in the order
+// their alerts were first written.
+func (tx *Tx) commit() {
 	s := tx.s
-	prevSeq, n := s.lastSeq, len(s.changes)
-	s.lastSeq++
-	at := a.UpdatedAt
-	if at.IsZero() {
-		at = norm(s.now())
+	for _, c := range tx.changes.List() {
+		s.lastSeq++
+		at := c.Change.UpdatedAt
+		if at.IsZero() {
+			at = norm(s.now())
+		}
+		s.changes = append(s.changes, alerts.Change{Seq: s.lastSeq, At: at, Alert: c.Change})
 	}
-	s.changes = append(s.changes, alerts.Change{Seq: s.lastSeq, At: at, Alert: cloneAlert(a)})
-	tx.undo = append(tx.undo, func() { s.lastSeq, s.changes = prevSeq, s.changes[:n] })
 }
 
 // AddTimeline implements alerts.Tx. A zero e.At means now.

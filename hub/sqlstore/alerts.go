@@ -358,7 +358,7 @@ func (tx *Tx) CreateAlert(ctx context.Context, a *alerts.Alert) error {
 	if err := tx.syncWorkers(ctx, &v); err != nil {
 		return fmt.Errorf("create alert %d: %w", v.ID, err)
 	}
-	if err := tx.appendChange(ctx, &v); err != nil {
+	if err := tx.appendChange(&v); err != nil {
 		return fmt.Errorf("create alert %d: %w", v.ID, err)
 	}
 	a.ID, a.Version = v.ID, v.Version
@@ -367,17 +367,31 @@ func (tx *Tx) CreateAlert(ctx context.Context, a *alerts.Alert) error {
 
 // UpdateAlert implements alerts.Tx: it writes every field of a but its ID
 // and timeline, provided the stored version is a.Version-1, and appends a
-// change to the feed. A stale version fails with ECONFLICT, an unknown ID
-// with ENOTFOUND.
+// change to the feed (one per alert per transaction: an alert written
+// earlier in this transaction keeps that version, and its change is
+// replaced). A stale version fails with ECONFLICT, an unknown ID with
+// ENOTFOUND.
 func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 	if a == nil {
 		return shouwang.Errorf(shouwang.EINVALID, "update alert: missing")
 	}
+	// Written already in this transaction: the same version again, with
+	// the one change the feed will carry (alerts.PendingChanges).
+	asked, stored := a.Version, a.Version-1
+	a.Version = tx.changes.WriteVersion(a.ID, asked)
+	if err := tx.updateAlert(ctx, a, stored); err != nil {
+		a.Version = asked
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) updateAlert(ctx context.Context, a *alerts.Alert, stored int64) error {
 	args, err := alertArgs(a)
 	if err != nil {
 		return fmt.Errorf("update alert %d: %w", a.ID, err)
 	}
-	res, err := tx.tx.ExecContext(ctx, tx.q(updateAlert), append(args, a.ID, a.Version-1)...)
+	res, err := tx.tx.ExecContext(ctx, tx.q(updateAlert), append(args, a.ID, stored)...)
 	if err != nil {
 		return fmt.Errorf("update alert %d: %w", a.ID, err)
 	}
@@ -399,7 +413,7 @@ func (tx *Tx) UpdateAlert(ctx context.Context, a *alerts.Alert) error {
 	if err := tx.syncWorkers(ctx, a); err != nil {
 		return fmt.Errorf("update alert %d: %w", a.ID, err)
 	}
-	if err := tx.appendChange(ctx, a); err != nil {
+	if err := tx.appendChange(a); err != nil {
 		return fmt.Errorf("update alert %d: %w", a.ID, err)
 	}
 	return nil

@@ -18,23 +18,41 @@ const (
 	DefaultTriggerRetention = 24 * time.Hour
 )
 
-// appendChange records a, as it now stands, on the change feed, numbered
-// the highest number so far plus one. Write transactions run one at a time
-// on both dialects (the writer lock), and each releases it only once its
-// changes are visible, so numbers are taken in commit order without gaps:
-// a reader tailing by number never sees n+1 before n (docs/architecture.md).
-func (tx *Tx) appendChange(ctx context.Context, a *alerts.Alert) error {
+// appendChange records a, as it now stands, for the change feed: one
+// change per alert per transaction (alerts.PendingChanges), replaced by a
+// later write of the same alert in it, and appended by writeChanges just
+// before the commit.
+func (tx *Tx) appendChange(a *alerts.Alert) error {
 	b, err := json.Marshal(asStored(a))
 	if err != nil {
 		return fmt.Errorf("encode change: %w", err)
 	}
-	_, err = tx.tx.ExecContext(ctx, tx.q(`INSERT INTO alert_changes (seq, at, alert_id, alert)
-		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM alert_changes), ?, ?, ?)`),
-		tx.stamp(a).UnixMilli(), a.ID, string(b))
-	if err != nil {
-		return fmt.Errorf("append change: %w", err)
+	tx.changes.Put(a.ID, a.Version, pendingChange{at: tx.stamp(a).UnixMilli(), alert: string(b)})
+	return nil
+}
+
+// pendingChange is a change as the feed's row will hold it.
+type pendingChange struct {
+	at    int64
+	alert string
+}
+
+// writeChanges appends the transaction's changes to the feed, each
+// numbered the highest number so far plus one, in the order their alerts
+// were first written. Write transactions run one at a time on both
+// dialects (the writer lock), and each releases it only once its changes
+// are visible, so numbers are taken in commit order without gaps: a reader
+// tailing by number never sees n+1 before n (docs/architecture.md).
+func (tx *Tx) writeChanges(ctx context.Context) error {
+	for _, c := range tx.changes.List() {
+		_, err := tx.tx.ExecContext(ctx, tx.q(`INSERT INTO alert_changes (seq, at, alert_id, alert)
+			VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM alert_changes), ?, ?, ?)`),
+			c.Change.at, c.AlertID, c.Change.alert)
+		if err != nil {
+			return fmt.Errorf("append change of alert %d: %w", c.AlertID, err)
+		}
+		tx.changed = true
 	}
-	tx.changed = true
 	return nil
 }
 

@@ -33,6 +33,8 @@ type Tx struct {
 	s       *Store
 	tx      cachedTx // statements prepared once on SQLite (stmtcache.go)
 	changed bool     // a change was appended to the feed: ring the doorbell at commit
+	// changes are the feed's changes, one per alert, appended at commit.
+	changes alerts.PendingChanges[pendingChange]
 }
 
 // Tx runs fn in one write transaction and commits it if fn returns nil. An
@@ -47,6 +49,9 @@ func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		t := &Tx{s: s, tx: cachedTx{Tx: tx, cache: s.stmts}}
 		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.writeChanges(ctx); err != nil {
 			return err
 		}
 		return t.notifyFeed(ctx)

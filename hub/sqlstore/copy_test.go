@@ -85,16 +85,14 @@ func populate(t *testing.T, s *sqlstore.Store) {
 					return err
 				}
 			}
-			if i%2 == 0 {
-				a.Version++
-				a.State, a.Assignee, a.AcceptedAt = alerts.StateAccepted, "duty1", a.OpenedAt.Add(30*time.Second)
-				if err := tx.UpdateAlert(ctx, a); err != nil {
-					return err
-				}
-			}
 			_, err := tx.RecordTrigger(ctx, a.DeviceID, uint64(100+i), c0.UnixMilli())
 			return err
 		}))
+		if i%2 == 0 { // accepted in a transaction of its own: a second change
+			a.Version++
+			a.State, a.Assignee, a.AcceptedAt = alerts.StateAccepted, "duty1", a.OpenedAt.Add(30*time.Second)
+			must(t, s.InTx(ctx, func(tx alerts.Tx) error { return tx.UpdateAlert(ctx, a) }))
+		}
 	}
 }
 

@@ -82,6 +82,7 @@ func Alerts(t *testing.T, open func(*testing.T) AlertStore) {
 		{"Notifications", testNotifications},
 		{"ChangeFeed", testChangeFeed},
 		{"FeedConcurrentCommitters", testFeedConcurrentCommitters},
+		{"OneChangePerAlertPerTransaction", testOneChangePerAlertPerTransaction},
 		{"RecordTrigger", testRecordTrigger},
 		{"AlertCallReadPaths", testAlertCallReadPaths},
 		{"AlertLoopRoundTrip", testAlertLoopRoundTrip},
