@@ -42,13 +42,15 @@ type sightings struct {
 	alerts   map[int64]bool           // sos alert IDs already seen
 	byDevice map[string][]int64       // sos alert IDs per device
 	latency  map[string]time.Duration // by device, of its first alert
+	toHub    map[string]time.Duration // by device: press → the hub received it (the alert's opened_at, the hub's clock)
 	changes  int                      // every change frame of an sos alert
 	notFirst int                      // new alerts whose first change already had occurrences > 1
 	stray    int                      // sos alerts of devices that did not press
 }
 
 func newSightings(p *pressLog) *sightings {
-	return &sightings{presses: p, alerts: map[int64]bool{}, byDevice: map[string][]int64{}, latency: map[string]time.Duration{}}
+	return &sightings{presses: p, alerts: map[int64]bool{}, byDevice: map[string][]int64{}, latency: map[string]time.Duration{},
+		toHub: map[string]time.Duration{}}
 }
 
 // onChange is a Console's callback.
@@ -74,7 +76,29 @@ func (s *sightings) onChange(at time.Time, c *bench.Change) {
 	}
 	if _, ok := s.latency[c.Alert.DeviceID]; !ok {
 		s.latency[c.Alert.DeviceID] = at.Sub(t0)
+		if !c.Alert.OpenedAt.IsZero() {
+			// The hub opens a press's alert at the moment it received the
+			// press (to the millisecond): the same machine's clock.
+			s.toHub[c.Alert.DeviceID] = c.Alert.OpenedAt.Sub(t0)
+		}
 	}
+}
+
+// split returns, for the presses of ids seen, the time from the press to
+// the hub receiving it (broker and the hub's intake) and from then to the
+// console's read (the hub's commit, feed and fan-out, and the console).
+func (s *sightings) split(ids []string) (toHub, fromHub []time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		d, ok := s.toHub[id]
+		if !ok {
+			continue
+		}
+		toHub = append(toHub, d)
+		fromHub = append(fromHub, s.latency[id]-d)
+	}
+	return toHub, fromHub
 }
 
 // count returns how many of ids have been seen.

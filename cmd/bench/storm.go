@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,14 @@ type StormResult struct {
 	BurstUnseen       int           `json:"burst_unseen"`
 	BurstDoubled      int           `json:"burst_doubled"`
 	HubRejected       float64       `json:"hub_rejected"`
+	Feed              StormFeed     `json:"feed"` // the alarm alerts and incidents on the console (storm_feed.go)
+	// The presses' latency split where the hub received them (the alert's
+	// opened_at): before, the publisher, the broker and the hub's intake;
+	// after, the hub's commit, feed and fan-out and the console's read.
+	QuietToHub   bench.Latency `json:"quiet_press_to_hub"`
+	QuietFromHub bench.Latency `json:"quiet_press_from_hub"`
+	ToHub        bench.Latency `json:"press_to_hub"`
+	FromHub      bench.Latency `json:"press_from_hub"`
 
 	rep *Report
 }
@@ -157,7 +166,11 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 	}
 	log := newPressLog()
 	seen := newAlertSightings(log)
-	con, err := bench.DialConsole(ctx, st.Hub.URL, st.API.Token, seen.onChange)
+	feed := newAlarmFeed()
+	con, err := bench.DialConsole(ctx, st.Hub.URL, st.API.Token, func(at time.Time, c *bench.Change) {
+		feed.onChange(c)
+		seen.onChange(at, c)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +237,10 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 	res.Presses = bench.Summarise(lat)
 	res.BurstUnseen, res.BurstDoubled, lat = seen.check(ids(burst))
 	res.Burst = bench.Summarise(lat)
+	to, from := seen.split(quietIDs)
+	res.QuietToHub, res.QuietFromHub = bench.Summarise(to), bench.Summarise(from)
+	to, from = seen.split(append(slices.Clone(pressIDs), ids(burst)...))
+	res.ToHub, res.FromHub = bench.Summarise(to), bench.Summarise(from)
 	f, _ := presser.Failed()
 	res.Storm.PublishFailed += f
 
@@ -260,8 +277,13 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 		res.HubRejected = m.Sum("shouwang_ingest_rejected_total")
 	}
 	if err := con.Err(); err != nil {
-		return res, fmt.Errorf("console feed ended: %w", err)
+		res.Feed.ConsoleErr = err.Error()
 	}
+	consoleErr := res.Feed.ConsoleErr
+	if res.Feed, err = feed.check(ctx, st.API); err != nil {
+		return res, err
+	}
+	res.Feed.ConsoleErr = consoleErr
 	return res, nil
 }
 
@@ -408,11 +430,20 @@ func (r *StormResult) report() *Report {
 	}
 	rep.fig("storm / quiet hub CPU per message", ratio(s.CPUMicros["hub"], q.CPUMicros["hub"]), "")
 	rep.fig("gas alerts opened", float64(r.GasAlerts), "")
+	rep.fig("alarm alert and incident changes on the console", float64(r.Feed.Changes), "")
 	rep.fig("press → console during the quiet phase p50", r.QuietPresses.P50, "ms")
 	rep.fig("press → console during the quiet phase p99", r.QuietPresses.P99, "ms")
 	rep.fig("press → console during the storm p50", r.Presses.P50, "ms")
 	rep.fig("press → console during the storm p99", r.Presses.P99, "ms")
 	rep.fig("presses timed", float64(r.Presses.N), "")
+	rep.fig("quiet phase: press → hub received p50", r.QuietToHub.P50, "ms")
+	rep.fig("quiet phase: press → hub received p99", r.QuietToHub.P99, "ms")
+	rep.fig("quiet phase: hub received → console p50", r.QuietFromHub.P50, "ms")
+	rep.fig("quiet phase: hub received → console p99", r.QuietFromHub.P99, "ms")
+	rep.fig("storm (presses and burst): press → hub received p50", r.ToHub.P50, "ms")
+	rep.fig("storm (presses and burst): press → hub received p99", r.ToHub.P99, "ms")
+	rep.fig("storm (presses and burst): hub received → console p50", r.FromHub.P50, "ms")
+	rep.fig("storm (presses and burst): hub received → console p99", r.FromHub.P99, "ms")
 	if r.Options.Burst > 0 {
 		rep.fig("burst event → console p50", r.Burst.P50, "ms")
 		rep.fig("burst event → console p99", r.Burst.P99, "ms")
@@ -443,6 +474,9 @@ func (r *StormResult) report() *Report {
 	}
 	if r.HubRejected > 0 {
 		rep.failf("the hub rejected %.0f messages", r.HubRejected)
+	}
+	for _, f := range r.Feed.failures() {
+		rep.failf("%s", f)
 	}
 	return rep
 }

@@ -9,8 +9,9 @@ import (
 // TestStormSmall runs the storm scenario and its burst with tiny sizes
 // against the real parts and checks what it promises — every reading in
 // InfluxDB once in both phases, one gas alert for every device in alarm and
-// none for the others, every press and burst event seen once — never its
-// speed.
+// none for the others, every press and burst event seen once, the console
+// kept and given every alarm alert and each incident's final state — never
+// its speed.
 func TestStormSmall(t *testing.T) {
 	ctx, env := startTestEnv(t)
 	env.out = testLog{t}
@@ -34,6 +35,14 @@ func TestStormSmall(t *testing.T) {
 	}
 	if r.Burst.N != 10 || r.BurstUnseen != 0 || r.BurstDoubled != 0 {
 		t.Errorf("burst: %d timed, %d unseen, %d doubled; want 10, 0, 0", r.Burst.N, r.BurstUnseen, r.BurstDoubled)
+	}
+	// The console was not dropped, saw every alarm alert from its opening
+	// change on (linked already if its building's incident was open) and
+	// each incident's final state: 18 gas alerts and 5 smoke alarms, two
+	// buildings' incidents.
+	f := r.Feed
+	if f.ConsoleErr != "" || f.Alerts != 23 || f.Incidents != 2 || len(f.failures()) > 0 {
+		t.Errorf("the console's alarm feed: %+v %q", f, f.failures())
 	}
 }
 

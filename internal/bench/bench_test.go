@@ -77,7 +77,7 @@ func TestParseChange(t *testing.T) {
 	a := &alerts.Alert{ID: 42, Kind: alerts.KindSOS, Severity: alerts.SeverityCritical, DeviceID: "sos-0007",
 		Device: devices.Device{ID: "sos-0007", Kind: devices.KindSOSButton,
 			Resident: devices.Resident{Name: `王"id":1`, CareNotes: `"occurrences":9, "version":7`}},
-		OpenedAt: opened, Occurrences: 1, Version: 3}
+		OpenedAt: opened, Occurrences: 1, Version: 3, IncidentID: 5}
 	// The feed's own message struct puts "type" first.
 	msg := []byte(`{"type":"change","seq":17,"alert":` + string(mustJSON(t, a)) + `}`)
 	c, isChange, ok := parseChange(msg)
@@ -92,8 +92,14 @@ func TestParseChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Seq != want.Seq || c.Alert.ID != want.Alert.ID || c.Alert.Kind != want.Alert.Kind || c.Alert.DeviceID != want.Alert.DeviceID ||
-		c.Alert.Version != want.Alert.Version || c.Alert.Occurrences != want.Alert.Occurrences || !c.Alert.OpenedAt.Equal(want.Alert.OpenedAt) {
+		c.Alert.Version != want.Alert.Version || c.Alert.Occurrences != want.Alert.Occurrences || !c.Alert.OpenedAt.Equal(want.Alert.OpenedAt) ||
+		c.Alert.IncidentID != 5 || want.Alert.IncidentID != 5 {
 		t.Errorf("parseChange = %+v; encoding/json = %+v", c, want.Change)
+	}
+	// An incident is left to encoding/json.
+	inc := &alerts.Alert{ID: 43, Kind: alerts.KindBuildingAlarm, DeviceID: "building:x", Incident: &alerts.Incident{Alerts: 3, Devices: 3}}
+	if _, isChange, ok := parseChange([]byte(`{"type":"change","seq":18,"alert":` + string(mustJSON(t, inc)) + `}`)); !isChange || ok {
+		t.Errorf("incident: isChange %v ok %v; want true, false", isChange, ok)
 	}
 	if _, isChange, ok := parseChange([]byte(`{"type":"snapshot","seq":1,"alerts":[]}`)); isChange || !ok {
 		t.Errorf("snapshot: isChange %v ok %v; want false, true", isChange, ok)

@@ -25,6 +25,12 @@ type Change struct {
 		Version     int64     `json:"version"`
 		Occurrences int       `json:"occurrences"`
 		OpenedAt    time.Time `json:"opened_at"`
+		IncidentID  int64     `json:"incident_id"`
+		// Incident is an incident's (decoded fully: incidents are few).
+		Incident *struct {
+			Alerts  int `json:"alerts"`
+			Devices int `json:"devices"`
+		} `json:"incident"`
 	} `json:"alert"`
 }
 
@@ -118,6 +124,9 @@ func parseChange(data []byte) (c Change, isChange, ok bool) {
 		return c, true, false
 	}
 	head, alert := data[:i], data[i:]
+	if bytes.Contains(alert, []byte(`"incident":{`)) {
+		return c, true, false // an incident: decoded fully
+	}
 	var okSeq, okID, okKind, okDev, okOcc, okVer, okOpened bool
 	var occ int64
 	c.Seq, okSeq = jsonInt(head, `"seq":`)
@@ -132,6 +141,7 @@ func parseChange(data []byte) (c Change, isChange, ok bool) {
 		c.Alert.OpenedAt, okOpened = t, err == nil
 	}
 	c.Alert.Occurrences = int(occ)
+	c.Alert.IncidentID, _ = jsonInt(alert, `"incident_id":`) // absent: none
 	return c, true, okSeq && okID && okKind && okDev && okOcc && okVer && okOpened
 }
 
