@@ -123,11 +123,104 @@ func parseBool(raw []byte) (v, ok bool) {
 }
 
 // parseUint, parseInt and parseFloat convert a raw JSON number as
-// encoding/json does for a uint64, int64 or float64. Other JSON values are
-// not numbers to strconv either, so parseUint and parseInt fail on them.
-func parseUint(raw []byte) (uint64, error)   { return strconv.ParseUint(string(raw), 10, 64) }
-func parseInt(raw []byte) (int64, error)     { return strconv.ParseInt(string(raw), 10, 64) }
-func parseFloat(raw []byte) (float64, error) { return strconv.ParseFloat(string(raw), 64) }
+// encoding/json does for a uint64, int64 or float64 (strconv's answers,
+// errors included). Other JSON values are not numbers to strconv either,
+// so parseUint and parseInt fail on them.
+//
+// Every telemetry message has a seq, a ts and a few readings, so each
+// first tries the shape devices send — plain digits, at most one point, no
+// exponent, few enough digits to be exact — and leaves anything else to
+// strconv; FuzzParseNumbers holds them to strconv.
+func parseUint(raw []byte) (uint64, error) {
+	if v, ok := plainDigits(raw); ok {
+		return v, nil
+	}
+	return strconv.ParseUint(string(raw), 10, 64)
+}
+
+func parseInt(raw []byte) (int64, error) {
+	neg := len(raw) > 1 && raw[0] == '-'
+	digits := raw
+	if neg {
+		digits = raw[1:]
+	}
+	if v, ok := plainDigits(digits); ok {
+		if neg {
+			return -int64(v), nil
+		}
+		return int64(v), nil
+	}
+	return strconv.ParseInt(string(raw), 10, 64)
+}
+
+func parseFloat(raw []byte) (float64, error) {
+	if v, ok := plainDecimal(raw); ok {
+		return v, nil
+	}
+	return strconv.ParseFloat(string(raw), 64)
+}
+
+// maxPlainDigits is the most digits plainDigits and plainDecimal take:
+// below 10^18 nothing overflows an int64, and the decimal's mantissa
+// stays exact in a float64 up to 15.
+const maxPlainDigits = 18
+
+// plainDigits reads 1 to maxPlainDigits ASCII digits, and nothing else.
+func plainDigits(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > maxPlainDigits {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// plainDecimal reads an optional minus, digits and at most one point with
+// digits after it — at most 15 digits in all and no exponent — as strconv
+// would: the digits make an integer below 10^15, exact in a float64, and
+// one division by an exact power of ten is correctly rounded (the same
+// exact path strconv takes for such input).
+func plainDecimal(b []byte) (float64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 16 { // 15 digits and a point
+		return 0, false
+	}
+	var mant uint64
+	digits, point := 0, -1
+	for i, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+		case c == '.' && point < 0 && i > 0 && i < len(b)-1:
+			point = i
+		default:
+			return 0, false
+		}
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	v := float64(mant)
+	if point >= 0 {
+		v /= pow10[len(b)-1-point]
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
 
 // pooledDecoder is a JSON tokenizer reused across payloads.
 type pooledDecoder struct {
