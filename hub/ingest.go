@@ -63,7 +63,7 @@ type Ingest struct {
 	logger  *slog.Logger
 	limited *limitedLogger
 
-	telemetry *committer[*devices.Message]
+	telemetry *committer[telemetryItem]
 	store     *committer[*devices.Message]
 	// gate puts the event committer's store transactions before
 	// telemetry's (health, telemetry alerts).
@@ -205,8 +205,8 @@ func (in *Ingest) Close(ctx context.Context) {
 // readiness; none means both commit.
 func (in *Ingest) CommitFailures() []string {
 	var out []string
-	for _, c := range []*committer[*devices.Message]{in.store, in.telemetry} {
-		if f, ok := c.failure(); ok {
+	for _, f := range []func() (commitFailure, bool){in.store.failure, in.telemetry.failure} {
+		if f, ok := f(); ok {
 			out = append(out, f.String())
 		}
 	}

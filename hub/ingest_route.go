@@ -95,11 +95,11 @@ func (in *Ingest) Deliver(dv Delivery, ack func()) {
 		in.cfg.Metrics.countTSFlag(m.TSFlag)
 	}
 	in.cfg.Metrics.countReceived(ch)
-	path := in.store
 	if ch == devices.ChannelTelemetry {
-		path = in.telemetry
+		in.telemetry.put(telemetryItem{m, slot}, ack, in.quit)
+		return
 	}
-	path.put(m, ack, in.quit)
+	in.store.put(m, ack, in.quit)
 }
 
 func (in *Ingest) rejectMsg(reason devices.Reason, id, topic string, err error) {

@@ -24,10 +24,18 @@ const (
 	telemetryLingerBelow = 64
 )
 
+// telemetryItem is a telemetry message on its way to the commit, with its
+// device's slot in the index, so the commit finds the device without
+// looking its ID up again.
+type telemetryItem struct {
+	m    *devices.Message
+	slot int32
+}
+
 // commitTelemetry de-duplicates a batch against the windows, makes the new
 // messages into the spool's records (Format) and appends them and the windows to the spool in
 // one transaction. The windows change in memory only once that commit holds.
-func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message) error {
+func (in *Ingest) commitTelemetry(ctx context.Context, batch []telemetryItem) error {
 	if in.changed == nil {
 		in.changed = make(map[string]devices.SeqWindow, len(batch))
 	}
@@ -37,7 +45,8 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 	var relevant, foldable, activity []*devices.Message
 	var folded []alerts.FoldedReading // foldable's, in step
 	var dups, restarts, late int
-	for _, m := range batch {
+	for _, it := range batch {
+		m := it.m
 		w, ok := changed[m.DeviceID]
 		if !ok {
 			w = in.windows[m.DeviceID]
@@ -52,7 +61,10 @@ func (in *Ingest) commitTelemetry(ctx context.Context, batch []*devices.Message)
 			late++
 		}
 		changed[m.DeviceID] = w
-		d, ok := in.cfg.Index.Get(m.DeviceID)
+		d, ok := in.cfg.Index.at(it.slot)
+		if !ok || d.ID != m.DeviceID { // a slot from a recheck, or a device removed since
+			d, ok = in.cfg.Index.Get(m.DeviceID)
+		}
 		if !ok {
 			continue // deleted since it was routed; nothing to file it under
 		}
