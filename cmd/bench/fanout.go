@@ -102,9 +102,9 @@ func runFanout(ctx context.Context, env *Env, o FanoutOptions) (*FanoutResult, e
 	stopTicker := tick(env, st, "fanout", func() string {
 		n := 0
 		for _, s := range seen {
-			n += s.devices() // not count: it would look up every press in every console, each second, beside the presses it times
+			n += s.frames() // not count: it would look up every press in every console, each second, beside the presses it times
 		}
-		return fmt.Sprintf("sightings %d/%d", n, o.Consoles*o.Presses)
+		return fmt.Sprintf("change frames %d/%d", n, o.Consoles*o.Presses)
 	})
 	profiled := env.profileCPU(ctx, st, "fanout", time.Duration(o.Presses)*o.Interval)
 	err = pressAll(ctx, presser, log, ids(ds), o.Interval)

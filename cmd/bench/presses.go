@@ -39,6 +39,7 @@ type sightings struct {
 	presses *pressLog
 
 	mu       sync.Mutex
+	pending  []sighting               // arrived, not yet folded into the maps below
 	alerts   map[int64]bool           // sos alert IDs already seen
 	byDevice map[string][]int64       // sos alert IDs per device
 	latency  map[string]time.Duration // by device, of its first alert
@@ -48,40 +49,61 @@ type sightings struct {
 	stray    int                      // sos alerts of devices that did not press
 }
 
+// sighting is one change frame of an sos alert as it arrived.
+type sighting struct {
+	at          time.Time
+	id          int64
+	device      string
+	occurrences int
+	openedAt    time.Time
+}
+
 func newSightings(p *pressLog) *sightings {
 	return &sightings{presses: p, alerts: map[int64]bool{}, byDevice: map[string][]int64{}, latency: map[string]time.Duration{},
 		toHub: map[string]time.Duration{}}
 }
 
-// onChange is a Console's callback.
+// onChange is a Console's callback. It only notes the change: the
+// lookups wait for the first question asked (fold), so that with hundreds
+// of consoles in this process their cost is not part of the latency being
+// measured.
 func (s *sightings) onChange(at time.Time, c *bench.Change) {
 	if c.Alert.Kind != "sos" {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.pending = append(s.pending, sighting{at: at, id: c.Alert.ID, device: c.Alert.DeviceID, occurrences: c.Alert.Occurrences, openedAt: c.Alert.OpenedAt})
 	s.changes++
-	if s.alerts[c.Alert.ID] {
-		return // a later change of an alert already timed (the device ack, …)
-	}
-	s.alerts[c.Alert.ID] = true
-	s.byDevice[c.Alert.DeviceID] = append(s.byDevice[c.Alert.DeviceID], c.Alert.ID)
-	if c.Alert.Occurrences != 1 {
-		s.notFirst++
-	}
-	t0, ok := s.presses.at(c.Alert.DeviceID)
-	if !ok {
-		s.stray++
-		return
-	}
-	if _, ok := s.latency[c.Alert.DeviceID]; !ok {
-		s.latency[c.Alert.DeviceID] = at.Sub(t0)
-		if !c.Alert.OpenedAt.IsZero() {
-			// The hub opens a press's alert at the moment it received the
-			// press (to the millisecond): the same machine's clock.
-			s.toHub[c.Alert.DeviceID] = c.Alert.OpenedAt.Sub(t0)
+	s.mu.Unlock()
+}
+
+// fold takes the pending sightings into the maps, in arrival order; s.mu
+// is held.
+func (s *sightings) fold() {
+	for _, c := range s.pending {
+		if s.alerts[c.id] {
+			continue // a later change of an alert already timed (the device ack, …)
+		}
+		s.alerts[c.id] = true
+		s.byDevice[c.device] = append(s.byDevice[c.device], c.id)
+		if c.occurrences != 1 {
+			s.notFirst++
+		}
+		t0, ok := s.presses.at(c.device)
+		if !ok {
+			s.stray++
+			continue
+		}
+		if _, ok := s.latency[c.device]; !ok {
+			s.latency[c.device] = c.at.Sub(t0)
+			if !c.openedAt.IsZero() {
+				// The hub opens a press's alert at the moment it received the
+				// press (to the millisecond): the same machine's clock.
+				s.toHub[c.device] = c.openedAt.Sub(t0)
+			}
 		}
 	}
+	s.pending = s.pending[:0]
 }
 
 // split returns, for the presses of ids seen, the time from the press to
@@ -90,6 +112,7 @@ func (s *sightings) onChange(at time.Time, c *bench.Change) {
 func (s *sightings) split(ids []string) (toHub, fromHub []time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fold()
 	for _, id := range ids {
 		d, ok := s.toHub[id]
 		if !ok {
@@ -105,6 +128,7 @@ func (s *sightings) split(ids []string) (toHub, fromHub []time.Duration) {
 func (s *sightings) count(ids []string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fold()
 	n := 0
 	for _, id := range ids {
 		if len(s.byDevice[id]) > 0 {
@@ -114,20 +138,12 @@ func (s *sightings) count(ids []string) int {
 	return n
 }
 
-// devices returns how many devices' sos alerts have been seen: the
-// progress line's count, which must cost little while the consoles read
-// (count looks up every press).
-func (s *sightings) devices() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.byDevice)
-}
-
 // check returns how many presses of ids were never seen, how many extra
 // alerts they raised, and the latencies of those seen.
 func (s *sightings) check(ids []string) (unseen, extra int, lat []time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fold()
 	for _, id := range ids {
 		switch n := len(s.byDevice[id]); {
 		case n == 0:
@@ -146,6 +162,7 @@ func (s *sightings) check(ids []string) (unseen, extra int, lat []time.Duration)
 func (s *sightings) latencyOf(id string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fold()
 	d, ok := s.latency[id]
 	return d, ok
 }
@@ -155,6 +172,7 @@ func (s *sightings) latencyOf(id string) (time.Duration, bool) {
 func (s *sightings) late() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fold()
 	return s.notFirst
 }
 
@@ -170,6 +188,7 @@ func (s *sightings) frames() int {
 func (s *sightings) strays() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fold()
 	return s.stray
 }
 
