@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"github.com/shouwang-hub/shouwang"
+	"github.com/shouwang-hub/shouwang/hub/voice/peerclose"
 )
 
 // errEnded reports that the call ended while a step of it was under way.
@@ -59,6 +60,7 @@ type call struct {
 	recConsole *recorder
 	timers     map[*webrtc.PeerConnection]*time.Timer
 	relaying   map[*webrtc.PeerConnection]bool
+	guards     map[*webrtc.PeerConnection]*peerclose.Guard // closepeer.go
 	wg         sync.WaitGroup
 
 	toDevice  atomic.Pointer[webrtc.TrackLocalStaticRTP] // the hub's track toward the device
@@ -75,6 +77,7 @@ func newCall(m *Manager, deviceID, id string) *call {
 		ci:       CallInfo{ID: id, DeviceID: deviceID, StartedAt: m.cfg.Now(), Recordings: map[string]string{}},
 		timers:   map[*webrtc.PeerConnection]*time.Timer{},
 		relaying: map[*webrtc.PeerConnection]bool{},
+		guards:   map[*webrtc.PeerConnection]*peerclose.Guard{},
 	}
 }
 
@@ -153,11 +156,12 @@ func (c *call) start(ctx context.Context, offer string) error {
 		rec.close()
 		return c.refuse(ctx, EndError, reasonError, fmt.Errorf("device peer connection: %w", err))
 	}
+	c.watchPeer(pc)
 	c.mu.Lock()
 	if c.ending {
 		c.mu.Unlock()
 		rec.close()
-		pc.Close()
+		c.closePeer(pc, false)
 		return c.wait(ctx)
 	}
 	c.devicePC, c.recDevice = pc, rec
@@ -237,7 +241,7 @@ func (c *call) answer(ctx context.Context, operator, offer string) (string, erro
 		c.answering = ""
 		c.mu.Unlock()
 		if pc != nil {
-			pc.Close() // no longer the call's: its closing ends nothing
+			c.closePeer(pc, false) // no longer the call's: its closing ends nothing
 		}
 		if rec != nil {
 			rec.close()
@@ -288,10 +292,11 @@ func (c *call) connectConsole(ctx context.Context, offer string) (string, *webrt
 		os.Remove(path)
 		return "", nil, fmt.Errorf("console peer connection: %w", err)
 	}
+	c.watchPeer(pc)
 	c.mu.Lock()
 	if c.ending {
 		c.mu.Unlock()
-		pc.Close()
+		c.closePeer(pc, false)
 		rec.close()
 		os.Remove(path)
 		return "", nil, errEnded
@@ -355,7 +360,7 @@ func (c *call) spawn(f func()) {
 // negotiate applies a peer's offer and returns the hub's answer with every
 // ICE candidate gathered (or those found within GatherTimeout).
 func (c *call) negotiate(ctx context.Context, pc *webrtc.PeerConnection, offer string) (string, error) {
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	if err := c.setRemote(pc, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", shouwang.Errorf(shouwang.EINVALID, "the SDP offer was refused: %v", err)
 	}
 	answer, err := pc.CreateAnswer(nil)

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shouwang-hub/shouwang/hub/voice/ogg/oggtest"
+	"github.com/shouwang-hub/shouwang/hub/voice/peerclose"
 )
 
 // The tests run the hub's Manager between two real pion peers in the
@@ -188,6 +189,7 @@ type testPeer struct {
 	t    *testing.T
 	name string
 	pc   *webrtc.PeerConnection
+	pcg  *peerclose.Guard
 	out  *webrtc.TrackLocalStaticRTP
 	conn *dropConn
 	mux  *ice.UDPMuxDefault
@@ -226,6 +228,7 @@ func newTestPeer(t *testing.T, name string, browserLike bool) *testPeer {
 	if p.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
 	}
+	p.pcg = peerclose.Watch(p.pc)
 	if p.out, err = webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", name); err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +274,7 @@ func (p *testPeer) offer() string {
 
 func (p *testPeer) accept(answer string) {
 	p.t.Helper()
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := p.pcg.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		p.t.Fatalf("%s: apply the hub's answer: %v", p.name, err)
 	}
 }
@@ -364,7 +367,7 @@ func (p *testPeer) vanish() { p.conn.cut.Store(true) }
 
 func (p *testPeer) close() {
 	p.closeOnce.Do(func() {
-		p.pc.Close()
+		p.pcg.Close(2 * DefaultPeerTimeout)
 		p.mux.Close()
 		p.conn.Close()
 	})

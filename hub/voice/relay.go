@@ -128,7 +128,7 @@ func (c *call) supervise() {
 
 	for _, pc := range pcs {
 		if pc != nil {
-			if err := pc.GracefulClose(); err != nil {
+			if err := c.closePeer(pc, true); err != nil {
 				c.log.Debug("close peer connection", "err", err)
 			}
 		}

@@ -81,7 +81,7 @@ func (c *call) releaseLeg(leg *webrtc.PeerConnection, operator, reason string) e
 	c.mu.Unlock()
 
 	if pc != nil {
-		pc.Close() // no longer the call's: its closing ends nothing
+		c.closePeer(pc, false) // no longer the call's: its closing ends nothing
 	}
 	if rec != nil { // nothing was heard: no recording of this console
 		rec.close()

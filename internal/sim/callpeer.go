@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v3/pkg/media"
 
 	"github.com/shouwang-hub/shouwang/hub/voice/ogg"
+	"github.com/shouwang-hub/shouwang/hub/voice/peerclose"
 )
 
 // Defaults of CallOptions.
@@ -91,15 +92,18 @@ type CallStats struct {
 // microphone and records what it hears. Its methods are safe for concurrent
 // use.
 type Call struct {
-	id     string
-	log    *slog.Logger
-	pc     *webrtc.PeerConnection
-	track  *webrtc.TrackLocalStaticSample
-	sender *webrtc.RTPSender
-	frames []opusFrame
-	rec    *ogg.File
-	notify func(reason string) error // tells the other side we ended it
-	onEnd  func()                    // runs once everything has stopped
+	id    string
+	log   *slog.Logger
+	pc    *webrtc.PeerConnection
+	guard *peerclose.Guard // closes pc once its transports' start is over
+	// closeWait bounds that wait: past the ICE timeouts, ICE has failed.
+	closeWait time.Duration
+	track     *webrtc.TrackLocalStaticSample
+	sender    *webrtc.RTPSender
+	frames    []opusFrame
+	rec       *ogg.File
+	notify    func(reason string) error // tells the other side we ended it
+	onEnd     func()                    // runs once everything has stopped
 	// byeEnds: the other side's RTCP BYE ends the call. The console peer
 	// has no other word of a hang-up; the device hears the reason on MQTT.
 	byeEnds bool
@@ -151,7 +155,7 @@ func newCall(id string, opts CallOptions, log *slog.Logger, hooks callHooks) (*C
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
 	c := &Call{
-		id: id, log: log, pc: pc, frames: frames,
+		id: id, log: log, pc: pc, guard: peerclose.Watch(pc), closeWait: 2 * opts.PeerTimeout, frames: frames,
 		notify: hooks.notify, onEnd: hooks.onEnd, byeEnds: hooks.byeEnds,
 		answerc:   make(chan string, 1),
 		connected: make(chan struct{}),
@@ -265,7 +269,7 @@ func (c *Call) supervise() {
 		}
 	}
 	c.goodbye()
-	if err := c.pc.Close(); err != nil {
+	if err := c.guard.Close(c.closeWait); err != nil {
 		c.log.Debug("close peer connection", "err", err)
 	}
 	c.wg.Wait()
@@ -324,7 +328,7 @@ func (c *Call) offer(ctx context.Context) (string, error) {
 
 // setAnswer applies the other side's SDP answer.
 func (c *Call) setAnswer(sdp string) error {
-	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+	if err := c.guard.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return fmt.Errorf("apply answer: %w", err)
 	}
 	c.mu.Lock()

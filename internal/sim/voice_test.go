@@ -24,6 +24,7 @@ import (
 
 	"github.com/shouwang-hub/shouwang/devices"
 	"github.com/shouwang-hub/shouwang/hub/voice/ogg/oggtest"
+	"github.com/shouwang-hub/shouwang/hub/voice/peerclose"
 )
 
 // TestCommittedClip checks the committed clip: the embedded copy is the
@@ -95,6 +96,7 @@ type callSeen struct {
 // packet it receives.
 type echoPeer struct {
 	pc     *webrtc.PeerConnection
+	guard  *peerclose.Guard
 	sender *webrtc.RTPSender
 	recv   atomic.Uint64
 }
@@ -108,9 +110,9 @@ func newEchoPeer(t *testing.T, offer string) (*echoPeer, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	p := &echoPeer{pc: pc}
-	fail := func(err error) (*echoPeer, string, error) { pc.Close(); return nil, "", err }
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	p := &echoPeer{pc: pc, guard: peerclose.Watch(pc)}
+	fail := func(err error) (*echoPeer, string, error) { p.close(); return nil, "", err }
+	if err := p.guard.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return fail(err)
 	}
 	echo, err := webrtc.NewTrackLocalStaticRTP(opusCodec.RTPCodecCapability, "audio", "echo")
@@ -150,6 +152,10 @@ func newEchoPeer(t *testing.T, offer string) (*echoPeer, string, error) {
 	return p, pc.LocalDescription().SDP, nil
 }
 
+// close closes the peer once its transports' start is over (package
+// peerclose).
+func (p *echoPeer) close() { p.guard.Close(2 * DefaultPeerTimeout) }
+
 // bye sends an RTCP BYE for the peer's audio.
 func (p *echoPeer) bye() error {
 	ssrc := uint32(p.sender.GetParameters().Encodings[0].SSRC)
@@ -185,7 +191,7 @@ func startHub(t *testing.T, b brokerEnv, mode string) *fakeHub {
 	t.Cleanup(func() {
 		h.mu.Lock()
 		for _, p := range h.peers {
-			p.pc.Close()
+			p.close()
 		}
 		h.mu.Unlock()
 		h.client.Disconnect(100)
@@ -214,7 +220,7 @@ func (h *fakeHub) onMessage(_ mqtt.Client, m mqtt.Message) {
 	case "hangup": // the device's, or the echo of our own
 		h.hangups = append(h.hangups, seen)
 		if p := h.peers[msg.Call]; p != nil {
-			go p.pc.Close()
+			go p.close()
 		}
 	}
 }
@@ -488,7 +494,7 @@ func TestCallEndsByHub(t *testing.T) {
 	if n := e.s.Stats().Published[devices.ChannelCall]; n != 1 {
 		t.Errorf("device published %d call messages, want only its offer", n)
 	}
-	e.hub.peer(c.ID()).pc.Close()
+	e.hub.peer(c.ID()).close()
 
 	e.hub.setMode("busy")
 	c, err = e.call(CallOptions{})
@@ -592,7 +598,7 @@ func TestCallSilenced(t *testing.T) {
 	if got := e.hub.seen(&e.hub.hangups, forCall(c.ID())); len(got) != 0 {
 		t.Errorf("a silenced device sent %+v", got)
 	}
-	e.hub.peer(c.ID()).pc.Close()
+	e.hub.peer(c.ID()).close()
 	noCallGoroutines(t)
 }
 
@@ -640,7 +646,7 @@ func startConsole(t *testing.T) *callConsole {
 		p := f.peers[r.PathValue("id")]
 		f.mu.Unlock()
 		if p != nil {
-			p.pc.Close()
+			p.close()
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -649,7 +655,7 @@ func startConsole(t *testing.T) *callConsole {
 		f.srv.Close()
 		f.mu.Lock()
 		for _, p := range f.peers {
-			p.pc.Close()
+			p.close()
 		}
 		f.mu.Unlock()
 	})
@@ -713,7 +719,7 @@ func TestAnswerAsConsole(t *testing.T) {
 	if c.EndReason() != ReasonHangup {
 		t.Errorf("after BYE: end reason %q, want hangup", c.EndReason())
 	}
-	f.peer("call-3").pc.Close()
+	f.peer("call-3").close()
 	noCallGoroutines(t)
 
 	// The hub vanishes: the peer timeout ends the call.
@@ -722,7 +728,7 @@ func TestAnswerAsConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "audio at the console", func() bool { return c.Stats().PacketsReceived > 10 })
-	f.peer("call-4").pc.Close()
+	f.peer("call-4").close()
 	select {
 	case <-c.Done():
 	case <-time.After(waitTimeout):
