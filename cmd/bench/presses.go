@@ -213,12 +213,22 @@ func waitSeen(ctx context.Context, consoles []*sightings, ids []string, timeout 
 	want := len(consoles) * len(ids)
 	last, lastChange := -1, time.Now()
 	for ctx.Err() == nil {
+		// Every press seen needs at least one change frame; while fewer
+		// have arrived, counting (which looks up every press in every
+		// console) is not needed — and would compete with the consoles
+		// still reading the last presses.
 		n := 0
 		for _, c := range consoles {
-			n += c.count(ids)
+			n += c.frames()
 		}
 		if n >= want {
-			return
+			seen := 0
+			for _, c := range consoles {
+				seen += c.count(ids)
+			}
+			if seen >= want {
+				return
+			}
 		}
 		if n != last {
 			last, lastChange = n, time.Now()
