@@ -147,25 +147,17 @@ func keepOrder(relevant, foldable []*devices.Message, folded []alerts.FoldedRead
 }
 
 // applyTelemetryAlerts applies the few readings that may matter to alerts
-// in one store transaction, before the batch goes to the spool. Each is
-// recorded as a trigger, so when the spool append fails and the batch is
-// retried, a reading is not applied twice. It returns the readings that
-// turned out only to add occurrences to an alert opened or changed by an
-// earlier one, to be folded once the batch is in the spool.
+// before the batch goes to the spool, in short transactions each behind any
+// event commit (Alerting.ApplyReadings). Each is recorded as a trigger, so
+// when the spool append fails and the batch is retried, a reading is not
+// applied twice. It returns the readings that turned out only to add
+// occurrences to an alert opened or changed by an earlier one, to be folded
+// once the batch is in the spool.
 func (in *Ingest) applyTelemetryAlerts(ctx context.Context, relevant []*devices.Message) ([]*devices.Message, []alerts.FoldedReading, error) {
 	if len(relevant) == 0 {
 		return nil, nil, nil
 	}
-	var ms []*devices.Message
-	var rs []alerts.FoldedReading
-	// Behind any event commit: SQLite has one writer (see storeGate).
-	err := in.gate.background(ctx, func() error {
-		return in.cfg.Alerting.Update(ctx, func(tx *AlertTx) error {
-			var err error
-			ms, rs, err = tx.HandleReadings(ctx, relevant)
-			return err
-		})
-	})
+	ms, rs, err := in.cfg.Alerting.ApplyReadings(ctx, relevant)
 	if err != nil {
 		return nil, nil, fmt.Errorf("apply telemetry to alerts: %w", err)
 	}

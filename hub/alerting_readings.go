@@ -1,0 +1,81 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
+)
+
+// readingsTxBudget bounds one transaction of telemetry readings applied to
+// alerts. An alarm storm's batch may hold the first reading of hundreds of
+// leaks, each opening an alert and joining its building's incident (about
+// a millisecond of work each on a quiet machine, several on a busy one);
+// in one transaction they held the store's one writer — and every SOS and
+// smoke alarm waiting for it — for up to a second (issue 15: presses 0.1–
+// 0.9 s late reaching the console in the storm's first two seconds, all
+// released together when that transaction committed). Cut into
+// transactions of about this long, each behind any event commit (the
+// gate), an event waits for one of them at most.
+var readingsTxBudget = 10 * time.Millisecond // a variable for tests
+
+// ApplyReadings applies a telemetry batch's readings that may matter
+// (classify) to alerts, each device's readings in order in one
+// transaction (AlertTx.HandleReadings), the devices in as many
+// transactions as readingsTxBudget makes them, each behind any event
+// commit. It returns, as HandleReadings does, the readings that turned out
+// only to add occurrences to an alert opened or changed by an earlier one,
+// to be folded once the batch is in the spool. On an error the
+// transactions already committed stay: each reading was recorded as a
+// trigger, so the batch's retry does not apply it twice.
+func (a *Alerting) ApplyReadings(ctx context.Context, relevant []*devices.Message) (folded []*devices.Message, readings []alerts.FoldedReading, err error) {
+	groups := byDevice(relevant)
+	for len(groups) > 0 {
+		var (
+			n  int
+			ms []*devices.Message
+			rs []alerts.FoldedReading
+		)
+		err := a.gate.background(ctx, func() error {
+			return a.Update(ctx, func(tx *AlertTx) error {
+				n, ms, rs = 0, nil, nil // a retried transaction starts again
+				start := time.Now()
+				for n < len(groups) {
+					m, r, err := tx.HandleReadings(ctx, groups[n])
+					if err != nil {
+						return err
+					}
+					ms, rs = append(ms, m...), append(rs, r...)
+					if n++; time.Since(start) >= readingsTxBudget {
+						break
+					}
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		folded, readings = append(folded, ms...), append(readings, rs...)
+		groups = groups[n:]
+	}
+	return folded, readings, nil
+}
+
+// byDevice groups ms by device, each device's messages in their order,
+// the devices in the order of their first message.
+func byDevice(ms []*devices.Message) [][]*devices.Message {
+	at := map[string]int{}
+	var groups [][]*devices.Message
+	for _, m := range ms {
+		i, ok := at[m.DeviceID]
+		if !ok {
+			i = len(groups)
+			at[m.DeviceID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], m)
+	}
+	return groups
+}
