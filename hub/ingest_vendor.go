@@ -64,6 +64,9 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 			st := work[m.id]
 			var out devices.Outcome
 			at := m.recv
+			// older: the message's state is older than one applied, so
+			// its readings are not the device's latest either.
+			older := false
 			if first, ok := st.Committed(m.digest); ok && m.dup && m.recv.Sub(time.UnixMilli(first)) < redeliveryWindow {
 				// The broker delivers a committed message again (the
 				// hub stopped before acknowledging it): its events are
@@ -71,6 +74,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 				// time, which overwrites the same points.
 				at = time.UnixMilli(first)
 				out.Readings = m.obs.Readings
+				older = true
 			} else if first, ok := st.Committed(m.digest); ok && in.cfg.Shared && m.recv.Sub(time.UnixMilli(first)).Abs() < vendorCopyWindow {
 				// Another instance's copy of the same publish, which it
 				// committed: its events and readings are in already.
@@ -82,6 +86,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 					// between handlers into an earlier batch): its
 					// readings and presses count, its conditions do not.
 					obs = m.obs.Occurrences()
+					older = true
 				}
 				out = st.Apply(obs, m.recv, m.retained)
 				st.Remember(m.digest, m.recv.UnixMilli())
@@ -109,8 +114,8 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 					Seq: uint64(at.UnixMilli()), TS: at, Received: at, Telemetry: &devices.Telemetry{Fields: out.Readings}}
 				lines = append(lines, in.cfg.Format.Reading(tm, d.Location))
 				readings = append(readings, tm)
-				if v, ok := out.Readings["battery"]; ok {
-					h.Battery = &v
+				if v, ok := out.Readings["battery"]; ok && !older {
+					h.Battery = &v // the device's page shows the latest
 				}
 			}
 			work[m.id] = st

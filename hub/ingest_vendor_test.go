@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -177,5 +178,47 @@ func TestVendorRedeliveryIsNotAppliedAgain(t *testing.T) {
 	deliver(in, alarm, false)
 	if n := v.smokeEvents("smoke-z1"); n != 2 {
 		t.Fatalf("a new alarm with the bytes of an old one: %d smoke onsets, want 2", n)
+	}
+}
+
+// TestVendorOlderStateKeepsTheLatestBattery: handlers run concurrently, so
+// a device's message can reach the commit path after a later one was
+// committed; it counts for its readings, but the battery on the device's
+// page stays the later message's (it went back to the older value, and
+// cmd/hub's TestZigbeeBridgeE2E waited in vain for its barrier reading).
+func TestVendorOlderStateKeepsTheLatestBattery(t *testing.T) {
+	clock := time.UnixMilli(1_763_800_000_000)
+	v := &vendorFake{fakeStore: &fakeStore{alerts: alertstest.New()}}
+	in := newVendorIngest(t, v, func() time.Time { return clock })
+	a := newAcker()
+	deliver := func(battery, lq int, arrival uint64, dup bool) {
+		t.Helper()
+		payload := fmt.Sprintf(`{"battery":%d,"battery_low":false,"smoke":true,"test":false,"linkquality":%d}`, battery, lq)
+		in.Deliver(Delivery{Topic: "zigbee2mqtt/kitchen", Payload: []byte(payload), Duplicate: dup, Arrival: arrival}, a.ack)
+		a.wait(t, 1)
+	}
+	lastBattery := func() float64 {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		b := -1.0
+		for _, h := range v.health {
+			if h.ID == "smoke-z1" && h.Battery != nil {
+				b = *h.Battery
+			}
+		}
+		return b
+	}
+	deliver(90, 100, 1, false)
+	deliver(61, 120, 3, false) // overtook the message that arrived before it
+	deliver(90, 110, 2, false)
+	if b := lastBattery(); b != 61 {
+		t.Fatalf("battery %v after an older message came late, want 61", b)
+	}
+	deliver(90, 100, 4, true) // a redelivery of the first, committed message
+	if b := lastBattery(); b != 61 {
+		t.Fatalf("battery %v after a redelivered older message, want 61", b)
+	}
+	if n := v.smokeEvents("smoke-z1"); n != 1 {
+		t.Errorf("%d smoke onsets, want 1", n)
 	}
 }
