@@ -32,7 +32,19 @@ type Feed struct {
 	mu   sync.Mutex
 	last int64
 	subs map[*subscriber]struct{}
+	// handed holds the changes published since the exporter last took
+	// them, so that it copies them without reading them from the store
+	// again. Past maxHanded (the spool held up for long) they are dropped
+	// and handedLost set: the exporter then reads that stretch back from
+	// the store.
+	handed     []alerts.Change
+	handedLost bool
+	maxHanded  int
 }
+
+// maxHanded is how many published changes may wait for the exporter in
+// memory before it reads them back from the store instead.
+const maxHanded = 10000
 
 // subscriber is the feed's side of a Subscription, guarded by the feed's
 // mutex.
@@ -62,7 +74,7 @@ func (s *Subscription) Close() { s.feed.unsubscribe(s.sub) }
 
 func newFeed(store alerts.Store, last int64, spool Spool, format RecordFormat, logger *slog.Logger) *Feed {
 	return &Feed{store: store, spool: spool, format: format, logger: logger, kick: make(chan struct{}, 1),
-		exportKick: make(chan struct{}, 1), exported: last, last: last, subs: make(map[*subscriber]struct{})}
+		exportKick: make(chan struct{}, 1), exported: last, last: last, subs: make(map[*subscriber]struct{}), maxHanded: maxHanded}
 }
 
 // Subscribe returns a subscription to changes after the current sequence
@@ -181,12 +193,32 @@ func (f *Feed) runExport(ctx context.Context) {
 	}
 }
 
-// exportPublished copies the changes published since the last copy, read
-// again from the store: the publishing hands nothing over, so it never
-// waits for the copy. A change whose copy fails is logged and skipped, as
-// the store's tables are the record.
+// exportPublished copies the changes published since the last copy: those
+// the publishing handed over (appended to a list: it never waits for the
+// copy), or, if too many waited, read again from the store. A change whose
+// copy fails is logged and skipped, as the store's tables are the record.
 func (f *Feed) exportPublished(ctx context.Context) {
-	for upTo := f.Last(); f.exported < upTo; {
+	f.mu.Lock()
+	handed, lost, upTo := f.handed, f.handedLost, f.last
+	f.handed, f.handedLost = nil, false
+	f.mu.Unlock()
+	if !lost {
+		for len(handed) > 0 {
+			batch := handed[:min(len(handed), 500)]
+			handed = handed[len(batch):]
+			f.export(ctx, batch)
+			f.exported = batch[len(batch)-1].Seq
+		}
+		return
+	}
+	defer func() {
+		if f.exported < upTo { // not all read back: the next copy reads on from f.exported
+			f.mu.Lock()
+			f.handed, f.handedLost = nil, true
+			f.mu.Unlock()
+		}
+	}()
+	for f.exported < upTo {
 		changes, _, err := f.store.ChangesSince(ctx, f.exported, 500)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -219,6 +251,13 @@ func (f *Feed) publish(changes []alerts.Change) {
 			}
 		}
 		f.last = c.Seq
+	}
+	if f.spool != nil && !f.handedLost {
+		if len(f.handed)+len(changes) > f.maxHanded {
+			f.handed, f.handedLost = nil, true
+		} else {
+			f.handed = append(f.handed, changes...)
+		}
 	}
 }
 

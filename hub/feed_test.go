@@ -65,10 +65,21 @@ func nextChange(t *testing.T, sub *Subscription) alerts.Change {
 // still reach subscribers — and every published change is copied, in
 // order, once the spool frees, including those published just before the
 // feed stops.
+//
+// The published changes are handed to the copy in memory; with more
+// waiting than it keeps (maxHanded 2 here: three wait behind the first),
+// it reads them back from the store instead, and the result is the same.
 func TestFeedPublishesWhileTheSpoolIsBusy(t *testing.T) {
+	for _, keep := range []int{maxHanded, 2} {
+		t.Run(fmt.Sprintf("handed %d", keep), func(t *testing.T) { testFeedSpoolBusy(t, keep) })
+	}
+}
+
+func testFeedSpoolBusy(t *testing.T, keep int) {
 	mem := alertstest.New()
 	spool := &heldSpool{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	f := newFeed(mem, 0, spool, influx.Format{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.maxHanded = keep
 	sub, _ := f.Subscribe(16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
