@@ -99,34 +99,42 @@ var fieldOrder = func() map[devices.Kind][]string {
 
 // appendReadings writes the readings as fields in key order, each followed
 // by a comma. Decoded telemetry has only its kind's fields, so they are
-// looked up in the kind's order; a reading of any other name sends all of
-// them through a sort instead.
+// written in the kind's order, each looked up once; a reading of any other
+// name sends all of them through a sort instead.
 func appendReadings(b []byte, kind devices.Kind, readings map[string]float64) []byte {
+	start, found := len(b), 0
+	for _, name := range fieldOrder[kind] {
+		if v, ok := readings[name]; ok {
+			b = appendField(b, name, v)
+			found++
+		}
+	}
+	if found == len(readings) {
+		return b
+	}
+	b = b[:start]
 	var scratch [16]string
 	names := scratch[:0]
-	for _, name := range fieldOrder[kind] {
-		if _, ok := readings[name]; ok {
-			names = append(names, name)
-		}
+	for name := range readings {
+		names = append(names, name)
 	}
-	if len(names) != len(readings) {
-		names = names[:0]
-		for name := range readings {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-	}
+	slices.Sort(names)
 	for _, name := range names {
-		v := readings[name]
-		if math.IsNaN(v) || math.IsInf(v, 0) { // not representable; the library drops them too
-			continue
-		}
-		b = appendEscaped(b, name, &keyEscapes)
-		b = append(b, '=')
-		b = strconv.AppendFloat(b, v, 'f', -1, 64)
-		b = append(b, ',')
+		b = appendField(b, name, readings[name])
 	}
 	return b
+}
+
+// appendField writes one float field and a comma; NaN and ±Inf are not
+// representable, and are left out as the library leaves them out.
+func appendField(b []byte, name string, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return b
+	}
+	b = appendEscaped(b, name, &keyEscapes)
+	b = append(b, '=')
+	b = strconv.AppendFloat(b, v, 'f', -1, 64)
+	return append(b, ',')
 }
 
 func appendTag(b []byte, key, value string) []byte {
