@@ -123,6 +123,12 @@ type StormResult struct {
 	QuietFromHub bench.Latency `json:"quiet_press_from_hub"`
 	ToHub        bench.Latency `json:"press_to_hub"`
 	FromHub      bench.Latency `json:"press_from_hub"`
+	// The time to hub split again where a subscriber of the broker got
+	// each press (storm_broker.go).
+	QuietToBroker    bench.Latency `json:"quiet_press_to_broker"`
+	QuietBrokerToHub bench.Latency `json:"quiet_press_broker_to_hub"`
+	ToBroker         bench.Latency `json:"press_to_broker"`
+	BrokerToHub      bench.Latency `json:"press_broker_to_hub"`
 
 	rep *Report
 }
@@ -183,6 +189,11 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 		return nil, err
 	}
 	defer con.Close()
+	watch, err := watchBroker(st.BrokerURL)
+	if err != nil {
+		return nil, err
+	}
+	defer watch.Close()
 
 	presser, err := bench.NewPublisher(ctx, st.BrokerURL, "bench-presser", 1000)
 	if err != nil {
@@ -247,8 +258,11 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 	res.Burst = bench.Summarise(lat)
 	to, from := seen.split(quietIDs)
 	res.QuietToHub, res.QuietFromHub = bench.Summarise(to), bench.Summarise(from)
-	to, from = seen.split(append(slices.Clone(pressIDs), ids(burst)...))
+	stormIDs := append(slices.Clone(pressIDs), ids(burst)...)
+	to, from = seen.split(stormIDs)
 	res.ToHub, res.FromHub = bench.Summarise(to), bench.Summarise(from)
+	res.QuietToBroker, res.QuietBrokerToHub = watch.split(quietIDs, log, seen.sightings)
+	res.ToBroker, res.BrokerToHub = watch.split(stormIDs, log, seen.sightings)
 	f, _ := presser.Failed()
 	res.Storm.PublishFailed += f
 

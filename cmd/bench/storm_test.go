@@ -36,6 +36,10 @@ func TestStormSmall(t *testing.T) {
 	if r.Burst.N != 10 || r.BurstUnseen != 0 || r.BurstDoubled != 0 {
 		t.Errorf("burst: %d timed, %d unseen, %d doubled; want 10, 0, 0", r.Burst.N, r.BurstUnseen, r.BurstDoubled)
 	}
+	// The presses timed at the broker and at the hub too (the split).
+	if r.ToBroker.N == 0 || r.BrokerToHub.N != r.ToBroker.N || r.ToHub.N == 0 || r.FromHub.N != r.ToHub.N {
+		t.Errorf("press splits: to broker %d, broker to hub %d, to hub %d, hub to console %d presses", r.ToBroker.N, r.BrokerToHub.N, r.ToHub.N, r.FromHub.N)
+	}
 	// The console was not dropped, saw every alarm alert from its opening
 	// change on (linked already if its building's incident was open) and
 	// each incident's final state: 18 gas alerts and 5 smoke alarms, two
