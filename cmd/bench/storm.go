@@ -45,6 +45,11 @@ type StormOptions struct {
 	// all its traffic, presses too (docs/benchmarks.md); paced below the
 	// hub's rate, the presses are timed with no backlog in the broker.
 	Rate float64
+	// Backlog closes the loop (0: off): the publisher keeps at most this
+	// many readings published and not yet taken by the hub, so the storm
+	// runs at the hub's own rate with at most this many in the broker
+	// (storm_backlog.go). With Rate too, both bound it.
+	Backlog int64
 }
 
 // stormOpts is the storm scenario's command line; stormFlags fills it.
@@ -67,12 +72,16 @@ func stormFlags(fs *flag.FlagSet, name string) {
 	fs.IntVar(&o.Burst, "burst", o.Burst, "storm: devices of one building raising smoke alarms and presses during the storm (half each; 0: none)")
 	fs.DurationVar(&o.Within, "within", o.Within, "storm: the burst's events are spread over this")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "storm: readings a second in all (0: as fast as the broker acknowledges them)")
+	fs.Int64Var(&o.Backlog, "backlog", o.Backlog, "storm: at most this many readings published and not yet taken by the hub (its /metrics, polled; 0: no bound)")
 }
 
 func (o *StormOptions) validate() error {
 	if o.Devices <= 0 || o.Alarm < 0 || o.Alarm > o.Devices || o.Messages <= 0 || o.Clients <= 0 || o.Window <= 0 ||
 		o.Interval <= 0 || o.Burst < 0 || o.Within <= 0 || o.Rate < 0 {
 		return errors.New("storm: -devices, -messages, -clients, -window, -interval and -within must be positive, -alarm, -burst and -rate not negative, -alarm at most -devices")
+	}
+	if o.Backlog < 0 || o.Backlog > 0 && o.Backlog < paceEvery {
+		return fmt.Errorf("storm: -backlog must be 0 (no bound) or at least %d (a publisher takes room for %d readings at a time)", paceEvery, paceEvery)
 	}
 	return nil
 }
@@ -93,6 +102,7 @@ type StormPhase struct {
 	Rate          float64            `json:"end_to_end_rate"`
 	CPUMicros     map[string]float64 `json:"cpu_us_per_msg"`
 	PublishFailed int64              `json:"publish_failed"`
+	Backlog       *BacklogStats      `json:"backlog,omitempty"` // with -backlog
 }
 
 // StormResult is what the storm scenario measured.
@@ -161,7 +171,8 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 	res := &StormResult{Options: o}
 	res.rep = newReport("storm", map[string]any{"devices": o.Devices, "alarm": o.Alarm, "messages_per_phase": o.Messages,
 		"clients": o.Clients, "window": o.Window, "press_interval": o.Interval.String(), "burst": o.Burst,
-		"burst_within": o.Within.String(), "rules": stormRules, "mosquitto_autosave_interval": env.opts.Autosave, "rate": o.Rate})
+		"burst_within": o.Within.String(), "rules": stormRules, "mosquitto_autosave_interval": env.opts.Autosave, "rate": o.Rate,
+		"backlog": o.Backlog})
 	st, err := env.startParts(ctx, "storm")
 	if err != nil {
 		return nil, err
@@ -309,6 +320,10 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 	return res, nil
 }
 
+// paceEvery is how many readings a publisher sends between two waits,
+// when paced (-rate) or held to a backlog (-backlog).
+const paceEvery = 16
+
 // stormPhase publishes o.Messages readings from ds (the first alarm of them
 // in alarm), runs side beside it if given, and measures the rate into
 // InfluxDB and each process's CPU per message; then it checks every
@@ -327,6 +342,17 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 	if err != nil {
 		return ph, err
 	}
+	// With -backlog, the hub's progress so far is read before the clock
+	// starts.
+	var gate *backlogGate
+	gateCtx, stopGate := context.WithCancel(ctx)
+	var gateDone sync.WaitGroup
+	defer func() { stopGate(); gateDone.Wait() }()
+	if o.Backlog > 0 {
+		if gate, err = newBacklogGate(ctx, o.Backlog, hubTelemetryTaken(st.API)); err != nil {
+			return ph, err
+		}
+	}
 	cpu0 := st.cpuSnapshot()
 	start := time.Now()
 	var profiled func() string
@@ -341,8 +367,10 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 			side(sideCtx)
 		}
 	}()
+	if gate != nil {
+		gateDone.Go(func() { gate.run(gateCtx, backlogPoll) })
+	}
 	var pubWG sync.WaitGroup
-	const paceEvery = 16 // readings a publisher sends between two waits, when paced
 	for c, pub := range pool.Pubs {
 		pubWG.Go(func() {
 			var pace *bench.Pacer
@@ -355,7 +383,7 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 					if seq > counts[i] || ctx.Err() != nil {
 						continue
 					}
-					if pace != nil && sent%paceEvery == 0 && !pace.Wait(ctx) {
+					if sent%paceEvery == 0 && (pace != nil && !pace.Wait(ctx) || gate != nil && !gate.acquire(ctx, paceEvery)) {
 						return
 					}
 					sent++
@@ -376,6 +404,14 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 	<-pubDone
 	stopSide()
 	<-sideDone
+	if gate != nil {
+		stopGate()
+		gateDone.Wait()
+		var gerr error
+		if ph.Backlog, gerr = gate.stats(); gerr != nil && err == nil {
+			err = gerr
+		}
+	}
 	if profiled != nil {
 		profiled()
 	}

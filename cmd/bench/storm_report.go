@@ -14,6 +14,14 @@ func (r *StormResult) report() *Report {
 		}
 	}
 	rep.fig("storm / quiet hub CPU per message", ratio(s.CPUMicros["hub"], q.CPUMicros["hub"]), "")
+	for name, p := range []StormPhase{q, s} {
+		if b := p.Backlog; b != nil {
+			phase := []string{"quiet", "storm"}[name]
+			rep.fig(phase+": most readings published and not yet taken by the hub (-backlog)", float64(b.MaxHeld), "")
+			rep.fig(phase+": publishers' waits for the hub", float64(b.Waits), "")
+			rep.fig(phase+": the hub's /metrics read, mean", b.PollMillis, "ms")
+		}
+	}
 	rep.fig("gas alerts opened", float64(r.GasAlerts), "")
 	rep.fig("alarm alert and incident changes on the console", float64(r.Feed.Changes), "")
 	rep.fig("press → console during the quiet phase p50", r.QuietPresses.P50, "ms")

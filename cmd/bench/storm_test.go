@@ -11,12 +11,13 @@ import (
 // InfluxDB once in both phases, one gas alert for every device in alarm and
 // none for the others, every press and burst event seen once, the console
 // kept and given every alarm alert and each incident's final state — never
-// its speed.
+// its speed. It runs closed-loop (-backlog), so the hub's progress is read
+// from its real /metrics; the loop's bound holds at every poll.
 func TestStormSmall(t *testing.T) {
 	ctx, env := startTestEnv(t)
 	env.out = testLog{t}
 	o := StormOptions{Devices: 20, Alarm: 18, Messages: 1000, Clients: 3, Window: 50, Interval: 20 * time.Millisecond,
-		Burst: 10, Within: time.Second}
+		Burst: 10, Within: time.Second, Backlog: 100}
 	r, err := runStorm(ctx, env, o)
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +26,9 @@ func TestStormSmall(t *testing.T) {
 	for name, p := range map[string]StormPhase{"quiet": r.Quiet, "storm": r.Storm} {
 		if p.Acked != 1000 || p.InInflux != 1000 || p.Lost != 0 || p.Doubled != 0 {
 			t.Errorf("%s: acked %d, in InfluxDB %d, lost %d, doubled %d; want 1000, 1000, 0, 0", name, p.Acked, p.InInflux, p.Lost, p.Doubled)
+		}
+		if b := p.Backlog; b == nil || b.Limit != 100 || b.MaxHeld > 100 || b.Polls == 0 {
+			t.Errorf("%s: closed loop %+v; want polls and at most 100 held", name, b)
 		}
 	}
 	if r.GasAlerts != 18 || r.GasDevicesOnce != 18 || r.GasWrong != 0 {
