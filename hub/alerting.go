@@ -175,7 +175,7 @@ func (a *Alerting) Feed() *Feed { return a.feed }
 func (a *Alerting) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	runs := []func(context.Context){a.publishAcks, a.runTimers, a.runNotifier, a.feed.run, a.runFolds}
+	runs := a.startNotifier([]func(context.Context){a.publishAcks, a.runTimers, a.feed.run, a.runFolds})
 	if a.cfg.Leases != nil {
 		// One instance watches for silence; its verdicts are fenced by
 		// the lease's epoch (supervision.fence).

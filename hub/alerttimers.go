@@ -70,18 +70,6 @@ type TimerClaimer interface {
 	ClaimTimer(ctx context.Context, now time.Time) (alerts.Timer, bool, error)
 }
 
-// NotificationClaimer is a store that claims due notifications for a hold
-// period (the SQL store's): each is sent by the instance that claimed it.
-type NotificationClaimer interface {
-	ClaimNotifications(ctx context.Context, now time.Time, hold time.Duration, limit int) ([]*alerts.Notification, error)
-}
-
-// notifyHold is how long a claimed notification stays out of every other
-// instance's sight: far longer than a delivery takes; if its claimer dies,
-// the delivery is due again after it (at least once: every attempt of one
-// notification carries the same key, see hub/notify).
-const notifyHold = 2 * time.Minute
-
 // fireDue fires the timers due now, each in its own transaction. It
 // reports whether every one fired.
 func (a *Alerting) fireDue(ctx context.Context, log *limitedLogger) bool {
@@ -146,73 +134,6 @@ func (a *Alerting) fireClaimed(ctx context.Context, log *limitedLogger, now time
 		}
 	}
 	return true, true // more are due: the runner comes straight back
-}
-
-// dueNotifications returns the notifications to deliver now: claimed for
-// notifyHold where the store can claim, else read.
-func (a *Alerting) dueNotifications(ctx context.Context) ([]*alerts.Notification, error) {
-	if c, ok := a.cfg.Store.(NotificationClaimer); ok {
-		return c.ClaimNotifications(ctx, a.cfg.Now(), notifyHold, 10)
-	}
-	return a.cfg.Store.DueNotifications(ctx, a.cfg.Now(), 50)
-}
-
-// runNotifier delivers notifications on their channels, each attempt
-// and its result recorded on the alert's timeline in one transaction. When
-// the store fails it backs off like runTimers; a delivery whose result
-// could not be recorded is made again at the next attempt (the webhook
-// may see it twice).
-func (a *Alerting) runNotifier(ctx context.Context) {
-	log := newLimitedLogger(a.logger, retryLogEvery, time.Now)
-	var pace retryPace
-	for {
-		due, ok, err := a.cfg.Store.NextNotification(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			log.Error("next", "read next notification; retrying", "err", err)
-			ok, due = true, a.cfg.Now().Add(pace.failed())
-		}
-		if !sleepUntil(ctx, a.cfg.Now(), due, ok, time.Minute, a.notifyWake) {
-			return
-		}
-		if err != nil {
-			continue
-		}
-		ns, err := a.dueNotifications(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("due", "read due notifications; retrying", "err", err)
-			}
-			if !sleepUntil(ctx, a.cfg.Now(), a.cfg.Now().Add(pace.failed()), true, retryMax, a.notifyWake) {
-				return
-			}
-			continue
-		}
-		recorded := true
-		for _, n := range ns {
-			status, sendErr := a.deliver(ctx, n)
-			if ctx.Err() != nil {
-				return // shutting down: the attempt is not recorded and runs again at start
-			}
-			if sendErr != nil || status/100 != 2 {
-				a.cfg.Metrics.countNotifyFailure()
-			}
-			err := a.Update(ctx, func(tx *AlertTx) error {
-				return tx.NotificationResult(ctx, n, status, sendErr, a.cfg.Now())
-			})
-			if err != nil {
-				recorded = false
-				log.Error("record", "record notification attempt; retrying", "alert", n.AlertID, "err", err)
-			}
-		}
-		if recorded {
-			pace.ok()
-		} else if !sleepUntil(ctx, a.cfg.Now(), a.cfg.Now().Add(pace.failed()), true, retryMax, a.notifyWake) {
-			return
-		}
-	}
 }
 
 // Deliverer sends a notification on its channel (hub/notify), returning

@@ -260,5 +260,5 @@ func TestNotifierBacksOffWhenTheStoreFails(t *testing.T) {
 	if err != nil || len(due) == 0 {
 		t.Fatalf("due notifications: %v, %v", due, err)
 	}
-	r.backsOff(t, "notifications", len(due), r.a.runNotifier)
+	r.backsOff(t, "notifications", len(due), func(ctx context.Context) { r.a.runNotifier(ctx, Lease{}) })
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
@@ -19,6 +20,11 @@ type mainStore struct{ *sqlstore.Store }
 // Tx runs fn in one store transaction.
 func (s mainStore) Tx(ctx context.Context, fn func(hub.IngestTx) error) error {
 	return s.Store.Tx(ctx, func(tx *sqlstore.Tx) error { return fn(tx) })
+}
+
+// ClaimNotifications claims due notifications for c (hub.NotificationClaimer).
+func (s mainStore) ClaimNotifications(ctx context.Context, now time.Time, hold time.Duration, limit int, c hub.NotificationClaim) ([]*alerts.Notification, error) {
+	return s.Store.ClaimNotifications(ctx, now, hold, limit, sqlstore.NotificationClaim(c))
 }
 
 // liveSource feeds the console's live feed from the hub's alert change

@@ -111,12 +111,14 @@ func (tx *Tx) EnqueueNotification(ctx context.Context, n *alerts.Notification) e
 }
 
 // UpdateNotification implements alerts.Tx: it records an attempt
-// (Attempts and NextAttempt; the payload stays as enqueued).
+// (Attempts and NextAttempt; the payload stays as enqueued) and ends any
+// claim on it.
 func (tx *Tx) UpdateNotification(ctx context.Context, n *alerts.Notification) error {
 	if n == nil || n.NextAttempt.IsZero() {
 		return shouwang.Errorf(shouwang.EINVALID, "update notification: needs a next attempt time")
 	}
-	res, err := tx.tx.ExecContext(ctx, tx.q(`UPDATE alert_notifications SET attempts = ?, next_attempt = ? WHERE id = ?`),
+	res, err := tx.tx.ExecContext(ctx, tx.q(`UPDATE alert_notifications SET attempts = ?, next_attempt = ?,
+		claimed_by = '', claim_lease = '', claim_epoch = 0, claimed_due = 0 WHERE id = ?`),
 		n.Attempts, n.NextAttempt.UnixMilli(), n.ID)
 	if err != nil {
 		return fmt.Errorf("update notification %d: %w", n.ID, err)

@@ -149,7 +149,7 @@ func TestClaimsOnce(t *testing.T) {
 	for _, s := range []*sqlstore.Store{a, b, a, b} {
 		wg.Go(func() {
 			for {
-				ns, err := s.ClaimNotifications(ctx, now, time.Hour, 7)
+				ns, err := s.ClaimNotifications(ctx, now, time.Hour, 7, sqlstore.NotificationClaim{Holder: "x"})
 				if err != nil {
 					mu.Lock()
 					failure = err
