@@ -61,7 +61,11 @@ var recordingKeys = map[string]string{"device": "recording_device", "console": "
 //	released puts an answered call back to ringing (call_released, with
 //	         whose answer and why): the operator's audio never connected,
 //	         so the resident is still waiting and any operator may answer.
-//	         The alert stays as the answer left it (accepted).
+//	         If the answer accepted the alert, the release undoes that
+//	         (unaccepted): the alert is new again and its escalation timers
+//	         run as for any new alert, counted from its opening (a level
+//	         already past is reached at once). An alert accepted by hand
+//	         stays accepted.
 //	ended    marks the call ended (call_ended, with its duration from the
 //	         answer, or from the start if nobody answered, and its
 //	         recordings). The alert stays as it was: an unanswered call's
@@ -213,11 +217,35 @@ func (h *handling) callReleased(u CallUpdate) error {
 	if u.EndReason != "" {
 		data["reason"] = u.EndReason
 	}
+	// Did the answer accept the alert (callAnswered: at the answer's
+	// instant, for the operator who answered)? Read before the call
+	// forgets who answered it.
+	acceptedByAnswer := a.State == StateAccepted && a.Assignee == c.AnsweredBy &&
+		!c.AnsweredAt.IsZero() && a.AcceptedAt.Equal(c.AnsweredAt)
+	answeredBy := c.AnsweredBy
 	c.State, c.AnsweredAt, c.AnsweredBy = CallRinging, time.Time{}, ""
 	a.Call = &c
 	h.touch(a)
-	return h.log(a, System, TimelineCallReleased, "", data)
+	if err := h.log(a, System, TimelineCallReleased, "", data); err != nil {
+		return err
+	}
+	if !acceptedByAnswer {
+		return nil // accepted by hand, before or apart from the call: it stays so
+	}
+	// The acceptance came from the answer, which never reached the
+	// resident: undo it, so the alert escalates again while the call rings
+	// unanswered.
+	a.State, a.Assignee, a.AcceptedAt = StateNew, "", time.Time{}
+	if err := h.log(a, System, TimelineUnaccepted, "", map[string]string{"call": u.ID, "by": answeredBy}); err != nil {
+		return err
+	}
+	return h.s.planEscalation(h.op, a)
 }
+
+// TimelineUnaccepted: an alert accepted by answering its call is new and
+// unaccepted again, because the answer was released before its audio
+// connected; its escalation runs again. Data: call, by (whose acceptance).
+const TimelineUnaccepted = "unaccepted"
 
 func (h *handling) callEnded(u CallUpdate) error {
 	a, err := h.callAlert(u.ID)

@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,8 +162,23 @@ func TestCallReleased(t *testing.T) {
 	if want := (alerts.CallRef{ID: "c-1", State: alerts.CallRinging, StartedAt: at(0)}); a.Call == nil || *a.Call != want {
 		t.Errorf("the released call: %+v, want %+v", a.Call, want)
 	}
-	if a.State != alerts.StateAccepted || a.Assignee != "wang" {
-		t.Errorf("the alert after the release: %s, assignee %q; want accepted by wang as the answer left it", a.State, a.Assignee)
+	// The answer had accepted the alert; the release undoes that, and the
+	// escalation runs again from the alert's opening.
+	if a.State != alerts.StateNew || a.Assignee != "" || !a.AcceptedAt.IsZero() {
+		t.Errorf("the alert after the release: %s, assignee %q, accepted at %v; want new and unaccepted", a.State, a.Assignee, a.AcceptedAt)
+	}
+	if n := len(a.Timeline); n == 0 || a.Timeline[n-1].Action != alerts.TimelineUnaccepted ||
+		a.Timeline[n-1].Data["by"] != "wang" || a.Timeline[n-1].Data["call"] != "c-1" {
+		t.Errorf("the timeline's last entries: %v; want unaccepted by wang after call_released", actions(a))
+	}
+	esc := e.svc.Rules().Escalation[alerts.SeverityCritical]
+	want := []alerts.Timer{{AlertID: a.ID, Kind: alerts.TimerEscalate1, Due: a.OpenedAt.Add(esc.T1.D())},
+		{AlertID: a.ID, Kind: alerts.TimerEscalate2, Due: a.OpenedAt.Add(esc.T2.D())}}
+	if got := e.store.Timers(); !slices.Equal(got, want) {
+		t.Errorf("timers after the release: %+v, want the escalation as for a new alert %+v", got, want)
+	}
+	if e.fireDue(a.OpenedAt.Add(esc.T1.D())) != 1 || e.alert(a.ID).EscalationLevel != 1 {
+		t.Errorf("the released alert did not escalate at T1")
 	}
 	var rel *alerts.TimelineEntry
 	for i := range a.Timeline {
@@ -174,7 +190,43 @@ func TestCallReleased(t *testing.T) {
 		t.Errorf("call_released on the timeline: %+v", rel)
 	}
 	res = step(alerts.CallUpdate{ID: "c-1", State: alerts.CallAnswered, At: at(20 * time.Second), By: "li"})
-	if len(res.Changed) != 1 || res.Changed[0].Call.State != alerts.CallAnswered || res.Changed[0].Call.AnsweredBy != "li" {
+	if len(res.Changed) != 1 || res.Changed[0].Call.State != alerts.CallAnswered || res.Changed[0].Call.AnsweredBy != "li" ||
+		res.Changed[0].State != alerts.StateAccepted || res.Changed[0].Assignee != "li" {
 		t.Errorf("the second answer: %+v", res.Changed)
+	}
+	if got := e.store.Timers(); len(got) != 0 {
+		t.Errorf("timers after the second answer accepted it: %+v", got)
+	}
+}
+
+// TestCallReleasedKeepsAnAcceptanceByHand: an alert an operator accepted
+// by hand before answering its call stays accepted when the answer is
+// released — the acceptance did not come from the answer — and no
+// escalation timer comes back.
+func TestCallReleasedKeepsAnAcceptanceByHand(t *testing.T) {
+	e := newEnv(t, alerts.Config{})
+	d := device("sos-1", devices.KindSOSButton, true)
+	step := func(u alerts.CallUpdate) alerts.Result {
+		t.Helper()
+		res, err := e.call(d, u)
+		if err != nil {
+			t.Fatalf("%s: %v", u.State, err)
+		}
+		return res
+	}
+	res := step(alerts.CallUpdate{ID: "c-1", State: alerts.CallRinging, At: at(0)})
+	id := res.Changed[0].ID
+	e.mustTransition(id, alerts.ActionAccept, at(2*time.Second), func(r *alerts.TransitionRequest) { r.Actor.Name = "wang" })
+	step(alerts.CallUpdate{ID: "c-1", State: alerts.CallAnswered, At: at(5 * time.Second), By: "wang"})
+	step(alerts.CallUpdate{ID: "c-1", State: alerts.CallReleased, At: at(15 * time.Second), By: "wang", EndReason: "media_timeout"})
+	a := e.alert(id)
+	if a.State != alerts.StateAccepted || a.Assignee != "wang" || !a.AcceptedAt.Equal(at(2*time.Second)) {
+		t.Errorf("after the release: %s by %q at %v; want accepted by wang as before the call", a.State, a.Assignee, a.AcceptedAt)
+	}
+	if slices.Contains(actions(a), alerts.TimelineUnaccepted) {
+		t.Errorf("timeline %v: an acceptance by hand was undone", actions(a))
+	}
+	if got := e.store.Timers(); len(got) != 0 {
+		t.Errorf("timers after the release: %+v", got)
 	}
 }

@@ -71,6 +71,7 @@ var TimelineCodes = map[string]TimelineCode{
 	TimelineCallAnswered:    {Params: []string{"call"}},
 	TimelineCallEnded:       {Params: []string{"call", "duration", "reason", "by", "answered_by", "recording_device", "recording_console"}},
 	TimelineCallReleased:    {Params: []string{"call", "by", "reason"}},
+	TimelineUnaccepted:      {Params: []string{"call", "by"}},
 	// Incidents and check-ins (incident.go, checkin.go).
 	TimelineLinked:         {Params: []string{"incident"}},
 	TimelineIncidentJoined: {Params: []string{"alert", "device", "via"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,10 +19,14 @@ import (
 // connection that can never come up (its peer gone), and gives the answer
 // back (POST …/release, relayed to the call's instance): the call rings
 // again on both instances with call_released on its timeline, the device
-// still on the line, and a console through the same instance answers it
-// with audio both ways.
+// still on the line. The answer had accepted the alert; the release undoes
+// that (unaccepted on the timeline, the alert new again on both instances)
+// and the alert escalates while the call rings. A console through the same
+// instance then answers it with audio both ways, and that answer accepts
+// it.
 func TestInstancesCallReleased(t *testing.T) {
-	c := newCluster(t, 2)
+	rules := writeRules(t, `{"escalation": {"critical": {"t1": "10s", "t2": "25s"}}}`)
+	c := newCluster(t, 2, "HUB_RULES="+rules)
 	tokA := login(t, c.bases[0])
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -32,8 +37,8 @@ func TestInstancesCallReleased(t *testing.T) {
 	if code := api(t, http.MethodPost, base+"/api/v1/calls/"+dev.ID()+"/answer", tok, map[string]string{"sdp": deadOffer(t)}, &ans); code != http.StatusOK || ans.SDP == "" {
 		t.Fatalf("answer through the other instance: %d", code)
 	}
-	if a := getAlert(t, base, tok, alertID); a.Call == nil || a.Call.State != alerts.CallAnswered {
-		t.Fatalf("after the answer: %+v", a.Call)
+	if a := getAlert(t, base, tok, alertID); a.Call == nil || a.Call.State != alerts.CallAnswered || a.State != alerts.StateAccepted {
+		t.Fatalf("after the answer: %s, %+v", a.State, a.Call)
 	}
 	if code := api(t, http.MethodPost, base+"/api/v1/calls/"+dev.ID()+"/release", tok, map[string]string{"reason": "media_failed"}, nil); code != http.StatusNoContent {
 		t.Fatalf("release through the other instance: %d", code)
@@ -45,9 +50,19 @@ func TestInstancesCallReleased(t *testing.T) {
 			for _, e := range a.Timeline {
 				released = released || (e.Action == alerts.TimelineCallReleased && e.Data["reason"] == "media_failed" && e.Data["by"] == "admin")
 			}
-			return a.Call != nil && a.Call.State == alerts.CallRinging && released, fmt.Sprintf("%+v", a.Call)
+			unaccepted := timelineCount(a, alerts.TimelineUnaccepted) == 1
+			return a.Call != nil && a.Call.State == alerts.CallRinging && released && unaccepted &&
+					a.State == alerts.StateNew && a.Assignee == "",
+				fmt.Sprintf("%s by %q, %+v, %v", a.State, a.Assignee, a.Call, timelineActions(a))
 		})
 	}
+	// Its escalation runs again (counted from its opening: level 1 at
+	// 10 s, 2 at 25 s, whichever is next after the release).
+	eventually(t, 45*time.Second, "an escalation after the acceptance was undone", func() (bool, string) {
+		acts := timelineActions(getAlert(t, c.bases[1], tokA, alertID))
+		i := slices.Index(acts, alerts.TimelineUnaccepted)
+		return i >= 0 && slices.Contains(acts[i:], alerts.TimelineEscalated), fmt.Sprint(acts)
+	})
 	select {
 	case <-dev.Done():
 		t.Fatalf("the device's call ended (%s) with the release", dev.EndReason())
@@ -63,6 +78,18 @@ func TestInstancesCallReleased(t *testing.T) {
 		d, cs := dev.Stats(), con.Stats()
 		return d.PacketsReceived > 100 && cs.PacketsReceived > 100, fmt.Sprintf("device got %d, console got %d", d.PacketsReceived, cs.PacketsReceived)
 	})
+	if a := getAlert(t, base, tok, alertID); a.State != alerts.StateAccepted || a.Assignee != "admin" {
+		t.Errorf("after the second answer: %s by %q, want accepted by admin", a.State, a.Assignee)
+	}
+}
+
+// timelineActions lists an alert's timeline codes in order.
+func timelineActions(a *alerts.Alert) []string {
+	out := make([]string, len(a.Timeline))
+	for i, e := range a.Timeline {
+		out[i] = e.Action
+	}
+	return out
 }
 
 // deadOffer is a browser's audio offer from a peer that is closed at once:
