@@ -51,6 +51,11 @@ type CheckinTx interface {
 	// LastActivity returns a household's latest sign of life, the zero
 	// Activity if it has none.
 	LastActivity(ctx context.Context, household string) (Activity, error)
+	// HouseholdLocations returns the locations of the registered devices
+	// at l's community, building and household number, whatever their
+	// unit: what devices.CompleteUnits needs to place a device registered
+	// without its unit in its household.
+	HouseholdLocations(ctx context.Context, l devices.Location) ([]devices.Location, error)
 }
 
 // CheckinPlan is what staff set for one household. Nil fields follow the

@@ -29,10 +29,34 @@ func (h *handling) checkin(m *devices.Message) error {
 	return nil
 }
 
+// householdOf returns l as its household is known: a location registered
+// without its unit gets the unit its household's other devices name
+// (devices.CompleteUnits, the rule of the building view and the evacuation
+// list), so a door contact registered without its unit counts for the
+// household it is in, not for another.
+func householdOf(ctx context.Context, tx Tx, l devices.Location) (devices.Location, error) {
+	if l.Unit != "" || l.Household == "" {
+		return l, nil
+	}
+	ls, err := tx.HouseholdLocations(ctx, l)
+	if err != nil {
+		return l, fmt.Errorf("household of %s: %w", l.Household, err)
+	}
+	ds := make([]*devices.Device, len(ls))
+	for i := range ls {
+		ds[i] = &devices.Device{Location: ls[i]}
+	}
+	return devices.CompleteUnits(ds)(l), nil
+}
+
 // activity records a sign of life of the device's household (if it is in
 // one) and marks its open no_activity alerts cleared.
 func (h *handling) activity(at time.Time, how string) error {
-	key := h.d.Location.HouseholdKey()
+	loc, err := householdOf(h.ctx, h.tx, h.d.Location)
+	if err != nil {
+		return err
+	}
+	key := loc.HouseholdKey()
 	if key == "" {
 		return nil
 	}
@@ -41,7 +65,7 @@ func (h *handling) activity(at time.Time, how string) error {
 		return fmt.Errorf("record activity: %w", err)
 	}
 	h.activities = append(h.activities, a)
-	open, err := h.tx.ScopeAlerts(h.ctx, HouseholdScope(h.d.Location), []Kind{KindNoActivity}, time.Time{})
+	open, err := h.tx.ScopeAlerts(h.ctx, HouseholdScope(loc), []Kind{KindNoActivity}, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -83,6 +107,17 @@ func (s *Service) Activity(ctx context.Context, tx Tx, d *devices.Device, at tim
 func (s *Service) NoActivity(ctx context.Context, tx Tx, d *devices.Device, od Overdue, now time.Time) (*Alert, error) {
 	if d == nil {
 		return nil, shouwang.Errorf(shouwang.EINVALID, "no activity: missing device")
+	}
+	// The alert is on the household as it is known: its scope, which a
+	// sign of life of any of its devices finds, carries the unit.
+	loc, err := householdOf(ctx, tx, d.Location)
+	if err != nil {
+		return nil, err
+	}
+	if loc != d.Location {
+		placed := *d
+		placed.Location = loc
+		d = &placed
 	}
 	last, err := tx.LastActivity(ctx, od.Household)
 	if err != nil {

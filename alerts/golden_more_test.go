@@ -96,10 +96,13 @@ func (c *goldenCase) start() {
 	rules := c.e.svc.Rules()
 	m.sv, m.keys, m.gwDown, m.plans = alerts.NewSupervisor(rules), map[string]int32{}, map[string]bool{}, map[string]*alerts.CheckinPlan{}
 	m.book = alerts.NewCheckinBook(rules.Checkin.Location())
+	var ds []*devices.Device
 	for _, id := range c.sortedIDs() {
 		m.keys[id] = int32(len(m.ids))
 		m.ids = append(m.ids, id)
+		ds = append(ds, c.devs[id])
 	}
+	c.e.store.SetDevices(ds...) // the registry, as the store has it
 	for _, w := range c.households() {
 		m.book.Set(w, t0)
 	}
@@ -126,7 +129,7 @@ func (c *goldenCase) households() []alerts.Watched {
 	var keys []string
 	for _, id := range c.sortedIDs() {
 		d := c.devs[id]
-		k := d.Location.HouseholdKey()
+		k := c.householdKey(d)
 		if k == "" {
 			continue
 		}
@@ -145,6 +148,17 @@ func (c *goldenCase) households() []alerts.Watched {
 		out = append(out, rules.Watched(k, byKey[k].alone, byKey[k].since, c.more.plans[k]))
 	}
 	return out
+}
+
+// householdKey is d's household as hub/checkins keys it: one household
+// per cell, a device registered without its unit in the household its
+// other devices name (devices.CompleteUnits).
+func (c *goldenCase) householdKey(d *devices.Device) string {
+	ds := make([]*devices.Device, 0, len(c.devs))
+	for _, id := range c.sortedIDs() {
+		ds = append(ds, c.devs[id])
+	}
+	return devices.CompleteUnits(ds)(d.Location).HouseholdKey()
 }
 
 // heard tells supervision and the book what a message means, as ingest
@@ -199,7 +213,7 @@ func (c *goldenCase) stepMore(cmd string, args []string, opts map[string]string,
 		if err != nil {
 			c.t.Fatalf("quiet: until: %v", err)
 		}
-		k := d.Location.HouseholdKey()
+		k := c.householdKey(d)
 		c.more.plans[k] = &alerts.CheckinPlan{Household: k, QuietUntil: t0.Add(until)}
 		for _, w := range c.households() {
 			c.more.book.Set(w, now)
@@ -296,7 +310,7 @@ func (c *goldenCase) judge(now time.Time) {
 		var rep *devices.Device
 		for _, id := range c.sortedIDs() {
 			d := c.devs[id]
-			if d.Location.HouseholdKey() == od.Household && (rep == nil || d.Kind == devices.KindSOSButton && rep.Kind != devices.KindSOSButton) {
+			if c.householdKey(d) == od.Household && (rep == nil || d.Kind == devices.KindSOSButton && rep.Kind != devices.KindSOSButton) {
 				rep = d
 			}
 		}

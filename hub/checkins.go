@@ -39,9 +39,10 @@ type Checkins struct {
 	byDevice   map[string]string            // door and motion sensors of watched households → household
 	contact    map[string]float64           // a door's last contact reading
 	plans      map[string]alerts.CheckinPlan
-	pending    map[string]alerts.Activity // signs of life from readings, not yet stored
-	alerted    map[string]bool            // households with an open, uncleared no_activity alert
-	failed     []alerts.Overdue           // verdicts whose transaction failed, tried again at the next sweep
+	pending    map[string]alerts.Activity              // signs of life from readings, not yet stored
+	alerted    map[string]bool                         // households with an open, uncleared no_activity alert
+	complete   func(devices.Location) devices.Location // a location's unit as its household's devices name it (load)
+	failed     []alerts.Overdue                        // verdicts whose transaction failed, tried again at the next sweep
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -113,7 +114,7 @@ func NewCheckins(ctx context.Context, cfg CheckinsConfig, logger *slog.Logger) (
 	}
 	for _, a := range open {
 		if !a.Cleared {
-			c.alerted[a.Device.Location.HouseholdKey()] = true
+			c.alerted[c.complete(a.Device.Location).HouseholdKey()] = true
 		}
 	}
 	cfg.Alerting.setCheckins(c)
@@ -123,13 +124,27 @@ func NewCheckins(ctx context.Context, cfg CheckinsConfig, logger *slog.Logger) (
 // load reads the households, plans and signs of life, and sets the book to
 // them.
 func (c *Checkins) load(ctx context.Context) error {
+	var ds []*devices.Device
+	err := c.cfg.Store.EachHouseholdDevice(ctx, func(d *devices.Device) error {
+		ds = append(ds, d)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("checkins: %w", err)
+	}
+	// One household per cell, as the building view and the evacuation list
+	// have it: a device registered without its unit is in the household
+	// its other devices name (alerts.householdOf does the same in the
+	// store's transactions).
+	complete := devices.CompleteUnits(ds)
 	all := map[string]*watchedHousehold{}
 	doors := map[string][]string{}
-	err := c.cfg.Store.EachHouseholdDevice(ctx, func(d *devices.Device) error {
-		k := d.Location.HouseholdKey()
+	for _, d := range ds {
+		loc := complete(d.Location)
+		k := loc.HouseholdKey()
 		h := all[k]
 		if h == nil {
-			h = &watchedHousehold{key: k, loc: d.Location, since: d.CreatedAt, rep: d.ID}
+			h = &watchedHousehold{key: k, loc: loc, since: d.CreatedAt, rep: d.ID}
 			all[k] = h
 		}
 		h.alone = h.alone || d.Resident.LivesAlone
@@ -148,10 +163,6 @@ func (c *Checkins) load(ctx context.Context) error {
 		if devices.ActivityKind(d.Kind) {
 			doors[k] = append(doors[k], d.ID)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("checkins: %w", err)
 	}
 	plans, err := c.cfg.Store.CheckinPlans(ctx)
 	if err != nil {
@@ -164,6 +175,7 @@ func (c *Checkins) load(ctx context.Context) error {
 	now := c.cfg.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.complete = complete
 	c.plans = make(map[string]alerts.CheckinPlan, len(plans))
 	for _, p := range plans {
 		c.plans[p.Household] = p
@@ -242,7 +254,7 @@ func (c *Checkins) committed(results []alerts.Result) {
 		}
 		for _, al := range r.Changed {
 			if al.Kind == alerts.KindNoActivity && !al.Test {
-				c.alerted[al.Device.Location.HouseholdKey()] = al.State.Open() && !al.Cleared
+				c.alerted[c.complete(al.Device.Location).HouseholdKey()] = al.State.Open() && !al.Cleared
 			}
 		}
 	}

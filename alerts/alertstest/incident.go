@@ -8,6 +8,7 @@ import (
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // The incident and check-in parts of a transaction (alerts.IncidentTx,
@@ -156,6 +157,32 @@ func (tx *Tx) LastActivity(ctx context.Context, household string) (alerts.Activi
 		return alerts.Activity{}, err
 	}
 	return tx.s.activity[household], nil
+}
+
+// HouseholdLocations implements alerts.CheckinTx: the locations of the
+// devices given to SetDevices at l's community, building and household.
+func (tx *Tx) HouseholdLocations(ctx context.Context, l devices.Location) ([]devices.Location, error) {
+	if err := tx.begin(ctx, "HouseholdLocations"); err != nil {
+		return nil, err
+	}
+	var out []devices.Location
+	for _, x := range tx.s.registry {
+		if x.Household != "" && x.Community == l.Community && x.Building == l.Building && x.Household == l.Household {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// SetDevices tells the fake which devices are registered, by their
+// locations (HouseholdLocations); it replaces what was set before.
+func (s *Store) SetDevices(ds ...*devices.Device) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.registry = make([]devices.Location, len(ds))
+	for i, d := range ds {
+		s.registry[i] = d.Location
+	}
 }
 
 func cloneIncident(in *alerts.Incident) *alerts.Incident {

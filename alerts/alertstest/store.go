@@ -22,6 +22,7 @@ import (
 
 	"github.com/shouwang-hub/shouwang"
 	"github.com/shouwang-hub/shouwang/alerts"
+	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Listing limits, as the SQL store has them.
@@ -50,6 +51,7 @@ type Store struct {
 	members   map[int64][]alerts.IncidentMember // by incident, in the order they joined
 	activity  map[string]alerts.Activity        // by household
 	plans     map[string]alerts.CheckinPlan     // by household
+	registry  []devices.Location                // the registered devices' locations (SetDevices)
 
 	lastAlert, lastEntry, lastNotif, lastSeq, lastPhoto int64
 }

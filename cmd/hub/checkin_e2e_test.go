@@ -15,10 +15,11 @@ import (
 	"github.com/shouwang-hub/shouwang/internal/testenv"
 )
 
-// checkinHouseholds are five households of 7号楼: four residents living
+// checkinHouseholds are six households of 7号楼: five residents living
 // alone — one with an SOS button who checks in, one with an SOS button who
 // does nothing, one with a motion sensor that sees her up, one away whom
-// staff pause — and a family, not watched.
+// staff pause, one whose door contact (registered without its unit) sees
+// her go out — and a family, not watched.
 func checkinHouseholds() []*devices.Device {
 	hh := func(id string, kind devices.Kind, n int, alone bool) *devices.Device {
 		return &devices.Device{ID: id, Kind: kind,
@@ -34,7 +35,15 @@ func checkinHouseholds() []*devices.Device {
 		hh("ci-motion", devices.KindMotion, 3, true),
 		hh("ci-away", devices.KindSOSButton, 4, true),
 		hh("ci-family", devices.KindSOSButton, 5, false),
+		hh("ci-door-sos", devices.KindSOSButton, 6, true),
+		unitless(hh("ci-door", devices.KindDoor, 6, true)),
 	}
+}
+
+// unitless is d registered without its unit (the installer left it out).
+func unitless(d *devices.Device) *devices.Device {
+	d.Location.Unit = ""
+	return d
 }
 
 // TestCheckinsOfResidentsLivingAlone runs a day's check-in on the real hub,
@@ -43,7 +52,9 @@ func checkinHouseholds() []*devices.Device {
 // ago and ends at the next whole minute at least 20 s away (yesterday's
 // window began before they were there: it is not judged). In it, one resident
 // presses her button's check-in (the button hears it was counted), one's
-// motion sensor sees her; staff pause a third. At the window's end exactly
+// motion sensor sees her, one's door opens and closes (a contact registered
+// without its unit: it is her household's door all the same, one household
+// in the list, not two); staff pause a fourth. At the window's end exactly
 // one no_activity alert opens — for the one who did nothing, for the grid
 // worker — and the console's list says who checked in and who is overdue.
 // On SQLite and PostgreSQL side by side (they share the minute).
@@ -83,12 +94,15 @@ func TestCheckinsOfResidentsLivingAlone(t *testing.T) {
 				}
 				byID := map[string]alerts.HouseholdCheckin{}
 				for _, h := range out.Households {
+					if _, dup := byID[h.Location.Household]; dup {
+						t.Errorf("two households numbered %s in the list (one registered without its unit?)", h.Location.Household)
+					}
 					byID[h.Location.Household] = h
 				}
 				return byID
 			}
 			before := list()
-			if len(before) != 4 || before["1-101"].State != alerts.CheckinWaiting || !before["1-101"].WindowEnd.Equal(end) {
+			if len(before) != 5 || before["1-101"].State != alerts.CheckinWaiting || !before["1-101"].WindowEnd.Equal(end) {
 				t.Fatalf("before any sign of life: %+v", before)
 			}
 			seq, err := s.Checkin("ci-press")
@@ -102,6 +116,12 @@ func TestCheckinsOfResidentsLivingAlone(t *testing.T) {
 				fmt.Appendf(nil, `{"seq":1,"ts":%d,"occupancy":1,"battery":80}`, time.Now().UnixMilli())); err != nil {
 				t.Fatal(err)
 			}
+			for i, contact := range []int{1, 0, 1} { // closed, opened, closed: she went out
+				if err := s.Publish("ci-door", devices.ChannelTelemetry,
+					fmt.Appendf(nil, `{"seq":%d,"ts":%d,"contact":%d,"battery":80}`, i+1, time.Now().UnixMilli(), contact)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			away := before["1-401"].Household
 			if code, body := apiCall(t, "PUT", base+"/api/v1/checkins/plan", token, map[string]any{
 				"household": away, "quiet_until": time.Now().Add(72 * time.Hour), "quiet_note": "住院",
@@ -110,8 +130,9 @@ func TestCheckinsOfResidentsLivingAlone(t *testing.T) {
 			}
 			eventually(t, 10*time.Second, "the list to show the check-in, the movement and the pause", func() (bool, string) {
 				l := list()
-				return l["1-101"].State == alerts.CheckinCheckedIn && l["1-301"].State == alerts.CheckinCheckedIn && l["1-401"].State == alerts.CheckinQuiet,
-					fmt.Sprintf("%s %s %s", l["1-101"].State, l["1-301"].State, l["1-401"].State)
+				return l["1-101"].State == alerts.CheckinCheckedIn && l["1-301"].State == alerts.CheckinCheckedIn && l["1-401"].State == alerts.CheckinQuiet &&
+						l["1-601"].State == alerts.CheckinCheckedIn && l["1-601"].Location.Unit == "1单元",
+					fmt.Sprintf("%s %s %s %s %q", l["1-101"].State, l["1-301"].State, l["1-401"].State, l["1-601"].State, l["1-601"].Location.Unit)
 			})
 			if time.Now().After(end) {
 				t.Fatalf("the signs of life came after the window's end %s (the machine is too slow for this test's minute)", end)

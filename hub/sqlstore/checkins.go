@@ -182,6 +182,30 @@ func (s *Store) CheckinPlans(ctx context.Context) ([]alerts.CheckinPlan, error) 
 	return out, nil
 }
 
+// HouseholdLocations implements alerts.CheckinTx: the locations of the
+// registered devices at l's community, building and household number,
+// whatever their unit.
+func (tx *Tx) HouseholdLocations(ctx context.Context, l devices.Location) ([]devices.Location, error) {
+	rows, err := tx.tx.QueryContext(ctx, tx.q(`SELECT community, grid, building, unit, floor, household FROM devices
+		WHERE community = ? AND building = ? AND household = ?`), l.Community, l.Building, l.Household)
+	if err != nil {
+		return nil, fmt.Errorf("household locations: %w", err)
+	}
+	defer rows.Close()
+	var out []devices.Location
+	for rows.Next() {
+		var x devices.Location
+		if err := rows.Scan(&x.Community, &x.Grid, &x.Building, &x.Unit, &x.Floor, &x.Household); err != nil {
+			return nil, fmt.Errorf("household locations: %w", err)
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("household locations: %w", err)
+	}
+	return out, nil
+}
+
 // EachHouseholdDevice calls fn with every registered device that belongs to
 // a household, with its ID, kind, location, its resident's name and
 // whether they live alone, its grid worker's name and when it was
