@@ -200,17 +200,28 @@ func (c *committer[T]) commitWithRetry(ctx context.Context, items []T) bool {
 // gate and ingest shares it): SQLite has one writer, so such a write would
 // otherwise hold up an SOS while it ran. A telemetry writer waits while an
 // event commit waits for the store or runs; one already running is not
-// interrupted, so each is kept short (healthFlushChunk devices at a time).
+// interrupted, so each is kept short (healthFlushChunk devices at a time),
+// and those of many items commit early when an event commit starts
+// waiting (urgentWaiting).
 // The spool, where telemetry commits, is a file of its own with its own
 // writer, so those commits never meet events at all.
 type storeGate struct {
 	mu     sync.Mutex
 	urgent int           // event commits waiting or running
 	clear  chan struct{} // closed while urgent is 0
+	// waiting mirrors urgent for the background writers' checks between
+	// two items of a transaction (urgentWaiting), without the mutex.
+	waiting atomic.Int32
+	// slot lets one background writer at a time past the gate. The store
+	// hands its one writer connection to a random one of those waiting
+	// for it (database/sql), so an event commit queued there beside the
+	// readings', the folds' and the health flush's transactions could go
+	// after all three; with one, it goes after one at most.
+	slot chan struct{}
 }
 
 func newStoreGate() *storeGate {
-	g := &storeGate{clear: make(chan struct{})}
+	g := &storeGate{clear: make(chan struct{}), slot: make(chan struct{}, 1)}
 	close(g.clear)
 	return g
 }
@@ -223,27 +234,47 @@ func (g *storeGate) urgentStart() {
 		g.clear = make(chan struct{})
 	}
 	g.urgent++
+	g.waiting.Add(1)
 	g.mu.Unlock()
 }
 
 func (g *storeGate) urgentDone() {
 	g.mu.Lock()
+	g.waiting.Add(-1)
 	if g.urgent--; g.urgent == 0 {
 		close(g.clear)
 	}
 	g.mu.Unlock()
 }
 
-// background runs fn once no event commit waits or runs, or returns ctx's
-// error.
+// urgentWaiting reports whether an event commit waits for the store (or
+// runs). A background transaction asks it between two of its items and
+// commits what it has when one does: the event then waits for one item and
+// a commit, not for the rest of a batch.
+func (g *storeGate) urgentWaiting() bool { return g.waiting.Load() > 0 }
+
+// background runs fn once no event commit waits or runs and no other
+// background writer does, or returns ctx's error.
 func (g *storeGate) background(ctx context.Context, fn func() error) error {
-	g.mu.Lock()
-	clear := g.clear
-	g.mu.Unlock()
-	select {
-	case <-clear:
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		g.mu.Lock()
+		clear := g.clear
+		g.mu.Unlock()
+		select {
+		case <-clear:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case g.slot <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !g.urgentWaiting() {
+			break
+		}
+		<-g.slot // an event came while this waited for the slot: it goes first
 	}
+	defer func() { <-g.slot }()
 	return fn()
 }

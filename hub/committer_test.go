@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -62,4 +64,65 @@ func TestCommitterWithoutLingerCommitsWhatIsQueued(t *testing.T) {
 	if !slices.Equal(sizes, []int{1, 1, 1}) {
 		t.Errorf("batches %v, want [1 1 1]", sizes)
 	}
+}
+
+// TestStoreGateOneBackgroundWriterAtATime: background writers pass the
+// gate one at a time (the store would hand its writer to any of them, an
+// event commit among them, at random), none while an event commit waits,
+// and each in turn once it has gone.
+func TestStoreGateOneBackgroundWriterAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newStoreGate()
+		release := make(chan struct{})
+		var running, finished atomic.Int32
+		fn := func() error {
+			if running.Add(1) > 1 {
+				t.Error("two background writers past the gate at once")
+			}
+			<-release
+			running.Add(-1)
+			finished.Add(1)
+			return nil
+		}
+		for range 3 {
+			go func() {
+				if err := g.background(t.Context(), fn); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		synctest.Wait()
+		if running.Load() != 1 {
+			t.Fatalf("%d background writers running; want 1", running.Load())
+		}
+		g.urgentStart() // an event commit starts waiting
+		release <- struct{}{}
+		synctest.Wait()
+		if running.Load() != 0 {
+			t.Fatal("a background writer started while an event commit waits")
+		}
+		g.urgentDone()
+		for want := int32(2); want <= 3; want++ {
+			synctest.Wait()
+			if running.Load() != 1 {
+				t.Fatalf("%d background writers running after the event; want 1", running.Load())
+			}
+			release <- struct{}{}
+		}
+		synctest.Wait()
+		if finished.Load() != 3 {
+			t.Errorf("%d background writers finished; want 3", finished.Load())
+		}
+		// A writer waiting for the gate gives up with its context.
+		ctx, cancel := context.WithCancel(t.Context())
+		g.urgentStart()
+		errc := make(chan error, 1)
+		go func() { errc <- g.background(ctx, fn) }()
+		synctest.Wait()
+		cancel()
+		if err := <-errc; err == nil {
+			t.Error("background returned nil with its context cancelled while an event waited")
+		}
+		g.urgentDone()
+	})
 }

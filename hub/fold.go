@@ -179,27 +179,35 @@ func (a *Alerting) runFolds(ctx context.Context) {
 }
 
 // writeFolds writes up to limit of the folds due now (0: all), oldest
-// first, foldBatch alerts to a transaction. What a failed transaction held
-// is kept for the next try.
+// first, at most foldBatch alerts to a transaction (fewer when an event
+// commit starts waiting). What a failed transaction held is kept for the
+// next try.
 func (a *Alerting) writeFolds(ctx context.Context, every time.Duration, limit int) error {
 	due := a.folds.takeDue(a.cfg.Now(), every, limit)
-	for i := 0; i < len(due); i += foldBatch {
-		chunk := due[i:min(i+foldBatch, len(due))]
-		// Behind any event commit, as telemetry's writes are (storeGate).
+	for len(due) > 0 {
+		// Behind any event commit, as telemetry's writes are (storeGate),
+		// and committed early, after the fold in hand, when one starts
+		// waiting.
+		var n int
 		err := a.gate.background(ctx, func() error {
 			return a.Update(ctx, func(tx *AlertTx) error {
-				for _, f := range chunk {
-					if err := tx.applyFold(ctx, f); err != nil {
+				n = 0 // a retried transaction starts again
+				for n < min(len(due), foldBatch) {
+					if err := tx.applyFold(ctx, due[n]); err != nil {
 						return err
+					}
+					if n++; a.gate.urgentWaiting() {
+						break
 					}
 				}
 				return nil
 			})
 		})
 		if err != nil {
-			a.folds.giveBack(due[i:])
+			a.folds.giveBack(due)
 			return err
 		}
+		due = due[n:]
 	}
 	return nil
 }
