@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"slices"
 	"sync"
@@ -77,8 +78,9 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	paho    pahoClient  // a fake in unit tests
-	queue   chan queued // taken from paho, waiting for a handler
+	paho    pahoClient                // a fake in unit tests
+	conn    atomic.Pointer[batchConn] // the connection dialed last (nil with a fake paho)
+	queue   chan queued               // taken from paho, waiting for a handler
 	workers sync.WaitGroup
 
 	// queueMu guards the queue's closing against sends: onMessage sends
@@ -206,11 +208,37 @@ func (c *Client) options() *paho.ClientOptions {
 		SetPingTimeout(c.cfg.ConnectTimeout).
 		SetConnectTimeout(c.cfg.ConnectTimeout).
 		SetWriteTimeout(c.cfg.ConnectTimeout).
-		SetCustomOpenConnectionFn(Dialer(c.cfg.ConnectTimeout))
+		SetCustomOpenConnectionFn(c.dial(dialer(c.cfg.ConnectTimeout, c.sent)))
 	if c.cfg.TLS != nil {
 		o.SetTLSConfig(c.cfg.TLS) // Dialer takes it from the options
 	}
 	return o
+}
+
+// dial wraps open so the Client knows the connection paho reads from now,
+// for writing acknowledgements to it (Message.Ack).
+func (c *Client) dial(open paho.OpenConnectionFunc) paho.OpenConnectionFunc {
+	return func(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
+		conn, err := open(u, o)
+		if err != nil {
+			return nil, err
+		}
+		if bc, ok := conn.(*batchConn); ok {
+			c.conn.Store(bc)
+		}
+		return conn, nil
+	}
+}
+
+// sent tells paho's keepalive that the connection wrote something:
+// acknowledgements written by Message.Ack bypass paho, which would
+// otherwise ping a broker it is busy acknowledging and, when the answer
+// waits behind a backlog for longer than the ping timeout, drop the
+// connection. (Before, paho noted each PUBACK it wrote itself.)
+func (c *Client) sent() {
+	if u, ok := c.paho.(interface{ UpdateLastSent() }); ok {
+		u.UpdateLastSent()
+	}
 }
 
 // Start connects, retrying until ctx is done, and returns once connected and

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // Sizes of a connection's buffers.
@@ -25,7 +26,11 @@ const (
 // batchConn); timeout bounds the dial and each write to the socket. The
 // Client uses it; so can other paho clients that move many messages, such
 // as the benchmark's publishers.
-func Dialer(timeout time.Duration) paho.OpenConnectionFunc {
+func Dialer(timeout time.Duration) paho.OpenConnectionFunc { return dialer(timeout, nil) }
+
+// dialer is Dialer whose connections call sent, if not nil, after each
+// write to the socket.
+func dialer(timeout time.Duration, sent func()) paho.OpenConnectionFunc {
 	return func(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 		d := &net.Dialer{Timeout: timeout}
 		var conn net.Conn
@@ -48,7 +53,7 @@ func Dialer(timeout time.Duration) paho.OpenConnectionFunc {
 		if err != nil {
 			return nil, err
 		}
-		return newBatchConn(conn, timeout), nil
+		return newBatchConn(conn, timeout, sent), nil
 	}
 }
 
@@ -66,6 +71,7 @@ type batchConn struct {
 	net.Conn
 	r       *bufio.Reader
 	timeout time.Duration // bound on one write to the socket
+	sent    func()        // if not nil, called after each successful socket write
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -79,9 +85,9 @@ type batchConn struct {
 	closeErr  error
 }
 
-func newBatchConn(conn net.Conn, timeout time.Duration) *batchConn {
+func newBatchConn(conn net.Conn, timeout time.Duration, sent func()) *batchConn {
 	b := &batchConn{
-		Conn: conn, r: bufio.NewReaderSize(conn, readBufferSize), timeout: timeout,
+		Conn: conn, r: bufio.NewReaderSize(conn, readBufferSize), timeout: timeout, sent: sent,
 		done: make(chan struct{}),
 	}
 	b.cond = sync.NewCond(&b.mu)
@@ -107,6 +113,14 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	b.pending = append(b.pending, p...)
 	b.cond.Broadcast()
 	return len(p), nil
+}
+
+// puback queues the PUBACK of the QoS 1 message with packet ID id. After
+// the connection failed or closed it is dropped (the broker redelivers the
+// message on the next connection); like Write it blocks only while
+// maxPendingWrite bytes wait.
+func (b *batchConn) puback(id uint16) {
+	_, _ = b.Write([]byte{packets.Puback << 4, 2, byte(id >> 8), byte(id)})
 }
 
 // SetWriteDeadline is ignored: paho sets one around each Write, which here
@@ -141,6 +155,9 @@ func (b *batchConn) flush() {
 		err := b.Conn.SetWriteDeadline(time.Now().Add(limit))
 		if err == nil {
 			_, err = b.Conn.Write(out)
+		}
+		if err == nil && b.sent != nil {
+			b.sent()
 		}
 
 		b.mu.Lock()

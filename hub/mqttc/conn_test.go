@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
@@ -37,7 +39,7 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 
 func TestBatchConnKeepsOrderAndFlushesOnClose(t *testing.T) {
 	raw, peer := tcpPair(t)
-	b := newBatchConn(raw, 5*time.Second)
+	b := newBatchConn(raw, 5*time.Second, nil)
 	var want bytes.Buffer
 	for i := range 10000 {
 		p := fmt.Appendf(nil, "packet %d;", i)
@@ -68,7 +70,7 @@ func TestBatchConnKeepsOrderAndFlushesOnClose(t *testing.T) {
 
 func TestBatchConnReadsThroughItsBuffer(t *testing.T) {
 	raw, peer := tcpPair(t)
-	b := newBatchConn(raw, 5*time.Second)
+	b := newBatchConn(raw, 5*time.Second, nil)
 	defer b.Close()
 	go peer.Write([]byte("\x30\x05hello"))
 	var hdr [2]byte
@@ -85,7 +87,7 @@ func TestBatchConnReadsThroughItsBuffer(t *testing.T) {
 // connection and reconnects.
 func TestBatchConnReportsAWriteFailure(t *testing.T) {
 	raw, peer := tcpPair(t)
-	b := newBatchConn(raw, 5*time.Second)
+	b := newBatchConn(raw, 5*time.Second, nil)
 	defer b.Close()
 	peer.(*net.TCPConn).SetLinger(0)
 	peer.Close() // the peer resets the connection
@@ -102,5 +104,55 @@ func TestBatchConnReportsAWriteFailure(t *testing.T) {
 			t.Fatal("Write kept succeeding after the peer reset the connection")
 		}
 		time.Sleep(time.Millisecond) // let the flusher meet the reset
+	}
+}
+
+// A PUBACK queued by Message.Ack is the MQTT 3.1.1 packet paho would write,
+// in order with paho's own packets; after Close it is dropped.
+func TestBatchConnPubackIsTheWirePacket(t *testing.T) {
+	raw, peer := tcpPair(t)
+	b := newBatchConn(raw, 5*time.Second, nil)
+	b.puback(0x1234)
+	if _, err := b.Write([]byte{0xc0, 0}); err != nil { // a PINGREQ of paho's
+		t.Fatal(err)
+	}
+	b.puback(7)
+	got := make(chan []byte, 1)
+	go func() { all, _ := io.ReadAll(peer); got <- all }()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.puback(8) // after Close: dropped, not written, no panic
+	want := []byte{0x40, 2, 0x12, 0x34, 0xc0, 0, 0x40, 2, 0, 7}
+	if g := <-got; !bytes.Equal(g, want) {
+		t.Fatalf("the peer read % x, want % x", g, want)
+	}
+}
+
+// The connection tells paho's keepalive when it wrote to the socket, since
+// the acknowledgements it writes bypass paho (Client.sent).
+func TestBatchConnReportsItsWrites(t *testing.T) {
+	raw, peer := tcpPair(t)
+	wrote := make(chan struct{}, 1)
+	b := newBatchConn(raw, 5*time.Second, func() {
+		select {
+		case wrote <- struct{}{}:
+		default:
+		}
+	})
+	defer b.Close()
+	b.puback(1)
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(peer, buf); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write was not reported")
+	}
+	// Client.sent relies on paho's client having UpdateLastSent.
+	if _, ok := paho.NewClient(paho.NewClientOptions()).(interface{ UpdateLastSent() }); !ok {
+		t.Fatal("paho's client has no UpdateLastSent: Client.sent cannot keep its keepalive informed")
 	}
 }

@@ -193,6 +193,31 @@ func TestUnackedMessagesAreRedeliveredAfterRestart(t *testing.T) {
 	})
 }
 
+// Acknowledgements written by Message.Ack reach the broker on the
+// connection the messages came on: after a restart of the client, the
+// broker sends only what was published since, not the acknowledged ones.
+func TestAckedMessagesAreNotRedelivered(t *testing.T) {
+	brokers(t, func(t *testing.T, e *env) {
+		first := newCollector()
+		c := startHub(t, e, 0, func(m *Message) { first.add(m); m.Ack() }, nil)
+		publishEvents(t, e, "a", 200)
+		waitFor(t, "200 messages", 20*time.Second, func() bool { return first.has("a", 200) })
+		c.Stop()
+		publishEvents(t, e, "later", 1) // queued for the session, behind any redelivery
+
+		second := newCollector()
+		startHub(t, e, 0, func(m *Message) { second.add(m); m.Ack() }, nil)
+		waitFor(t, "the message published while away", 20*time.Second, func() bool { return second.has("later", 1) })
+		second.mu.Lock()
+		defer second.mu.Unlock()
+		for p := range second.seen {
+			if strings.HasPrefix(p, "a") {
+				t.Errorf("acknowledged message %q was delivered again", p)
+			}
+		}
+	})
+}
+
 // TestMaxInFlightBoundsHandlerCalls checks both bounds: at most MaxInFlight
 // handlers run, and while they are all busy the client takes at most
 // MaxInFlight more messages from the broker (and one paho is handing over),
