@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"slices"
 	"sync"
@@ -78,12 +77,17 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	paho    pahoClient                // a fake in unit tests
-	conn    atomic.Pointer[batchConn] // the connection dialed last (nil with a fake paho)
-	queue   chan queued               // taken from paho, waiting for a handler
+	paho pahoClient // a fake in unit tests
+	// keepalive is paho's own client (nil with a fake): the connection
+	// tells it what it reads and writes past paho (Client.sent, publish).
+	keepalive interface {
+		UpdateLastSent()
+		UpdateLastReceived()
+	}
+	queue   chan *Message // read off the connection, waiting for a handler
 	workers sync.WaitGroup
 
-	// queueMu guards the queue's closing against sends: onMessage sends
+	// queueMu guards the queue's closing against sends: enqueue sends
 	// under the read lock, Stop closes under the write lock.
 	queueMu     sync.RWMutex
 	queueClosed bool
@@ -154,11 +158,15 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 func newClient(cfg Config, logger *slog.Logger, newPaho func(*paho.ClientOptions) pahoClient) *Client {
 	c := &Client{
 		cfg: cfg, log: logger,
-		queue:      make(chan queued, cfg.MaxInFlight),
+		queue:      make(chan *Message, cfg.MaxInFlight),
 		subscribed: make(chan struct{}),
 		quit:       make(chan struct{}),
 	}
 	c.paho = newPaho(c.options())
+	c.keepalive, _ = c.paho.(interface {
+		UpdateLastSent()
+		UpdateLastReceived()
+	})
 	return c
 }
 
@@ -173,8 +181,9 @@ func (c *Client) options() *paho.ClientOptions {
 		// A persistent session: the broker keeps the subscriptions and
 		// queues QoS 1 messages while the hub is away.
 		SetCleanSession(c.cfg.CleanSession).
-		// paho hands every message to onMessage on one goroutine, which
-		// queues it for the handlers; when the queue is full, paho's
+		// The connection takes QoS 1 messages itself (inbound.go); paho
+		// hands the rest (QoS 0) to onMessage on one goroutine, which
+		// queues them for the handlers; when the queue is full, paho's
 		// reader waits and the socket fills. (With order off paho would
 		// start a goroutine per message and read on regardless.)
 		SetOrderMatters(true).
@@ -208,26 +217,13 @@ func (c *Client) options() *paho.ClientOptions {
 		SetPingTimeout(c.cfg.ConnectTimeout).
 		SetConnectTimeout(c.cfg.ConnectTimeout).
 		SetWriteTimeout(c.cfg.ConnectTimeout).
-		SetCustomOpenConnectionFn(c.dial(dialer(c.cfg.ConnectTimeout, c.sent)))
+		// The connections read the hub's QoS 1 messages themselves and
+		// write their PUBACKs (inbound.go).
+		SetCustomOpenConnectionFn(dialer(c.cfg.ConnectTimeout, connHooks{sent: c.sent, publish: c.publish}))
 	if c.cfg.TLS != nil {
 		o.SetTLSConfig(c.cfg.TLS) // Dialer takes it from the options
 	}
 	return o
-}
-
-// dial wraps open so the Client knows the connection paho reads from now,
-// for writing acknowledgements to it (Message.Ack).
-func (c *Client) dial(open paho.OpenConnectionFunc) paho.OpenConnectionFunc {
-	return func(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
-		conn, err := open(u, o)
-		if err != nil {
-			return nil, err
-		}
-		if bc, ok := conn.(*batchConn); ok {
-			c.conn.Store(bc)
-		}
-		return conn, nil
-	}
 }
 
 // sent tells paho's keepalive that the connection wrote something:
@@ -236,8 +232,8 @@ func (c *Client) dial(open paho.OpenConnectionFunc) paho.OpenConnectionFunc {
 // waits behind a backlog for longer than the ping timeout, drop the
 // connection. (Before, paho noted each PUBACK it wrote itself.)
 func (c *Client) sent() {
-	if u, ok := c.paho.(interface{ UpdateLastSent() }); ok {
-		u.UpdateLastSent()
+	if c.keepalive != nil {
+		c.keepalive.UpdateLastSent()
 	}
 }
 

@@ -26,11 +26,19 @@ const (
 // batchConn); timeout bounds the dial and each write to the socket. The
 // Client uses it; so can other paho clients that move many messages, such
 // as the benchmark's publishers.
-func Dialer(timeout time.Duration) paho.OpenConnectionFunc { return dialer(timeout, nil) }
+func Dialer(timeout time.Duration) paho.OpenConnectionFunc { return dialer(timeout, connHooks{}) }
 
-// dialer is Dialer whose connections call sent, if not nil, after each
-// write to the socket.
-func dialer(timeout time.Duration, sent func()) paho.OpenConnectionFunc {
+// connHooks are what a Client's connections report to it; nil ones are
+// left out.
+type connHooks struct {
+	sent func() // after each successful write to the socket
+	// publish, if set, takes every QoS 1 PUBLISH the connection reads
+	// instead of paho (inbound.go); it may block, which stops reading.
+	publish func(b *batchConn, p inboundPublish) error
+}
+
+// dialer is Dialer whose connections report to hooks.
+func dialer(timeout time.Duration, hooks connHooks) paho.OpenConnectionFunc {
 	return func(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 		d := &net.Dialer{Timeout: timeout}
 		var conn net.Conn
@@ -53,7 +61,7 @@ func dialer(timeout time.Duration, sent func()) paho.OpenConnectionFunc {
 		if err != nil {
 			return nil, err
 		}
-		return newBatchConn(conn, timeout, sent), nil
+		return newBatchConn(conn, timeout, hooks), nil
 	}
 }
 
@@ -71,7 +79,11 @@ type batchConn struct {
 	net.Conn
 	r       *bufio.Reader
 	timeout time.Duration // bound on one write to the socket
-	sent    func()        // if not nil, called after each successful socket write
+	hooks   connHooks
+
+	// fwd is how many bytes of the packet being read are still paho's to
+	// read (inbound.go); only paho's one reader goroutine reads.
+	fwd int
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -85,17 +97,15 @@ type batchConn struct {
 	closeErr  error
 }
 
-func newBatchConn(conn net.Conn, timeout time.Duration, sent func()) *batchConn {
+func newBatchConn(conn net.Conn, timeout time.Duration, hooks connHooks) *batchConn {
 	b := &batchConn{
-		Conn: conn, r: bufio.NewReaderSize(conn, readBufferSize), timeout: timeout, sent: sent,
+		Conn: conn, r: bufio.NewReaderSize(conn, readBufferSize), timeout: timeout, hooks: hooks,
 		done: make(chan struct{}),
 	}
 	b.cond = sync.NewCond(&b.mu)
 	go b.flush()
 	return b
 }
-
-func (b *batchConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 // Write queues p. It blocks only while maxPendingWrite bytes wait.
 func (b *batchConn) Write(p []byte) (int, error) {
@@ -156,8 +166,8 @@ func (b *batchConn) flush() {
 		if err == nil {
 			_, err = b.Conn.Write(out)
 		}
-		if err == nil && b.sent != nil {
-			b.sent()
+		if err == nil && b.hooks.sent != nil {
+			b.hooks.sent()
 		}
 
 		b.mu.Lock()

@@ -39,7 +39,7 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 
 func TestBatchConnKeepsOrderAndFlushesOnClose(t *testing.T) {
 	raw, peer := tcpPair(t)
-	b := newBatchConn(raw, 5*time.Second, nil)
+	b := newBatchConn(raw, 5*time.Second, connHooks{})
 	var want bytes.Buffer
 	for i := range 10000 {
 		p := fmt.Appendf(nil, "packet %d;", i)
@@ -70,7 +70,7 @@ func TestBatchConnKeepsOrderAndFlushesOnClose(t *testing.T) {
 
 func TestBatchConnReadsThroughItsBuffer(t *testing.T) {
 	raw, peer := tcpPair(t)
-	b := newBatchConn(raw, 5*time.Second, nil)
+	b := newBatchConn(raw, 5*time.Second, connHooks{})
 	defer b.Close()
 	go peer.Write([]byte("\x30\x05hello"))
 	var hdr [2]byte
@@ -87,7 +87,7 @@ func TestBatchConnReadsThroughItsBuffer(t *testing.T) {
 // connection and reconnects.
 func TestBatchConnReportsAWriteFailure(t *testing.T) {
 	raw, peer := tcpPair(t)
-	b := newBatchConn(raw, 5*time.Second, nil)
+	b := newBatchConn(raw, 5*time.Second, connHooks{})
 	defer b.Close()
 	peer.(*net.TCPConn).SetLinger(0)
 	peer.Close() // the peer resets the connection
@@ -111,7 +111,7 @@ func TestBatchConnReportsAWriteFailure(t *testing.T) {
 // in order with paho's own packets; after Close it is dropped.
 func TestBatchConnPubackIsTheWirePacket(t *testing.T) {
 	raw, peer := tcpPair(t)
-	b := newBatchConn(raw, 5*time.Second, nil)
+	b := newBatchConn(raw, 5*time.Second, connHooks{})
 	b.puback(0x1234)
 	if _, err := b.Write([]byte{0xc0, 0}); err != nil { // a PINGREQ of paho's
 		t.Fatal(err)
@@ -134,12 +134,12 @@ func TestBatchConnPubackIsTheWirePacket(t *testing.T) {
 func TestBatchConnReportsItsWrites(t *testing.T) {
 	raw, peer := tcpPair(t)
 	wrote := make(chan struct{}, 1)
-	b := newBatchConn(raw, 5*time.Second, func() {
+	b := newBatchConn(raw, 5*time.Second, connHooks{sent: func() {
 		select {
 		case wrote <- struct{}{}:
 		default:
 		}
-	})
+	}})
 	defer b.Close()
 	b.puback(1)
 	buf := make([]byte, 4)
@@ -151,8 +151,11 @@ func TestBatchConnReportsItsWrites(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the write was not reported")
 	}
-	// Client.sent relies on paho's client having UpdateLastSent.
-	if _, ok := paho.NewClient(paho.NewClientOptions()).(interface{ UpdateLastSent() }); !ok {
-		t.Fatal("paho's client has no UpdateLastSent: Client.sent cannot keep its keepalive informed")
+	// Client.sent and Client.publish rely on paho's client having these.
+	if _, ok := paho.NewClient(paho.NewClientOptions()).(interface {
+		UpdateLastSent()
+		UpdateLastReceived()
+	}); !ok {
+		t.Fatal("paho's client lacks UpdateLastSent or UpdateLastReceived: the Client cannot keep its keepalive informed")
 	}
 }

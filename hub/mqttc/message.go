@@ -18,8 +18,9 @@ type Message struct {
 	// it.
 	Arrival uint64
 
-	pm    paho.Message // acknowledged through paho when conn is nil
-	conn  *batchConn   // the connection a QoS 1 message came on, which its PUBACK is written to
+	conn  *batchConn   // a QoS 1 message's connection, which its PUBACK is written to
+	id    uint16       // its packet ID
+	pm    paho.Message // otherwise (QoS 0, a fake paho in tests), acknowledged through paho
 	acked atomic.Bool
 }
 
@@ -32,17 +33,14 @@ type Message struct {
 // A QoS 1 message's PUBACK is written straight into the queue of the
 // connection it came on (batchConn.puback) rather than through paho, whose
 // path crosses three goroutines and allocates a packet, a buffer and a
-// store key per acknowledgement (about a tenth of the hub's CPU at full
-// rate). paho keeps no state for an inbound QoS 1 message here (NewStore),
-// so it has nothing to clean up; its keepalive only sees fewer writes and
-// pings the broker now and then.
+// store key per acknowledgement.
 func (m *Message) Ack() {
 	if m.acked.Swap(true) {
 		return
 	}
 	switch {
 	case m.conn != nil:
-		m.conn.puback(m.pm.MessageID())
+		m.conn.puback(m.id)
 	case m.pm != nil:
 		m.pm.Ack()
 	}
@@ -57,42 +55,54 @@ func (m *Message) Ack() {
 // backlog (TCP pushes back on the broker).
 type Handler func(m *Message)
 
-// arrivals numbers messages as paho's routers hand them over, in order.
+// arrivals numbers messages as they come off the connections, in order.
 var arrivals atomic.Uint64
 
-// queued is a message waiting for a handler, with its arrival number.
-type queued struct {
-	pm      paho.Message
-	conn    *batchConn // for a QoS 1 message, the connection it came on
-	arrival uint64
+// publish takes a QoS 1 message read off conn (batchConn.Read), on paho's
+// reader goroutine for that connection: blocking here on a full queue
+// stops the reading, which is the back-pressure.
+func (c *Client) publish(conn *batchConn, p inboundPublish) error {
+	if c.keepalive != nil {
+		c.keepalive.UpdateLastReceived() // what paho's reader did for every packet
+	}
+	c.enqueue(&Message{
+		Topic: p.topic, Payload: p.payload, Retained: p.retained, Duplicate: p.dup,
+		conn: conn, id: p.id,
+	})
+	return nil
 }
 
-// onMessage is paho's handler for every message. paho calls it on its one
-// router goroutine (SetOrderMatters(true)), so blocking here on a full queue
-// stops paho reading from the socket: that is the back-pressure.
+// onMessage is paho's handler for the messages it still reads (QoS 0: the
+// optional $SYS subscriptions). paho calls it on its one router goroutine
+// (SetOrderMatters(true)), so blocking here on a full queue stops paho
+// reading from the socket.
 func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
+	c.enqueue(&Message{
+		Topic: pm.Topic(), Payload: pm.Payload(), Retained: pm.Retained(), Duplicate: pm.Duplicate(),
+		pm: pm,
+	})
+}
+
+// enqueue counts m and queues it for a handler, waiting while the queue is
+// full. After Stop it is dropped, not acknowledged: the broker redelivers
+// it.
+func (c *Client) enqueue(m *Message) {
 	c.received.Add(1)
-	if pm.Duplicate() {
+	if m.Duplicate {
 		c.redelivered.Add(1)
 	}
-	if pm.Retained() {
+	if m.Retained {
 		c.retained.Add(1)
-	}
-	// paho calls onMessage for a connection's messages before it dials the
-	// next one (it waits for its router to finish first), so the
-	// connection open now is the one pm came on.
-	var conn *batchConn
-	if pm.Qos() == 1 {
-		conn = c.conn.Load()
 	}
 	c.queueMu.RLock()
 	defer c.queueMu.RUnlock()
 	if c.queueClosed {
-		return // stopped: not acknowledged, the broker redelivers it
+		return
 	}
+	m.Arrival = arrivals.Add(1)
 	select {
-	case c.queue <- queued{pm, conn, arrivals.Add(1)}:
-	case <-c.quit: // not acknowledged: the broker redelivers it
+	case c.queue <- m:
+	case <-c.quit:
 	}
 }
 
@@ -100,13 +110,12 @@ func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 // what is still queued then is left unacknowledged (handle refuses it).
 func (c *Client) work() {
 	defer c.workers.Done()
-	for q := range c.queue {
-		c.handle(q)
+	for m := range c.queue {
+		c.handle(m)
 	}
 }
 
-func (c *Client) handle(q queued) {
-	pm := q.pm
+func (c *Client) handle(m *Message) {
 	c.mu.Lock()
 	if c.stopping {
 		c.mu.Unlock()
@@ -118,12 +127,8 @@ func (c *Client) handle(q queued) {
 	defer func() {
 		if r := recover(); r != nil {
 			// Not acknowledged, so the broker will offer it again.
-			c.log.Error("mqtt message handler panicked", "topic", pm.Topic(), "panic", r, "stack", string(debug.Stack()))
+			c.log.Error("mqtt message handler panicked", "topic", m.Topic, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	c.cfg.Handler(&Message{
-		Topic: pm.Topic(), Payload: pm.Payload(),
-		Retained: pm.Retained(), Duplicate: pm.Duplicate(),
-		Arrival: q.arrival, pm: pm, conn: q.conn,
-	})
+	c.cfg.Handler(m)
 }

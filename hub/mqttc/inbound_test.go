@@ -1,0 +1,93 @@
+package mqttc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.mqtt.golang/packets"
+)
+
+// publishBytes encodes a PUBLISH as a broker sends it.
+func publishBytes(t *testing.T, topic string, qos byte, id uint16, dup, retain bool, payload string) []byte {
+	t.Helper()
+	p := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	p.TopicName, p.Qos, p.MessageID, p.Dup, p.Retain, p.Payload = topic, qos, id, dup, retain, []byte(payload)
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// The connection takes the QoS 1 PUBLISHes for the Client and gives paho
+// every other packet whole, in order.
+func TestInboundTakesQoS1PublishesAndForwardsTheRest(t *testing.T) {
+	raw, peer := tcpPair(t)
+	var got []inboundPublish
+	b := newBatchConn(raw, 5*time.Second, connHooks{publish: func(_ *batchConn, p inboundPublish) error {
+		got = append(got, p)
+		return nil
+	}})
+	defer b.Close()
+	long := strings.Repeat("x", 300) // a two-byte remaining length
+	var stream bytes.Buffer
+	stream.Write([]byte{0x20, 2, 0, 0}) // CONNACK
+	stream.Write(publishBytes(t, "shouwang/v1/d1/event", 1, 0x0102, true, false, `{"a":1}`))
+	stream.Write([]byte{0xd0, 0}) // PINGRESP
+	stream.Write(publishBytes(t, "$SYS/broker/x", 0, 0, false, true, "7"))
+	stream.Write(publishBytes(t, "shouwang/v1/d2/telemetry", 1, 0xfffe, false, true, long))
+	stream.Write([]byte{0x90, 3, 0, 9, 1}) // SUBACK
+	go func() { peer.Write(stream.Bytes()); peer.Close() }()
+
+	var paho []string
+	for {
+		cp, err := packets.ReadPacket(b)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("paho's read: %v", err)
+			}
+			break
+		}
+		s := fmt.Sprintf("%T", cp)
+		if p, ok := cp.(*packets.PublishPacket); ok {
+			s += fmt.Sprintf(" %s q%d %q", p.TopicName, p.Qos, p.Payload)
+		}
+		paho = append(paho, s)
+	}
+	wantPaho := []string{"*packets.ConnackPacket", "*packets.PingrespPacket",
+		`*packets.PublishPacket $SYS/broker/x q0 "7"`, "*packets.SubackPacket"}
+	if fmt.Sprint(paho) != fmt.Sprint(wantPaho) {
+		t.Errorf("paho read %q, want %q", paho, wantPaho)
+	}
+	want := []inboundPublish{
+		{topic: "shouwang/v1/d1/event", payload: []byte(`{"a":1}`), id: 0x0102, dup: true},
+		{topic: "shouwang/v1/d2/telemetry", payload: []byte(long), id: 0xfffe, retained: true},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the Client took %+v, want %+v", got, want)
+	}
+}
+
+// A PUBLISH whose topic runs past its end is an error for paho's reader,
+// which drops the connection; nothing is handed on.
+func TestInboundRefusesAMalformedPublish(t *testing.T) {
+	raw, peer := tcpPair(t)
+	called := false
+	b := newBatchConn(raw, 5*time.Second, connHooks{publish: func(*batchConn, inboundPublish) error {
+		called = true
+		return nil
+	}})
+	defer b.Close()
+	go peer.Write([]byte{0x32, 6, 0, 10, 'a', 'b', 0, 1}) // topic length 10 in a 6-byte body
+	if _, err := packets.ReadPacket(b); err == nil {
+		t.Fatal("a malformed PUBLISH read without error")
+	}
+	if called {
+		t.Fatal("a malformed PUBLISH was handed to the Client")
+	}
+}
