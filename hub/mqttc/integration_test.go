@@ -158,6 +158,18 @@ func (c *collector) add(m *Message) {
 	c.mu.Unlock()
 }
 
+// none fails t (with what) for each payload seen that begins with prefix.
+func (c *collector) none(t *testing.T, prefix, what string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range c.seen {
+		if strings.HasPrefix(p, prefix) {
+			t.Errorf("%s: %q", what, p)
+		}
+	}
+}
+
 // has reports whether every payload prefix0..prefix(n-1) was seen.
 func (c *collector) has(prefix string, n int) bool {
 	c.mu.Lock()
@@ -208,13 +220,7 @@ func TestAckedMessagesAreNotRedelivered(t *testing.T) {
 		second := newCollector()
 		startHub(t, e, 0, func(m *Message) { second.add(m); m.Ack() }, nil)
 		waitFor(t, "the message published while away", 20*time.Second, func() bool { return second.has("later", 1) })
-		second.mu.Lock()
-		defer second.mu.Unlock()
-		for p := range second.seen {
-			if strings.HasPrefix(p, "a") {
-				t.Errorf("acknowledged message %q was delivered again", p)
-			}
-		}
+		second.none(t, "a", "an acknowledged message was delivered again")
 	})
 }
 
@@ -279,13 +285,7 @@ func TestFiltersMoveToAnotherSession(t *testing.T) {
 		publishOn(t, e, devices.ChannelTelemetry, "tn", 5)
 		waitFor(t, "new events on the alarm session", 20*time.Second, func() bool { return alarm.has("new", 5) })
 		waitFor(t, "new telemetry on the old session", 20*time.Second, func() bool { return tele.has("tn", 5) })
-		tele.mu.Lock()
-		defer tele.mu.Unlock()
-		for p := range tele.seen {
-			if strings.HasPrefix(p, "new") {
-				t.Errorf("event %q published after the move reached the old session", p)
-			}
-		}
+		tele.none(t, "new", "an event published after the move reached the old session")
 	})
 }
 
