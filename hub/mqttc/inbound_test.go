@@ -91,3 +91,36 @@ func TestInboundRefusesAMalformedPublish(t *testing.T) {
 		t.Fatal("a malformed PUBLISH was handed to the Client")
 	}
 }
+
+// FuzzParsePublish holds the connection's PUBLISH parser to paho's: for
+// any body of a QoS 1 PUBLISH, both refuse it or both read the same topic,
+// packet ID and payload.
+func FuzzParsePublish(f *testing.F) {
+	f.Add(byte(0x32), []byte{0, 3, 'a', '/', 'b', 1, 2, 'h', 'i'})
+	f.Add(byte(0x3b), []byte{0, 0, 0, 1})
+	f.Add(byte(0x32), []byte{0, 9, 'a', 1})
+	f.Add(byte(0x32), []byte{0})
+	f.Fuzz(func(t *testing.T, first byte, body []byte) {
+		first = first&0x09 | 0x32 // a QoS 1 PUBLISH, any DUP and RETAIN
+		ours, err := parsePublish(first, body)
+		cp, perr := packets.NewControlPacketWithHeader(packets.FixedHeader{
+			MessageType: packets.Publish, Qos: 1, Dup: first&0x08 != 0, Retain: first&0x01 != 0,
+			RemainingLength: len(body),
+		})
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		perr = cp.Unpack(bytes.NewBuffer(body)) // as paho's ReadPacket unpacks
+		if (err != nil) != (perr != nil) {
+			t.Fatalf("ours: %v, paho's: %v", err, perr)
+		}
+		if err != nil {
+			return
+		}
+		p := cp.(*packets.PublishPacket)
+		if ours.topic != p.TopicName || ours.id != p.MessageID || !bytes.Equal(ours.payload, p.Payload) ||
+			ours.dup != p.Dup || ours.retained != p.Retain {
+			t.Fatalf("ours %+v, paho's %s %d %q dup %v retain %v", ours, p.TopicName, p.MessageID, p.Payload, p.Dup, p.Retain)
+		}
+	})
+}
