@@ -134,21 +134,26 @@ func TestCallUpdateInvalid(t *testing.T) {
 	}
 }
 
+// callSteps returns a function applying one step of d's call, which must
+// succeed.
+func (e *env) callSteps(d *devices.Device) func(u alerts.CallUpdate) alerts.Result {
+	return func(u alerts.CallUpdate) alerts.Result {
+		e.t.Helper()
+		res, err := e.call(d, u)
+		if err != nil {
+			e.t.Fatalf("%s: %v", u.State, err)
+		}
+		return res
+	}
+}
+
 // TestCallReleased: an answer whose audio never connected puts the call back
 // to ringing — answered_at and answered_by cleared, call_released on the
 // timeline with whose answer and why — and another operator answers it; a
 // release of a call that is not answered changes nothing.
 func TestCallReleased(t *testing.T) {
 	e := newEnv(t, alerts.Config{})
-	d := device("sos-1", devices.KindSOSButton, true)
-	step := func(u alerts.CallUpdate) alerts.Result {
-		t.Helper()
-		res, err := e.call(d, u)
-		if err != nil {
-			t.Fatalf("%s: %v", u.State, err)
-		}
-		return res
-	}
+	step := e.callSteps(device("sos-1", devices.KindSOSButton, true))
 	step(alerts.CallUpdate{ID: "c-1", State: alerts.CallRinging, At: at(0)})
 	if res := step(alerts.CallUpdate{ID: "c-1", State: alerts.CallReleased, At: at(time.Second), By: "wang", EndReason: "media_failed"}); len(res.Changed) != 0 {
 		t.Errorf("releasing a ringing call changed %d alerts", len(res.Changed))
@@ -205,15 +210,7 @@ func TestCallReleased(t *testing.T) {
 // escalation timer comes back.
 func TestCallReleasedKeepsAnAcceptanceByHand(t *testing.T) {
 	e := newEnv(t, alerts.Config{})
-	d := device("sos-1", devices.KindSOSButton, true)
-	step := func(u alerts.CallUpdate) alerts.Result {
-		t.Helper()
-		res, err := e.call(d, u)
-		if err != nil {
-			t.Fatalf("%s: %v", u.State, err)
-		}
-		return res
-	}
+	step := e.callSteps(device("sos-1", devices.KindSOSButton, true))
 	res := step(alerts.CallUpdate{ID: "c-1", State: alerts.CallRinging, At: at(0)})
 	id := res.Changed[0].ID
 	e.mustTransition(id, alerts.ActionAccept, at(2*time.Second), func(r *alerts.TransitionRequest) { r.Actor.Name = "wang" })
