@@ -123,6 +123,13 @@ func TestBrowserAnswerWithoutMedia(t *testing.T) {
 	other.waitJS("op2's ringtone", `window.shouwang.sound.ringing === true`, waitUI)
 	other.click(rowSel(alertID))
 	other.waitJS("the ringing call in op2's detail", ringing, waitUI)
+	// The release on the timeline names who answered and why it failed,
+	// in words from the reason's code.
+	other.waitJS("the release on op2's timeline", `(() => {
+		const li = document.querySelector('#timeline li[data-action="call_released"]');
+		const s = li ? li.textContent : '';
+		return s.includes('op1 已接听') && /语音连接/.test(s) && !s.includes('挂断') && !s.includes('media_');
+	})()`, waitUI)
 	other.click("#btn-answer-call")
 	other.waitJS("op2 connected", `window.shouwang.call.state === 'connected' && `+exists(`#call-status[data-state="connected"]`), waitUI)
 	n0 := inboundAudio(other)

@@ -7,6 +7,7 @@ import { addStrings } from './i18n.js';
 
 const zh = {
   'tl.unaccepted': '接警撤回', 'tld.unaccepted': '{by} 接听未接通，接警撤回，重新计时升级',
+  'tld.call_released': '{by} 已接听，{reason}',
   'tl.notify_none': '无外部通知对象', 'tl.unknown': '其他记录',
   'tld.escalated': '{waited_s}无人接警，升至第 {level} 级',
   'tld.reminder': '已派往 {dispatched_to} {since_s}，仍未处置',
@@ -59,6 +60,7 @@ const zh = {
 
 const en = {
   'tl.unaccepted': 'Acceptance undone', 'tld.unaccepted': "{by}'s answer did not connect: no longer accepted, escalation runs again",
+  'tld.call_released': 'answered by {by}: {reason}',
   'tl.notify_none': 'Nobody outside to tell', 'tl.unknown': 'Other entry',
   'tld.escalated': 'not accepted for {waited_s}: level {level}',
   'tld.reminder': 'sent to {dispatched_to} {since_s} ago and not resolved',

@@ -65,6 +65,7 @@ function param(name, v, action) {
   if (name === 'to' && action === 'dispatched') return target(v);
   if (name === 'to') return data(v); // a phone number told
   if (name === 'reason' && action === 'notify_unrouted') return label('unrouted', v);
+  if (name === 'reason' && action === 'call_released') return label('callReason', v);
   // A device's status (online, offline) or a server's HTTP status (a number).
   if (name === 'status') return /^[0-9]+$/.test(String(v)) ? String(v) : label('devStatus', v);
   // Who hung up: the device, or an operator by name.
