@@ -87,7 +87,10 @@ type Ingest struct {
 	refusalq chan refusalNote // see NoteRefusal
 
 	// closing stops new deliveries; inflight tracks handler calls that may
-	// still send on the committers' channels.
+	// still send on the committers' channels. A delivery joins inflight
+	// under closeMu's read lock and Close sets closing under its write lock,
+	// so no Add can race the Wait that follows (a WaitGroup forbids it).
+	closeMu  sync.RWMutex
 	closing  atomic.Bool
 	quit     chan struct{}
 	inflight sync.WaitGroup
@@ -171,7 +174,9 @@ func (in *Ingest) Run() {
 // broker. ctx bounds the drain; past it, what is left is abandoned unacked.
 func (in *Ingest) Close(ctx context.Context) {
 	in.closeOnce.Do(func() {
+		in.closeMu.Lock()
 		in.closing.Store(true)
+		in.closeMu.Unlock()
 		close(in.quit)
 		in.inflight.Wait()
 		in.telemetry.close()

@@ -37,11 +37,14 @@ type Delivery struct {
 // Deliver is Handle with what the broker says of the message.
 func (in *Ingest) Deliver(dv Delivery, ack func()) {
 	topic, payload := dv.Topic, dv.Payload
-	in.inflight.Add(1)
-	defer in.inflight.Done()
+	in.closeMu.RLock()
 	if in.closing.Load() {
+		in.closeMu.RUnlock()
 		return
 	}
+	in.inflight.Add(1)
+	in.closeMu.RUnlock()
+	defer in.inflight.Done()
 	now := in.cfg.Now()
 	if !strings.HasPrefix(topic, devices.TopicPrefix) {
 		in.handleVendor(dv, ack, now)
