@@ -102,6 +102,10 @@ type StormPhase struct {
 	CPUMicros     map[string]float64 `json:"cpu_us_per_msg"`
 	PublishFailed int64              `json:"publish_failed"`
 	Backlog       *BacklogStats      `json:"backlog,omitempty"` // with -backlog
+	// How long the bench process's goroutines waited to run during the
+	// phase: the presses' timestamps and the console's and the broker
+	// watch's readings lag by as much.
+	BenchSched bench.SchedSummary `json:"bench_sched_wait"`
 }
 
 // StormResult is what the storm scenario measured.

@@ -48,6 +48,7 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 		}
 	}
 	cpu0 := st.cpuSnapshot()
+	sched := bench.StartSchedWait()
 	start := time.Now()
 	var profiled func() string
 	if profile != "" {
@@ -96,6 +97,7 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 	}()
 	count, end, err := waitInflux(ctx, env, st, query, before+o.Messages, start, pool.Acked, pubDone, nil)
 	<-pubDone
+	ph.BenchSched = sched.Summary()
 	stopSide()
 	<-sideDone
 	if gate != nil {

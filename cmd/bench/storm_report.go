@@ -22,6 +22,12 @@ func (r *StormResult) report() *Report {
 			rep.fig(phase+": the hub's /metrics read, mean", b.PollMillis, "ms")
 		}
 	}
+	for name, p := range []StormPhase{q, s} {
+		phase := []string{"quiet", "storm"}[name]
+		rep.fig(phase+": the bench process's goroutines' wait to run p50", p.BenchSched.P50, "ms")
+		rep.fig(phase+": the bench process's goroutines' wait to run p99", p.BenchSched.P99, "ms")
+		rep.fig(phase+": the bench process's goroutines' wait to run p99.9", p.BenchSched.P999, "ms")
+	}
 	rep.fig("gas alerts opened", float64(r.GasAlerts), "")
 	rep.fig("alarm alert and incident changes on the console", float64(r.Feed.Changes), "")
 	rep.fig("press → console during the quiet phase p50", r.QuietPresses.P50, "ms")
