@@ -69,9 +69,22 @@ var scenarioNames = []string{"ingest", "latency", "fanout", "transitions", "scal
 var extraScenarios = []string{"storm", "burst", "soak", "checkins", "failover"}
 
 func main() {
+	if os.Getenv(loadEnv) != "" {
+		loadMain()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// loadMain runs this program as a storm's load process (storm_load.go) and
+// exits.
+func loadMain() {
+	if err := runLoad(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: load process:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

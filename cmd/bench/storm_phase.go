@@ -5,9 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/shouwang-hub/shouwang/devices"
@@ -25,28 +24,19 @@ const paceEvery = 16
 func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profile string, ds []*devices.Device, alarm int,
 	side func(context.Context)) (StormPhase, error) {
 	var ph StormPhase
-	pool, err := bench.NewPool(ctx, st.BrokerURL, "bench-storm-"+ds[0].ID, o.Clients, o.Window)
-	if err != nil {
-		return ph, err
-	}
-	defer pool.Close()
-	counts := evenCounts(o.Messages, len(ds))
 	query := fmt.Sprintf(`SELECT count(seq) FROM "gas" WHERE "device" =~ /^%s-/`, ds[0].ID[:1])
 	before, err := st.Influx.Count(ctx, query)
 	if err != nil {
 		return ph, err
 	}
-	// With -backlog, the hub's progress so far is read before the clock
-	// starts.
-	var gate *backlogGate
-	gateCtx, stopGate := context.WithCancel(ctx)
-	var gateDone sync.WaitGroup
-	defer func() { stopGate(); gateDone.Wait() }()
-	if o.Backlog > 0 {
-		if gate, err = newBacklogGate(ctx, o.Backlog, hubTelemetryTaken(st.API)); err != nil {
-			return ph, err
-		}
+	// The readings come from a process of their own (storm_load.go); with
+	// -backlog, it reads the hub's progress so far before the clock starts.
+	load, err := startLoad(ctx, loadSpec{BrokerURL: st.BrokerURL, HubURL: st.API.Base, ClientPrefix: "bench-storm-" + ds[0].ID,
+		Devices: ids(ds), Alarm: alarm, Messages: o.Messages, Clients: o.Clients, Window: o.Window, Rate: o.Rate, Backlog: o.Backlog}, env.out)
+	if err != nil {
+		return ph, err
 	}
+	defer load.stop()
 	cpu0 := st.cpuSnapshot()
 	sched := bench.StartSchedWait()
 	start := time.Now()
@@ -62,57 +52,28 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 			side(sideCtx)
 		}
 	}()
-	if gate != nil {
-		gateDone.Go(func() { gate.run(gateCtx, backlogPoll) })
+	if err := load.publish(); err != nil {
+		stopSide()
+		<-sideDone
+		return ph, fmt.Errorf("load process: %w", err)
 	}
-	var pubWG sync.WaitGroup
-	for c, pub := range pool.Pubs {
-		pubWG.Go(func() {
-			var pace *bench.Pacer
-			if o.Rate > 0 {
-				pace = bench.NewPacer(o.Rate / float64(len(pool.Pubs)) / paceEvery)
-			}
-			sent := 0
-			for seq := 1; seq <= counts[0]; seq++ {
-				for i := c; i < len(ds); i += len(pool.Pubs) {
-					if seq > counts[i] || ctx.Err() != nil {
-						continue
-					}
-					if sent%paceEvery == 0 && (pace != nil && !pace.Wait(ctx) || gate != nil && !gate.acquire(ctx, paceEvery)) {
-						return
-					}
-					sent++
-					pub.Publish(devices.Topic(ds[i].ID, devices.ChannelTelemetry), stormPayload(i < alarm, seq), nil)
-				}
-			}
-		})
-	}
-	var pubEnd atomic.Int64
-	pubDone := make(chan struct{})
-	go func() {
-		pubWG.Wait()
-		pool.Close()
-		pubEnd.Store(int64(time.Since(start)))
-		close(pubDone)
-	}()
-	count, end, err := waitInflux(ctx, env, st, query, before+o.Messages, start, pool.Acked, pubDone, nil)
-	<-pubDone
+	count, end, err := waitInflux(ctx, env, st, query, before+o.Messages, start, load.acked.Load, load.done, nil)
+	res, loadCPU, lerr := load.wait()
 	ph.BenchSched = sched.Summary()
 	stopSide()
 	<-sideDone
-	if gate != nil {
-		stopGate()
-		gateDone.Wait()
-		var gerr error
-		if ph.Backlog, gerr = gate.stats(); gerr != nil && err == nil {
-			err = gerr
-		}
+	if lerr != nil && err == nil {
+		err = fmt.Errorf("load process: %w", lerr)
+	}
+	ph.Backlog = res.Backlog
+	if res.BacklogErr != "" && err == nil {
+		err = errors.New(res.BacklogErr)
 	}
 	if profiled != nil {
 		profiled()
 	}
-	ph.Acked, ph.InInflux = pool.Acked(), count-before
-	ph.PublishFailed, _ = pool.Failed()
+	ph.Acked, ph.InInflux = res.Acked, count-before
+	ph.PublishFailed = res.Failed
 	if err != nil {
 		return ph, err
 	}
@@ -120,9 +81,11 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 	ph.Seconds = end.Sub(start).Seconds()
 	ph.Rate = float64(ph.InInflux) / ph.Seconds
 	ph.CPUMicros = map[string]float64{}
+	cpu1["bench"] += loadCPU // the bench is its process and the load's
 	for name, c := range cpu1 {
 		ph.CPUMicros[name] = float64((c - cpu0[name]).Microseconds()) / float64(o.Messages)
 	}
+	counts := evenCounts(o.Messages, len(ds))
 	expected := map[string]int{}
 	for i, d := range ds {
 		expected[d.ID] = counts[i]
