@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -49,6 +50,16 @@ type Config struct {
 	Optional    []string
 	MaxInFlight int // bound on concurrent handler calls, and on messages waiting for one; default 64
 	Handler     Handler
+	// OrderKey, if set, names the messages whose order matters: those it
+	// gives the same non-empty key are handled one at a time, in the order
+	// they came off the connection, on one of a few goroutines of their
+	// own (orderedQueues, besides the MaxInFlight handlers, each with
+	// MaxInFlight/orderedQueues places to wait). A vendor device reports
+	// state, not numbered events, so a state handled after the next one
+	// would be taken as older and its alarm lost. Messages with the key
+	// "" are handled concurrently, as all are without OrderKey. It is
+	// called on the connection's reader goroutine and must be quick.
+	OrderKey func(topic string) string
 	// OnConnectionChange, if set, is called with true after each
 	// (re)connect once the subscriptions are made, and with false after
 	// each loss of the connection. It runs on paho's goroutines.
@@ -66,6 +77,7 @@ const (
 	defaultMaxInFlight    = 64
 	defaultKeepAlive      = 30 * time.Second
 	defaultConnectTimeout = 10 * time.Second
+	orderedQueues         = 4                // see Config.OrderKey
 	connectRetryInterval  = 2 * time.Second  // first connect, while Start waits
 	maxReconnectInterval  = 10 * time.Second // paho backs off up to this after a loss
 	drainTimeout          = 10 * time.Second // Stop waits this long for running handlers
@@ -84,7 +96,11 @@ type Client struct {
 		UpdateLastSent()
 		UpdateLastReceived()
 	}
-	queue   chan *Message // read off the connection, waiting for a handler
+	queue chan *Message // read off the connection, waiting for a handler
+	// ordered are the queues of messages with an OrderKey, each read by
+	// one goroutine; a key's messages all go to the same one.
+	ordered []chan *Message
+	seed    maphash.Seed
 	workers sync.WaitGroup
 
 	// queueMu guards the queue's closing against sends: enqueue sends
@@ -161,6 +177,12 @@ func newClient(cfg Config, logger *slog.Logger, newPaho func(*paho.ClientOptions
 		queue:      make(chan *Message, cfg.MaxInFlight),
 		subscribed: make(chan struct{}),
 		quit:       make(chan struct{}),
+		seed:       maphash.MakeSeed(),
+	}
+	if cfg.OrderKey != nil {
+		for range orderedQueues {
+			c.ordered = append(c.ordered, make(chan *Message, max(1, cfg.MaxInFlight/orderedQueues)))
+		}
 	}
 	c.paho = newPaho(c.options())
 	c.keepalive, _ = c.paho.(interface {
@@ -248,9 +270,12 @@ func (c *Client) Start(ctx context.Context) error {
 	}
 	startPahoLog(c, c.log)
 	if len(c.cfg.Subscriptions)+len(c.cfg.Optional) > 0 {
-		c.workers.Add(c.cfg.MaxInFlight)
+		c.workers.Add(c.cfg.MaxInFlight + len(c.ordered))
 		for range c.cfg.MaxInFlight {
-			go c.work()
+			go c.work(c.queue)
+		}
+		for _, q := range c.ordered {
+			go c.work(q)
 		}
 	}
 	tok := c.paho.Connect()
@@ -319,6 +344,9 @@ func (c *Client) Stop() {
 		c.queueMu.Lock()
 		c.queueClosed = true
 		close(c.queue) // the workers take what is left, refuse it and return
+		for _, q := range c.ordered {
+			close(q)
+		}
 		c.queueMu.Unlock()
 
 		done := make(chan struct{})

@@ -1,6 +1,7 @@
 package mqttc
 
 import (
+	"hash/maphash"
 	"runtime/debug"
 	"sync/atomic"
 
@@ -94,6 +95,12 @@ func (c *Client) enqueue(m *Message) {
 	if m.Retained {
 		c.retained.Add(1)
 	}
+	q := c.queue
+	if c.ordered != nil {
+		if k := c.cfg.OrderKey(m.Topic); k != "" {
+			q = c.ordered[maphash.String(c.seed, k)%uint64(len(c.ordered))]
+		}
+	}
 	c.queueMu.RLock()
 	defer c.queueMu.RUnlock()
 	if c.queueClosed {
@@ -101,16 +108,16 @@ func (c *Client) enqueue(m *Message) {
 	}
 	m.Arrival = arrivals.Add(1)
 	select {
-	case c.queue <- m:
+	case q <- m:
 	case <-c.quit:
 	}
 }
 
-// work runs handler calls for queued messages until Stop closes the queue;
-// what is still queued then is left unacknowledged (handle refuses it).
-func (c *Client) work() {
+// work runs handler calls for the messages queued on q until Stop closes
+// it; what is still queued then is left unacknowledged (handle refuses it).
+func (c *Client) work(q chan *Message) {
 	defer c.workers.Done()
-	for m := range c.queue {
+	for m := range q {
 		c.handle(m)
 	}
 }
