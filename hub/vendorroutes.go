@@ -119,6 +119,22 @@ func (r *VendorRoutes) find(topic string) (vendorRoot, bool) {
 	return vendorRoot{}, false
 }
 
+// OrderKey is the hub's mqttc.Config.OrderKey: for a vendor message, the
+// registered root it lies under (a bridge's base topic, a Shelly's
+// prefix), so a bridge's or a Shelly's messages are handled one at a time
+// in the order they came; "" for the rest. Vendor messages carry states,
+// not numbered events: Ingest applies a device's states in arrival order
+// and takes one that reaches it after a later one as older, its
+// conditions dropped, so a short alarm (or a self-test) overtaken on the
+// concurrent handlers by the clear that followed it was lost.
+func (r *VendorRoutes) OrderKey(topic string) string {
+	if strings.HasPrefix(topic, devices.TopicPrefix) {
+		return ""
+	}
+	vr, _ := r.find(topic)
+	return vr.root
+}
+
 // Roots lists the registered roots, for subscriptions and the broker's
 // policy.
 func (r *VendorRoutes) Roots() []devices.Root {

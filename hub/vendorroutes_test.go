@@ -52,6 +52,10 @@ func TestVendorRoutes(t *testing.T) {
 		if ok != (tt.root != "") || vr.root != tt.root {
 			t.Errorf("find(%q) = %q, %v; want %q", tt.topic, vr.root, ok, tt.root)
 		}
+		// The messages of one root are handled in order (mqttc.Config.OrderKey).
+		if k := r.OrderKey(tt.topic); k != tt.root {
+			t.Errorf("OrderKey(%q) = %q, want %q", tt.topic, k, tt.root)
+		}
 	}
 	if d, ieee := r.behind("zb-1", "3-2-502/hall smoke"); d == nil || d.ID != "smk-1" || ieee != "0x00158d0008a1b2c3" {
 		t.Errorf("behind(hall smoke) = %v, %q", d, ieee)

@@ -275,7 +275,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	laneCfg := mqttc.Config{URL: brokerURL, TLS: brokerTLS, ClientID: c.clientBase(), Username: user, Password: pass}
+	laneCfg := mqttc.Config{URL: brokerURL, TLS: brokerTLS, ClientID: c.clientBase(), Username: user, Password: pass,
+		OrderKey: m.routes.OrderKey} // a vendor device's states in the order they came
 	var shared []lane
 	if c.Instance.Name != "" {
 		// Events, status and calls reach every instance; telemetry is
