@@ -86,6 +86,11 @@ func (o *Observation) Occurrences() *Observation {
 	return &Observation{Press: o.Press, Checkin: o.Checkin, Readings: o.Readings}
 }
 
+// States reports whether the message states a condition or the device's
+// availability: what a later message's state supersedes. A message that
+// only carries readings or a press states nothing.
+func (o *Observation) States() bool { return o.known != 0 || o.Online != nil }
+
 // Empty reports whether the observation says nothing the hub keeps.
 func (o *Observation) Empty() bool {
 	return o.known == 0 && o.Press == "" && o.Checkin == "" && len(o.Readings) == 0 && o.Online == nil

@@ -79,3 +79,23 @@ func TestVendorStateGasGrades(t *testing.T) {
 		t.Fatalf("mild → heavy: %+v, want one severe gas event", out.Events)
 	}
 }
+
+// TestObservationStates: what a message states is ordered against other
+// states (the hub's vendor path); readings and presses are not states.
+func TestObservationStates(t *testing.T) {
+	online := true
+	var smoke, avail, readings, press Observation
+	smoke.Set(CondSmoke, false)
+	avail.Online = &online
+	readings.Reading("gas_ppm", 1200)
+	press.Press = "emergency"
+	for _, tt := range []struct {
+		name string
+		o    *Observation
+		want bool
+	}{{"a condition, off", &smoke, true}, {"availability", &avail, true}, {"readings", &readings, false}, {"a press", &press, false}} {
+		if got := tt.o.States(); got != tt.want {
+			t.Errorf("%s: States() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

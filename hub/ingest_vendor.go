@@ -90,7 +90,13 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 				}
 				out = st.Apply(obs, m.recv, m.retained)
 				st.Remember(m.digest, m.recv.UnixMilli())
-				arrived[m.id] = max(arrived[m.id], m.arrival)
+				if m.obs.States() {
+					// Only a state makes an earlier one older: a
+					// message of readings may come on another lane
+					// (Shelly Gas's concentration) before an alarm
+					// numbered ahead of it.
+					arrived[m.id] = max(arrived[m.id], m.arrival)
+				}
 			}
 			for i := range out.Events {
 				st.Seq++

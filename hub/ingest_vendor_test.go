@@ -13,6 +13,7 @@ import (
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/alerts/alertstest"
 	"github.com/shouwang-hub/shouwang/devices"
+	"github.com/shouwang-hub/shouwang/devices/shelly"
 	"github.com/shouwang-hub/shouwang/hub/influx"
 )
 
@@ -83,7 +84,7 @@ func (v *vendorFake) smokeEvents(id string) int {
 }
 
 // newVendorIngest is an ingest on v with a Zigbee2MQTT bridge zb-1 and a
-// smoke detector behind it named "kitchen"; each call is the hub started
+// smoke detector behind it named "kitchen", and a Shelly Gas shg-1; each call is the hub started
 // again on the same store.
 func newVendorIngest(t *testing.T, v *vendorFake, now func() time.Time) *Ingest {
 	t.Helper()
@@ -92,6 +93,8 @@ func newVendorIngest(t *testing.T, v *vendorFake, now func() time.Time) *Ingest 
 			Location: devices.Location{Community: "阳光社区"}},
 		{ID: "smoke-z1", Kind: devices.KindSmoke, Source: devices.SourceZigbee2MQTT, Gateway: "zb-1",
 			Address: "0x00158d0008a1b2c3", Model: "HS1SA-E", Location: devices.Location{Community: "阳光社区"}},
+		{ID: "shg-1", Kind: devices.KindGas, Source: devices.SourceShelly, Address: "shellies/shellygas-1",
+			Model: shelly.ModelGas, Location: devices.Location{Community: "阳光社区"}},
 	}
 	idx, err := LoadIndex(context.Background(), newMemSource(ds...))
 	if err != nil {
@@ -220,5 +223,35 @@ func TestVendorOlderStateKeepsTheLatestBattery(t *testing.T) {
 	}
 	if n := v.smokeEvents("smoke-z1"); n != 1 {
 		t.Errorf("%d smoke onsets, want 1", n)
+	}
+}
+
+// TestVendorReadingOnTheTelemetryLaneDoesNotHideAnAlarm: a Shelly Gas
+// publishes its alarm (sensor/gas, on the alarm lane) and its reading
+// (sensor/concentration, on the telemetry lane, another connection) at
+// once. The lanes are handled apart, so the reading, numbered after the
+// alarm, may be committed first; it states no condition, so the alarm is
+// not an older state and is raised (it was dropped as one).
+func TestVendorReadingOnTheTelemetryLaneDoesNotHideAnAlarm(t *testing.T) {
+	clock := time.UnixMilli(1_763_800_000_000)
+	v := &vendorFake{fakeStore: &fakeStore{alerts: alertstest.New()}}
+	in := newVendorIngest(t, v, func() time.Time { return clock })
+	a := newAcker()
+	deliver := func(topic, payload string, arrival uint64) {
+		t.Helper()
+		in.Deliver(Delivery{Topic: "shellies/shellygas-1/" + topic, Payload: []byte(payload), Arrival: arrival}, a.ack)
+		a.wait(t, 1)
+	}
+	deliver("sensor/gas", "none", 1)
+	deliver("sensor/concentration", "1200", 3) // overtook the alarm on its own lane
+	deliver("sensor/gas", "mild", 2)
+	n := 0
+	for _, al := range v.alerts.Alerts() {
+		if al.DeviceID == "shg-1" && al.Kind.Family() == alerts.KindGasLow.Family() {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d gas alerts after the Shelly's alarm, want 1", n)
 	}
 }
