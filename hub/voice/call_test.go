@@ -45,6 +45,7 @@ func TestCallRelaysBothWaysAndRecords(t *testing.T) {
 	hc := f.hubCall(t, "c1")
 	dev.waitConnected()
 	con.waitConnected()
+	f.waitHubConnected(t, "c1")
 
 	var wg sync.WaitGroup
 	wg.Add(2)

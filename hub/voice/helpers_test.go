@@ -398,6 +398,27 @@ func (f *fixture) answer(t *testing.T, id, operator string) *testPeer {
 	return con
 }
 
+// waitHubConnected waits until the hub's own end of both legs of a call is
+// connected. A test peer's waitConnected is not enough before it sends or
+// expects audio: the hub answers as the DTLS client, so the peer finishes
+// the handshake one flight before the hub does, and until the hub's end is
+// connected (pion starts its SRTP session before it reports connected)
+// pion drops what the hub relays to that leg without an error.
+func (f *fixture) waitHubConnected(t *testing.T, id string) {
+	t.Helper()
+	c := f.hubCall(t, id)
+	waitFor(t, "the hub's end of both legs of "+id+" connected", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, pc := range []*webrtc.PeerConnection{c.devicePC, c.consolePC} {
+			if pc == nil || pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+				return false
+			}
+		}
+		return c.consoleUp
+	})
+}
+
 // hubCall returns the manager's live call (for its peer connections).
 func (f *fixture) hubCall(t *testing.T, id string) *call {
 	t.Helper()

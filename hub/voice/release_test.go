@@ -44,6 +44,7 @@ func TestUnconnectedAnswerIsReleased(t *testing.T) {
 	con := f.answer(t, "c1", "bob")
 	con.waitConnected()
 	dev.waitConnected()
+	f.waitHubConnected(t, "c1")
 	dev.send(schedule(clipFrames(t)[:30], 10))
 	waitFor(t, "bob to hear the device", func() bool { return len(con.received()) >= 30 })
 	if types := eventTypes(f.events.of("c1")); !slices.Equal(types, []CallState{CallRinging, CallAnswered, CallReleased, CallAnswered}) {
@@ -95,12 +96,7 @@ func TestReleaseByTheOperator(t *testing.T) {
 	// Connected, the call is hung up, not released.
 	bob := f.answer(t, "c1", "bob")
 	bob.waitConnected()
-	waitFor(t, "the hub to see bob connected", func() bool {
-		c := f.hubCall(t, "c1")
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.consoleUp
-	})
+	f.waitHubConnected(t, "c1")
 	if err := f.m.Release(ctx, "c1", "bob", ReleaseMediaFailed); shouwang.ErrorCode(err) != shouwang.ECONFLICT {
 		t.Errorf("Release of a connected call: %v, want ECONFLICT", err)
 	}
