@@ -142,7 +142,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	if edit != nil {
 		edit(&cfg)
 	}
-	m, err := New(cfg, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	m, err := New(cfg, slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,12 +151,37 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	return f
 }
 
-// testWriter sends log lines to t.Log, so they show with a failure.
-type testWriter struct{ t *testing.T }
+// testWriter sends log lines to t.Log, so they show with a failure, until
+// the test's last cleanup. pion v3 leaves a few goroutines of a closed peer
+// connection running, even after GracefulClose (undeclaredMediaProcessor's
+// two, which log a warning as they return), and t.Log from a goroutine after
+// the test has completed panics, failing the whole package: their lines are
+// dropped.
+type testWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
+// newTestWriter returns a writer for t; create it before what logs to it,
+// so its cleanup runs after theirs.
+func newTestWriter(t *testing.T) *testWriter {
+	w := &testWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
-	w.t.Log(string(p[:len(p)-1]))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(string(p[:len(p)-1]))
+	}
 	return len(p), nil
 }
 
