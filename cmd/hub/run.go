@@ -39,30 +39,31 @@ type Main struct {
 	Logger *slog.Logger
 	Stderr io.Writer
 
-	metrics   *hub.Metrics
-	console   *console.Server
-	store     *sqlstore.Store
-	spool     *outbox.Spool
-	writer    *influx.Writer
-	index     *hub.DeviceIndex
-	routes    *hub.VendorRoutes // where vendor messages come from, see vendor.go
-	alerting  *hub.Alerting
-	checkins  *hub.Checkins // residents living alone: their daily check-ins
-	notifier  *notify.Notifier
-	calls     *hub.Calls
-	ingest    *hub.Ingest
-	broker    *broker.Broker
-	lanes     []*laneClient // the MQTT sessions that take device traffic, see lane
-	pubClient *mqttc.Client
-	backlog   *hub.BacklogWatch
-	refusals  *limitlog.Logger // bounded log of messages refused here
-	lock      *os.File         // the data directory's lock, held until Close
-	watch     *outbox.Watch
-	http      *http.Server
-	httpLn    net.Listener
-	brokerAt  string
-	tls       tlsParts
-	accts     brokerAccts
+	metrics          *hub.Metrics
+	console          *console.Server
+	store            *sqlstore.Store
+	spool            *outbox.Spool
+	writer           *influx.Writer
+	unrouteInfluxLog func() // hands the InfluxDB client library's log back (influx.SetLogger)
+	index            *hub.DeviceIndex
+	routes           *hub.VendorRoutes // where vendor messages come from, see vendor.go
+	alerting         *hub.Alerting
+	checkins         *hub.Checkins // residents living alone: their daily check-ins
+	notifier         *notify.Notifier
+	calls            *hub.Calls
+	ingest           *hub.Ingest
+	broker           *broker.Broker
+	lanes            []*laneClient // the MQTT sessions that take device traffic, see lane
+	pubClient        *mqttc.Client
+	backlog          *hub.BacklogWatch
+	refusals         *limitlog.Logger // bounded log of messages refused here
+	lock             *os.File         // the data directory's lock, held until Close
+	watch            *outbox.Watch
+	http             *http.Server
+	httpLn           net.Listener
+	brokerAt         string
+	tls              tlsParts
+	accts            brokerAccts
 
 	// Several instances (instances.go): leases run singleton work (trivially
 	// held by a hub alone); the rest only with -instance.
@@ -134,7 +135,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("open spool: %w", err)
 	}
 
-	influx.SetLogger(log.With("part", "influxdb-client"))
+	m.unrouteInfluxLog = influx.SetLogger(log.With("part", "influxdb-client"))
 	m.writer, err = influx.NewWriter(influx.Config{
 		URL: c.InfluxURL, Token: c.InfluxToken, Org: c.InfluxOrg, Bucket: c.InfluxBucket,
 		DeadLetterPath: filepath.Join(c.DataDir, "influx-rejected.lp"),
@@ -409,6 +410,9 @@ func (m *Main) close() error {
 	m.wg.Wait()
 	if m.writer != nil {
 		errs = append(errs, m.writer.Close())
+	}
+	if m.unrouteInfluxLog != nil {
+		m.unrouteInfluxLog()
 	}
 	if m.spool != nil {
 		errs = append(errs, m.spool.Close())

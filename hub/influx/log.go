@@ -4,42 +4,76 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
 )
 
 // SetLogger routes the client library's own log lines to l, at errors only
-// unless the library's level is raised through the adapter's SetLogLevel.
+// unless the library's level is raised through its logger's SetLogLevel, until
+// the returned function is called. A nil l silences the library meanwhile.
 //
-// The library logs through one package-level variable, so this is global to
-// the process, unlike the rest of this package: call it once, at start-up,
-// before any Writer exists (the variable is read without synchronisation).
-// A nil l silences the library. Without SetLogger the library writes errors
-// to the standard log package.
-func SetLogger(l *slog.Logger) {
-	if l == nil {
-		influxlog.Log = nil
-		return
+// The library logs through one package-level variable that its clients read
+// without synchronisation, so it is written once per process, by the first
+// SetLogger, with a router; each SetLogger after that only adds a route. The
+// router sends every line to the latest route still in place: a process that
+// runs several hubs at once (the tests do) gets all their clients' lines in
+// the newest hub's log, and a hub that stops hands them back to the one
+// before. Without SetLogger the library writes errors to the standard log
+// package; after the last route is removed it is silent.
+func SetLogger(l *slog.Logger) (remove func()) {
+	installRouter.Do(func() {
+		router.level.Store(uint32(influxlog.ErrorLevel))
+		influxlog.Log = router
+	})
+	r := &route{}
+	if l != nil {
+		r.l = l.With("component", "influxdb-client")
 	}
-	a := &slogAdapter{l: l.With("component", "influxdb-client")}
-	a.level.Store(uint32(influxlog.ErrorLevel))
-	influxlog.Log = a
+	router.mu.Lock()
+	router.routes = append(router.routes, r)
+	router.mu.Unlock()
+	return sync.OnceFunc(func() {
+		router.mu.Lock()
+		router.routes = slices.DeleteFunc(router.routes, func(x *route) bool { return x == r })
+		router.mu.Unlock()
+	})
 }
 
-// slogAdapter implements the library's log.Logger on a *slog.Logger. The
-// library's levels count up from ErrorLevel (0) to DebugLevel (3).
+var (
+	installRouter sync.Once
+	router        = &slogAdapter{}
+)
+
+// route is one SetLogger's destination; a nil l drops the lines.
+type route struct{ l *slog.Logger }
+
+// slogAdapter implements the library's log.Logger on the latest route's
+// *slog.Logger. The library's levels count up from ErrorLevel (0) to
+// DebugLevel (3).
 type slogAdapter struct {
-	l     *slog.Logger
-	level atomic.Uint32
+	level  atomic.Uint32
+	mu     sync.Mutex
+	routes []*route
 }
 
 var _ influxlog.Logger = (*slogAdapter)(nil)
 
 func (a *slogAdapter) log(level uint, sl slog.Level, msg string) {
-	if uint(a.level.Load()) >= level {
-		a.l.Log(context.Background(), sl, strings.TrimSpace(msg))
+	if uint(a.level.Load()) < level {
+		return
+	}
+	a.mu.Lock()
+	var l *slog.Logger
+	if n := len(a.routes); n > 0 {
+		l = a.routes[n-1].l
+	}
+	a.mu.Unlock()
+	if l != nil {
+		l.Log(context.Background(), sl, strings.TrimSpace(msg))
 	}
 }
 
