@@ -14,7 +14,8 @@ import (
 
 // SetLogger routes the client library's own log lines to l, at errors only
 // unless the library's level is raised through its logger's SetLogLevel, until
-// the returned function is called. A nil l silences the library meanwhile.
+// the returned function is called (once it has returned, no line reaches
+// l). A nil l silences the library meanwhile.
 //
 // The library logs through one package-level variable that its clients read
 // without synchronisation, so it is written once per process, by the first
@@ -56,7 +57,7 @@ type route struct{ l *slog.Logger }
 // DebugLevel (3).
 type slogAdapter struct {
 	level  atomic.Uint32
-	mu     sync.Mutex
+	mu     sync.RWMutex // held for reading while a line is logged
 	routes []*route
 }
 
@@ -66,14 +67,10 @@ func (a *slogAdapter) log(level uint, sl slog.Level, msg string) {
 	if uint(a.level.Load()) < level {
 		return
 	}
-	a.mu.Lock()
-	var l *slog.Logger
-	if n := len(a.routes); n > 0 {
-		l = a.routes[n-1].l
-	}
-	a.mu.Unlock()
-	if l != nil {
-		l.Log(context.Background(), sl, strings.TrimSpace(msg))
+	a.mu.RLock() // held while logging: once a route is removed, no line reaches it
+	defer a.mu.RUnlock()
+	if n := len(a.routes); n > 0 && a.routes[n-1].l != nil {
+		a.routes[n-1].l.Log(context.Background(), sl, strings.TrimSpace(msg))
 	}
 }
 
