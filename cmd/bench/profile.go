@@ -37,6 +37,30 @@ func (e *Env) profileCPU(ctx context.Context, st *Stack, name string, d time.Dur
 	return func() string { wg.Wait(); return path }
 }
 
+// traceHub saves an execution trace of the hub's next d (at most
+// maxTrace) as <profile dir>/<name>.trace — where its goroutines waited to
+// run: go tool trace -pprof=sched. Without -profile it does nothing.
+func (e *Env) traceHub(ctx context.Context, st *Stack, name string, d time.Duration) (wait func()) {
+	if e.opts.ProfileDir == "" {
+		return func() {}
+	}
+	secs := int(min(max(d, time.Second), maxTrace) / time.Second)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		p, err := st.API.Trace(ctx, secs)
+		if err == nil {
+			err = e.writeProfile(name+".trace", p)
+		}
+		if err != nil {
+			fmt.Fprintf(e.out, "trace %s: %v\n", name, err)
+		}
+	})
+	return wg.Wait
+}
+
+// maxTrace bounds a trace: it grows by megabytes a second under load.
+const maxTrace = 3 * time.Second
+
 // profileNamed saves one of the hub's runtime profiles ("heap", "allocs")
 // as <profile dir>/<name>.<kind>. Without -profile it does nothing. A heap
 // profile is taken after a garbage collection, so it shows what is live.

@@ -41,8 +41,10 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 	sched := bench.StartSchedWait()
 	start := time.Now()
 	var profiled func() string
+	traced := func() {}
 	if profile != "" {
 		profiled = env.profileCPU(ctx, st, profile, 10*time.Second)
+		traced = env.traceHub(ctx, st, profile, 2*time.Second)
 	}
 	sideCtx, stopSide := context.WithCancel(ctx)
 	sideDone := make(chan struct{})
@@ -72,6 +74,7 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 	if profiled != nil {
 		profiled()
 	}
+	traced()
 	ph.Acked, ph.InInflux = res.Acked, count-before
 	ph.PublishFailed = res.Failed
 	if err != nil {

@@ -121,6 +121,12 @@ func (a *API) Profile(ctx context.Context, seconds int) ([]byte, error) {
 	return a.pprof(ctx, fmt.Sprintf("profile?seconds=%d", seconds), seconds)
 }
 
+// Trace fetches an execution trace of the hub over the admin-only pprof
+// endpoint, blocking for its duration.
+func (a *API) Trace(ctx context.Context, seconds int) ([]byte, error) {
+	return a.pprof(ctx, fmt.Sprintf("trace?seconds=%d", seconds), seconds)
+}
+
 // NamedProfile fetches one of the runtime's named profiles ("heap",
 // "allocs", "goroutine") from the admin-only pprof endpoint.
 func (a *API) NamedProfile(ctx context.Context, name string) ([]byte, error) {
