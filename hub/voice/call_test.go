@@ -203,7 +203,7 @@ func TestDeviceHangsUpRinging(t *testing.T) {
 func TestPeerVanishes(t *testing.T) {
 	for _, side := range []string{"device", "console"} {
 		t.Run(side, func(t *testing.T) {
-			f := newFixture(t, nil)
+			f := newFixture(t, func(c *Config) { c.PeerTimeout = testPeerTimeout })
 			dev := f.call(t, "dev-1", "c1")
 			con := f.answer(t, "c1", "alice")
 			dev.waitConnected()

@@ -31,7 +31,12 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// testPeerTimeout keeps the vanishing tests short.
+// testPeerTimeout keeps the tests of a vanishing peer short; the others
+// run with the hub's DefaultPeerTimeout. Under -race on a loaded machine the
+// whole test process can stall for a second or more: with a PeerTimeout of
+// 1.5 s the hub took such a stall for both peers gone and ended the call
+// ("peer gone: disconnected too long", device and console in the same
+// millisecond) in tests that are not about a peer going.
 const testPeerTimeout = 1500 * time.Millisecond
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -138,7 +143,7 @@ type fixture struct {
 func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{sig: &fakeSignaller{}, events: &eventLog{}, dir: t.TempDir()}
-	cfg := Config{DataDir: f.dir, Signaller: f.sig, OnEvent: f.events.add, PeerTimeout: testPeerTimeout}
+	cfg := Config{DataDir: f.dir, Signaller: f.sig, OnEvent: f.events.add}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -248,7 +253,9 @@ func newTestPeer(t *testing.T, name string, browserLike bool) *testPeer {
 	se := webrtc.SettingEngine{}
 	se.SetICEUDPMux(p.mux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICETimeouts(testPeerTimeout/2, testPeerTimeout/2, testPeerTimeout/5)
+	// Keep-alives as often as the shortest PeerTimeout of the tests
+	// needs, so that the hub never mistakes a live test peer for a gone one.
+	se.SetICETimeouts(DefaultPeerTimeout/2, DefaultPeerTimeout/2, testPeerTimeout/5)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
 	if p.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)

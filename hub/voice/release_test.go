@@ -14,7 +14,8 @@ import (
 // device is not hung up, and another operator answers it and hears the
 // device.
 func TestUnconnectedAnswerIsReleased(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.ConnectTimeout = 3 * testPeerTimeout })
+	// A short PeerTimeout, so that the hub sees alice's connection fail.
+	f := newFixture(t, func(c *Config) { c.PeerTimeout, c.ConnectTimeout = testPeerTimeout, 3*testPeerTimeout })
 	dev := f.call(t, "dev-1", "c1")
 
 	blocked := newTestPeer(t, "console alice", true)
