@@ -26,6 +26,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		arrived map[string]uint64
 		heard   []vendorHeard
 		events  int
+		late    []string // devices whose stated conditions came after a newer state
 	)
 	// Handlers run concurrently, so messages of one device may reach the
 	// queue out of order: apply them in the order they arrived.
@@ -36,7 +37,7 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		if !ok {
 			return errors.New("vendor messages: the store has no vendor state")
 		}
-		lines, events, heard = lines[:0], 0, heard[:0]
+		lines, events, heard, late = lines[:0], 0, heard[:0], late[:0]
 		work = make(map[string]devices.VendorState, len(batch))
 		arrived = make(map[string]uint64, len(batch))
 		var missing []string
@@ -87,6 +88,9 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 					// readings and presses count, its conditions do not.
 					obs = m.obs.Occurrences()
 					older = true
+					if m.obs.States() {
+						late = append(late, m.id)
+					}
 				}
 				out = st.Apply(obs, m.recv, m.retained)
 				st.Remember(m.digest, m.recv.UnixMilli())
@@ -161,6 +165,11 @@ func (in *Ingest) commitVendor(ctx context.Context, batch []*vendorMsg) error {
 		in.varrival[id] = max(in.varrival[id], a)
 	}
 	in.vendorHeard(heard)
+	if len(late) > 0 {
+		in.cfg.Metrics.countVendorLate(len(late))
+		in.limited.Warn("vendor-late", "vendor state arrived after a newer one of the device and was taken as older: its readings and presses count, its conditions not",
+			"devices", late)
+	}
 	if len(lines) > 0 {
 		if err := in.cfg.Spool.Append(ctx, lines, nil); err != nil {
 			return fmt.Errorf("append vendor readings to spool: %w", err)

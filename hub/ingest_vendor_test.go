@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/shouwang-hub/shouwang/alerts"
 	"github.com/shouwang-hub/shouwang/alerts/alertstest"
 	"github.com/shouwang-hub/shouwang/devices"
@@ -224,6 +225,9 @@ func TestVendorOlderStateKeepsTheLatestBattery(t *testing.T) {
 	if n := v.smokeEvents("smoke-z1"); n != 1 {
 		t.Errorf("%d smoke onsets, want 1", n)
 	}
+	if got := testutil.ToFloat64(in.cfg.Metrics.vendorLate); got != 1 {
+		t.Errorf("shouwang_ingest_vendor_late_states_total = %v, want the one state that came late", got)
+	}
 }
 
 // TestVendorReadingOnTheTelemetryLaneDoesNotHideAnAlarm: a Shelly Gas
@@ -253,5 +257,8 @@ func TestVendorReadingOnTheTelemetryLaneDoesNotHideAnAlarm(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d gas alerts after the Shelly's alarm, want 1", n)
+	}
+	if got := testutil.ToFloat64(in.cfg.Metrics.vendorLate); got != 0 {
+		t.Errorf("shouwang_ingest_vendor_late_states_total = %v, want 0 (a reading states nothing)", got)
 	}
 }

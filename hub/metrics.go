@@ -27,6 +27,7 @@ type Metrics struct {
 	tsFlagged   *prometheus.CounterVec
 	seqRestarts prometheus.Counter
 	seqLate     prometheus.Counter
+	vendorLate  prometheus.Counter // vendor states applied after a newer one: conditions dropped
 	ignored     prometheus.Counter
 	commitTime  *prometheus.HistogramVec
 	commitSize  *prometheus.HistogramVec
@@ -71,6 +72,10 @@ func NewMetrics() *Metrics {
 		}),
 		seqLate: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shouwang_ingest_seq_late_total", Help: "Telemetry older than the de-duplication window, kept unchecked (InfluxDB collapses a repeat by its timestamp).",
+		}),
+		vendorLate: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shouwang_ingest_vendor_late_states_total",
+			Help: "Vendor messages stating a condition that arrived after a newer state of the device was applied: their readings and presses are kept, their conditions dropped as older.",
 		}),
 		ignored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shouwang_ingest_ignored_total", Help: "Messages on device topics ingest does not handle (call signalling, downlink).",
@@ -131,7 +136,7 @@ func NewMetrics() *Metrics {
 	r.MustRegister(m.alertsOpened, m.timeTo, m.acksSent, m.ackDropped, m.notifyFailures, m.escalations, m.silent,
 		m.callsStarted, m.callsRefused, m.callsRelease, m.callWait)
 	r.MustRegister(m.received, m.stored, m.duplicates, m.rejected, m.tsFlagged, m.seqRestarts, m.seqLate,
-		m.ignored, m.commitTime, m.commitSize, m.commitErrs,
+		m.vendorLate, m.ignored, m.commitTime, m.commitSize, m.commitErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range devices.Reasons {
 		m.rejected.WithLabelValues(string(r))
@@ -264,6 +269,7 @@ func (m *Metrics) countIgnored()                   { m.ignored.Inc() }
 func (m *Metrics) countRejected(r devices.Reason)  { m.rejected.WithLabelValues(string(r)).Inc() }
 func (m *Metrics) countTSFlag(f devices.TSFlag)    { m.tsFlagged.WithLabelValues(string(f)).Inc() }
 func (m *Metrics) countReceivedVendor()            { m.received.WithLabelValues("vendor").Inc() }
+func (m *Metrics) countVendorLate(n int)           { m.vendorLate.Add(float64(n)) }
 func (m *Metrics) countAckSent()                   { m.acksSent.Inc() }
 func (m *Metrics) countAckDropped()                { m.ackDropped.Inc() }
 func (m *Metrics) countNotifyFailure()             { m.notifyFailures.Inc() }
