@@ -49,11 +49,15 @@ type StormOptions struct {
 	// runs at the hub's own rate with at most this many in the broker
 	// (storm_backlog.go). With Rate too, both bound it.
 	Backlog int64
+	// LoadPolicy is the load process's scheduling policy: "idle"
+	// (SCHED_IDLE: the CPU the street's parts leave, as devices on their
+	// own hardware) or "normal" (storm_policy.go).
+	LoadPolicy string
 }
 
 // stormOpts is the storm scenario's command line; stormFlags fills it.
 var stormOpts = StormOptions{Devices: 1000, Alarm: 900, Messages: 200_000, Clients: 16, Window: 1000,
-	Interval: 100 * time.Millisecond, Within: 10 * time.Second}
+	Interval: 100 * time.Millisecond, Within: 10 * time.Second, LoadPolicy: loadPolicyIdle}
 
 // stormFlags adds the storm scenario's flags to fs (for "storm" only: its
 // -devices and -messages would collide with ingest's under "all").
@@ -72,6 +76,7 @@ func stormFlags(fs *flag.FlagSet, name string) {
 	fs.DurationVar(&o.Within, "within", o.Within, "storm: the burst's events are spread over this")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "storm: readings a second in all (0: as fast as the broker acknowledges them)")
 	fs.Int64Var(&o.Backlog, "backlog", o.Backlog, "storm: at most this many readings published and not yet taken by the hub (its /metrics, polled; 0: no bound)")
+	fs.StringVar(&o.LoadPolicy, "load-policy", o.LoadPolicy, "storm: the load process's scheduling policy: idle (SCHED_IDLE, the CPU the broker, hub and InfluxDB leave, as devices on their own hardware) or normal (their own priority)")
 }
 
 func (o *StormOptions) validate() error {
@@ -81,6 +86,9 @@ func (o *StormOptions) validate() error {
 	}
 	if o.Backlog < 0 || o.Backlog > 0 && o.Backlog < paceEvery {
 		return fmt.Errorf("storm: -backlog must be 0 (no bound) or at least %d (a publisher takes room for %d readings at a time)", paceEvery, paceEvery)
+	}
+	if !validLoadPolicy(o.LoadPolicy) {
+		return fmt.Errorf("storm: -load-policy must be %s or %s, not %q", loadPolicyIdle, loadPolicyNormal, o.LoadPolicy)
 	}
 	return nil
 }
@@ -106,6 +114,10 @@ type StormPhase struct {
 	// phase: the presses' timestamps and the console's and the broker
 	// watch's readings lag by as much.
 	BenchSched bench.SchedSummary `json:"bench_sched_wait"`
+	// LoadPolicy is the scheduling policy the load process's threads had
+	// (read by the bench when it was ready): idle, normal or, if they
+	// differ, each.
+	LoadPolicy string `json:"load_policy"`
 }
 
 // StormResult is what the storm scenario measured.
@@ -175,7 +187,7 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 	res.rep = newReport("storm", map[string]any{"devices": o.Devices, "alarm": o.Alarm, "messages_per_phase": o.Messages,
 		"clients": o.Clients, "window": o.Window, "press_interval": o.Interval.String(), "burst": o.Burst,
 		"burst_within": o.Within.String(), "rules": stormRules, "mosquitto_autosave_interval": env.opts.Autosave, "rate": o.Rate,
-		"backlog": o.Backlog})
+		"backlog": o.Backlog, "load_policy": o.LoadPolicy})
 	st, err := env.startParts(ctx, "storm")
 	if err != nil {
 		return nil, err
@@ -246,7 +258,8 @@ func runStorm(ctx context.Context, env *Env, o StormOptions) (*StormResult, erro
 		}
 		return name
 	}
-	fmt.Fprintf(env.out, "quiet phase: %d readings from %d gas detectors, presses every %s …\n", o.Messages, o.Devices, o.Interval)
+	fmt.Fprintf(env.out, "quiet phase: %d readings from %d gas detectors (the load process's policy: %s), presses every %s …\n",
+		o.Messages, o.Devices, o.LoadPolicy, o.Interval)
 	quietPressed := make(chan []string, 1)
 	if res.Quiet, err = stormPhase(ctx, env, st, o, profileAs("storm-quiet"), quiet, 0, pressing(presses[:len(presses)/2], nil, quietPressed)); err != nil {
 		return res, err

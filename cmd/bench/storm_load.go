@@ -58,6 +58,7 @@ type loadSpec struct {
 	Window       int      `json:"window"`
 	Rate         float64  `json:"rate"`
 	Backlog      int64    `json:"backlog"`
+	Policy       string   `json:"policy"` // its scheduling policy (storm_policy.go; "": normal)
 }
 
 // loadResult is what the load process reports at the end.
@@ -75,10 +76,13 @@ type loadProc struct {
 	in    io.WriteCloser
 	acked atomic.Int64
 	cpu0  time.Duration // its CPU when it said ready
-	ready chan error
-	done  chan struct{} // closed once it exited
-	res   loadResult
-	err   error
+	// policy is the scheduling policy its threads had when it said ready,
+	// read by the bench (storm_policy.go's policyOf).
+	policy string
+	ready  chan error
+	done   chan struct{} // closed once it exited
+	res    loadResult
+	err    error
 }
 
 // startLoad starts a load process for spec and waits until it is connected
@@ -122,6 +126,15 @@ func startLoad(ctx context.Context, spec loadSpec, stderr io.Writer) (*loadProc,
 	}
 	if s, err := bench.ReadProcStat(l.cmd.Process.Pid); err == nil {
 		l.cpu0 = s.CPU
+	}
+	// Its threads' policy, read from outside: what it ran under, not what
+	// it was asked for.
+	if l.policy, err = policyOf(l.cmd.Process.Pid); err == nil && spec.Policy == loadPolicyIdle && l.policy != loadPolicyIdle {
+		err = fmt.Errorf("asked to run under SCHED_IDLE, its threads run %s", l.policy)
+	}
+	if err != nil {
+		l.stop()
+		return nil, fmt.Errorf("load process: %w", err)
 	}
 	return l, nil
 }
@@ -187,6 +200,9 @@ func runLoad(in io.Reader, out io.Writer) error {
 	var spec loadSpec
 	if err := json.Unmarshal(sc.Bytes(), &spec); err != nil {
 		return fmt.Errorf("load: spec: %w", err)
+	}
+	if err := setLoadPolicy(spec.Policy); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,5 +34,42 @@ func TestLoadProcessRefusesABadSpec(t *testing.T) {
 	}
 	if err := runLoad(strings.NewReader("{not json\n"), &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "spec") {
 		t.Errorf("a bad spec: %v", err)
+	}
+}
+
+// TestStormLoadPolicyFlag: the load process runs under SCHED_IDLE unless
+// -load-policy says normal; anything else is refused naming the flag.
+func TestStormLoadPolicyFlag(t *testing.T) {
+	saved := stormOpts
+	t.Cleanup(func() { stormOpts = saved })
+	if stormOpts.LoadPolicy != loadPolicyIdle {
+		t.Errorf("default -load-policy %q; want idle", stormOpts.LoadPolicy)
+	}
+	fs := flag.NewFlagSet("bench storm", flag.ContinueOnError)
+	stormFlags(fs, "storm")
+	if err := fs.Parse([]string{"-load-policy", "normal"}); err != nil || stormOpts.LoadPolicy != loadPolicyNormal || stormOpts.validate() != nil {
+		t.Errorf("-load-policy normal: %v, %q, validate %v", err, stormOpts.LoadPolicy, stormOpts.validate())
+	}
+	for _, bad := range []string{"fifo", ""} {
+		stormOpts = saved
+		var out, errs bytes.Buffer
+		if code := run(context.Background(), []string{"storm", "-load-policy", bad}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "-load-policy") {
+			t.Errorf("-load-policy %q: exit %d, %q; want 2 naming -load-policy", bad, code, errs.String())
+		}
+	}
+	if err := setLoadPolicy("fifo"); err == nil || !strings.Contains(err.Error(), "fifo") {
+		t.Errorf("setLoadPolicy(fifo): %v; want it refused", err)
+	}
+}
+
+// TestPolicyOfThisProcess: the test process runs as it was started, and
+// policyOf reads every thread.
+func TestPolicyOfThisProcess(t *testing.T) {
+	p, err := policyOf(os.Getpid())
+	if err != nil || p != loadPolicyNormal {
+		t.Errorf("policyOf(this test) = %q, %v; want normal", p, err)
+	}
+	if _, err := policyOf(-1); err == nil {
+		t.Error("policyOf(-1): no error")
 	}
 }

@@ -32,11 +32,12 @@ func stormPhase(ctx context.Context, env *Env, st *Stack, o StormOptions, profil
 	// The readings come from a process of their own (storm_load.go); with
 	// -backlog, it reads the hub's progress so far before the clock starts.
 	load, err := startLoad(ctx, loadSpec{BrokerURL: st.BrokerURL, HubURL: st.API.Base, ClientPrefix: "bench-storm-" + ds[0].ID,
-		Devices: ids(ds), Alarm: alarm, Messages: o.Messages, Clients: o.Clients, Window: o.Window, Rate: o.Rate, Backlog: o.Backlog}, env.out)
+		Devices: ids(ds), Alarm: alarm, Messages: o.Messages, Clients: o.Clients, Window: o.Window, Rate: o.Rate, Backlog: o.Backlog, Policy: o.LoadPolicy}, env.out)
 	if err != nil {
 		return ph, err
 	}
 	defer load.stop()
+	ph.LoadPolicy = load.policy
 	cpu0 := st.cpuSnapshot()
 	sched := bench.StartSchedWait()
 	start := time.Now()

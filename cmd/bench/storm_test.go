@@ -17,7 +17,7 @@ func TestStormSmall(t *testing.T) {
 	ctx, env := startTestEnv(t)
 	env.out = testLog{t}
 	o := StormOptions{Devices: 20, Alarm: 18, Messages: 1000, Clients: 3, Window: 50, Interval: 20 * time.Millisecond,
-		Burst: 10, Within: time.Second, Backlog: 100}
+		Burst: 10, Within: time.Second, Backlog: 100, LoadPolicy: loadPolicyIdle}
 	r, err := runStorm(ctx, env, o)
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +26,9 @@ func TestStormSmall(t *testing.T) {
 	for name, p := range map[string]StormPhase{"quiet": r.Quiet, "storm": r.Storm} {
 		if p.Acked != 1000 || p.InInflux != 1000 || p.Lost != 0 || p.Doubled != 0 {
 			t.Errorf("%s: acked %d, in InfluxDB %d, lost %d, doubled %d; want 1000, 1000, 0, 0", name, p.Acked, p.InInflux, p.Lost, p.Doubled)
+		}
+		if p.LoadPolicy != loadPolicyIdle {
+			t.Errorf("%s: the load process's threads ran %q; want idle (SCHED_IDLE)", name, p.LoadPolicy)
 		}
 		if b := p.Backlog; b == nil || b.Limit != 100 || b.MaxHeld > 100 || b.Polls == 0 {
 			t.Errorf("%s: closed loop %+v; want polls and at most 100 held", name, b)
