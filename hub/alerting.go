@@ -159,14 +159,6 @@ func NewAlerting(ctx context.Context, cfg AlertingConfig, logger *slog.Logger) (
 	return a, nil
 }
 
-// SetPublisher sets where device acknowledgements go (the MQTT client,
-// which starts after alerting).
-func (a *Alerting) SetPublisher(p Publisher) {
-	a.pubMu.Lock()
-	a.pub = p
-	a.pubMu.Unlock()
-}
-
 // Feed is the alert change feed.
 func (a *Alerting) Feed() *Feed { return a.feed }
 
@@ -214,47 +206,10 @@ func (a *Alerting) Close() {
 	})
 }
 
-// classify is the in-memory prefilter for the telemetry path (the rules
-// need only the device's ID and kind): whether reading m of device d only
-// adds an occurrence to an open alert, and so is folded (fold.go), or else
-// whether it may change an alert and needs a store transaction.
-func (a *Alerting) classify(d IndexedDevice, m *devices.Message) (fold alerts.FoldedReading, folds, matters bool) {
-	a.mu.Lock()
-	set := a.open[d.ID]
-	a.mu.Unlock()
-	dev := &devices.Device{ID: d.ID, Kind: d.Kind}
-	if fold, ok := a.svc.FoldReading(dev, m, set); ok {
-		return fold, true, false
-	}
-	return alerts.FoldedReading{}, false, a.svc.TelemetryMatters(dev, m, set)
-}
-
 // writeGate is the gate that puts event commits before background writes
 // to the store (telemetry's, the health flush's and the folds'); ingest
 // shares it.
 func (a *Alerting) writeGate() *storeGate { return a.gate }
-
-// openSet is the committed view of a device's open alerts.
-func (a *Alerting) openSet(deviceID string) alerts.OpenSet {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.open[deviceID]
-}
-
-// holdHouseholds keeps the full records read by a committed transaction
-// for the devices that now have an open alert.
-func (a *Alerting) holdHouseholds(read []*devices.Device) {
-	if len(read) == 0 {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, d := range read {
-		if _, ok := a.open[d.ID]; ok {
-			a.homes.hold(d)
-		}
-	}
-}
 
 // committed runs after a transaction that changed alerts has committed.
 func (a *Alerting) committed(results ...alerts.Result) {
@@ -294,39 +249,6 @@ func (a *Alerting) committed(results ...alerts.Result) {
 	a.noteCheckins(results)
 }
 
-// fold updates the view of open alerts with changed alerts, which must
-// come in commit order.
-func (a *Alerting) fold(changed ...*alerts.Alert) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, al := range changed {
-		set := a.open[al.DeviceID]
-		set = set.Fold(al)
-		if set.Empty() {
-			delete(a.open, al.DeviceID)
-			a.homes.forget(al.DeviceID)
-		} else {
-			a.open[al.DeviceID] = set
-		}
-	}
-}
-
-// foldFeed folds the change feed into the view of open alerts, with
-// several instances: the feed is the one place that has every instance's
-// commits in commit order (OpenSet.Fold needs that order; this instance's
-// own commits, folded as they return, could land after a newer change of
-// another's). A change committed here reaches the view a feed round trip
-// after its commit.
-func (a *Alerting) foldFeed(changes []alerts.Change) {
-	als := make([]*alerts.Alert, 0, len(changes))
-	for _, c := range changes {
-		if c.Alert != nil {
-			als = append(als, c.Alert)
-		}
-	}
-	a.fold(als...)
-}
-
 // FeedRang tells the change feed that another instance committed changes
 // (its doorbell rang): the feed reads them from the store, and the timer
 // runner and the notifier look again for their next due time — a commit
@@ -337,53 +259,6 @@ func (a *Alerting) FeedRang() {
 	wake(a.timersWake)
 	wake(a.notifyWake)
 	a.feed.wake()
-}
-
-// hasOpen reports whether the open-alert view has device id's uncleared
-// alert of kind family open.
-func (a *Alerting) hasOpen(id, family string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	al, ok := a.open[id].Family(family)
-	return ok && !al.Cleared
-}
-
-func (a *Alerting) publishAcks(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			// Shutting down: what is queued was committed, so tell the
-			// devices, for a few seconds at most.
-			deadline, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			for {
-				select {
-				case ack := <-a.acks:
-					a.publishAck(deadline, ack)
-				default:
-					return
-				}
-			}
-		case ack := <-a.acks:
-			a.publishAck(ctx, ack)
-		}
-	}
-}
-
-func (a *Alerting) publishAck(ctx context.Context, ack alerts.DeviceAck) {
-	a.pubMu.RLock()
-	p := a.pub
-	a.pubMu.RUnlock()
-	if p == nil || ctx.Err() != nil {
-		return
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := p.Publish(pctx, devices.Topic(ack.DeviceID, devices.ChannelCmd), 1, false, ack.Payload); err != nil {
-		a.logger.Warn("acknowledge to device", "device", ack.DeviceID, "err", err)
-		return
-	}
-	a.cfg.Metrics.countAckSent()
 }
 
 // ListAlerts lists alerts for the console.
