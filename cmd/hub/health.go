@@ -84,6 +84,7 @@ func (m *Main) registerMetrics() {
 		mt.LabeledCounterFunc("shouwang_mqtt_received_total", "Messages taken from the broker, by lane.", lbl, func() float64 { return float64(l.client.Stats().Received) })
 		mt.LabeledCounterFunc("shouwang_mqtt_retained_total", "Retained messages the broker sent because the lane subscribed, by lane.", lbl, func() float64 { return float64(l.client.Stats().Retained) })
 		mt.LabeledCounterFunc("shouwang_mqtt_redelivered_total", "Messages the broker resent (DUP flag: sent before and not acknowledged), by lane.", lbl, func() float64 { return float64(l.client.Stats().Redelivered) })
+		mt.LabeledCounterFunc("shouwang_mqtt_malformed_packets_total", "Packets from the broker the MQTT intake refused as malformed, by lane: each dropped the connection, which was made again (the broker redelivers).", lbl, func() float64 { return float64(l.client.Stats().Malformed) })
 	}
 	mt.GaugeFunc("shouwang_devices_registered", "Registered devices.", func() float64 { return float64(m.index.Len()) })
 	mt.GaugeFunc("shouwang_calls_active", "Voice calls being relayed.", func() float64 { return float64(len(m.calls.Manager().Calls())) })

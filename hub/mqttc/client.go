@@ -26,6 +26,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/shouwang-hub/shouwang/hub/limitlog"
 )
 
 // Config configures a Client.
@@ -82,6 +84,7 @@ const (
 	maxReconnectInterval  = 10 * time.Second // paho backs off up to this after a loss
 	drainTimeout          = 10 * time.Second // Stop waits this long for running handlers
 	disconnectQuiesce     = 1000             // ms paho may take to send DISCONNECT
+	malformedLogEvery     = time.Minute      // at most one warning per Client about malformed packets
 )
 
 // Client is the hub's MQTT client.
@@ -114,6 +117,8 @@ type Client struct {
 	received    atomic.Int64  // messages taken from paho
 	redelivered atomic.Int64  // of which the broker flagged as resent (DUP)
 	retained    atomic.Int64  // of which were retained messages (sent on subscribe)
+	malformed   atomic.Int64  // packets the connections refused (inbound.go)
+	refusedLog  *limitlog.Logger
 
 	mu       sync.Mutex // guards stopping and the Add side of running
 	stopping bool
@@ -178,6 +183,7 @@ func newClient(cfg Config, logger *slog.Logger, newPaho func(*paho.ClientOptions
 		subscribed: make(chan struct{}),
 		quit:       make(chan struct{}),
 		seed:       maphash.MakeSeed(),
+		refusedLog: limitlog.New(logger, malformedLogEvery, time.Now),
 	}
 	if cfg.OrderKey != nil {
 		for range orderedQueues {
@@ -241,7 +247,7 @@ func (c *Client) options() *paho.ClientOptions {
 		SetWriteTimeout(c.cfg.ConnectTimeout).
 		// The connections read the hub's QoS 1 messages themselves and
 		// write their PUBACKs (inbound.go).
-		SetCustomOpenConnectionFn(dialer(c.cfg.ConnectTimeout, connHooks{sent: c.sent, publish: c.publish}))
+		SetCustomOpenConnectionFn(dialer(c.cfg.ConnectTimeout, connHooks{sent: c.sent, publish: c.publish, malformed: c.refused}))
 	if c.cfg.TLS != nil {
 		o.SetTLSConfig(c.cfg.TLS) // Dialer takes it from the options
 	}
@@ -367,9 +373,13 @@ type Stats struct {
 	Received    int64 // messages taken from the broker
 	Redelivered int64 // of which the broker flagged as sent before (DUP): it resends what was not acknowledged
 	Retained    int64 // of which were retained messages, sent because a subscription was made
+	// Malformed counts the packets from the broker the client refused as
+	// malformed; each one dropped the connection, which was made again.
+	Malformed int64
 }
 
 // Stats returns the client's message counts.
 func (c *Client) Stats() Stats {
-	return Stats{Received: c.received.Load(), Redelivered: c.redelivered.Load(), Retained: c.retained.Load()}
+	return Stats{Received: c.received.Load(), Redelivered: c.redelivered.Load(), Retained: c.retained.Load(),
+		Malformed: c.malformed.Load()}
 }

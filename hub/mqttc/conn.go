@@ -35,6 +35,9 @@ type connHooks struct {
 	// publish, if set, takes every QoS 1 PUBLISH the connection reads
 	// instead of paho (inbound.go); it may block, which stops reading.
 	publish func(b *batchConn, p inboundPublish) error
+	// malformed, if set, is told of each packet the connection refuses
+	// (inbound.go) before the refusal drops the connection.
+	malformed func(b *batchConn, err error)
 }
 
 // dialer is Dialer whose connections report to hooks.

@@ -23,6 +23,18 @@ import (
 // acknowledgement is written by Message.Ack to this connection, so paho
 // has nothing to miss.
 
+// A packet the connection cannot read (a remaining length of more than
+// four bytes, a PUBLISH whose topic runs past its end, one with both QoS
+// bits set) is refused: Read returns an error wrapping errMalformed, paho
+// drops the connection and reconnects, and the broker redelivers what was
+// not acknowledged — nothing is lost, but a lane that keeps getting them
+// keeps reconnecting. The refusal is reported to hooks.malformed (the
+// Client counts it, Stats.Malformed, and logs it at a bounded rate) on the
+// error path only: a valid packet does no more work than before.
+
+// errMalformed is wrapped by the errors of packets the connection refuses.
+var errMalformed = errors.New("mqttc: malformed packet")
+
 // inboundPublish is a QoS 1 PUBLISH as read off the connection.
 type inboundPublish struct {
 	topic         string
@@ -44,9 +56,14 @@ func (b *batchConn) Read(p []byte) (int, error) {
 	for b.fwd == 0 { // at the start of a packet
 		first, hlen, rl, err := b.header()
 		if err != nil {
-			return 0, err
+			return 0, b.refused(err)
 		}
 		if first>>4 != packets.Publish || (first>>1)&3 != 1 {
+			if first>>4 == packets.Publish && first&0x06 == 0x06 {
+				// MQTT 3.1.1 [MQTT-3.3.1-4]: close the connection. (paho would
+				// hand it on as a message whose Ack does nothing.)
+				return 0, b.refused(fmt.Errorf("%w: PUBLISH with QoS 3", errMalformed))
+			}
 			b.fwd = hlen + rl
 			break
 		}
@@ -59,7 +76,7 @@ func (b *batchConn) Read(p []byte) (int, error) {
 		}
 		pub, err := parsePublish(first, body)
 		if err != nil {
-			return 0, err // paho drops the connection; the broker redelivers
+			return 0, b.refused(err) // paho drops the connection; the broker redelivers
 		}
 		if err := b.hooks.publish(b, pub); err != nil {
 			return 0, err
@@ -90,7 +107,16 @@ func (b *batchConn) header() (first byte, hlen, rl int, err error) {
 			return h[0], hlen, rl, nil
 		}
 	}
-	return 0, 0, 0, errors.New("mqttc: malformed remaining length")
+	return 0, 0, 0, fmt.Errorf("%w: remaining length longer than 4 bytes", errMalformed)
+}
+
+// refused reports err to hooks.malformed when it refuses a malformed
+// packet (not when the connection failed), and returns it for paho.
+func (b *batchConn) refused(err error) error {
+	if b.hooks.malformed != nil && errors.Is(err, errMalformed) {
+		b.hooks.malformed(b, err)
+	}
+	return err
 }
 
 // parsePublish reads a QoS 1 PUBLISH's variable header and payload: the
@@ -98,11 +124,11 @@ func (b *batchConn) header() (first byte, hlen, rl int, err error) {
 // The payload shares body.
 func parsePublish(first byte, body []byte) (inboundPublish, error) {
 	if len(body) < 2 {
-		return inboundPublish{}, fmt.Errorf("mqttc: PUBLISH of %d bytes", len(body))
+		return inboundPublish{}, fmt.Errorf("%w: PUBLISH of %d bytes, too short for a topic length", errMalformed, len(body))
 	}
 	tl := int(body[0])<<8 | int(body[1])
 	if len(body) < 2+tl+2 {
-		return inboundPublish{}, fmt.Errorf("mqttc: PUBLISH of %d bytes with a topic of %d", len(body), tl)
+		return inboundPublish{}, fmt.Errorf("%w: PUBLISH of %d bytes with a topic of %d and a packet ID past its end", errMalformed, len(body), tl)
 	}
 	return inboundPublish{
 		topic:    string(body[2 : 2+tl]),

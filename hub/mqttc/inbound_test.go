@@ -73,22 +73,62 @@ func TestInboundTakesQoS1PublishesAndForwardsTheRest(t *testing.T) {
 	}
 }
 
-// A PUBLISH whose topic runs past its end is an error for paho's reader,
-// which drops the connection; nothing is handed on.
+// A packet the connection cannot read is an error for paho's reader,
+// which drops the connection; nothing is handed on, and the refusal is
+// reported to the malformed hook, once. A connection that ends inside a
+// packet is not a malformed packet.
 func TestInboundRefusesAMalformedPublish(t *testing.T) {
-	raw, peer := tcpPair(t)
-	called := false
-	b := newBatchConn(raw, 5*time.Second, connHooks{publish: func(*batchConn, inboundPublish) error {
-		called = true
-		return nil
-	}})
-	defer b.Close()
-	go peer.Write([]byte{0x32, 6, 0, 10, 'a', 'b', 0, 1}) // topic length 10 in a 6-byte body
-	if _, err := packets.ReadPacket(b); err == nil {
-		t.Fatal("a malformed PUBLISH read without error")
-	}
-	if called {
-		t.Fatal("a malformed PUBLISH was handed to the Client")
+	for _, tc := range []struct {
+		name, reason string
+		bytes        []byte
+		refused      bool
+	}{
+		{"topic past the end", "PUBLISH of 6 bytes with a topic of 10", []byte{0x32, 6, 0, 10, 'a', 'b', 0, 1}, true},
+		{"no room for the packet ID", "PUBLISH of 3 bytes with a topic of 1", []byte{0x32, 3, 0, 1, 'a'}, true},
+		{"too short for a topic length", "PUBLISH of 1 bytes", []byte{0x3a, 1, 0}, true},
+		{"remaining length of 5 bytes", "remaining length longer than 4 bytes", []byte{0x32, 0x80, 0x80, 0x80, 0x80, 0x01}, true},
+		{"a SUBACK's remaining length of 5 bytes", "remaining length longer than 4 bytes", []byte{0x90, 0xff, 0xff, 0xff, 0xff, 0x7f}, true},
+		{"QoS 3", "PUBLISH with QoS 3", []byte{0x36, 5, 0, 1, 'a', 0, 1}, true},
+		{"the connection ends inside a PUBLISH", "", []byte{0x32, 20, 0, 1, 'a'}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, peer := tcpPair(t)
+			called := false
+			var refused []error
+			b := newBatchConn(raw, 5*time.Second, connHooks{
+				publish: func(*batchConn, inboundPublish) error {
+					called = true
+					return nil
+				},
+				malformed: func(conn *batchConn, err error) {
+					if conn == nil {
+						t.Error("the malformed hook was not given the connection")
+					}
+					refused = append(refused, err)
+				},
+			})
+			defer b.Close()
+			go func() { peer.Write(tc.bytes); peer.Close() }()
+			_, err := packets.ReadPacket(b)
+			if err == nil {
+				t.Fatal("a malformed packet read without error")
+			}
+			if called {
+				t.Fatal("a malformed PUBLISH was handed to the Client")
+			}
+			if !tc.refused {
+				if len(refused) != 0 || errors.Is(err, errMalformed) {
+					t.Fatalf("a connection's end was taken for a malformed packet: %v (reported %v)", err, refused)
+				}
+				return
+			}
+			if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("paho's reader got %v, want errMalformed naming %q", err, tc.reason)
+			}
+			if len(refused) != 1 || refused[0] != err {
+				t.Errorf("the malformed hook was told %v, want once %v", refused, err)
+			}
+		})
 	}
 }
 

@@ -73,6 +73,16 @@ func (c *Client) publish(conn *batchConn, p inboundPublish) error {
 	return nil
 }
 
+// refused counts a packet conn refused as malformed and warns, at most
+// once per malformedLogEvery (with the count left out): paho then drops
+// the connection and logs only its loss. Called on paho's reader
+// goroutine, on the error path alone.
+func (c *Client) refused(conn *batchConn, err error) {
+	c.malformed.Add(1)
+	c.refusedLog.Warn("malformed", "mqtt: refused a malformed packet from the broker; dropping the connection (the broker redelivers what was not acknowledged)",
+		"reason", err, "broker", c.cfg.URL, "client_id", c.cfg.ClientID, "local_addr", conn.LocalAddr().String())
+}
+
 // onMessage is paho's handler for the messages it still reads (QoS 0: the
 // optional $SYS subscriptions). paho calls it on its one router goroutine
 // (SetOrderMatters(true)), so blocking here on a full queue stops paho
