@@ -20,6 +20,9 @@ type createdDevice struct {
 	Device       *devices.Device `json:"device"`
 	Password     string          `json:"password,omitempty"`
 	MQTTUsername string          `json:"mqtt_username,omitempty"`
+	// Warnings: where the device was placed when its registration left
+	// its household in doubt (devices.PlacementWarnings); it is registered.
+	Warnings []devices.Warning `json:"warnings,omitempty"`
 }
 
 func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
@@ -41,13 +44,14 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.OnDeviceChange(d.ID)
 	s.log.Info("device created", "id", d.ID, "kind", d.Kind, "by", sessionFrom(r.Context()).user.Username)
+	warnings := s.placementWarnings(r.Context(), []*devices.Device{&d}, nil)
 	if d.Source == devices.SourceZigbee2MQTT && d.Kind != devices.KindGateway {
 		// It speaks through its bridge: its account exists only so the
 		// registry stays uniform, and the broker refuses it.
-		writeJSON(w, http.StatusCreated, createdDevice{Device: s.reread(r, &d)})
+		writeJSON(w, http.StatusCreated, createdDevice{Device: s.reread(r, &d), Warnings: warnings})
 		return
 	}
-	writeJSON(w, http.StatusCreated, createdDevice{Device: s.reread(r, &d), Password: pw, MQTTUsername: d.ID})
+	writeJSON(w, http.StatusCreated, createdDevice{Device: s.reread(r, &d), Password: pw, MQTTUsername: d.ID, Warnings: warnings})
 }
 
 // reread returns the stored copy of a device just written, with the fields
@@ -166,7 +170,11 @@ func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.OnDeviceChange(id)
 	s.log.Info("device updated", "id", id, "by", sessionFrom(r.Context()).user.Username)
-	writeJSON(w, http.StatusOK, map[string]any{"device": s.reread(r, &d)})
+	answer := map[string]any{"device": s.reread(r, &d)}
+	if ws := s.placementWarnings(r.Context(), []*devices.Device{&d}, nil); len(ws) > 0 {
+		answer["warnings"] = ws
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,11 @@ type Credential struct {
 type importResult struct {
 	Imported    int          `json:"imported"`
 	Credentials []Credential `json:"credentials"`
+	// Warned counts the imported rows with a warning, Warnings lists them
+	// by line (devices.PlacementWarnings): registered, but their household
+	// is in doubt.
+	Warned   int               `json:"warned"`
+	Warnings []devices.Warning `json:"warnings,omitempty"`
 }
 
 // importDevices registers every device of a CSV file, or none: any bad row,
@@ -87,8 +92,13 @@ func (s *Server) importDevices(w http.ResponseWriter, r *http.Request) {
 	for _, d := range ds {
 		s.cfg.OnDeviceChange(d.ID)
 	}
-	s.log.Info("devices imported", "count", len(ds), "by", sessionFrom(r.Context()).user.Username)
-	writeJSON(w, http.StatusCreated, importResult{Imported: len(ds), Credentials: creds})
+	lines := make([]int, len(rows))
+	for i, row := range rows {
+		lines[i] = row.Line
+	}
+	warnings := s.placementWarnings(r.Context(), ds, lines)
+	s.log.Info("devices imported", "count", len(ds), "warned", warnedDevices(warnings), "by", sessionFrom(r.Context()).user.Username)
+	writeJSON(w, http.StatusCreated, importResult{Imported: len(ds), Credentials: creds, Warned: warnedDevices(warnings), Warnings: warnings})
 }
 
 // newCredentials makes a fresh password for each device, hashing them on

@@ -1,13 +1,10 @@
 package console
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/shouwang-hub/shouwang/accounts"
 	"github.com/shouwang-hub/shouwang/alerts"
-	"github.com/shouwang-hub/shouwang/devices"
 )
 
 // Incidents, the building view and check-ins (see buildings.go,
@@ -46,20 +43,10 @@ func (s *Server) evacuation(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	var ds []*devices.Device
-	for offset := 0; ; {
-		page, total, err := s.cfg.Registry.ListDevices(r.Context(), devices.Filter{Community: l.Community, Building: l.Building, Offset: offset, Limit: 1000})
-		if err != nil {
-			s.writeError(w, r, fmt.Errorf("list devices: %w", err))
-			return
-		}
-		ds = append(ds, slices.DeleteFunc(page, func(d *devices.Device) bool {
-			return d.Location.Community != l.Community || d.Location.Building != l.Building
-		})...)
-		offset += len(page)
-		if len(page) == 0 || offset >= total {
-			break
-		}
+	ds, err := s.buildingDevices(r.Context(), l.Community, l.Building)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if list := alerts.Evacuation(ds, s.cfg.Evacuation, s.cfg.Now()); list != nil {
 		out.Households = list
