@@ -199,9 +199,10 @@ func (c *cli) devicesCreate(args []string) error {
 		return usagef("devices create: %s required", strings.Join(missing, ", "))
 	}
 	var resp struct {
-		Device       *devices.Device `json:"device"`
-		Password     string          `json:"password"`
-		MQTTUsername string          `json:"mqtt_username"`
+		Device       *devices.Device   `json:"device"`
+		Password     string            `json:"password"`
+		MQTTUsername string            `json:"mqtt_username"`
+		Warnings     []devices.Warning `json:"warnings,omitempty"`
 	}
 	if err := c.call(request{method: http.MethodPost, path: "/api/v1/devices", body: jsonBody(d), contentType: "application/json", auth: true}, &resp); err != nil {
 		return err
@@ -210,6 +211,7 @@ func (c *cli) devicesCreate(args []string) error {
 		return c.printJSON(resp)
 	}
 	fmt.Fprintf(c.stdout, "Created device %s (%s) at %s.\n", resp.Device.ID, resp.Device.Kind, resp.Device.Location)
+	printWarnings(c.stderr, resp.Warnings, deviceAt)
 	if d.Source == devices.SourceZigbee2MQTT && d.Kind != devices.KindGateway {
 		fmt.Fprintf(c.stdout, "It reaches the hub through bridge %s; it needs no MQTT account of its own.\n", d.Gateway)
 		return nil

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+
+	"github.com/shouwang-hub/shouwang/devices"
 )
 
 type credential struct {
@@ -45,7 +47,7 @@ func (c *cli) devicesImport(args []string) error {
 			return err
 		}
 	}
-	creds, err := c.sendImport(name, in)
+	creds, warned, err := c.sendImport(name, in)
 	if err != nil {
 		if outFile != nil {
 			outFile.Close()
@@ -64,21 +66,25 @@ func (c *cli) devicesImport(args []string) error {
 			writeCredentials(c.stdout, creds)
 			return fmt.Errorf("write %s: %w; the credentials are printed above instead", *out, err)
 		}
-		fmt.Fprintf(c.stderr, "Imported %s. Their MQTT credentials are in %s, and nowhere else: keep it safe.\n", countDevices(len(creds)), *out)
+		fmt.Fprintf(c.stderr, "Imported %s%s. Their MQTT credentials are in %s, and nowhere else: keep it safe.\n", countDevices(len(creds)), warnedNote(warned), *out)
 		return nil
 	}
 	if err := writeCredentials(c.stdout, creds); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
-	fmt.Fprintf(c.stderr, "Imported %s. Their MQTT credentials above are shown only this once: keep them safe.\n", countDevices(len(creds)))
+	fmt.Fprintf(c.stderr, "Imported %s%s. Their MQTT credentials above are shown only this once: keep them safe.\n", countDevices(len(creds)), warnedNote(warned))
 	return nil
 }
 
-// sendImport posts the file and prints its bad rows, if any.
-func (c *cli) sendImport(name string, in io.Reader) ([]credential, error) {
+// sendImport posts the file and prints its bad rows, if any, or the
+// warnings about the rows it registered; it returns how many rows were
+// warned about.
+func (c *cli) sendImport(name string, in io.Reader) ([]credential, int, error) {
 	var resp struct {
-		Imported    int          `json:"imported"`
-		Credentials []credential `json:"credentials"`
+		Imported    int               `json:"imported"`
+		Credentials []credential      `json:"credentials"`
+		Warned      int               `json:"warned"`
+		Warnings    []devices.Warning `json:"warnings"`
 	}
 	err := c.call(request{method: http.MethodPost, path: "/api/v1/devices/import", body: in, contentType: "text/csv; charset=utf-8", auth: true}, &resp)
 	var ae *apiError
@@ -93,11 +99,23 @@ func (c *cli) sendImport(name string, in io.Reader) ([]credential, error) {
 		if len(ae.Rows) > 0 && len(ae.Rows) < countRows(ae.Message) {
 			fmt.Fprintf(c.stderr, "%s: (only the first %d are listed)\n", name, len(ae.Rows))
 		}
-		return nil, fmt.Errorf("%s: %s", name, ae.Message)
+		return nil, 0, fmt.Errorf("%s: %s", name, ae.Message)
 	} else if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
-	return resp.Credentials, nil
+	printWarnings(c.stderr, resp.Warnings, func(w devices.Warning) string { return fmt.Sprintf("%s:%d: %s: ", name, w.Line, w.ID) })
+	return resp.Credentials, resp.Warned, nil
+}
+
+// warnedNote says how many imported rows were warned about, if any.
+func warnedNote(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " (1 with a warning above: check its place)"
+	}
+	return fmt.Sprintf(" (%d with warnings above: check their place)", n)
 }
 
 // countRows reads N from the console's "N rows have errors" message.

@@ -108,13 +108,15 @@ func (c *cli) devicesBind(args []string) error {
 	}
 	d.Source, d.Address, d.Model, d.Vendor, d.Kind = devices.SourceZigbee2MQTT, found.IEEE, found.Model, found.Vendor, found.Kind
 	var resp struct {
-		Device *devices.Device `json:"device"`
+		Device   *devices.Device   `json:"device"`
+		Warnings []devices.Warning `json:"warnings"`
 	}
 	if err := c.call(request{method: http.MethodPost, path: "/api/v1/devices", body: jsonBody(d), contentType: "application/json", auth: true}, &resp); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "Bound %q (%s %s, %s) on bridge %s as device %s (%s) at %s.\n",
 		*name, found.Vendor, found.Model, found.IEEE, d.Gateway, resp.Device.ID, resp.Device.Kind, resp.Device.Location)
+	printWarnings(c.stderr, resp.Warnings, deviceAt)
 	return nil
 }
 
