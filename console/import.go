@@ -28,8 +28,8 @@ type importResult struct {
 	Imported    int          `json:"imported"`
 	Credentials []Credential `json:"credentials"`
 	// Warned counts the imported rows with a warning, Warnings lists them
-	// by line (devices.PlacementWarnings): registered, but their household
-	// is in doubt.
+	// by line (devices.PlacementWarnings), the first maxRowsShown of them:
+	// registered, but their household is in doubt.
 	Warned   int               `json:"warned"`
 	Warnings []devices.Warning `json:"warnings,omitempty"`
 }
@@ -98,7 +98,7 @@ func (s *Server) importDevices(w http.ResponseWriter, r *http.Request) {
 	}
 	warnings := s.placementWarnings(r.Context(), ds, lines)
 	s.log.Info("devices imported", "count", len(ds), "warned", warnedDevices(warnings), "by", sessionFrom(r.Context()).user.Username)
-	writeJSON(w, http.StatusCreated, importResult{Imported: len(ds), Credentials: creds, Warned: warnedDevices(warnings), Warnings: warnings})
+	writeJSON(w, http.StatusCreated, importResult{Imported: len(ds), Credentials: creds, Warned: warnedDevices(warnings), Warnings: warnings[:min(len(warnings), maxRowsShown)]})
 }
 
 // newCredentials makes a fresh password for each device, hashing them on
