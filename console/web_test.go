@@ -232,7 +232,7 @@ func TestWebHasContractHooks(t *testing.T) {
 		"alert-detail", "telemetry-chart", "timeline", "btn-accept", "btn-dispatch", "dispatch-to",
 		"btn-resolve", "resolve-outcome", "btn-close", "note-input", "btn-note", "toast",
 		"device-filter", "device-table", "unregistered-table", "device-form", "btn-register",
-		"new-credentials", "csv-file", "btn-import", "import-errors",
+		"new-credentials", "csv-file", "btn-import", "import-errors", "device-warnings", "import-warnings",
 		"overview-counts", "silent-devices", "share-today", "share-week",
 		"call-panel", "call-status", "call-timer", "btn-answer-call", "btn-hangup-call", "btn-callback",
 		"call-audio", "call-bar", "call-bar-hangup",

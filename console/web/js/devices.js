@@ -7,6 +7,7 @@ import { t, tCount, onLangChange, currentLang } from './i18n.js';
 import { h, ago, dateTime, label, address, errorText } from './format.js';
 import { toast } from './toast.js';
 import { initVendor, loadDiscovered, showDevicePanel, rawLog } from './vendor.js';
+import { showWarnings } from './placement.js';
 
 const pageSize = 200;
 const kinds = ['sos_button', 'smoke', 'gas', 'co', 'air', 'gateway'];
@@ -18,6 +19,8 @@ let writer = false;
 let lastList = [];
 let lastUnregistered = [];
 let downloadURL = '';
+let formWarnings = []; // the last registration's placement warnings
+let lastImport = null; // the last successful import's answer
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,7 +46,11 @@ export function initDevices() {
     $('device-form').elements.id.value = btn.dataset.register;
     $('device-form').elements.kind.focus();
   });
-  onLangChange(() => { fillKinds(); renderDevices(); renderUnregistered(); renderFormTitle(); });
+  onLangChange(() => {
+    fillKinds(); renderDevices(); renderUnregistered(); renderFormTitle();
+    showWarnings($('device-warnings'), formWarnings, false);
+    if (lastImport) renderImport(lastImport);
+  });
   initVendor(bindDiscovered);
 }
 
@@ -247,15 +254,21 @@ async function submitDevice() {
   }
   const btn = $('btn-register');
   btn.disabled = true;
+  formWarnings = [];
+  showWarnings($('device-warnings'), formWarnings, false);
   try {
     if (editing) {
-      await api.put(`/api/v1/devices/${encodeURIComponent(editing)}`, d);
+      const resp = await api.put(`/api/v1/devices/${encodeURIComponent(editing)}`, d);
+      formWarnings = resp.warnings || [];
       toast(t('dev.saved', { id: editing }), 'ok');
     } else {
       const resp = await api.post('/api/v1/devices', d);
+      formWarnings = resp.warnings || [];
       if (resp.password) showCredentials(resp.mqtt_username || resp.device?.id || d.id, resp.password);
       toast(t('dev.registered', { id: d.id }), 'ok');
     }
+    // Registered all the same: the warnings ask for a second look.
+    showWarnings($('device-warnings'), formWarnings, false);
     resetForm();
     loadDevices();
     loadUnregistered();
@@ -287,15 +300,16 @@ async function importCSV() {
   const summary = $('import-summary');
   list.replaceChildren();
   summary.hidden = true;
+  lastImport = null;
+  showWarnings($('import-warnings'), [], true);
   clearImportCredentials();
   if (!file) { toast(t('imp.noFile')); return; }
   const btn = $('btn-import');
   btn.disabled = true;
   try {
     const resp = await api.request('POST', '/api/v1/devices/import', file, { contentType: 'text/csv; charset=utf-8' });
-    summary.textContent = tCount('imp.done', resp.imported);
-    summary.dataset.kind = 'ok';
-    summary.hidden = false;
+    lastImport = resp;
+    renderImport(resp);
     const csv = ['id,password', ...(resp.credentials || []).map((c) => `${c.id},${c.password}`)].join('\r\n');
     downloadURL = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
     $('import-download').href = downloadURL;
@@ -315,4 +329,14 @@ async function importCSV() {
   } finally {
     btn.disabled = false;
   }
+}
+
+// renderImport shows a successful import's summary, with the rows whose
+// place needs checking counted and listed by line.
+function renderImport(resp) {
+  const summary = $('import-summary');
+  summary.textContent = resp.warned ? tCount('imp.doneWarned', resp.imported, { m: resp.warned }) : tCount('imp.done', resp.imported);
+  summary.dataset.kind = resp.warned ? 'warn' : 'ok';
+  summary.hidden = false;
+  showWarnings($('import-warnings'), resp.warnings, true);
 }
