@@ -221,22 +221,12 @@ type householdSet struct {
 func (s *Server) households(r *http.Request, community, building string) (*householdSet, error) {
 	ctx := r.Context()
 	sc := scopeOf(sessionFrom(ctx).user)
-	var ds []*devices.Device
-	for offset := 0; ; {
-		page, total, err := s.cfg.Registry.ListDevices(ctx, devices.Filter{Community: community, Building: building, Offset: offset, Limit: 1000})
-		if err != nil {
-			return nil, fmt.Errorf("list devices: %w", err)
-		}
-		for _, d := range page {
-			if d.Location.Community == community && (building == "" || d.Location.Building == building) &&
-				(sc == nil || slices.Contains(sc.Grids, d.Location.GridRef())) {
-				ds = append(ds, d)
-			}
-		}
-		offset += len(page)
-		if len(page) == 0 || offset >= total {
-			break
-		}
+	ds, err := s.buildingDevices(ctx, community, building)
+	if err != nil {
+		return nil, err
+	}
+	if sc != nil {
+		ds = slices.DeleteFunc(ds, func(d *devices.Device) bool { return !slices.Contains(sc.Grids, d.Location.GridRef()) })
 	}
 	open, err := s.openAlerts(ctx, community)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // buildingDevices returns every device registered in one building of a
-// community, every page.
+// community (in the whole community if building is ""), every page.
 func (s *Server) buildingDevices(ctx context.Context, community, building string) ([]*devices.Device, error) {
 	var ds []*devices.Device
 	for offset := 0; ; {
@@ -18,7 +18,7 @@ func (s *Server) buildingDevices(ctx context.Context, community, building string
 			return nil, fmt.Errorf("list devices: %w", err)
 		}
 		ds = append(ds, slices.DeleteFunc(page, func(d *devices.Device) bool {
-			return d.Location.Community != community || d.Location.Building != building
+			return d.Location.Community != community || building != "" && d.Location.Building != building
 		})...)
 		offset += len(page)
 		if len(page) == 0 || offset >= total {
